@@ -1,0 +1,1 @@
+"""The contracts every other part imports: Avro schemas, events, topics, reference data."""

@@ -1,0 +1,98 @@
+"""Explicit conversion between event dataclasses and the dicts fastavro reads and writes.
+
+fastavro already maps ``timestamp-millis`` to aware datetimes and ``date`` to
+dates; this module adds enums (by symbol), nested records and arrays. The
+conversion plan of each class is computed once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable
+from enum import Enum
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_Convert = Callable[[Any], Any]
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _unwrap_optional(hint: Any) -> tuple[Any, bool]:
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1:
+            return rest[0], True
+    return hint, False
+
+
+def _to_avro_for(hint: Any) -> _Convert:
+    inner, optional = _unwrap_optional(hint)
+    if isinstance(inner, type) and issubclass(inner, Enum):
+        conv: _Convert = lambda v: v.value  # noqa: E731
+    elif dataclasses.is_dataclass(inner):
+        conv = to_dict
+    elif typing.get_origin(inner) is tuple:
+        item = _to_avro_for(typing.get_args(inner)[0])
+        conv = lambda v: [item(x) for x in v]  # noqa: E731
+    else:
+        conv = _identity
+    if optional and conv is not _identity:
+        return lambda v: None if v is None else conv(v)
+    return conv
+
+
+def _from_avro_for(hint: Any) -> _Convert:
+    inner, optional = _unwrap_optional(hint)
+    if isinstance(inner, type) and issubclass(inner, Enum):
+        conv: _Convert = inner
+    elif isinstance(inner, type) and dataclasses.is_dataclass(inner):
+        cls = inner
+        conv = lambda v: from_dict(cls, v)  # noqa: E731
+    elif typing.get_origin(inner) is tuple:
+        item = _from_avro_for(typing.get_args(inner)[0])
+        conv = lambda v: tuple(item(x) for x in v)  # noqa: E731
+    else:
+        conv = _identity
+    if optional and conv is not _identity:
+        return lambda v: None if v is None else conv(v)
+    return conv
+
+
+def _plan(cls: type) -> tuple[tuple[str, _Convert, _Convert], ...]:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = _PLANS[cls] = _make_plan(cls)
+    return plan
+
+
+_PLANS: dict[type, tuple[tuple[str, _Convert, _Convert], ...]] = {}
+
+
+def _make_plan(cls: type) -> tuple[tuple[str, _Convert, _Convert], ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        (f.name, _to_avro_for(hints[f.name]), _from_avro_for(hints[f.name]))
+        for f in dataclasses.fields(cls)
+    )
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """The Avro dict form of a dataclass instance."""
+    return {name: to(getattr(obj, name)) for name, to, _ in _plan(type(obj))}
+
+
+def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """Build ``cls`` from its Avro dict form; unknown keys (newer fields) are ignored."""
+    kwargs = {name: frm(data[name]) for name, _, frm in _plan(cls) if name in data}
+    return cls(**kwargs)
+
+
+def field_names(cls: type) -> list[str]:
+    return [name for name, _, _ in _plan(cls)]

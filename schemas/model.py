@@ -1,0 +1,223 @@
+"""The events as Python values: one dataclass per ``.avsc`` record, same names.
+
+Events are facts in the past tense. Field names and order match the Avro
+records exactly (a unit test holds them together); conversion to and from the
+Avro dict form is explicit, in :mod:`schemas.codec`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import ClassVar
+
+
+class Agency(StrEnum):
+    """The kinds of member that publish to the hub."""
+
+    POST = "post"
+    POLICE = "police"
+    BP3MI = "bp3mi"
+    DISTRICT = "district"
+    HOTLINE = "hotline"
+    HUB = "hub"
+
+
+class NikStatus(StrEnum):
+    VALID = "VALID"
+    INVALID = "INVALID"
+    ABSENT = "ABSENT"
+
+
+class Sex(StrEnum):
+    FEMALE = "FEMALE"
+    MALE = "MALE"
+    UNKNOWN = "UNKNOWN"
+
+
+class Sector(StrEnum):
+    DOMESTIC_WORK = "DOMESTIC_WORK"
+    PLANTATION = "PLANTATION"
+    CONSTRUCTION = "CONSTRUCTION"
+    FISHERIES = "FISHERIES"
+    MANUFACTURING = "MANUFACTURING"
+    CARE = "CARE"
+    HOSPITALITY = "HOSPITALITY"
+    OTHER = "OTHER"
+    UNKNOWN = "UNKNOWN"
+
+
+class DocumentIssue(StrEnum):
+    NONE_HELD = "NONE_HELD"
+    TOURIST_VISA = "TOURIST_VISA"
+    VISIT_VISA = "VISIT_VISA"
+    FORGED = "FORGED"
+    UNDER_AGE = "UNDER_AGE"
+    NO_WORK_VISA = "NO_WORK_VISA"
+    NO_INSURANCE = "NO_INSURANCE"
+    NOT_REGISTERED = "NOT_REGISTERED"
+    NO_TRAINING = "NO_TRAINING"
+    OTHER = "OTHER"
+
+
+class InterceptionOutcome(StrEnum):
+    SENT_HOME = "SENT_HOME"
+    HANDED_TO_POLICE = "HANDED_TO_POLICE"
+    SHELTERED = "SHELTERED"
+    RELEASED = "RELEASED"
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, at the millisecond precision Avro keeps."""
+    return _millis(datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class Envelope:
+    event_id: str
+    occurred_at: datetime
+    recorded_at: datetime
+    agency: str
+    unit: str
+    schema_version: int
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        agency: Agency,
+        unit: str,
+        occurred_at: datetime,
+        schema_version: int,
+        recorded_at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> Envelope:
+        return cls(
+            event_id=event_id or str(uuid.uuid4()),
+            occurred_at=_millis(occurred_at),
+            recorded_at=_millis(recorded_at or utcnow()),
+            agency=agency.value,
+            unit=unit,
+            schema_version=schema_version,
+        )
+
+
+def _millis(moment: datetime) -> datetime:
+    """Avro timestamp-millis keeps milliseconds: truncate so values round-trip exactly."""
+    if moment.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware (UTC)")
+    moment = moment.astimezone(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+@dataclass(frozen=True)
+class Person:
+    nik_pseudonym: str | None = None
+    nik_status: NikStatus = NikStatus.ABSENT
+    weak_pseudonym: str | None = None
+    sex: Sex = Sex.UNKNOWN
+    birth_date: date | None = None
+    estimated_age: int | None = None
+    origin_regency: str | None = None
+
+    @property
+    def key(self) -> str | None:
+        """The ledger's case key: strong (NIK) when there is one, else weak, else none."""
+        if self.nik_pseudonym:
+            return f"nik:{self.nik_pseudonym}"
+        if self.weak_pseudonym:
+            return f"weak:{self.weak_pseudonym}"
+        return None
+
+    def age_on(self, day: date) -> int | None:
+        if self.birth_date is not None:
+            before_birthday = (day.month, day.day) < (self.birth_date.month, self.birth_date.day)
+            return day.year - self.birth_date.year - int(before_birthday)
+        return self.estimated_age
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every event; subclasses name their Avro record in ``event_type``."""
+
+    event_type: ClassVar[str]
+    agency: ClassVar[Agency]
+    envelope: Envelope
+
+    @property
+    def event_id(self) -> str:
+        return self.envelope.event_id
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.envelope.occurred_at
+
+    def partition_key(self) -> str:
+        """Kafka message key: events about one person go to one partition, in order."""
+        return self.event_id
+
+
+@dataclass(frozen=True)
+class InterceptionRecorded(Event):
+    event_type: ClassVar[str] = "InterceptionRecorded"
+    agency: ClassVar[Agency] = Agency.POST
+
+    person: Person
+    post_id: str
+    officer_ref: str
+    exit_point: str
+    route: str | None = None
+    destination_country: str | None = None
+    intended_sector: Sector = Sector.UNKNOWN
+    documents: tuple[DocumentIssue, ...] = field(default_factory=tuple)
+    recruiter_ref: str | None = None
+    group_ref: str | None = None
+    outcome: InterceptionOutcome = InterceptionOutcome.SENT_HOME
+
+    def partition_key(self) -> str:
+        return self.person.key or self.event_id
+
+
+def envelope_for(
+    cls: type[Event],
+    *,
+    unit: str,
+    occurred_at: datetime,
+    recorded_at: datetime | None = None,
+    event_id: str | None = None,
+) -> Envelope:
+    """A new envelope for an event of type ``cls``, at the newest schema version."""
+    from schemas import avro
+
+    return Envelope.new(
+        agency=cls.agency,
+        unit=unit,
+        occurred_at=occurred_at,
+        recorded_at=recorded_at,
+        event_id=event_id,
+        schema_version=avro.load(cls.event_type).version,
+    )
+
+
+@dataclass(frozen=True)
+class MessageDeadLettered(Event):
+    event_type: ClassVar[str] = "MessageDeadLettered"
+    agency: ClassVar[Agency] = Agency.HUB
+
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    reason: str
+    payload_sha256: str
+    payload_bytes: int
+    schema_id: int | None = None
+
+    def partition_key(self) -> str:
+        return f"{self.source_topic}:{self.source_partition}:{self.source_offset}"
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.event_type: cls for cls in (InterceptionRecorded, MessageDeadLettered)
+}

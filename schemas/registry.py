@@ -1,0 +1,105 @@
+"""A client for the Confluent Schema Registry REST API (served here by Apicurio's ccompat API).
+
+Only what the hub uses: register a schema under a subject, fetch a schema by
+its global id, check compatibility, set a subject's compatibility level.
+Schemas fetched by id never change, so they are cached for the process' life.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, Protocol
+
+import httpx
+
+CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+
+
+class RegistryError(RuntimeError):
+    """The schema registry refused a request or could not be reached."""
+
+
+class SchemaRegistry(Protocol):
+    """What serializers need from a registry (the HTTP client, or a fake in unit tests)."""
+
+    def register(self, subject: str, schema_text: str) -> int: ...
+
+    def schema(self, schema_id: int) -> str: ...
+
+
+class RegistryClient:
+    def __init__(
+        self,
+        url: str,
+        *,
+        auth: tuple[str, str] | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.url,
+            auth=auth,
+            timeout=timeout,
+            headers={"Content-Type": CONTENT_TYPE, "Accept": CONTENT_TYPE},
+        )
+        self._by_id: dict[int, str] = {}
+        self._ids: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        try:
+            response = self._http.request(
+                method, path, content=None if body is None else json.dumps(body)
+            )
+        except httpx.HTTPError as exc:
+            raise RegistryError(f"schema registry at {self.url} unreachable: {exc}") from exc
+        if response.status_code >= 400:
+            raise RegistryError(
+                f"schema registry refused {method} {path}: {response.status_code} "
+                f"{response.text[:300]}"
+            )
+        return response.json()
+
+    def register(self, subject: str, schema_text: str) -> int:
+        """Register (or find) ``schema_text`` under ``subject``; return its global id."""
+        key = (subject, schema_text)
+        with self._lock:
+            if key in self._ids:
+                return self._ids[key]
+        reply = self._call(
+            "POST", f"/subjects/{subject}/versions", {"schema": schema_text, "schemaType": "AVRO"}
+        )
+        schema_id = int(reply["id"])
+        with self._lock:
+            self._ids[key] = schema_id
+            self._by_id.setdefault(schema_id, schema_text)
+        return schema_id
+
+    def schema(self, schema_id: int) -> str:
+        """The schema text registered with global id ``schema_id``."""
+        with self._lock:
+            if schema_id in self._by_id:
+                return self._by_id[schema_id]
+        reply = self._call("GET", f"/schemas/ids/{schema_id}")
+        text = str(reply["schema"])
+        with self._lock:
+            self._by_id[schema_id] = text
+        return text
+
+    def is_compatible(self, subject: str, schema_text: str) -> bool:
+        reply = self._call(
+            "POST",
+            f"/compatibility/subjects/{subject}/versions/latest",
+            {"schema": schema_text, "schemaType": "AVRO"},
+        )
+        return bool(reply.get("is_compatible"))
+
+    def set_compatibility(self, subject: str, level: str) -> None:
+        self._call("PUT", f"/config/{subject}", {"compatibility": level})
+
+    def subjects(self) -> list[str]:
+        return [str(s) for s in self._call("GET", "/subjects")]

@@ -1,0 +1,28 @@
+"""In-memory stand-ins for the registry (unit tests only; integration tests use the real one)."""
+
+from __future__ import annotations
+
+
+class MemoryRegistry:
+    """Ids are global and stable like Confluent's: the same schema text gets the same id."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[int, str] = {}
+        self.subjects: dict[str, list[int]] = {}
+
+    def register(self, subject: str, schema_text: str) -> int:
+        known = {text: schema_id for schema_id, text in self.by_id.items()}
+        schema_id = known.get(schema_text) or len(self.by_id) + 1
+        self.by_id[schema_id] = schema_text
+        versions = self.subjects.setdefault(subject, [])
+        if schema_id not in versions:
+            versions.append(schema_id)
+        return schema_id
+
+    def schema(self, schema_id: int) -> str:
+        from schemas.registry import RegistryError
+
+        try:
+            return self.by_id[schema_id]
+        except KeyError:
+            raise RegistryError(f"schema {schema_id} not found") from None

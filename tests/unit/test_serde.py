@@ -1,0 +1,127 @@
+"""The Confluent wire format and schema evolution, with an in-memory registry."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+
+import pytest
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
+
+from schemas import avro
+from schemas.codec import field_names, to_dict
+from schemas.model import EVENT_TYPES
+from schemas.serde import EventDeserializer, EventSerializer, SerializationError, frame, unframe
+from tests.factories import interception
+from tests.unit.fakes import MemoryRegistry
+
+
+def test_message_starts_with_magic_byte_and_the_registered_schema_id():
+    registry = MemoryRegistry()
+    value = EventSerializer(registry)("t.posts.interception-recorded", interception())
+    magic, schema_id = struct.unpack(">bI", value[:5])
+    assert magic == 0
+    assert registry.by_id[schema_id] == avro.load("InterceptionRecorded").text
+    assert "t.posts.interception-recorded-value" in registry.subjects
+
+
+def test_an_event_round_trips_through_the_wire_format():
+    registry = MemoryRegistry()
+    event = interception()
+    schema_id, decoded = EventDeserializer(registry)(EventSerializer(registry)("t", event))
+    assert decoded == event
+    assert schema_id in registry.by_id
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (None, "tombstone"),
+        (b"\x00\x00", "too short"),
+        (b"\x07\x00\x00\x00\x01abc", "magic byte 7"),
+    ],
+)
+def test_undecodable_bytes_are_refused_with_the_reason(data, reason):
+    with pytest.raises(SerializationError, match=reason):
+        EventDeserializer(MemoryRegistry())(data)
+
+
+def test_an_unknown_schema_id_is_refused():
+    with pytest.raises(SerializationError, match="schema id 99"):
+        EventDeserializer(MemoryRegistry())(frame(99, b"\x00"))
+
+
+def test_a_corrupt_body_is_refused_without_echoing_it():
+    registry = MemoryRegistry()
+    good = EventSerializer(registry)("t", interception())
+    schema_id, body = unframe(good)
+    with pytest.raises(SerializationError, match="does not decode") as info:
+        EventDeserializer(registry)(frame(schema_id, body[:20]))
+    assert "eltari" not in str(info.value)
+
+
+def test_a_schema_that_is_not_a_hub_event_is_refused():
+    registry = MemoryRegistry()
+    other = json.dumps({"type": "record", "name": "x.Other", "fields": []})
+    schema_id = registry.register("t-value", other)
+    with pytest.raises(SerializationError, match="not a hub event type"):
+        EventDeserializer(registry)(frame(schema_id, b""))
+
+
+def test_an_invalid_event_is_refused_before_encoding_naming_the_field():
+    bad = interception(officer_ref=None)  # type: ignore[arg-type]
+    with pytest.raises(SerializationError, match="officer_ref"):
+        EventSerializer(MemoryRegistry())("t", bad)
+
+
+def test_data_written_by_an_older_writer_is_read_with_reader_defaults():
+    """A v1 writer without a field the reader added (with a default) stays readable."""
+    registry = MemoryRegistry()
+    current = json.loads(avro.load("InterceptionRecorded").text)
+    older = dict(current)
+    older["fields"] = [f for f in current["fields"] if f["name"] != "group_ref"]
+    record = to_dict(interception(group_ref="G-1"))
+    record.pop("group_ref")
+    out = io.BytesIO()
+    schemaless_writer(out, parse_schema(older), record)
+    schema_id = registry.register("t-value", json.dumps(older))
+    _, event = EventDeserializer(registry)(frame(schema_id, out.getvalue()))
+    assert event.group_ref is None  # type: ignore[attr-defined]
+    assert event.post_id == "eltari"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", sorted(EVENT_TYPES))
+def test_every_event_class_matches_its_avro_record_field_for_field(name):
+    schema = json.loads(avro.load(name).text)
+    assert schema["name"] == f"sinergi.events.{name}"
+    assert [f["name"] for f in schema["fields"]] == field_names(EVENT_TYPES[name])
+
+
+@pytest.mark.parametrize("name", avro.event_names())
+def test_every_published_version_is_readable_by_the_current_schema(name):
+    """Evolution rule: the newest schema reads data written with every published version."""
+    newest = avro.load(name)
+    for version in avro.versions(name):
+        old = avro.load(name, version)
+        out = io.BytesIO()
+        schemaless_writer(out, old.parsed, _minimal_record(json.loads(old.text)))
+        out.seek(0)
+        # fastavro raises SchemaResolutionError when the reader cannot read the writer.
+        assert isinstance(schemaless_reader(out, old.parsed, newest.parsed), dict)
+
+
+def _minimal_record(schema):
+    """A smallest valid record for a schema (first enum symbol, empty arrays, nulls)."""
+    if isinstance(schema, list):
+        return None if "null" in schema else _minimal_record(schema[0])
+    kind = schema if isinstance(schema, str) else schema["type"]
+    if kind == "record":
+        return {f["name"]: _minimal_record(f["type"]) for f in schema["fields"]}
+    if kind == "enum":
+        return schema["symbols"][0]
+    if kind == "array":
+        return []
+    if isinstance(kind, dict | list):
+        return _minimal_record(kind)
+    return {"string": "", "int": 0, "long": 0, "boolean": False, "null": None}[kind]
