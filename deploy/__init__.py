@@ -1,0 +1,1 @@
+"""Starting, stopping and checking the real services of the local stack."""

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the stack needs when it is missing (Debian/Ubuntu, as root), then the
+# Python environment. Safe to run again. Usage: deploy/bootstrap.sh [python] [venv]
+set -euo pipefail
+PYTHON=${1:-python3}
+VENV=${2:-.venv}
+
+missing=()
+command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
+  || missing+=(postgresql-15)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing ${missing[*]} with apt-get"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null \
+      || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null; }
+  else
+    echo "bootstrap: missing ${missing[*]}: install them (Debian: apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+fi
+
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+  echo "bootstrap: Python 3.11 is needed ($PYTHON is $("$PYTHON" -V 2>&1))" >&2
+  exit 1
+fi
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q -e '.[dev]'
+echo "bootstrap: Python environment ready in $VENV"

@@ -1,0 +1,174 @@
+"""Apicurio Registry 2.4.2 (Confluent-compatible API at /apis/ccompat/v7).
+
+Built once from Maven Central by ``deploy/registry/pom.xml`` (a Quarkus build over
+Apicurio's app jar), run on Java 17, with its storage in an H2 file under the
+data folder so schema ids survive restarts. Reads are open; every write needs
+HTTP basic auth (the hub's registry user, password in the secrets folder).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from deploy.procs import (
+    PidFile,
+    StackError,
+    ensure_port_free,
+    spawn,
+    terminate,
+    wait_until,
+)
+from deploy.secrets import ensure_password
+from deploy.tools import DEPLOY_DIR, find_java, find_maven
+
+PROJECT = DEPLOY_DIR / "registry"
+REGISTRY_USER = "sinergi"
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    home: Path
+    host: str
+    port: int
+    java_home: Path | None
+    maven: str
+
+
+class RegistryService:
+    name = "registry"
+
+    def __init__(self, cfg: RegistryConfig) -> None:
+        self.cfg = cfg
+        self.dir = cfg.home / "registry"
+        self.build_dir = self.dir / "build"
+        self.jar = self.build_dir / "quarkus-app" / "quarkus-run.jar"
+        self.log = cfg.home / "logs" / "registry.log"
+        self.stdout = cfg.home / "logs" / "registry.stdout.log"
+        self.secrets = cfg.home / "secrets"
+        self.pidfile = PidFile(cfg.home / "run" / "registry.pid", marker=str(self.jar))
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.cfg.host}:{self.cfg.port}/apis/ccompat/v7"
+
+    def _sources_newer(self) -> bool:
+        built = self.jar.stat().st_mtime
+        sources = [PROJECT / "pom.xml", *PROJECT.glob("src/**/*")]
+        return any(src.is_file() and src.stat().st_mtime > built for src in sources)
+
+    def build(self) -> None:
+        """Run the Quarkus build when there is no jar yet or its sources changed."""
+        if self.jar.exists() and not self._sources_newer():
+            return
+        maven_log = self.cfg.home / "logs" / "maven.log"
+        maven_log.parent.mkdir(parents=True, exist_ok=True)
+        with maven_log.open("ab") as log:
+            done = subprocess.run(
+                [
+                    find_maven(self.cfg.maven),
+                    "-B",
+                    "-q",
+                    "-f",
+                    str(PROJECT / "pom.xml"),
+                    "package",
+                    f"-Dsinergi.build.dir={self.build_dir}",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=dict(os.environ, JAVA_HOME=str(self._java().parent.parent)),
+                check=False,
+            )
+        if done.returncode != 0 or not self.jar.exists():
+            raise StackError(
+                f"building the schema registry with Maven failed (exit {done.returncode}); "
+                f"see {maven_log}"
+            )
+
+    def _java(self) -> Path:
+        return find_java(self.cfg.java_home, min_major=17, what="The schema registry")
+
+    def _users_file(self) -> Path:
+        """Run-time users, in a file only we can read (never on a command line)."""
+        password = ensure_password(self.secrets, "registry")
+        path = self.dir / "users.properties"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(
+                "quarkus.security.users.embedded.plain-text=true\n"
+                f"quarkus.security.users.embedded.users.{REGISTRY_USER}={password}\n"
+            )
+        return path
+
+    def running(self) -> int | None:
+        return self.pidfile.running_pid()
+
+    def ready(self) -> bool:
+        return httpx.get(f"{self.url}/subjects", timeout=2).status_code == 200
+
+    def start(self) -> str:
+        pid = self.running()
+        if pid is not None:
+            wait_until(self.ready, timeout=60, what="the schema registry", log_file=self.log)
+            return f"already running (pid {pid})"
+        ensure_port_free(self.cfg.host, self.cfg.port, "schema registry", "SINERGI_REGISTRY_PORT")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.build()
+        tmp = self.dir / "tmp"
+        tmp.mkdir(exist_ok=True)
+        proc = spawn(
+            [
+                str(self._java()),
+                "-Xms64m",
+                "-Xmx256m",
+                "-XX:+UseSerialGC",
+                f"-Djava.io.tmpdir={tmp}",
+                f"-Dquarkus.http.host={self.cfg.host}",
+                f"-Dquarkus.http.port={self.cfg.port}",
+                f"-Dquarkus.config.locations={self._users_file()}",
+                "-Dquarkus.log.console.enable=false",
+                "-Dquarkus.log.file.enable=true",
+                f"-Dquarkus.log.file.path={self.log}",
+                # Persistent storage: schema ids must outlive a restart (messages carry them).
+                f"-Dquarkus.datasource.jdbc.url=jdbc:h2:file:{self.dir / 'h2' / 'registry'}",
+                # Not canonical-hash mode: it stores record fields re-ordered by name, which
+                # changes the Avro binary layout. The hub registers one exact text per schema.
+                "-Dregistry.ccompat.use-canonical-hash=false",
+                "-Dregistry.ccompat.legacy-id-mode.enabled=false",
+                "-Dregistry.enable.sentry=false",
+                # No spare listening socket from the transaction manager.
+                "-DCoreEnvironmentBean.processImplementationClassName="
+                "com.arjuna.ats.internal.arjuna.utils.UuidProcessId",
+                "-jar",
+                str(self.jar),
+            ],
+            self.stdout,
+            cwd=self.dir,
+        )
+        self.pidfile.write(proc.pid)
+        took = wait_until(
+            self.ready,
+            timeout=90,
+            what="the schema registry",
+            alive=lambda: proc.poll() is None,
+            log_file=self.log if self.log.exists() else self.stdout,
+        )
+        return f"started (pid {proc.pid}) in {took:.1f}s on {self.url}"
+
+    def stop(self) -> str:
+        pid = self.running()
+        if pid is None:
+            return "not running"
+        killed = terminate(pid, timeout=30)
+        self.pidfile.remove()
+        return "killed after timeout" if killed else "stopped"
+
+    def status(self) -> str:
+        pid = self.running()
+        if pid is None:
+            return "stopped"
+        return f"ready (pid {pid}) at {self.url}"
