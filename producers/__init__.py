@@ -1,0 +1,1 @@
+"""Agencies publishing events: validation, pseudonymisation, and the Kafka publisher."""

@@ -1,0 +1,192 @@
+"""Parsing what people type (CLI options, CSV cells) into event values, with clear errors.
+
+Every parser raises :class:`FieldError` naming the field; rows collect them into
+:class:`InvalidInputError` so a whole file is refused before anything is sent,
+with every problem listed by row and field. Messages name the rule broken and
+never echo personal data (a NIK, a name, a phone number).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta, timezone
+from enum import Enum
+from typing import TypeVar
+
+from schemas import reference
+
+E = TypeVar("E", bound=Enum)
+T = TypeVar("T")
+
+# Kupang keeps Central Indonesian Time (WITA, UTC+8): a time typed without a zone is WITA.
+WITA = timezone(timedelta(hours=8), "WITA")
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
+
+
+class FieldError(ValueError):
+    """One field's problem; ``field`` is filled in by the reader when a parser leaves it empty."""
+
+    def __init__(self, field: str, message: str, row: int | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.row = row
+
+    def at_row(self, row: int) -> FieldError:
+        return FieldError(self.field, self.message, row)
+
+    def __str__(self) -> str:
+        where = f"row {self.row}, " if self.row is not None else ""
+        return f"{where}field {self.field}: {self.message}"
+
+
+class InvalidInputError(ValueError):
+    """One or more fields are invalid; nothing was sent."""
+
+    def __init__(self, errors: Iterable[FieldError]) -> None:
+        self.errors = list(errors)
+        super().__init__("; ".join(str(e) for e in self.errors))
+
+
+class RowReader:
+    """Reads one input row, collecting every field's error instead of stopping at the first."""
+
+    def __init__(self, row: Mapping[str, str | None], row_number: int | None = None) -> None:
+        self.row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        self.row_number = row_number
+        self.errors: list[FieldError] = []
+
+    def raw(self, name: str) -> str:
+        return self.row.get(name, "")
+
+    def get(self, name: str, parse: Callable[[str], T], *, required: bool = False) -> T | None:
+        text = self.raw(name)
+        if not text:
+            if required:
+                self.fail(name, "is required")
+            return None
+        try:
+            return parse(text)
+        except FieldError as exc:
+            self.fail(name, exc.message)
+        except ValueError as exc:
+            self.fail(name, str(exc))
+        return None
+
+    def fail(self, name: str, message: str) -> None:
+        self.errors.append(FieldError(name, message, self.row_number))
+
+    def done(self) -> None:
+        if self.errors:
+            raise InvalidInputError(self.errors)
+
+
+def parse_moment(text: str, *, now: datetime | None = None) -> datetime:
+    """ISO 8601 date-time; without a zone it is WITA. Never in the future."""
+    try:
+        moment = datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
+    except ValueError:
+        raise FieldError("", "expected a date and time like 2026-01-20T08:30 (WITA)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=WITA)
+    moment = moment.astimezone(UTC)
+    if moment > (now or datetime.now(UTC)) + timedelta(minutes=5):
+        raise FieldError("", "is in the future")
+    return moment
+
+
+def parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise FieldError("", "expected a date like 2001-04-30") from None
+
+
+def parse_int(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise FieldError("", "expected a whole number") from None
+        if not low <= value <= high:
+            raise FieldError("", f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def parse_enum(enum: type[E], aliases: Mapping[str, E] | None = None) -> Callable[[str], E]:
+    """An enum by symbol (any case) or by one of its Bahasa Indonesia aliases."""
+    table: dict[str, E] = {m.name.lower(): m for m in enum}
+    table.update({k.lower(): v for k, v in (aliases or {}).items()})
+
+    def parse(text: str) -> E:
+        key = re.sub(r"[\s-]+", "_", text.strip().lower())
+        found = table.get(key) or table.get(text.strip().lower())
+        if found is None:
+            choices = ", ".join(m.name for m in enum)
+            raise FieldError("", f"unknown value; expected one of {choices}")
+        return found
+
+    return parse
+
+
+def parse_list(item: Callable[[str], T]) -> Callable[[str], tuple[T, ...]]:
+    """Values separated by ';', '|' or ','; duplicates dropped, order kept."""
+
+    def parse(text: str) -> tuple[T, ...]:
+        items: list[T] = []
+        for part in re.split(r"[;|,]", text):
+            if part.strip():
+                value = item(part)
+                if value not in items:
+                    items.append(value)
+        return tuple(items)
+
+    return parse
+
+
+def parse_country(text: str) -> str:
+    code = text.strip().upper()
+    if reference.is_country(code):
+        return code
+    by_name = {c.name.casefold(): c.code for c in reference.countries().values()}
+    found = by_name.get(text.strip().casefold())
+    if found is None:
+        raise FieldError("", "expected an ISO 3166-1 alpha-2 country code such as MY")
+    return found
+
+
+def parse_regency(text: str) -> str:
+    """An NTT regency as a Kemendagri code, or its name. BPS codes are not accepted here."""
+    code = text.strip()
+    regencies = reference.regencies()
+    if code in regencies:
+        return code
+    by_name = {r.name.casefold(): r.kemendagri_code for r in regencies.values()}
+    found = by_name.get(code.casefold()) or by_name.get(f"kabupaten {code}".casefold())
+    if found is None:
+        raise FieldError(
+            "", "expected an NTT regency's Kemendagri code (5301-5321, 5371) or its name"
+        )
+    return found
+
+
+def parse_code(text: str) -> str:
+    """A reference code (group, officer): letters, digits and . _ / - only, no free text."""
+    if not _CODE.match(text):
+        raise FieldError("", "expected a code of letters, digits and . _ / - (at most 64)")
+    return text
+
+
+def parse_choice(choices: Iterable[str], what: str) -> Callable[[str], str]:
+    known = sorted(choices)
+
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in known:
+            raise FieldError("", f"unknown {what}; expected one of {', '.join(known)}")
+        return value
+
+    return parse

@@ -1,0 +1,93 @@
+"""Keyed pseudonyms, computed before anything leaves an agency.
+
+HMAC-SHA256 with a key the hub's members share (generated once, kept in the
+secrets folder, never on a topic): the same NIK always gives the same
+pseudonym, so agencies' facts about one person meet in one case, while a NIK
+cannot be recovered from it, nor guessed by hashing all possible NIKs without
+the key. Different purposes use different domain tags, so a recruiter's
+pseudonym can never collide with a person's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import unicodedata
+from datetime import date
+from pathlib import Path
+
+KEY_BYTES = 32
+_TITLES = re.compile(r"\b(bapak|bpk|ibu|sdr|sdri|nona|tuan|pak|bu|mr|mrs|ms)\.?\s+", re.IGNORECASE)
+
+
+class PseudonymKeyError(RuntimeError):
+    """The pseudonym key is missing or unusable."""
+
+
+def load_or_create_key(path: Path, *, create: bool = False) -> bytes:
+    if path.exists():
+        key = path.read_bytes()
+        if len(key) != KEY_BYTES:
+            raise PseudonymKeyError(f"pseudonym key {path} must be {KEY_BYTES} bytes")
+        return key
+    if not create:
+        raise PseudonymKeyError(
+            f"no pseudonym key at {path}: run `sinergi stack up` (which creates it) "
+            "or copy the hub's key there"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = os.urandom(KEY_BYTES)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(key)
+    return key
+
+
+def normalise_name(name: str) -> str:
+    """Case, accents, titles, punctuation and spacing do not change who a person is."""
+    text = unicodedata.normalize("NFKD", name)
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    text = _TITLES.sub("", text + " ")
+    text = re.sub(r"[^a-z0-9 ]+", " ", text)
+    return " ".join(text.split())
+
+
+def normalise_phone(phone: str) -> str:
+    """Indonesian numbers in one form: 0812..., +62812... and 62812... are the same."""
+    digits = re.sub(r"\D", "", phone)
+    if digits.startswith("62"):
+        digits = "0" + digits[2:]
+    return digits
+
+
+class Pseudonymiser:
+    def __init__(self, key: bytes) -> None:
+        if len(key) != KEY_BYTES:
+            raise PseudonymKeyError(f"pseudonym key must be {KEY_BYTES} bytes")
+        self._key = key
+
+    def _mac(self, tag: str, value: str) -> str:
+        digest = hmac.new(self._key, f"{tag}\x1f{value}".encode(), hashlib.sha256)
+        return digest.hexdigest()[:32]
+
+    def nik(self, nik_digits: str) -> str:
+        """Pseudonym of a NIK (digits only, already cleaned)."""
+        return self._mac("nik", nik_digits)
+
+    def weak(self, name: str, born: date | int, origin_regency: str) -> str:
+        """Weaker person pseudonym from name, birth date (or year) and origin regency."""
+        born_text = born.isoformat() if isinstance(born, date) else f"{born:04d}"
+        return self._mac("weak", f"{normalise_name(name)}|{born_text}|{origin_regency}")
+
+    def recruiter(self, identifier: str) -> str:
+        """Recruiter pseudonym from a phone number or a name."""
+        phone = normalise_phone(identifier)
+        if len(phone) >= 8 and len(phone) >= len(re.sub(r"\s", "", identifier)) - 3:
+            return self._mac("recruiter-phone", phone)
+        return self._mac("recruiter-name", normalise_name(identifier))
+
+    def reporter(self, contact: str) -> str:
+        """Opaque reference for a hotline reporter (only the hotline can link it back)."""
+        return self._mac("reporter", normalise_phone(contact) or normalise_name(contact))
