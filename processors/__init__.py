@@ -1,0 +1,1 @@
+"""Stream processors: the pure ledger fold, the batch pipeline, and the faust worker."""

@@ -1,0 +1,76 @@
+"""The narrow interfaces the processors need from storage and the outside world.
+
+PostgreSQL implements them in :mod:`sinks.postgres`, memory in :mod:`sinks.memory`
+(for unit tests and quick checks); the processors import only these protocols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+from processors.ledger import Case
+from schemas.model import Event
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event as the hub keeps it: with where it came from and which case it joined."""
+
+    event: Event
+    case_id: str | None
+    topic: str
+    partition: int
+    offset: int
+    schema_id: int
+
+
+@dataclass(frozen=True)
+class MetricKey:
+    """One cell of the daily metrics table."""
+
+    day: date
+    metric: str
+    labels: tuple[tuple[str, str], ...] = ()
+
+
+class UnitOfWork(Protocol):
+    """One batch, all or nothing."""
+
+    def add_events(self, events: Sequence[StoredEvent]) -> set[str]:
+        """Append events; return the ids that were new (a known id is a no-op)."""
+        ...
+
+    def get_cases(self, case_ids: Iterable[str]) -> dict[str, Case]: ...
+
+    def put_cases(self, cases: Iterable[Case]) -> None: ...
+
+    def add_metrics(self, increments: Mapping[MetricKey, int]) -> None: ...
+
+
+class LedgerStore(Protocol):
+    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]: ...
+
+
+class DeadLetterSink(Protocol):
+    """Where messages nobody can decode go, with the reason."""
+
+    def add(self, letter: DeadLetter) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message the hub could not use. Carries no payload: only where it is and why."""
+
+    topic: str
+    partition: int
+    offset: int
+    reason: str
+    payload_sha256: str
+    payload_bytes: int
+    schema_id: int | None = None

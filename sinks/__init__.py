@@ -1,0 +1,1 @@
+"""Where the hub's results go: PostgreSQL (the ledger, events, metrics), Prometheus, Kafka."""
