@@ -1,0 +1,51 @@
+# Sinergi: the two commands are `make demo` (stack + demonstration) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install up down status demo test lint typecheck unit integration bench clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml deploy/bootstrap.sh
+	deploy/bootstrap.sh $(PYTHON) $(VENV)
+	@touch $(STAMP)
+
+install: $(STAMP) ## Install system prerequisites (if missing) and the Python environment
+
+up: $(STAMP) ## Start Kafka, PostgreSQL and the schema registry (idempotent)
+	$(BIN)/sinergi stack up
+
+down: $(STAMP) ## Stop the processor and the stack (data stays in .sinergi/)
+	$(BIN)/sinergi stack down
+
+status: $(STAMP) ## Show what runs
+	$(BIN)/sinergi stack status
+
+demo: $(STAMP) ## Start everything, publish months of realistic activity, show the ledger
+	$(BIN)/sinergi demo
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP) ## mypy --strict on the project's packages
+	$(BIN)/mypy
+
+unit: $(STAMP) ## Unit tests (no network, seconds)
+	$(BIN)/python -m pytest tests/unit -q
+
+integration: $(STAMP) ## Integration and end-to-end tests (starts and stops the test stack)
+	$(BIN)/python -m pytest tests/integration tests/e2e -q
+
+test: lint typecheck unit integration ## Everything CI runs: lint, types, unit, integration, e2e
+
+bench: $(STAMP) ## Drain 100,000 interceptions from Kafka into PostgreSQL, print events/s
+	$(BIN)/python -m bench.drain
+
+clean: ## Remove the Python environment and all local data (stops nothing: run make down first)
+	rm -rf $(VENV) .sinergi .sinergi-test

@@ -1,0 +1,1 @@
+"""Sinergi: the composition root (configuration, wiring) and the command line."""

@@ -1,0 +1,3 @@
+from sinergi.cli import main
+
+main()

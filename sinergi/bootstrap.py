@@ -1,0 +1,142 @@
+"""The composition root: turns :class:`~sinergi.config.Settings` into wired objects.
+
+Nothing else builds clients or reads secrets; commands and tests ask for what
+they need here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from deploy.registry import REGISTRY_USER
+from deploy.secrets import read_password
+from processors.pipeline import Pipeline
+from producers.posts import PostDesk
+from producers.pseudonym import Pseudonymiser, load_or_create_key
+from producers.publisher import Publisher, kafka_producer
+from schemas import avro, reference
+from schemas.registry import RegistryClient
+from schemas.serde import EventDeserializer, EventSerializer
+from schemas.topics import ALL_TOPICS, INPUT_TOPICS, subject_for
+from sinergi.config import Settings
+from sinks.kafka import KafkaDeadLetters
+from sinks.postgres import PostgresLedgerStore
+
+log = logging.getLogger(__name__)
+
+
+def conninfo(settings: Settings, role: str, database: str | None = None) -> str:
+    """libpq connection string for one of the stack's PostgreSQL roles."""
+    password = read_password(settings.secrets_dir, role)
+    return (
+        f"host={settings.host} port={settings.ports.postgres} "
+        f"dbname={database or settings.database} user={role} password={password} "
+        "connect_timeout=5 application_name=sinergi"
+    )
+
+
+def registry(settings: Settings) -> RegistryClient:
+    """The registry client; writes (and POST lookups) need the hub's registry user."""
+    return RegistryClient(
+        settings.registry_url,
+        auth=(REGISTRY_USER, read_password(settings.secrets_dir, "registry")),
+    )
+
+
+def kafka_security(settings: Settings) -> dict[str, Any]:
+    """kafka-python security options (none on the plaintext local stack)."""
+    return {}
+
+
+def publisher(settings: Settings, client: RegistryClient | None = None) -> Publisher:
+    return Publisher(
+        kafka_producer(settings.bootstrap_servers, **kafka_security(settings)),
+        EventSerializer(client or registry(settings)),
+        settings.topic,
+    )
+
+
+def pseudonymiser(settings: Settings, *, create: bool = False) -> Pseudonymiser:
+    return Pseudonymiser(load_or_create_key(settings.pseudonym_key_file, create=create))
+
+
+def post_desk(settings: Settings, post_id: str) -> PostDesk:
+    posts = reference.posts()
+    if post_id not in posts:
+        raise KeyError(f"unknown post {post_id!r}; known: {', '.join(sorted(posts))}")
+    return PostDesk(posts[post_id], pseudonymiser(settings))
+
+
+@dataclass
+class ProcessorParts:
+    pipeline: Pipeline
+    store: PostgresLedgerStore
+    publisher: Publisher
+
+    def close(self) -> None:
+        self.store.close()
+        self.publisher.close()
+
+
+def processor_parts(settings: Settings, *, database: str | None = None) -> ProcessorParts:
+    client = registry(settings)
+    pub = publisher(settings, client)
+    store = PostgresLedgerStore(conninfo(settings, "sinergi_processor", database))
+    pipeline = Pipeline(
+        EventDeserializer(client),
+        store,
+        KafkaDeadLetters(pub, unit=f"hub-processor-{settings.processor_group}"),
+    )
+    return ProcessorParts(pipeline, store, pub)
+
+
+def input_topics(settings: Settings) -> list[str]:
+    return [settings.topic(t.name) for t in INPUT_TOPICS]
+
+
+@contextmanager
+def kafka_admin(settings: Settings) -> Iterator[KafkaAdminClient]:
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id="sinergi-admin",
+        **kafka_security(settings),
+    )
+    try:
+        yield admin
+    finally:
+        admin.close()
+
+
+def create_topics(settings: Settings) -> list[str]:
+    """Create the hub's topics (idempotent) and register their value schemas."""
+    created: list[str] = []
+    with kafka_admin(settings) as admin:
+        existing = set(admin.list_topics())
+        for spec in ALL_TOPICS:
+            name = settings.topic(spec.name)
+            if name in existing:
+                continue
+            configs = {"cleanup.policy": "compact"} if spec.compacted else {}
+            try:
+                admin.create_topics(
+                    [NewTopic(name, settings.topic_partitions, 1, topic_configs=configs)]
+                )
+                created.append(name)
+            except TopicAlreadyExistsError:
+                pass
+    client = registry(settings)
+    try:
+        for spec in ALL_TOPICS:
+            subject = subject_for(settings.topic(spec.name))
+            client.register(subject, avro.load(spec.event_type).text)
+            client.set_compatibility(subject, "BACKWARD")
+    finally:
+        client.close()
+    return created

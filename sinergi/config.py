@@ -1,0 +1,133 @@
+"""Configuration: the one place that reads the environment.
+
+Every setting has a default that works for the local stack started by
+``sinergi stack up``; each can be overridden by a ``SINERGI_*`` variable.
+Other modules receive a :class:`Settings` (or a part of it); none of them
+read ``os.environ`` themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Loopback ports of the local stack; chosen not to clash with system servers."""
+
+    kafka: int = 19092
+    kafka_controller: int = 19093
+    postgres: int = 15432
+    registry: int = 18081
+    metrics: int = 19100
+
+    def shifted(self, offset: int) -> Ports:
+        """The same layout moved by ``offset`` (the test stack runs beside the demo one)."""
+        return Ports(
+            kafka=self.kafka + offset,
+            kafka_controller=self.kafka_controller + offset,
+            postgres=self.postgres + offset,
+            registry=self.registry + offset,
+            metrics=self.metrics + offset,
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a Sinergi process needs to know about its surroundings."""
+
+    home: Path = REPO_ROOT / ".sinergi"
+    host: str = "127.0.0.1"
+    ports: Ports = field(default_factory=Ports)
+    # Topic names are prefixed, so that tests (and parallel deployments) get their own.
+    topic_prefix: str = ""
+    processor_group: str = "sinergi-ledger"
+    database: str = "sinergi"
+    batch_max: int = 2000
+    batch_within_s: float = 0.25
+    topic_partitions: int = 6
+    java_home: Path | None = None
+    registry_java_home: Path | None = None
+    maven: str = "mvn"
+    pg_bindir: Path | None = None
+
+    # --- derived locations -------------------------------------------------
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{self.host}:{self.ports.kafka}"
+
+    @property
+    def registry_url(self) -> str:
+        return f"http://{self.host}:{self.ports.registry}/apis/ccompat/v7"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.home / "secrets"
+
+    @property
+    def pseudonym_key_file(self) -> Path:
+        return self.secrets_dir / "pseudonym.key"
+
+    def topic(self, name: str) -> str:
+        """The full name of one of the hub's topics (see :mod:`schemas.topics`)."""
+        return f"{self.topic_prefix}{name}"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be an integer, got {raw!r}") from None
+
+
+def _path(env: Mapping[str, str], key: str) -> Path | None:
+    raw = env.get(key)
+    return Path(raw).expanduser() if raw else None
+
+
+def from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``SINERGI_*`` variables (see README, Configuration)."""
+    env = os.environ if env is None else env
+    base = Settings()
+    home = _path(env, "SINERGI_HOME") or base.home
+    defaults = Ports()
+    offset = _int(env, "SINERGI_PORT_OFFSET", 0)
+    shifted = defaults.shifted(offset)
+    ports = Ports(
+        kafka=_int(env, "SINERGI_KAFKA_PORT", shifted.kafka),
+        kafka_controller=_int(env, "SINERGI_KAFKA_CONTROLLER_PORT", shifted.kafka_controller),
+        postgres=_int(env, "SINERGI_PG_PORT", shifted.postgres),
+        registry=_int(env, "SINERGI_REGISTRY_PORT", shifted.registry),
+        metrics=_int(env, "SINERGI_METRICS_PORT", shifted.metrics),
+    )
+    batch_within_ms = _int(env, "SINERGI_BATCH_WITHIN_MS", int(base.batch_within_s * 1000))
+    return Settings(
+        home=home.resolve(),
+        host=env.get("SINERGI_HOST", base.host),
+        ports=ports,
+        topic_prefix=env.get("SINERGI_TOPIC_PREFIX", base.topic_prefix),
+        processor_group=env.get("SINERGI_PROCESSOR_GROUP", base.processor_group),
+        database=env.get("SINERGI_DATABASE", base.database),
+        batch_max=_int(env, "SINERGI_BATCH_MAX", base.batch_max),
+        batch_within_s=batch_within_ms / 1000,
+        topic_partitions=_int(env, "SINERGI_TOPIC_PARTITIONS", base.topic_partitions),
+        java_home=_path(env, "SINERGI_JAVA_HOME") or _path(env, "JAVA_HOME"),
+        registry_java_home=_path(env, "SINERGI_REGISTRY_JAVA_HOME"),
+        maven=env.get("SINERGI_MAVEN", base.maven),
+        pg_bindir=_path(env, "SINERGI_PG_BINDIR"),
+    )
