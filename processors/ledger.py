@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import singledispatch
 from typing import Any
@@ -39,6 +39,7 @@ class Fact:
     occurred_at: datetime
     unit: str
     detail: Mapping[str, Any] = field(default_factory=dict)
+    person: Mapping[str, Any] = field(default_factory=dict)
 
     def sort_key(self) -> tuple[datetime, str]:
         return (self.occurred_at, self.event_id)
@@ -113,6 +114,7 @@ def _(event: InterceptionRecorded) -> Fact:
             "group": event.group_ref,
             "outcome": event.outcome.value,
         },
+        person=_person_facts(event.person),
     )
 
 
@@ -126,46 +128,59 @@ def apply(case: Case | None, event: Event) -> Case:
     if event.event_id in case.event_ids:
         return case
     facts = tuple(sorted((*case.facts, fact_of(event)), key=Fact.sort_key))
-    person = person_of(event)
-    return derive(replace(case, facts=facts), person)
+    return derive(case.case_id, case.match, facts)
 
 
-def derive(case: Case, person: Person | None) -> Case:
-    """Recompute everything that follows from the timeline and the latest person data."""
-    interceptions = [f for f in case.facts if f.event_type == InterceptionRecorded.event_type]
-    recruiters = frozenset(
-        str(f.detail["recruiter"]) for f in case.facts if f.detail.get("recruiter")
+def derive(case_id: str, match: str, facts: tuple[Fact, ...]) -> Case:
+    """Everything about a case, computed from its timeline alone (so arrival order never
+    matters). Person data: the earliest fact that knows a value gives it."""
+    person: dict[str, Any] = {}
+    recruiters: set[str] = set()
+    interceptions = 0
+    for fact in facts:
+        for name, value in fact.person.items():
+            if value is not None and value != Sex.UNKNOWN.value:
+                person.setdefault(name, value)
+        if fact.event_type == InterceptionRecorded.event_type:
+            interceptions += 1
+        recruiter = fact.detail.get("recruiter")
+        if recruiter:
+            recruiters.add(str(recruiter))
+    birth = person.get("birth_date")
+    birth_date = date.fromisoformat(birth) if isinstance(birth, str) else birth
+    first = facts[0].occurred_at if facts else None
+    age = _age(birth_date, person.get("estimated_age"), first.date()) if first else None
+    return Case(
+        case_id=case_id,
+        match=match,
+        facts=facts,
+        status=CaseStatus.INTERCEPTED,
+        sex=person.get("sex", Sex.UNKNOWN.value),
+        birth_date=birth_date,
+        estimated_age=person.get("estimated_age"),
+        origin_regency=person.get("origin_regency"),
+        minor_when_first_seen=age is not None and age < MINOR_AGE,
+        interceptions=interceptions,
+        recruiters=frozenset(recruiters),
+        first_seen=first,
+        last_seen=facts[-1].occurred_at if facts else None,
     )
-    first = case.facts[0].occurred_at if case.facts else None
-    updates: dict[str, Any] = {
-        "interceptions": len(interceptions),
-        "recruiters": recruiters,
-        "first_seen": first,
-        "last_seen": case.facts[-1].occurred_at if case.facts else None,
-        "status": CaseStatus.INTERCEPTED,
+
+
+def _person_facts(person: Person) -> dict[str, Any]:
+    """What a fact says about its person (pseudonymous attributes only)."""
+    return {
+        "sex": person.sex.value,
+        "birth_date": person.birth_date.isoformat() if person.birth_date else None,
+        "estimated_age": person.estimated_age,
+        "origin_regency": person.origin_regency,
     }
-    if person is not None:
-        # Person data from any fact fills gaps; a known value is never erased by an unknown.
-        if person.sex is not Sex.UNKNOWN and case.sex == Sex.UNKNOWN.value:
-            updates["sex"] = person.sex.value
-        if person.birth_date is not None and case.birth_date is None:
-            updates["birth_date"] = person.birth_date
-        if person.estimated_age is not None and case.estimated_age is None:
-            updates["estimated_age"] = person.estimated_age
-        if person.origin_regency and not case.origin_regency:
-            updates["origin_regency"] = person.origin_regency
-    merged = replace(case, **updates)
-    if first is not None:
-        age = _age(merged, first.date())
-        merged = replace(merged, minor_when_first_seen=age is not None and age < MINOR_AGE)
-    return merged
 
 
-def _age(case: Case, day: date) -> int | None:
-    if case.birth_date is not None:
-        born = case.birth_date
+def _age(born: date | None, estimated_age: int | None, day: date) -> int | None:
+    if born is not None:
         return day.year - born.year - int((day.month, day.day) < (born.month, born.day))
-    return case.estimated_age
+    return estimated_age
 
 
 def fold(events: Iterable[Event], cases: Mapping[str, Case] | None = None) -> dict[str, Case]:
@@ -201,6 +216,7 @@ def case_to_json(case: Case) -> dict[str, Any]:
                 "occurred_at": _iso(f.occurred_at),
                 "unit": f.unit,
                 "detail": dict(f.detail),
+                "person": dict(f.person),
             }
             for f in case.facts
         ],
@@ -228,6 +244,7 @@ def case_from_json(data: Mapping[str, Any]) -> Case:
                 occurred_at=datetime.fromisoformat(f["occurred_at"]),
                 unit=f["unit"],
                 detail=f["detail"],
+                person=f.get("person", {}),
             )
             for f in data["facts"]
         ),

@@ -69,6 +69,13 @@ def test_estimated_age_counts_when_there_is_no_birth_date():
     assert ledger.apply(None, event).minor_when_first_seen is True
 
 
+def test_the_earliest_fact_that_knows_a_value_gives_it():
+    early = interception(9, person=person(9, origin_regency="5302"))
+    late = interception(9, minutes=60, person=person(9, origin_regency="5303"))
+    for order in ([early, late], [late, early]):
+        assert ledger.fold(order)[early.person.key or ""].origin_regency == "5302"
+
+
 def test_unknown_sex_never_erases_a_known_one():
     known = interception(5, person=person(5, sex=Sex.MALE))
     unknown = interception(5, minutes=10, person=person(5, sex=Sex.UNKNOWN))
@@ -87,10 +94,22 @@ def test_json_form_round_trips():
     assert ledger.case_from_json(ledger.case_to_json(case)) == case
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.permutations(range(6)))
-def test_the_ledger_does_not_depend_on_arrival_order(order):
-    events = [interception(n % 3, minutes=n * 7, recruiter_ref=f"{n:032x}") for n in range(6)]
+@settings(max_examples=60, deadline=None)
+@given(
+    st.permutations(range(6)),
+    st.lists(st.sampled_from(["5302", "5303", None]), min_size=6, max_size=6),
+    st.lists(st.sampled_from(list(Sex)), min_size=6, max_size=6),
+)
+def test_the_ledger_does_not_depend_on_arrival_order(order, origins, sexes):
+    events = [
+        interception(
+            n % 3,
+            minutes=n * 7,
+            recruiter_ref=f"{n:032x}",
+            person=person(n % 3, origin_regency=origins[n], sex=sexes[n]),
+        )
+        for n in range(6)
+    ]
     in_order = ledger.fold(events)
     shuffled = ledger.fold(events[i] for i in order)
     assert {k: ledger.canonical(v) for k, v in in_order.items()} == {
