@@ -20,7 +20,7 @@ from datetime import timedelta
 from processors import ledger, metrics
 from processors.ports import DeadLetter, DeadLetterSink, LedgerStore, StoredEvent
 from schemas.model import Event
-from schemas.serde import SerializationError, unframe
+from schemas.serde import Decoded, SerializationError, unframe
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def check(event: Event, now_ms: float) -> None:
 class Pipeline:
     def __init__(
         self,
-        decode: Callable[[bytes | None], tuple[int, Event]],
+        decode: Callable[[bytes | None], Decoded],
         store: LedgerStore,
         dead_letters: DeadLetterSink,
         *,
@@ -113,7 +113,7 @@ class Pipeline:
         now = self.clock_ms()
         for msg in batch:
             try:
-                schema_id, event = self.decode(msg.value)
+                schema_id, event, record = self.decode(msg.value)
                 check(event, now)
                 case_id = ledger.case_key(event)
             except (SerializationError, InvalidEventError, ledger.LedgerError) as exc:
@@ -124,7 +124,7 @@ class Pipeline:
                 result.outcomes[(msg.topic, "duplicate")] += 1
                 continue
             decoded[event.event_id] = StoredEvent(
-                event, case_id, msg.topic, msg.partition, msg.offset, schema_id
+                event, case_id, msg.topic, msg.partition, msg.offset, schema_id, record
             )
         return list(decoded.values())
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 from processors.ledger import Case
 from schemas.model import Event
@@ -26,6 +26,8 @@ class StoredEvent:
     partition: int
     offset: int
     schema_id: int
+    # The Avro dict form, when the decoder kept it (saves converting the event back).
+    record: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -48,10 +48,21 @@ def _to_avro_for(hint: Any) -> _Convert:
     return conv
 
 
+def _enum_from(enum_cls: type[Enum]) -> _Convert:
+    """Symbol to member by dict lookup: calling the Enum class is several times slower."""
+    members = dict(enum_cls._value2member_map_)
+
+    def convert(value: Any) -> Any:
+        member = members.get(value)
+        return member if member is not None else enum_cls(value)
+
+    return convert
+
+
 def _from_avro_for(hint: Any) -> _Convert:
     inner, optional = _unwrap_optional(hint)
     if isinstance(inner, type) and issubclass(inner, Enum):
-        conv: _Convert = inner
+        conv: _Convert = _enum_from(inner)
     elif isinstance(inner, type) and dataclasses.is_dataclass(inner):
         cls = inner
         conv = lambda v: from_dict(cls, v)  # noqa: E731

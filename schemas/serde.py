@@ -10,7 +10,7 @@ import io
 import struct
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro.validation import ValidationError, validate
@@ -54,6 +54,13 @@ def describe_validation(exc: ValidationError) -> str:
         expected = rest.rsplit(" expected ", 1)[-1] if " expected " in rest else "a valid value"
         reasons.append(f"{path}: expected {expected}")
     return "; ".join(reasons) or "does not match its schema"
+
+
+class Decoded(NamedTuple):
+    schema_id: int
+    event: Event
+    # The record as fastavro read it: kept so the store need not convert the event back.
+    record: dict[str, Any]
 
 
 class EventSerializer:
@@ -137,11 +144,11 @@ class EventDeserializer:
             raise SerializationError(f"schema id {schema_id} did not decode to a record")
         return schema_id, cls, record
 
-    def __call__(self, data: bytes | None) -> tuple[int, Event]:
-        """The writer's schema id and the event."""
+    def __call__(self, data: bytes | None) -> Decoded:
+        """The writer's schema id, the event, and its Avro dict form."""
         schema_id, cls, record = self.decode_dict(data)
         try:
-            return schema_id, from_dict(cls, record)
+            return Decoded(schema_id, from_dict(cls, record), record)
         except (TypeError, ValueError, KeyError) as exc:
             raise SerializationError(f"{cls.event_type} record is incomplete: {exc}") from None
 
