@@ -68,6 +68,9 @@ def build_app(
         stream_wait_empty=True,
         broker_commit_every=1000,
         broker_commit_interval=1.0,
+        # A crashed worker's partitions move to the others after 10s, not faust's 60s.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
     )
     source = app.topic(
         *cfg.topics,
