@@ -44,10 +44,9 @@ def main() -> None:
     }
     settings = from_env(env)
     print(f"stack in {settings.home}")
+    # Starting the stack (or finding it running) also creates this run's database.
     runtime.stack(settings).up(report=lambda line: print(f"  {line}"))
     owner = bootstrap.conninfo(settings, "sinergi_owner", "sinergi")
-    with psycopg.connect(owner, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(settings.database)))
     try:
         runtime.prepare_hub(settings, report=lambda line: print(f"  {line}"))
         publish(settings, args.events)
@@ -58,7 +57,7 @@ def main() -> None:
 
 
 def publish(settings, count: int) -> None:
-    sim = Simulator(seed=1, months=1200)
+    sim = Simulator(seed=1, months=6, scale=1 + count / 400)
     desks = {p: bootstrap.post_desk(settings, p) for p in ("eltari", "tenau")}
     rows: dict[str, list] = {"eltari": [], "tenau": []}
     for n, (post, row) in enumerate(sim.interceptions()):

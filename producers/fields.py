@@ -44,9 +44,13 @@ class FieldError(ValueError):
 class InvalidInputError(ValueError):
     """One or more fields are invalid; nothing was sent."""
 
+    SHOWN = 20
+
     def __init__(self, errors: Iterable[FieldError]) -> None:
         self.errors = list(errors)
-        super().__init__("; ".join(str(e) for e in self.errors))
+        shown = "; ".join(str(e) for e in self.errors[: self.SHOWN])
+        more = len(self.errors) - self.SHOWN
+        super().__init__(shown + (f"; ... and {more} more" if more > 0 else ""))
 
 
 class RowReader:

@@ -113,6 +113,8 @@ class Simulator:
     seed: int = 2026
     start: date = date(2025, 8, 1)
     months: int = 6
+    # Multiplies the daily number of groups intercepted (1.0: a realistic two posts).
+    scale: float = 1.0
     recruiters: int = 40
     rng: random.Random = field(init=False)
 
@@ -143,6 +145,12 @@ class Simulator:
         index = min(int(self.rng.paretovariate(1.2)) - 1, self.recruiters - 1)
         return self._recruiter_phones[index]
 
+    def _groups_today(self) -> int:
+        whole, part = divmod(self.scale, 1)
+        draws = int(whole) + (1 if self.rng.random() < part else 0)
+        weights = [35, 35, 20, 10]
+        return sum(self.rng.choices([0, 1, 2, 3], weights=weights)[0] for _ in range(draws))
+
     def interceptions(self) -> Iterator[tuple[str, dict[str, str]]]:
         """(post id, raw CSV row) in time order."""
         rng = self.rng
@@ -151,7 +159,7 @@ class Simulator:
         group_no = 0
         for offset in range(days):
             day = self.start + timedelta(days=offset)
-            for _ in range(rng.choices([0, 1, 2, 3], weights=[35, 35, 20, 10])[0]):
+            for _ in range(self._groups_today()):
                 post = _pick(rng, POSTS)
                 size = rng.choices([1, 2, 3, 4, 5, 6, 8], weights=[40, 20, 12, 10, 8, 6, 4])[0]
                 group_no += 1
@@ -163,9 +171,10 @@ class Simulator:
                 destination = _pick(rng, DESTINATIONS)
                 sector = _pick(rng, SECTORS)
                 documents = rng.choice(DOC_PROBLEMS)
+                earlier = len(seen)  # a repeat is someone from an earlier occasion
                 for _member in range(size):
-                    again = seen and rng.random() < 0.05
-                    person = rng.choice(seen) if again else self.person(day)
+                    again = earlier > 0 and rng.random() < 0.05
+                    person = seen[rng.randrange(earlier)] if again else self.person(day)
                     seen.append(person)
                     yield (
                         post,

@@ -54,8 +54,10 @@ def settings() -> Settings:
 def fail(exc: BaseException) -> None:
     if isinstance(exc, InvalidInputError):
         err.print(f"[red]refused, nothing was sent:[/red] {len(exc.errors)} problem(s)")
-        for problem in exc.errors:
+        for problem in exc.errors[:50]:
             err.print(f"  - {problem}")
+        if len(exc.errors) > 50:
+            err.print(f"  ... and {len(exc.errors) - 50} more")
     else:
         err.print(f"[red]error:[/red] {exc}")
     raise typer.Exit(code=2)
