@@ -29,7 +29,7 @@ def test_message_starts_with_magic_byte_and_the_registered_schema_id():
 def test_an_event_round_trips_through_the_wire_format():
     registry = MemoryRegistry()
     event = interception()
-    schema_id, decoded = EventDeserializer(registry)(EventSerializer(registry)("t", event))
+    schema_id, decoded, _ = EventDeserializer(registry)(EventSerializer(registry)("t", event))
     assert decoded == event
     assert schema_id in registry.by_id
 
@@ -86,7 +86,7 @@ def test_data_written_by_an_older_writer_is_read_with_reader_defaults():
     out = io.BytesIO()
     schemaless_writer(out, parse_schema(older), record)
     schema_id = registry.register("t-value", json.dumps(older))
-    _, event = EventDeserializer(registry)(frame(schema_id, out.getvalue()))
+    _, event, _ = EventDeserializer(registry)(frame(schema_id, out.getvalue()))
     assert event.group_ref is None  # type: ignore[attr-defined]
     assert event.post_id == "eltari"  # type: ignore[attr-defined]
 

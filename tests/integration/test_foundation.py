@@ -1,0 +1,340 @@
+"""The first slice through the real stack: a post publishes, the ledger fills, nothing is
+lost or counted twice, bad messages are dead-lettered, standard clients can read it all."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from producers.posts import COLUMNS
+from producers.simulate import Simulator
+from schemas import avro
+from schemas.registry import RegistryClient
+from schemas.serde import EventDeserializer, frame
+from schemas.topics import DEAD_LETTER, INPUT_TOPICS, subject_for
+from sinergi import bootstrap, runtime
+from tests.integration.conftest import Hub
+
+pytestmark = pytest.mark.integration
+
+INTERCEPTIONS = INPUT_TOPICS[0].name
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(COLUMNS))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: row.get(k, "") for k in COLUMNS})
+    return path
+
+
+def simulated(count: int, seed: int = 11) -> dict[str, list[dict[str, str]]]:
+    rows: dict[str, list[dict[str, str]]] = {}
+    sim = Simulator(seed=seed, months=6, scale=1 + count / 400)
+    for n, (post, row) in enumerate(sim.interceptions()):
+        if n >= count:
+            break
+        rows.setdefault(post, []).append(row)
+    return rows
+
+
+def committed_offsets(hub: Hub) -> int:
+    """Sum of the processor group's committed offsets (messages it has finished)."""
+    group = hub.settings.processor_group
+    with bootstrap.kafka_admin(hub.settings) as admin:
+        offsets = admin.list_group_offsets([group])[group]
+    return sum(max(0, meta.offset) for meta in offsets.values())
+
+
+def metrics_page(hub: Hub) -> str:
+    return httpx.get(f"http://127.0.0.1:{hub.settings.ports.metrics}/metrics", timeout=5).text
+
+
+def test_interceptions_imported_at_a_post_reach_postgres_and_metrics(hub, tmp_path):
+    rows = simulated(60)
+    for post, post_rows in rows.items():
+        done = hub.cli(
+            "post", "import", str(write_csv(tmp_path / f"{post}.csv", post_rows)), "--post", post
+        )
+        assert f"published {len(post_rows)} interception(s) from post {post}" in done.stdout
+    hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() == 60, what="60 events in PostgreSQL")
+
+    by_post = dict(
+        hub.query(
+            "SELECT labels->>'post', sum(value)::int FROM metrics_daily"
+            " WHERE metric = 'sinergi_interceptions_total' GROUP BY 1"
+        )
+    )
+    assert by_post == {post: len(post_rows) for post, post_rows in rows.items()}
+    cases = hub.query("SELECT count(*), sum(interceptions) FROM cases")[0]
+    assert cases[1] == 60 and 0 < cases[0] <= 60
+
+    hub.wait_for(lambda: "sinergi_interceptions_total" in metrics_page(hub), what="metrics")
+    page = metrics_page(hub)
+    for post, post_rows in rows.items():
+        assert f'sinergi_interceptions_total{{post="{post}"}} {float(len(post_rows))}' in page
+
+
+def test_nothing_personal_reaches_the_topic_or_the_database(hub, tmp_path):
+    row = {
+        "occurred_at": "2026-01-20T08:30",
+        "nik": "5302014101900001",
+        "sex": "P",
+        "origin_regency": "5302",
+        "destination_country": "MY",
+        "outcome": "SENT_HOME",
+        "officer": "ELT-07",
+        "recruiter": "0812 9988 7766",
+    }
+    no_nik = dict(row, nik="", name="Yuliana Nenobais", birth_date="1990-01-01", sex="")
+    hub.cli("post", "import", str(write_csv(tmp_path / "p.csv", [row, no_nik])), "--post", "eltari")
+    hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() == 2, what="2 events")
+    consumer = KafkaConsumer(
+        bootstrap_servers=hub.settings.bootstrap_servers,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=3000,
+    )
+    consumer.subscribe([hub.settings.topic(INTERCEPTIONS)])
+    raw = b"".join(m.value for m in consumer)
+    consumer.close()
+    stored = repr(hub.query("SELECT payload, case_id FROM events")) + repr(
+        hub.query("SELECT state FROM cases")
+    )
+    for secret in ("5302014101900001", "Yuliana", "Nenobais", "9988", "7766"):
+        assert secret.encode() not in raw
+        assert secret not in stored
+
+
+def test_a_standard_confluent_client_decodes_the_hubs_messages(hub, tmp_path):
+    from confluent_kafka import Consumer
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.schema_registry.avro import AvroDeserializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    rows = simulated(5)["eltari"][:3]
+    hub.cli("post", "import", str(write_csv(tmp_path / "e.csv", rows)), "--post", "eltari")
+    topic = hub.settings.topic(INTERCEPTIONS)
+    deserialize = AvroDeserializer(SchemaRegistryClient({"url": hub.settings.registry_url}))
+    consumer = Consumer(
+        {
+            "bootstrap.servers": hub.settings.bootstrap_servers,
+            "group.id": f"confluent-{uuid.uuid4().hex[:6]}",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.subscribe([topic])
+    records = []
+    deadline = time.monotonic() + 30
+    while len(records) < 3 and time.monotonic() < deadline:
+        msg = consumer.poll(1.0)
+        if msg is not None and msg.error() is None:
+            records.append(
+                deserialize(msg.value(), SerializationContext(topic, MessageField.VALUE))
+            )
+    consumer.close()
+    assert len(records) == 3
+    assert {r["post_id"] for r in records} == {"eltari"}
+    assert all(
+        len(r["person"]["nik_pseudonym"] or r["person"]["weak_pseudonym"]) == 32 for r in records
+    )
+
+
+def test_a_message_nobody_can_decode_goes_to_the_dead_letter_topic_with_the_reason(hub, tmp_path):
+    topic = hub.settings.topic(INTERCEPTIONS)
+    producer = KafkaProducer(bootstrap_servers=hub.settings.bootstrap_servers)
+    producer.send(topic, b"not avro at all")
+    producer.send(topic, frame(987654, b"\x02\x04"))
+    producer.flush()
+    producer.close()
+    rows = simulated(2)["eltari"][:1]
+    hub.cli("post", "import", str(write_csv(tmp_path / "ok.csv", rows)), "--post", "eltari")
+    hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() == 1, what="the good event stored")
+
+    consumer = KafkaConsumer(
+        hub.settings.topic(DEAD_LETTER.name),
+        bootstrap_servers=hub.settings.bootstrap_servers,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=10_000,
+    )
+    decode = EventDeserializer(bootstrap.registry(hub.settings))
+    letters = []
+    for message in consumer:
+        letters.append(decode(message.value).event)
+        if len(letters) == 2:
+            break
+    consumer.close()
+    reasons = sorted(letter.reason for letter in letters)  # type: ignore[attr-defined]
+    assert any("magic byte" in r for r in reasons)
+    assert any("schema id 987654" in r for r in reasons)
+    assert {letter.source_topic for letter in letters} == {topic}  # type: ignore[attr-defined]
+
+
+def test_a_killed_processor_resumes_where_it_was_without_loss_or_double_count(hub):
+    rows = simulated(6000, seed=5)
+    publisher = bootstrap.publisher(hub.settings)
+    from producers.posts import interceptions_from_rows
+
+    total = 0
+    for post, post_rows in rows.items():
+        events = interceptions_from_rows(bootstrap.post_desk(hub.settings, post), post_rows)
+        total += len(publisher.publish(events))
+    publisher.close()
+
+    worker = hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() > 0, what="the first batch")
+    hub.stop_worker(worker, kill=True)  # no goodbye: offsets may lag the database
+    partial = hub.event_count()
+    hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() == total, timeout=120, what=f"{total} events")
+    time.sleep(1.5)  # anything replayed after the restart would land now
+    assert hub.event_count() == total
+    counted = hub.query("SELECT sum(value)::int FROM metrics_daily")[0][0]
+    in_cases = hub.query("SELECT sum(interceptions)::int FROM cases")[0][0]
+    assert counted == total and in_cases == total
+    assert 0 < partial <= total
+
+
+def test_a_gracefully_stopped_processor_commits_and_resumes(hub, tmp_path):
+    first = simulated(40, seed=3)
+    for post, post_rows in first.items():
+        hub.cli(
+            "post", "import", str(write_csv(tmp_path / f"a{post}.csv", post_rows)), "--post", post
+        )
+    worker = hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() == 40, what="40 events")
+    hub.stop_worker(worker)
+    assert worker.returncode == 0
+    assert committed_offsets(hub) == 40
+    more = simulated(60, seed=4)
+    for post, post_rows in more.items():
+        hub.cli(
+            "post", "import", str(write_csv(tmp_path / f"b{post}.csv", post_rows)), "--post", post
+        )
+    hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() == 100, what="100 events")
+    hub.wait_for(lambda: committed_offsets(hub) == 100, what="offsets committed up to 100")
+    assert hub.query("SELECT sum(value)::int FROM metrics_daily")[0][0] == 100
+
+
+def test_importing_the_same_file_twice_counts_once(hub, tmp_path):
+    rows = simulated(20, seed=9)["tenau"]
+    path = write_csv(tmp_path / "tenau.csv", rows)
+    hub.cli("post", "import", str(path), "--post", "tenau")
+    hub.cli("post", "import", str(path), "--post", "tenau")
+    hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() == len(rows), what="events stored")
+    time.sleep(1.5)
+    assert hub.event_count() == len(rows)
+    assert hub.query("SELECT sum(value)::int FROM metrics_daily")[0][0] == len(rows)
+
+
+def test_an_invalid_file_is_refused_whole_naming_row_and_field(hub, tmp_path):
+    rows = simulated(3, seed=2)["eltari"][:3]
+    rows[1] = dict(rows[1], destination_country="Narnia")
+    done = hub.cli(
+        "post",
+        "import",
+        str(write_csv(tmp_path / "bad.csv", rows)),
+        "--post",
+        "eltari",
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "row 3, field destination_country" in done.stderr
+    consumer = KafkaConsumer(bootstrap_servers=hub.settings.bootstrap_servers)
+    tp = TopicPartition(hub.settings.topic(INTERCEPTIONS), 0)
+    ends = consumer.end_offsets(
+        [TopicPartition(tp.topic, p) for p in range(hub.settings.topic_partitions)]
+    )
+    consumer.close()
+    assert sum(ends.values()) == 0  # nothing was sent
+
+
+def test_the_event_store_is_append_only_and_analysts_read_only_views(hub):
+    hub.cli(
+        "post",
+        "record",
+        "--post",
+        "eltari",
+        "--occurred-at",
+        "2026-01-20T08:30",
+        "--outcome",
+        "SENT_HOME",
+        "--officer",
+        "ELT-07",
+        "--nik",
+        "5302014101900001",
+    )
+    hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() == 1, what="1 event")
+    with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+        hub.query("UPDATE events SET unit = 'x'")
+    with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+        hub.query("DELETE FROM events")
+    analyst = bootstrap.conninfo(hub.settings, "sinergi_analyst")
+    with psycopg.connect(analyst) as conn:
+        assert conn.execute("SELECT count(*) FROM v_cases").fetchone() == (1,)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT * FROM events")
+
+
+def test_the_registry_refuses_anonymous_writes_and_incompatible_changes(hub):
+    subject = subject_for(hub.settings.topic(INTERCEPTIONS))
+    current = avro.load("InterceptionRecorded").text
+    anonymous = httpx.post(
+        f"{hub.settings.registry_url}/subjects/{subject}/versions",
+        json={"schema": current},
+        timeout=5,
+    )
+    assert anonymous.status_code == 401
+    client = bootstrap.registry(hub.settings)
+    assert client.is_compatible(subject, current)
+    breaking = current.replace(
+        '"name":"officer_ref","type":"string"', '"name":"officer_ref","type":"int"'
+    )
+    assert breaking != current
+    assert not client.is_compatible(subject, breaking)
+    # Reads stay open to any standard client.
+    assert RegistryClient(hub.settings.registry_url).schema(client.register(subject, current))
+
+
+def test_kafkas_own_tools_count_what_the_post_published(hub, stack_settings, tmp_path):
+    rows = simulated(25, seed=8)["eltari"]
+    hub.cli("post", "import", str(write_csv(tmp_path / "e.csv", rows)), "--post", "eltari")
+    kafka = runtime.stack(stack_settings).kafka
+    done = subprocess.run(
+        [
+            str(kafka._java()),
+            "-cp",
+            kafka.classpath(),
+            "org.apache.kafka.tools.GetOffsetShell",
+            "--bootstrap-server",
+            hub.settings.bootstrap_servers,
+            "--topic",
+            hub.settings.topic(INTERCEPTIONS),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    offsets = [int(line.rsplit(":", 1)[1]) for line in done.stdout.split()]
+    assert sum(offsets) == len(rows)
+
+
+def test_starting_the_stack_again_is_harmless(stack_settings):
+    lines: list[str] = []
+    runtime.stack(stack_settings).up(report=lines.append)
+    assert sum("already running" in line for line in lines) == 3
