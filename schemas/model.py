@@ -69,6 +69,92 @@ class InterceptionOutcome(StrEnum):
     RELEASED = "RELEASED"
 
 
+class Procedural(StrEnum):
+    PROCEDURAL = "PROCEDURAL"
+    NON_PROCEDURAL = "NON_PROCEDURAL"
+    UNKNOWN = "UNKNOWN"
+
+
+class Severity(StrEnum):
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+    CRITICAL = "CRITICAL"
+
+
+class Offence(StrEnum):
+    TPPO = "TPPO"
+    ILLEGAL_PLACEMENT = "ILLEGAL_PLACEMENT"
+    DOCUMENT_FORGERY = "DOCUMENT_FORGERY"
+    OTHER = "OTHER"
+
+
+class PerpetratorRole(StrEnum):
+    RECRUITER = "RECRUITER"
+    TRANSPORTER = "TRANSPORTER"
+    BROKER = "BROKER"
+    DOCUMENT_FORGER = "DOCUMENT_FORGER"
+    EMPLOYER = "EMPLOYER"
+    OTHER = "OTHER"
+
+
+class SuspectStatus(StrEnum):
+    IDENTIFIED = "IDENTIFIED"
+    WANTED = "WANTED"
+    ARRESTED = "ARRESTED"
+
+
+class AlertAction(StrEnum):
+    NOTED = "NOTED"
+    INVESTIGATING = "INVESTIGATING"
+    REFERRED = "REFERRED"
+    NO_ACTION = "NO_ACTION"
+
+
+class RepatriationKind(StrEnum):
+    DEPORTED = "DEPORTED"
+    SICK = "SICK"
+    DECEASED = "DECEASED"
+    VOLUNTARY = "VOLUNTARY"
+    TRAFFICKING_VICTIM = "TRAFFICKING_VICTIM"
+
+
+class RepatriationCause(StrEnum):
+    ILLNESS = "ILLNESS"
+    ACCIDENT = "ACCIDENT"
+    VIOLENCE = "VIOLENCE"
+    WORK_RELATED = "WORK_RELATED"
+    OTHER = "OTHER"
+    UNKNOWN = "UNKNOWN"
+
+
+class PreventionKind(StrEnum):
+    VILLAGE_SOCIALISATION = "VILLAGE_SOCIALISATION"
+    SCHOOL_SESSION = "SCHOOL_SESSION"
+    RELIGIOUS_GATHERING = "RELIGIOUS_GATHERING"
+    RADIO_BROADCAST = "RADIO_BROADCAST"
+    TASK_FORCE_MEETING = "TASK_FORCE_MEETING"
+    OTHER = "OTHER"
+
+
+class TipConcern(StrEnum):
+    RECRUITMENT = "RECRUITMENT"
+    IMMINENT_DEPARTURE = "IMMINENT_DEPARTURE"
+    PERSON_MISSING = "PERSON_MISSING"
+    DOCUMENT_FORGERY = "DOCUMENT_FORGERY"
+    OTHER = "OTHER"
+
+
+class AlertRule(StrEnum):
+    RECRUITER_NETWORK = "RECRUITER_NETWORK"
+    MINOR_INTERCEPTED = "MINOR_INTERCEPTED"
+    REPEAT_INTERCEPTION = "REPEAT_INTERCEPTION"
+    TIP_MATCHED = "TIP_MATCHED"
+    DECEASED_AFTER_INTERCEPTION = "DECEASED_AFTER_INTERCEPTION"
+    DECEASED_UNREGISTERED = "DECEASED_UNREGISTERED"
+    GROUP_INTERCEPTED = "GROUP_INTERCEPTED"
+
+
 def utcnow() -> datetime:
     """Now, in UTC, at the millisecond precision Avro keeps."""
     return _millis(datetime.now(UTC))
@@ -180,6 +266,197 @@ class InterceptionRecorded(Event):
         return self.person.key or self.event_id
 
 
+# --- police ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvestigationOpened(Event):
+    event_type: ClassVar[str] = "InvestigationOpened"
+    agency: ClassVar[Agency] = Agency.POLICE
+
+    investigation_ref: str
+    offence: Offence
+    case_ids: tuple[str, ...] = ()
+    recruiter_refs: tuple[str, ...] = ()
+    alert_id: str | None = None
+
+    def partition_key(self) -> str:
+        return self.investigation_ref
+
+
+@dataclass(frozen=True)
+class SuspectIdentified(Event):
+    event_type: ClassVar[str] = "SuspectIdentified"
+    agency: ClassVar[Agency] = Agency.POLICE
+
+    investigation_ref: str
+    recruiter_ref: str
+    role: PerpetratorRole
+    suspect_status: SuspectStatus
+
+    def partition_key(self) -> str:
+        return self.investigation_ref
+
+
+@dataclass(frozen=True)
+class CaseSentToProsecutor(Event):
+    event_type: ClassVar[str] = "CaseSentToProsecutor"
+    agency: ClassVar[Agency] = Agency.POLICE
+
+    investigation_ref: str
+    prosecutor_office: str
+    case_ids: tuple[str, ...] = ()
+    recruiter_refs: tuple[str, ...] = ()
+
+    def partition_key(self) -> str:
+        return self.investigation_ref
+
+
+@dataclass(frozen=True)
+class AlertAcknowledged(Event):
+    event_type: ClassVar[str] = "AlertAcknowledged"
+    agency: ClassVar[Agency] = Agency.POLICE
+
+    alert_id: str
+    officer_ref: str
+    action: AlertAction = AlertAction.NOTED
+
+    def partition_key(self) -> str:
+        return self.alert_id
+
+
+# --- BP3MI ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlacementRegistered(Event):
+    event_type: ClassVar[str] = "PlacementRegistered"
+    agency: ClassVar[Agency] = Agency.BP3MI
+
+    person: Person
+    destination_country: str
+    sector: Sector
+    placement_company: str
+
+    def partition_key(self) -> str:
+        return self.person.key or self.event_id
+
+
+@dataclass(frozen=True)
+class RepatriationRecorded(Event):
+    event_type: ClassVar[str] = "RepatriationRecorded"
+    agency: ClassVar[Agency] = Agency.BP3MI
+
+    person: Person
+    kind: RepatriationKind
+    country: str
+    procedural: Procedural = Procedural.UNKNOWN
+    cause: RepatriationCause | None = None
+    arrival_point: str | None = None
+
+    def partition_key(self) -> str:
+        return self.person.key or self.event_id
+
+
+# --- districts ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LtsaRegistrationRecorded(Event):
+    event_type: ClassVar[str] = "LtsaRegistrationRecorded"
+    agency: ClassVar[Agency] = Agency.DISTRICT
+
+    person: Person
+    ltsa_regency: str
+    intended_country: str | None = None
+    intended_sector: Sector = Sector.UNKNOWN
+
+    def partition_key(self) -> str:
+        return self.person.key or self.event_id
+
+
+@dataclass(frozen=True)
+class PreventionActivityHeld(Event):
+    event_type: ClassVar[str] = "PreventionActivityHeld"
+    agency: ClassVar[Agency] = Agency.DISTRICT
+
+    regency: str
+    village: str
+    kind: PreventionKind
+    attendance: int
+    attendance_women: int | None = None
+
+    def partition_key(self) -> str:
+        return self.regency
+
+
+# --- hotline --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TipReceived(Event):
+    event_type: ClassVar[str] = "TipReceived"
+    agency: ClassVar[Agency] = Agency.HOTLINE
+
+    tip_ref: str
+    reporter_ref: str
+    concern: TipConcern
+    regency: str | None = None
+    exit_point: str | None = None
+    suspected_recruiter_ref: str | None = None
+    subject: Person | None = None
+    expected_departure: date | None = None
+
+    def partition_key(self) -> str:
+        return (self.subject.key if self.subject else None) or self.tip_ref
+
+
+# --- the hub's own outputs --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertRaised(Event):
+    event_type: ClassVar[str] = "AlertRaised"
+    agency: ClassVar[Agency] = Agency.HUB
+
+    alert_id: str
+    rule: AlertRule
+    severity: Severity
+    case_ids: tuple[str, ...]
+    recruiter_ref: str | None
+    group_ref: str | None
+    cause_event_ids: tuple[str, ...]
+    summary: str
+    triggered_at: datetime
+
+    def partition_key(self) -> str:
+        return self.alert_id
+
+
+@dataclass(frozen=True)
+class CaseUpdated(Event):
+    event_type: ClassVar[str] = "CaseUpdated"
+    agency: ClassVar[Agency] = Agency.HUB
+
+    case_id: str
+    match: str
+    status: str
+    sex: Sex
+    origin_regency: str | None
+    minor_when_first_seen: bool
+    interceptions: int
+    repatriations: int
+    placements: int
+    investigation: str
+    recruiters: tuple[str, ...]
+    first_seen: datetime
+    last_seen: datetime
+    fact_count: int
+
+    def partition_key(self) -> str:
+        return self.case_id
+
+
 def envelope_for(
     cls: type[Event],
     *,
@@ -219,5 +496,20 @@ class MessageDeadLettered(Event):
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.event_type: cls for cls in (InterceptionRecorded, MessageDeadLettered)
+    cls.event_type: cls
+    for cls in (
+        InterceptionRecorded,
+        InvestigationOpened,
+        SuspectIdentified,
+        CaseSentToProsecutor,
+        AlertAcknowledged,
+        PlacementRegistered,
+        RepatriationRecorded,
+        LtsaRegistrationRecorded,
+        PreventionActivityHeld,
+        TipReceived,
+        AlertRaised,
+        CaseUpdated,
+        MessageDeadLettered,
+    )
 }
