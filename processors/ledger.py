@@ -1,13 +1,20 @@
-"""The joint case ledger as a pure fold: ``apply(case, event) -> case``.
+"""The joint case ledger as a pure fold: ``apply(entity, ref, event) -> entity``.
 
 No Kafka, faust or database here: the same fold serves the live worker, the
 rebuild from the topics, and the unit tests.
 
-A case keeps every fact about one person (its timeline) sorted by
-``(occurred_at, event_id)``; everything else in it is derived from that
-timeline. So the result does not depend on the order events arrive in (the
-topics of different agencies interleave differently in a live run and in a
-rebuild), and applying an event twice changes nothing.
+The ledger holds four kinds of entity, each a timeline of facts:
+
+- a **case** per person (``nik:<pseudonym>``, or ``weak:<pseudonym>`` when only
+  name, birth and origin are known: a weaker match, never merged with a strong one);
+- a **recruiter** per recruiter pseudonym, linking the cases it appears in;
+- a **group** per post and group reference (people intercepted travelling together);
+- an **investigation** per police report number.
+
+An event becomes one :class:`Fact` on every entity it names (see :func:`refs`).
+Everything else in an entity is derived from its timeline sorted by
+``(occurred_at, event_id)``: the result does not depend on the order events
+arrive in, and applying an event twice changes nothing.
 """
 
 from __future__ import annotations
@@ -15,24 +22,69 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from enum import StrEnum
 from functools import singledispatch
 from typing import Any
 
-from schemas.model import Event, InterceptionRecorded, Person, Sex
+from schemas.model import (
+    CaseSentToProsecutor,
+    Event,
+    InterceptionRecorded,
+    InvestigationOpened,
+    LtsaRegistrationRecorded,
+    Person,
+    PlacementRegistered,
+    RepatriationKind,
+    RepatriationRecorded,
+    Sex,
+    SuspectIdentified,
+    TipReceived,
+)
 
 MINOR_AGE = 18
 
 
-class CaseStatus:
-    """Derived case status, from the most advanced fact on the timeline."""
+class Kind(StrEnum):
+    CASE = "case"
+    RECRUITER = "recruiter"
+    GROUP = "group"
+    INVESTIGATION = "investigation"
 
+
+class CaseStatus(StrEnum):
+    """Where a person stands, from the most recent lifecycle fact (DECEASED stays)."""
+
+    REPORTED = "REPORTED"  # known only from a tip or a police file
+    REGISTERED = "REGISTERED"  # registered at an LTSA office: the procedural path
     INTERCEPTED = "INTERCEPTED"
+    PLACED = "PLACED"  # a procedural placement registered by BP3MI
+    REPATRIATED = "REPATRIATED"
+    DECEASED = "DECEASED"
+
+
+class InvestigationState(StrEnum):
+    NONE = "NONE"
+    OPEN = "OPEN"
+    PROSECUTED = "PROSECUTED"
+
+
+class LedgerError(ValueError):
+    """An event cannot be placed in the ledger."""
+
+
+@dataclass(frozen=True, order=True)
+class Ref:
+    kind: Kind
+    key: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.key}"
 
 
 @dataclass(frozen=True)
 class Fact:
-    """One entry on a case's timeline: what happened, when, who said so."""
+    """One entry on a timeline: what happened, when, who said so (codes, no personal data)."""
 
     event_id: str
     event_type: str
@@ -45,130 +97,190 @@ class Fact:
         return (self.occurred_at, self.event_id)
 
 
-@dataclass(frozen=True)
-class Case:
-    """Everything the hub knows about one person, merged across agencies."""
-
-    case_id: str
-    match: str  # "strong" (NIK pseudonym) or "weak" (name/birth/origin pseudonym)
-    facts: tuple[Fact, ...] = ()
-    status: str = CaseStatus.INTERCEPTED
-    sex: str = Sex.UNKNOWN.value
-    birth_date: date | None = None
-    estimated_age: int | None = None
-    origin_regency: str | None = None
-    minor_when_first_seen: bool = False
-    interceptions: int = 0
-    recruiters: frozenset[str] = frozenset()
-    first_seen: datetime | None = None
-    last_seen: datetime | None = None
-
-    @property
-    def event_ids(self) -> frozenset[str]:
-        return frozenset(f.event_id for f in self.facts)
+# --- which entities an event names -------------------------------------------------------
 
 
-class LedgerError(ValueError):
-    """An event cannot be placed in the ledger (for example it names no person)."""
-
-
-def case_key(event: Event) -> str:
-    """The case an event belongs to."""
-    person = person_of(event)
+def _case(person: Person | None) -> list[Ref]:
     key = person.key if person is not None else None
-    if key is None:
-        raise LedgerError(f"{event.event_type} {event.event_id} names no person")
-    return key
+    return [Ref(Kind.CASE, key)] if key else []
+
+
+def _recruiters(*refs_: str | None) -> list[Ref]:
+    return [Ref(Kind.RECRUITER, r) for r in refs_ if r]
+
+
+@singledispatch
+def refs(event: Event) -> list[Ref]:
+    """The entities an event is a fact of (none: it only counts in the metrics)."""
+    return []
+
+
+@refs.register
+def _(event: InterceptionRecorded) -> list[Ref]:
+    out = _case(event.person) + _recruiters(event.recruiter_ref)
+    if event.group_ref:
+        out.append(Ref(Kind.GROUP, f"{event.post_id}/{event.group_ref}"))
+    return out
+
+
+@refs.register
+def _(event: PlacementRegistered | RepatriationRecorded | LtsaRegistrationRecorded) -> list[Ref]:
+    return _case(event.person)
+
+
+@refs.register
+def _(event: TipReceived) -> list[Ref]:
+    return _case(event.subject) + _recruiters(event.suspected_recruiter_ref)
+
+
+@refs.register
+def _(event: InvestigationOpened | CaseSentToProsecutor) -> list[Ref]:
+    cases = [Ref(Kind.CASE, c) for c in event.case_ids]
+    return [
+        Ref(Kind.INVESTIGATION, event.investigation_ref),
+        *cases,
+        *_recruiters(*event.recruiter_refs),
+    ]
+
+
+@refs.register
+def _(event: SuspectIdentified) -> list[Ref]:
+    return [Ref(Kind.INVESTIGATION, event.investigation_ref), *_recruiters(event.recruiter_ref)]
+
+
+def case_key(event: Event) -> str | None:
+    """The case of the person an event is about, if it is about one person."""
+    person = person_of(event)
+    return person.key if person is not None else None
 
 
 @singledispatch
 def person_of(event: Event) -> Person | None:
-    """The person an event is about, if any."""
     return None
 
 
 @person_of.register
-def _(event: InterceptionRecorded) -> Person | None:
+def _(
+    event: InterceptionRecorded
+    | PlacementRegistered
+    | RepatriationRecorded
+    | LtsaRegistrationRecorded,
+) -> Person | None:
     return event.person
 
 
+@person_of.register
+def _(event: TipReceived) -> Person | None:
+    return event.subject
+
+
+# --- the fact an event becomes -----------------------------------------------------------
+
+
 @singledispatch
-def fact_of(event: Event) -> Fact:
+def detail_of(event: Event) -> dict[str, Any]:
     raise LedgerError(f"the ledger does not know {event.event_type}")
 
 
-@fact_of.register
-def _(event: InterceptionRecorded) -> Fact:
-    return Fact(
-        event_id=event.event_id,
-        event_type=event.event_type,
-        occurred_at=event.occurred_at,
-        unit=event.envelope.unit,
-        detail={
-            "post": event.post_id,
-            "exit_point": event.exit_point,
-            "destination": event.destination_country,
-            "sector": event.intended_sector.value,
-            "documents": [d.value for d in event.documents],
-            "recruiter": event.recruiter_ref,
-            "group": event.group_ref,
-            "outcome": event.outcome.value,
-        },
-        person=_person_facts(event.person),
-    )
+@detail_of.register
+def _(event: InterceptionRecorded) -> dict[str, Any]:
+    return {
+        "case_id": event.person.key,
+        "post": event.post_id,
+        "exit_point": event.exit_point,
+        "route": event.route,
+        "destination": event.destination_country,
+        "sector": event.intended_sector.value,
+        "documents": [d.value for d in event.documents],
+        "recruiter": event.recruiter_ref,
+        "group": event.group_ref,
+        "outcome": event.outcome.value,
+    }
 
 
-def apply(case: Case | None, event: Event) -> Case:
-    """Fold one event into its case (``None`` for a person not seen before)."""
-    key = case_key(event)
-    if case is None:
-        case = Case(case_id=key, match="strong" if key.startswith("nik:") else "weak")
-    elif case.case_id != key:
-        raise LedgerError(f"event {event.event_id} belongs to {key}, not {case.case_id}")
-    if event.event_id in case.event_ids:
-        return case
-    facts = tuple(sorted((*case.facts, fact_of(event)), key=Fact.sort_key))
-    return derive(case.case_id, case.match, facts)
+@detail_of.register
+def _(event: PlacementRegistered) -> dict[str, Any]:
+    return {
+        "case_id": event.person.key,
+        "destination": event.destination_country,
+        "sector": event.sector.value,
+        "company": event.placement_company,
+    }
 
 
-def derive(case_id: str, match: str, facts: tuple[Fact, ...]) -> Case:
-    """Everything about a case, computed from its timeline alone (so arrival order never
-    matters). Person data: the earliest fact that knows a value gives it."""
-    person: dict[str, Any] = {}
-    recruiters: set[str] = set()
-    interceptions = 0
-    for fact in facts:
-        for name, value in fact.person.items():
-            if value is not None and value != Sex.UNKNOWN.value:
-                person.setdefault(name, value)
-        if fact.event_type == InterceptionRecorded.event_type:
-            interceptions += 1
-        recruiter = fact.detail.get("recruiter")
-        if recruiter:
-            recruiters.add(str(recruiter))
-    birth = person.get("birth_date")
-    birth_date = date.fromisoformat(birth) if isinstance(birth, str) else birth
-    first = facts[0].occurred_at if facts else None
-    age = _age(birth_date, person.get("estimated_age"), first.date()) if first else None
-    return Case(
-        case_id=case_id,
-        match=match,
-        facts=facts,
-        status=CaseStatus.INTERCEPTED,
-        sex=person.get("sex", Sex.UNKNOWN.value),
-        birth_date=birth_date,
-        estimated_age=person.get("estimated_age"),
-        origin_regency=person.get("origin_regency"),
-        minor_when_first_seen=age is not None and age < MINOR_AGE,
-        interceptions=interceptions,
-        recruiters=frozenset(recruiters),
-        first_seen=first,
-        last_seen=facts[-1].occurred_at if facts else None,
-    )
+@detail_of.register
+def _(event: RepatriationRecorded) -> dict[str, Any]:
+    return {
+        "case_id": event.person.key,
+        "kind": event.kind.value,
+        "country": event.country,
+        "procedural": event.procedural.value,
+        "cause": event.cause.value if event.cause else None,
+        "arrival_point": event.arrival_point,
+    }
 
 
-def _person_facts(person: Person) -> dict[str, Any]:
+@detail_of.register
+def _(event: LtsaRegistrationRecorded) -> dict[str, Any]:
+    return {
+        "case_id": event.person.key,
+        "ltsa_regency": event.ltsa_regency,
+        "destination": event.intended_country,
+        "sector": event.intended_sector.value,
+    }
+
+
+@detail_of.register
+def _(event: TipReceived) -> dict[str, Any]:
+    # The reporter reference stays in the event store; the ledger does not need it.
+    return {
+        "case_id": event.subject.key if event.subject else None,
+        "tip": event.tip_ref,
+        "concern": event.concern.value,
+        "regency": event.regency,
+        "exit_point": event.exit_point,
+        "recruiter": event.suspected_recruiter_ref,
+        "expected_departure": (
+            event.expected_departure.isoformat() if event.expected_departure else None
+        ),
+    }
+
+
+@detail_of.register
+def _(event: InvestigationOpened) -> dict[str, Any]:
+    return {
+        "investigation": event.investigation_ref,
+        "offence": event.offence.value,
+        "case_ids": list(event.case_ids),
+        "recruiters": list(event.recruiter_refs),
+        "alert_id": event.alert_id,
+    }
+
+
+@detail_of.register
+def _(event: SuspectIdentified) -> dict[str, Any]:
+    return {
+        "investigation": event.investigation_ref,
+        "recruiter": event.recruiter_ref,
+        "role": event.role.value,
+        "suspect_status": event.suspect_status.value,
+    }
+
+
+@detail_of.register
+def _(event: CaseSentToProsecutor) -> dict[str, Any]:
+    return {
+        "investigation": event.investigation_ref,
+        "prosecutor": event.prosecutor_office,
+        "case_ids": list(event.case_ids),
+        "recruiters": list(event.recruiter_refs),
+    }
+
+
+def _person_facts(person: Person | None) -> dict[str, Any]:
     """What a fact says about its person (pseudonymous attributes only)."""
+    if person is None:
+        return {}
     return {
         "sex": person.sex.value,
         "birth_date": person.birth_date.isoformat() if person.birth_date else None,
@@ -177,38 +289,322 @@ def _person_facts(person: Person) -> dict[str, Any]:
     }
 
 
-def _age(born: date | None, estimated_age: int | None, day: date) -> int | None:
+def fact_of(event: Event) -> Fact:
+    return Fact(
+        event_id=event.event_id,
+        event_type=event.event_type,
+        occurred_at=event.occurred_at,
+        unit=event.envelope.unit,
+        detail=detail_of(event),
+        person=_person_facts(person_of(event)),
+    )
+
+
+# --- the entities ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """Everything the hub knows about one person, merged across agencies."""
+
+    case_id: str
+    match: str  # "strong" (NIK pseudonym) or "weak" (name, birth, origin pseudonym)
+    facts: tuple[Fact, ...] = ()
+    status: str = CaseStatus.REPORTED
+    sex: str = Sex.UNKNOWN.value
+    birth_date: date | None = None
+    estimated_age: int | None = None
+    origin_regency: str | None = None
+    minor_when_first_seen: bool = False
+    interceptions: int = 0
+    placements: int = 0
+    registrations: int = 0
+    repatriations: int = 0
+    tips: int = 0
+    investigation: str = InvestigationState.NONE
+    recruiters: frozenset[str] = frozenset()
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+
+    kind = Kind.CASE
+
+    @property
+    def key(self) -> str:
+        return self.case_id
+
+    def age_on(self, day: date) -> int | None:
+        return _age(self.birth_date, self.estimated_age, self.first_seen, day)
+
+
+@dataclass(frozen=True)
+class Recruiter:
+    """A recruiter (calo) pseudonym and every case, group and investigation it appears in."""
+
+    recruiter_ref: str
+    facts: tuple[Fact, ...] = ()
+    case_ids: frozenset[str] = frozenset()
+    interceptions: int = 0
+    tips: int = 0
+    groups: frozenset[str] = frozenset()
+    investigations: frozenset[str] = frozenset()
+    roles: frozenset[str] = frozenset()
+    suspect_status: str | None = None
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+
+    kind = Kind.RECRUITER
+
+    @property
+    def key(self) -> str:
+        return self.recruiter_ref
+
+
+@dataclass(frozen=True)
+class Group:
+    """People intercepted together at one post under one group reference."""
+
+    group_key: str  # <post>/<group_ref>
+    facts: tuple[Fact, ...] = ()
+    case_ids: frozenset[str] = frozenset()
+    recruiters: frozenset[str] = frozenset()
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+
+    kind = Kind.GROUP
+
+    @property
+    def key(self) -> str:
+        return self.group_key
+
+
+@dataclass(frozen=True)
+class Investigation:
+    investigation_ref: str
+    facts: tuple[Fact, ...] = ()
+    state: str = InvestigationState.NONE
+    offence: str | None = None
+    case_ids: frozenset[str] = frozenset()
+    recruiters: frozenset[str] = frozenset()
+    opened_at: datetime | None = None
+    prosecuted_at: datetime | None = None
+    prosecutor_office: str | None = None
+
+    kind = Kind.INVESTIGATION
+
+    @property
+    def key(self) -> str:
+        return self.investigation_ref
+
+
+Entity = Case | Recruiter | Group | Investigation
+
+
+# --- the fold ----------------------------------------------------------------------------
+
+
+def apply(entity: Entity | None, ref: Ref, event: Event) -> Entity:
+    """Fold one event into the entity ``ref`` (``None`` when not seen before)."""
+    if entity is not None and (entity.kind, entity.key) != (ref.kind, ref.key):
+        raise LedgerError(f"event {event.event_id} is for {ref}, not {entity.kind}:{entity.key}")
+    facts = entity.facts if entity is not None else ()
+    if any(f.event_id == event.event_id for f in facts):
+        assert entity is not None
+        return entity
+    timeline = tuple(sorted((*facts, fact_of(event)), key=Fact.sort_key))
+    return derive(ref, timeline)
+
+
+def derive(ref: Ref, facts: tuple[Fact, ...]) -> Entity:
+    """An entity computed from its timeline alone."""
+    if ref.kind is Kind.CASE:
+        return derive_case(ref.key, facts)
+    if ref.kind is Kind.RECRUITER:
+        return derive_recruiter(ref.key, facts)
+    if ref.kind is Kind.GROUP:
+        return derive_group(ref.key, facts)
+    return derive_investigation(ref.key, facts)
+
+
+_LIFECYCLE = {
+    LtsaRegistrationRecorded.event_type: CaseStatus.REGISTERED,
+    InterceptionRecorded.event_type: CaseStatus.INTERCEPTED,
+    PlacementRegistered.event_type: CaseStatus.PLACED,
+    RepatriationRecorded.event_type: CaseStatus.REPATRIATED,
+}
+_COUNTED = {
+    InterceptionRecorded.event_type: "interceptions",
+    PlacementRegistered.event_type: "placements",
+    LtsaRegistrationRecorded.event_type: "registrations",
+    RepatriationRecorded.event_type: "repatriations",
+    TipReceived.event_type: "tips",
+}
+
+
+def derive_case(case_id: str, facts: tuple[Fact, ...]) -> Case:
+    """Person data: the earliest fact that knows a value gives it. Status: the latest
+    lifecycle fact, except that DECEASED stays."""
+    person: dict[str, Any] = {}
+    counts = dict.fromkeys(_COUNTED.values(), 0)
+    recruiters: set[str] = set()
+    status: CaseStatus | None = None
+    investigation = InvestigationState.NONE
+    for fact in facts:
+        for name, value in fact.person.items():
+            if value is not None and value != Sex.UNKNOWN.value:
+                person.setdefault(name, value)
+        if fact.event_type in _COUNTED:
+            counts[_COUNTED[fact.event_type]] += 1
+        recruiters.update(_recruiters_in(fact))
+        if status is not CaseStatus.DECEASED and fact.event_type in _LIFECYCLE:
+            status = _LIFECYCLE[fact.event_type]
+            if fact.detail.get("kind") == RepatriationKind.DECEASED.value:
+                status = CaseStatus.DECEASED
+        if fact.event_type == InvestigationOpened.event_type:
+            if investigation is InvestigationState.NONE:
+                investigation = InvestigationState.OPEN
+        elif fact.event_type == CaseSentToProsecutor.event_type:
+            investigation = InvestigationState.PROSECUTED
+    birth = person.get("birth_date")
+    birth_date = date.fromisoformat(birth) if birth else None
+    first = facts[0].occurred_at if facts else None
+    age = _age(birth_date, person.get("estimated_age"), first, first.date()) if first else None
+    return Case(
+        case_id=case_id,
+        match="strong" if case_id.startswith("nik:") else "weak",
+        facts=facts,
+        status=status or CaseStatus.REPORTED,
+        sex=person.get("sex", Sex.UNKNOWN.value),
+        birth_date=birth_date,
+        estimated_age=person.get("estimated_age"),
+        origin_regency=person.get("origin_regency"),
+        minor_when_first_seen=age is not None and age < MINOR_AGE,
+        investigation=investigation,
+        recruiters=frozenset(recruiters),
+        first_seen=first,
+        last_seen=facts[-1].occurred_at if facts else None,
+        **counts,
+    )
+
+
+def _recruiters_in(fact: Fact) -> list[str]:
+    found = [fact.detail["recruiter"]] if fact.detail.get("recruiter") else []
+    return found + list(fact.detail.get("recruiters") or ())
+
+
+def _cases_in(fact: Fact) -> list[str]:
+    found = [fact.detail["case_id"]] if fact.detail.get("case_id") else []
+    return found + list(fact.detail.get("case_ids") or ())
+
+
+def derive_recruiter(recruiter_ref: str, facts: tuple[Fact, ...]) -> Recruiter:
+    roles: set[str] = set()
+    status = None
+    for fact in facts:
+        if fact.event_type == SuspectIdentified.event_type:
+            roles.add(fact.detail["role"])
+            status = fact.detail["suspect_status"]
+    return Recruiter(
+        recruiter_ref=recruiter_ref,
+        facts=facts,
+        case_ids=frozenset(c for f in facts for c in _cases_in(f)),
+        interceptions=sum(f.event_type == InterceptionRecorded.event_type for f in facts),
+        tips=sum(f.event_type == TipReceived.event_type for f in facts),
+        groups=frozenset(
+            f"{f.detail['post']}/{f.detail['group']}" for f in facts if f.detail.get("group")
+        ),
+        investigations=frozenset(
+            f.detail["investigation"] for f in facts if f.detail.get("investigation")
+        ),
+        roles=frozenset(roles),
+        suspect_status=status,
+        first_seen=facts[0].occurred_at if facts else None,
+        last_seen=facts[-1].occurred_at if facts else None,
+    )
+
+
+def derive_group(group_key: str, facts: tuple[Fact, ...]) -> Group:
+    return Group(
+        group_key=group_key,
+        facts=facts,
+        case_ids=frozenset(c for f in facts for c in _cases_in(f)),
+        recruiters=frozenset(r for f in facts for r in _recruiters_in(f)),
+        first_seen=facts[0].occurred_at if facts else None,
+        last_seen=facts[-1].occurred_at if facts else None,
+    )
+
+
+def derive_investigation(ref: str, facts: tuple[Fact, ...]) -> Investigation:
+    state = InvestigationState.NONE
+    offence = opened = prosecuted = office = None
+    for fact in facts:
+        if fact.event_type == InvestigationOpened.event_type:
+            offence = offence or fact.detail["offence"]
+            opened = opened or fact.occurred_at
+            if state is InvestigationState.NONE:
+                state = InvestigationState.OPEN
+        elif fact.event_type == CaseSentToProsecutor.event_type:
+            state = InvestigationState.PROSECUTED
+            prosecuted = prosecuted or fact.occurred_at
+            office = office or fact.detail["prosecutor"]
+    return Investigation(
+        investigation_ref=ref,
+        facts=facts,
+        state=state,
+        offence=offence,
+        case_ids=frozenset(c for f in facts for c in _cases_in(f)),
+        recruiters=frozenset(r for f in facts for r in _recruiters_in(f)),
+        opened_at=opened,
+        prosecuted_at=prosecuted,
+        prosecutor_office=office,
+    )
+
+
+def _age(
+    born: date | None, estimated_age: int | None, first_seen: datetime | None, day: date
+) -> int | None:
+    """Age on ``day`` from the birth date, or from the age estimated at first sight."""
     if born is not None:
         return day.year - born.year - int((day.month, day.day) < (born.month, born.day))
+    if estimated_age is not None and first_seen is not None:
+        return estimated_age + (day - first_seen.date()) // timedelta(days=365)
     return estimated_age
 
 
-def fold(events: Iterable[Event], cases: Mapping[str, Case] | None = None) -> dict[str, Case]:
-    """Fold many events into a ledger (a mapping of case id to case)."""
-    ledger = dict(cases or {})
+def fold(events: Iterable[Event], ledger: Mapping[Ref, Entity] | None = None) -> dict[Ref, Entity]:
+    """Fold many events into a ledger (a mapping of entity ref to entity)."""
+    out = dict(ledger or {})
     for event in events:
-        key = case_key(event)
-        ledger[key] = apply(ledger.get(key), event)
-    return ledger
+        for ref in refs(event):
+            out[ref] = apply(out.get(ref), ref, event)
+    return out
 
 
-# --- a stable, comparable representation (stored as JSONB, compared on rebuild) ---
+def cases(ledger: Mapping[Ref, Entity]) -> dict[str, Case]:
+    return {e.case_id: e for e in ledger.values() if isinstance(e, Case)}
 
 
-def case_to_json(case: Case) -> dict[str, Any]:
+# --- a stable representation: stored as JSONB, compared on rebuild -----------------------
+
+
+def _iso(moment: datetime | date | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def to_json(entity: Entity) -> dict[str, Any]:
+    """The entity's JSON form: its timeline and derived values (derived again on load)."""
+    derived: dict[str, Any] = {}
+    for name, value in vars(entity).items():
+        if name == "facts":
+            continue
+        if isinstance(value, frozenset):
+            value = sorted(value)
+        elif isinstance(value, datetime | date):
+            value = value.isoformat()
+        derived[name] = value
     return {
-        "case_id": case.case_id,
-        "match": case.match,
-        "status": case.status,
-        "sex": case.sex,
-        "birth_date": case.birth_date.isoformat() if case.birth_date else None,
-        "estimated_age": case.estimated_age,
-        "origin_regency": case.origin_regency,
-        "minor_when_first_seen": case.minor_when_first_seen,
-        "interceptions": case.interceptions,
-        "recruiters": sorted(case.recruiters),
-        "first_seen": _iso(case.first_seen),
-        "last_seen": _iso(case.last_seen),
+        "kind": entity.kind.value,
+        "key": entity.key,
+        "derived": derived,
         "facts": [
             {
                 "event_id": f.event_id,
@@ -218,47 +614,26 @@ def case_to_json(case: Case) -> dict[str, Any]:
                 "detail": dict(f.detail),
                 "person": dict(f.person),
             }
-            for f in case.facts
+            for f in entity.facts
         ],
     }
 
 
-def case_from_json(data: Mapping[str, Any]) -> Case:
-    return Case(
-        case_id=data["case_id"],
-        match=data["match"],
-        status=data["status"],
-        sex=data["sex"],
-        birth_date=date.fromisoformat(data["birth_date"]) if data["birth_date"] else None,
-        estimated_age=data["estimated_age"],
-        origin_regency=data["origin_regency"],
-        minor_when_first_seen=data["minor_when_first_seen"],
-        interceptions=data["interceptions"],
-        recruiters=frozenset(data["recruiters"]),
-        first_seen=_from_iso(data["first_seen"]),
-        last_seen=_from_iso(data["last_seen"]),
-        facts=tuple(
-            Fact(
-                event_id=f["event_id"],
-                event_type=f["event_type"],
-                occurred_at=datetime.fromisoformat(f["occurred_at"]),
-                unit=f["unit"],
-                detail=f["detail"],
-                person=f.get("person", {}),
-            )
-            for f in data["facts"]
-        ),
+def from_json(data: Mapping[str, Any]) -> Entity:
+    facts = tuple(
+        Fact(
+            event_id=f["event_id"],
+            event_type=f["event_type"],
+            occurred_at=datetime.fromisoformat(f["occurred_at"]),
+            unit=f["unit"],
+            detail=f["detail"],
+            person=f.get("person", {}),
+        )
+        for f in data["facts"]
     )
+    return derive(Ref(Kind(data["kind"]), data["key"]), facts)
 
 
-def canonical(case: Case) -> str:
-    """One string per case state: equal strings, equal cases."""
-    return json.dumps(case_to_json(case), sort_keys=True, separators=(",", ":"))
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
-def _from_iso(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+def canonical(entity: Entity) -> str:
+    """One string per entity state: equal strings, equal entities."""
+    return json.dumps(to_json(entity), sort_keys=True, separators=(",", ":"), default=str)

@@ -1,37 +1,174 @@
 """What each event adds to the daily metrics: a pure function of the event.
 
-Metric names follow Prometheus conventions (``sinergi_<thing>_total`` for counts).
-Labels carry codes (post, regency), never anything about a person.
+Names follow Prometheus conventions (``sinergi_<what>_total`` for counts, one label
+set per metric). Each dimension is its own metric rather than one metric with
+every label: no cross-tabulation of small numbers (origin x sex x age x
+destination) that could single out a person. Labels are codes, never anything
+about a person.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from datetime import date
 from functools import singledispatch
 
 from processors.ports import MetricKey
-from schemas.model import Event, InterceptionRecorded
+from schemas.model import (
+    AlertAcknowledged,
+    CaseSentToProsecutor,
+    Event,
+    InterceptionRecorded,
+    InvestigationOpened,
+    LtsaRegistrationRecorded,
+    PlacementRegistered,
+    PreventionActivityHeld,
+    RepatriationKind,
+    RepatriationRecorded,
+    SuspectIdentified,
+    TipReceived,
+)
+
+MINOR_AGE = 18
 
 INTERCEPTIONS = "sinergi_interceptions_total"
+INTERCEPTIONS_BY_EXIT = "sinergi_interceptions_by_exit_point_total"
+INTERCEPTIONS_BY_DESTINATION = "sinergi_interceptions_by_destination_total"
+INTERCEPTIONS_BY_ORIGIN = "sinergi_interceptions_by_origin_total"
+INTERCEPTIONS_BY_SEX = "sinergi_interceptions_by_sex_total"
+MINORS_INTERCEPTED = "sinergi_minors_intercepted_total"
+REPATRIATIONS = "sinergi_repatriations_total"
+REPATRIATIONS_BY_COUNTRY = "sinergi_repatriations_by_country_total"
+DEATHS = "sinergi_deaths_total"
+PLACEMENTS = "sinergi_placements_total"
+LTSA_REGISTRATIONS = "sinergi_ltsa_registrations_total"
+PREVENTION_ACTIVITIES = "sinergi_prevention_activities_total"
+PREVENTION_ATTENDANCE = "sinergi_prevention_attendance_total"
+TIPS = "sinergi_tips_total"
+INVESTIGATIONS = "sinergi_investigations_opened_total"
+SUSPECTS = "sinergi_suspects_identified_total"
+PROSECUTIONS = "sinergi_cases_sent_to_prosecutor_total"
+ALERTS_RAISED = "sinergi_alerts_raised_total"
+ALERTS_ACKNOWLEDGED = "sinergi_alerts_acknowledged_total"
+
+Cell = tuple[str, dict[str, str], int]
+
+HELP = {
+    INTERCEPTIONS: "Interceptions recorded by the posts, by post.",
+    INTERCEPTIONS_BY_EXIT: "Interceptions by exit point.",
+    INTERCEPTIONS_BY_DESTINATION: "Interceptions by intended destination (ISO country).",
+    INTERCEPTIONS_BY_ORIGIN: "Interceptions by origin regency (Kemendagri code).",
+    INTERCEPTIONS_BY_SEX: "Interceptions by sex.",
+    MINORS_INTERCEPTED: "Interceptions of people under 18, by post.",
+    REPATRIATIONS: "Repatriations recorded by BP3MI, by kind and procedural status.",
+    REPATRIATIONS_BY_COUNTRY: "Repatriations by country returned from.",
+    DEATHS: "Deceased migrant workers repatriated, by procedural status.",
+    PLACEMENTS: "Procedural placements registered by BP3MI, by country.",
+    LTSA_REGISTRATIONS: "Candidates registered at LTSA offices, by regency.",
+    PREVENTION_ACTIVITIES: "Prevention activities held, by kind.",
+    PREVENTION_ATTENDANCE: "People attending prevention activities, by kind.",
+    TIPS: "SI-SAGA hotline tips, by concern.",
+    INVESTIGATIONS: "Investigations opened by police, by offence.",
+    SUSPECTS: "Suspects identified by police, by role.",
+    PROSECUTIONS: "Investigation files sent to the prosecutor.",
+    ALERTS_RAISED: "Alerts raised for police, by rule and severity.",
+    ALERTS_ACKNOWLEDGED: "Alerts acknowledged by police.",
+}
+
+
+def _age(born: date | None, estimated: int | None, day: date) -> int | None:
+    if born is not None:
+        return day.year - born.year - int((day.month, day.day) < (born.month, born.day))
+    return estimated
 
 
 @singledispatch
-def increments(event: Event) -> list[tuple[str, dict[str, str]]]:
-    """The (metric, labels) cells an event adds one to."""
+def increments(event: Event) -> list[Cell]:
+    """The (metric, labels, amount) cells an event adds to."""
     return []
 
 
 @increments.register
-def _(event: InterceptionRecorded) -> list[tuple[str, dict[str, str]]]:
-    return [(INTERCEPTIONS, {"post": event.post_id})]
+def _(event: InterceptionRecorded) -> list[Cell]:
+    person = event.person
+    cells: list[Cell] = [
+        (INTERCEPTIONS, {"post": event.post_id}, 1),
+        (INTERCEPTIONS_BY_EXIT, {"exit_point": event.exit_point}, 1),
+        (INTERCEPTIONS_BY_DESTINATION, {"country": event.destination_country or "unknown"}, 1),
+        (INTERCEPTIONS_BY_ORIGIN, {"regency": person.origin_regency or "unknown"}, 1),
+        (INTERCEPTIONS_BY_SEX, {"sex": person.sex.value.lower()}, 1),
+    ]
+    age = _age(person.birth_date, person.estimated_age, event.occurred_at.date())
+    if age is not None and age < MINOR_AGE:
+        cells.append((MINORS_INTERCEPTED, {"post": event.post_id}, 1))
+    return cells
 
 
-def tally(events: Iterable[Event]) -> Counter[MetricKey]:
-    """Sum the increments of many events per day and cell."""
+@increments.register
+def _(event: RepatriationRecorded) -> list[Cell]:
+    procedural = event.procedural.value.lower()
+    cells: list[Cell] = [
+        (REPATRIATIONS, {"kind": event.kind.value.lower(), "procedural": procedural}, 1),
+        (REPATRIATIONS_BY_COUNTRY, {"country": event.country}, 1),
+    ]
+    if event.kind is RepatriationKind.DECEASED:
+        cells.append((DEATHS, {"procedural": procedural}, 1))
+    return cells
+
+
+@increments.register
+def _(event: PlacementRegistered) -> list[Cell]:
+    return [(PLACEMENTS, {"country": event.destination_country}, 1)]
+
+
+@increments.register
+def _(event: LtsaRegistrationRecorded) -> list[Cell]:
+    return [(LTSA_REGISTRATIONS, {"regency": event.ltsa_regency}, 1)]
+
+
+@increments.register
+def _(event: PreventionActivityHeld) -> list[Cell]:
+    kind = {"kind": event.kind.value.lower()}
+    return [(PREVENTION_ACTIVITIES, kind, 1), (PREVENTION_ATTENDANCE, kind, event.attendance)]
+
+
+@increments.register
+def _(event: TipReceived) -> list[Cell]:
+    return [(TIPS, {"concern": event.concern.value.lower()}, 1)]
+
+
+@increments.register
+def _(event: InvestigationOpened) -> list[Cell]:
+    return [(INVESTIGATIONS, {"offence": event.offence.value.lower()}, 1)]
+
+
+@increments.register
+def _(event: SuspectIdentified) -> list[Cell]:
+    return [(SUSPECTS, {"role": event.role.value.lower()}, 1)]
+
+
+@increments.register
+def _(event: CaseSentToProsecutor) -> list[Cell]:
+    return [(PROSECUTIONS, {}, 1)]
+
+
+@increments.register
+def _(event: AlertAcknowledged) -> list[Cell]:
+    # Counted where the acknowledgement is first recorded (a second one is not counted).
+    return []
+
+
+def tally(cells: Iterable[tuple[date, Cell]]) -> Counter[MetricKey]:
+    """Sum (day, cell) pairs per day and cell."""
     total: Counter[MetricKey] = Counter()
+    for day, (metric, labels, amount) in cells:
+        total[MetricKey(day, metric, tuple(sorted(labels.items())))] += amount
+    return total
+
+
+def event_cells(events: Iterable[Event]) -> Iterable[tuple[date, Cell]]:
     for event in events:
         day = event.occurred_at.date()
-        for metric, labels in increments(event):
-            total[MetricKey(day, metric, tuple(sorted(labels.items())))] += 1
-    return total
+        for cell in increments(event):
+            yield day, cell

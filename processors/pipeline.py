@@ -1,31 +1,62 @@
-"""One batch of messages: decode, check, fold into the ledger, store, all or nothing.
+"""One batch of messages: decode, check, fold into the ledger, raise alerts, store, all
+or nothing; then publish what the batch produced.
 
 Used by the live faust worker and by ``sinergi ledger rebuild``; knows nothing of
 faust. Decoding failures go to the dead-letter sink with the reason; they never
-stop the batch.
+stop the batch. What the hub publishes (alerts, case changes) is written to an
+outbox in the batch's transaction and relayed after the commit, so an alert is
+never lost between the database and Kafka, and never raised twice (its id is
+stable).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
+import re
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+from processors import alerts as alert_rules
 from processors import ledger, metrics
-from processors.ports import DeadLetter, DeadLetterSink, LedgerStore, StoredEvent
-from schemas.model import Event
+from processors.alerts import Alert, AlertRules
+from processors.ledger import Case, Entity, Kind, Ref
+from processors.ports import (
+    Acknowledgement,
+    DeadLetter,
+    DeadLetterSink,
+    LedgerStore,
+    OutboxMessage,
+    Relay,
+    StoredEvent,
+    UnitOfWork,
+)
+from schemas.model import (
+    AlertAcknowledged,
+    AlertRaised,
+    CaseUpdated,
+    Event,
+    InterceptionRecorded,
+    LtsaRegistrationRecorded,
+    Person,
+    PlacementRegistered,
+    RepatriationRecorded,
+    Sex,
+    envelope_for,
+)
 from schemas.serde import Decoded, SerializationError, unframe
 
 log = logging.getLogger(__name__)
 
 # A recorded_at this far after the clock of the hub is a broken clock or a forgery.
 MAX_CLOCK_SKEW = timedelta(minutes=10)
+_CASE_VERSION = uuid.UUID("6c1f0a3e-2b7d-4f59-8e41-9d2a7c5b3e18")
 
 
 @dataclass(frozen=True)
@@ -45,7 +76,9 @@ class BatchResult:
     stored: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
-    cases_changed: int = 0
+    entities_changed: int = 0
+    alerts_raised: list[Alert] = field(default_factory=list)
+    published: int = 0
     seconds: float = 0.0
     # (topic, outcome) -> messages; outcome is stored, duplicate or dead_lettered.
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -54,6 +87,43 @@ class BatchResult:
 
 class InvalidEventError(ValueError):
     """A decodable event that breaks a rule every event must keep."""
+
+
+_PSEUDONYM = re.compile(r"^[0-9a-f]{32}$")
+_CASE_ID = re.compile(r"^(nik|weak):[0-9a-f]{32}$")
+_PERSON_EVENTS = (
+    InterceptionRecorded,
+    PlacementRegistered,
+    RepatriationRecorded,
+    LtsaRegistrationRecorded,
+)
+
+
+def _check_person(path: str, person: Person) -> None:
+    for name in ("nik_pseudonym", "weak_pseudonym"):
+        value = getattr(person, name)
+        if value is not None and not _PSEUDONYM.match(value):
+            # Perhaps a raw NIK or name: refused, and the value is never echoed.
+            raise InvalidEventError(f"{path}.{name} is not a pseudonym (32 hex characters)")
+
+
+def check_identifiers(event: Event) -> None:
+    """Person and recruiter references must be pseudonyms, case ids hub case ids."""
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        if isinstance(value, Person):
+            _check_person(f.name, value)
+        elif f.name.endswith("recruiter_ref") and value is not None:
+            if not _PSEUDONYM.match(value):
+                raise InvalidEventError(f"{f.name} is not a pseudonym (32 hex characters)")
+        elif f.name == "recruiter_refs" and not all(_PSEUDONYM.match(v) for v in value):
+            raise InvalidEventError("recruiter_refs holds a value that is not a pseudonym")
+        elif f.name == "case_ids" and not all(_CASE_ID.match(v) for v in value):
+            raise InvalidEventError("case_ids holds a value that is not a hub case id")
+    if isinstance(event, _PERSON_EVENTS) and event.person.key is None:
+        raise InvalidEventError(
+            f"{event.event_type} names no person (neither nik_pseudonym nor weak_pseudonym)"
+        )
 
 
 def check(event: Event, now_ms: float) -> None:
@@ -71,6 +141,17 @@ def check(event: Event, now_ms: float) -> None:
         raise InvalidEventError(
             f"{event.event_type} must be published by a {event.agency.value}, not {env.agency}"
         )
+    check_identifiers(event)
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """How the hub publishes: an encoder to outbox messages, and the relay that sends them.
+    Absent when rebuilding (a rebuild publishes nothing)."""
+
+    encode: Callable[[Event], OutboxMessage]
+    relay: Relay
+    unit: str
 
 
 class Pipeline:
@@ -80,12 +161,18 @@ class Pipeline:
         store: LedgerStore,
         dead_letters: DeadLetterSink,
         *,
+        rules: AlertRules | None = None,
+        outputs: Outputs | None = None,
         clock_ms: Callable[[], float] = lambda: time.time() * 1000,
     ) -> None:
         self.decode = decode
         self.store = store
         self.dead_letters = dead_letters
+        self.rules = rules or AlertRules()
+        self.outputs = outputs
         self.clock_ms = clock_ms
+
+    # --- decoding ------------------------------------------------------------------------
 
     def _reject(self, msg: RawMessage, reason: str, result: BatchResult) -> None:
         payload = msg.value or b""
@@ -115,7 +202,7 @@ class Pipeline:
             try:
                 schema_id, event, record = self.decode(msg.value)
                 check(event, now)
-                case_id = ledger.case_key(event)
+                refs = ledger.refs(event)
             except (SerializationError, InvalidEventError, ledger.LedgerError) as exc:
                 self._reject(msg, str(exc), result)
                 continue
@@ -123,10 +210,19 @@ class Pipeline:
                 result.duplicates += 1
                 result.outcomes[(msg.topic, "duplicate")] += 1
                 continue
+            case_ids = [r.key for r in refs if r.kind is Kind.CASE]
             decoded[event.event_id] = StoredEvent(
-                event, case_id, msg.topic, msg.partition, msg.offset, schema_id, record
+                event,
+                ledger.case_key(event) or (case_ids[0] if len(case_ids) == 1 else None),
+                msg.topic,
+                msg.partition,
+                msg.offset,
+                schema_id,
+                record,
             )
         return list(decoded.values())
+
+    # --- the batch -------------------------------------------------------------------------
 
     def process(self, batch: Sequence[RawMessage]) -> BatchResult:
         started = time.perf_counter()
@@ -137,21 +233,136 @@ class Pipeline:
         self.dead_letters.flush()
         with self.store.unit_of_work() as uow:
             new_ids = uow.add_events(stored)
-            fresh = [s for s in stored if s.event.event_id in new_ids]
             for item in stored:
                 outcome = "stored" if item.event.event_id in new_ids else "duplicate"
                 result.outcomes[(item.topic, outcome)] += 1
+            fresh = sorted(
+                (s.event for s in stored if s.event.event_id in new_ids),
+                key=lambda e: (e.occurred_at, e.event_id),
+            )
             result.duplicates += len(stored) - len(fresh)
-            fresh.sort(key=lambda s: (s.event.occurred_at, s.event.event_id))
-            case_ids = {s.case_id for s in fresh if s.case_id is not None}
-            cases = uow.get_cases(case_ids)
-            for item in fresh:
-                assert item.case_id is not None
-                cases[item.case_id] = ledger.apply(cases.get(item.case_id), item.event)
-            uow.put_cases(cases[c] for c in sorted(case_ids))
-            uow.add_metrics(metrics.tally(s.event for s in fresh))
+            changed = self._fold(uow, fresh)
+            uow.put_entities(changed.values())
+            candidates = [a for e in changed.values() for a in alert_rules.evaluate(e, self.rules)]
+            raised = uow.add_alerts(sorted(candidates, key=lambda a: a.alert_id))
+            acknowledged = uow.add_acknowledgements(_acknowledgements(fresh))
+            cells = [
+                *metrics.event_cells(fresh),
+                *(
+                    (a.triggered_at.date(), (metrics.ALERTS_RAISED, _alert_labels(a), 1))
+                    for a in raised
+                ),
+                *(
+                    (a.acknowledged_at.date(), (metrics.ALERTS_ACKNOWLEDGED, {}, 1))
+                    for a in acknowledged
+                ),
+            ]
+            uow.add_metrics(metrics.tally(cells))
+            if self.outputs is not None:
+                uow.add_outbox(self._outputs(raised, changed.values()))
+        if self.outputs is not None:
+            result.published = self.outputs.relay.publish_pending()
         result.stored = len(fresh)
-        result.cases_changed = len(case_ids)
-        result.stored_events = [s.event for s in fresh]
+        result.entities_changed = len(changed)
+        result.alerts_raised = raised
+        result.stored_events = fresh
         result.seconds = time.perf_counter() - started
         return result
+
+    def _fold(self, uow: UnitOfWork, fresh: Sequence[Event]) -> dict[Ref, Entity]:
+        """Load the entities the events name, fold the events in, return those changed."""
+        wanted: dict[Kind, set[str]] = defaultdict(set)
+        event_refs = [(event, ledger.refs(event)) for event in fresh]
+        for _, refs in event_refs:
+            for ref in refs:
+                wanted[ref.kind].add(ref.key)
+        known: dict[Ref, Entity] = {}
+        for kind in sorted(wanted):
+            for key, entity in uow.get_entities(kind, sorted(wanted[kind])).items():
+                known[Ref(kind, key)] = entity
+        changed: dict[Ref, Entity] = {}
+        for event, refs in event_refs:
+            for ref in refs:
+                current = changed.get(ref) or known.get(ref)
+                changed[ref] = ledger.apply(current, ref, event)
+        return changed
+
+    def _outputs(self, raised: Iterable[Alert], changed: Iterable[Entity]) -> list[OutboxMessage]:
+        assert self.outputs is not None
+        now = datetime.now(UTC)
+        events: list[Event] = [alert_event(a, self.outputs.unit, now) for a in raised]
+        events += [
+            case_event(e, self.outputs.unit, now)
+            for e in changed
+            if isinstance(e, Case) and e.first_seen is not None
+        ]
+        return [self.outputs.encode(e) for e in events]
+
+
+def _alert_labels(alert: Alert) -> dict[str, str]:
+    return {"rule": alert.rule.value.lower(), "severity": alert.severity.value.lower()}
+
+
+def _acknowledgements(events: Iterable[Event]) -> list[Acknowledgement]:
+    return [
+        Acknowledgement(
+            alert_id=e.alert_id,
+            event_id=e.event_id,
+            acknowledged_at=e.occurred_at,
+            unit=e.envelope.unit,
+            officer_ref=e.officer_ref,
+            action=e.action.value,
+        )
+        for e in events
+        if isinstance(e, AlertAcknowledged)
+    ]
+
+
+def alert_event(alert: Alert, unit: str, now: datetime) -> AlertRaised:
+    return AlertRaised(
+        envelope=envelope_for(
+            AlertRaised,
+            unit=unit,
+            occurred_at=alert.triggered_at,
+            recorded_at=max(now, alert.triggered_at),
+            event_id=alert.alert_id,
+        ),
+        alert_id=alert.alert_id,
+        rule=alert.rule,
+        severity=alert.severity,
+        case_ids=alert.case_ids,
+        recruiter_ref=alert.recruiter_ref,
+        group_ref=alert.group_ref,
+        cause_event_ids=alert.cause_event_ids,
+        summary=alert.summary,
+        triggered_at=alert.triggered_at,
+    )
+
+
+def case_event(case: Case, unit: str, now: datetime) -> CaseUpdated:
+    """The case's change event; its id names this version of the case."""
+    assert case.first_seen is not None and case.last_seen is not None
+    version = f"{case.case_id}/{len(case.facts)}/{case.facts[-1].event_id}"
+    return CaseUpdated(
+        envelope=envelope_for(
+            CaseUpdated,
+            unit=unit,
+            occurred_at=case.last_seen,
+            recorded_at=max(now, case.last_seen),
+            event_id=str(uuid.uuid5(_CASE_VERSION, version)),
+        ),
+        case_id=case.case_id,
+        match=case.match,
+        status=case.status,
+        sex=Sex(case.sex),
+        origin_regency=case.origin_regency,
+        minor_when_first_seen=case.minor_when_first_seen,
+        interceptions=case.interceptions,
+        repatriations=case.repatriations,
+        placements=case.placements,
+        investigation=case.investigation,
+        recruiters=tuple(sorted(case.recruiters)),
+        first_seen=case.first_seen,
+        last_seen=case.last_seen,
+        fact_count=len(case.facts),
+    )

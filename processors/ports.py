@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Protocol
 
-from processors.ledger import Case
+from processors.alerts import Alert
+from processors.ledger import Entity, Kind
 from schemas.model import Event
 
 
@@ -39,6 +40,25 @@ class MetricKey:
     labels: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True)
+class Acknowledgement:
+    alert_id: str
+    event_id: str
+    acknowledged_at: datetime
+    unit: str
+    officer_ref: str
+    action: str
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """A message the hub will publish once the batch that made it has committed."""
+
+    topic: str
+    key: bytes
+    value: bytes
+
+
 class UnitOfWork(Protocol):
     """One batch, all or nothing."""
 
@@ -46,11 +66,21 @@ class UnitOfWork(Protocol):
         """Append events; return the ids that were new (a known id is a no-op)."""
         ...
 
-    def get_cases(self, case_ids: Iterable[str]) -> dict[str, Case]: ...
+    def get_entities(self, kind: Kind, keys: Iterable[str]) -> dict[str, Entity]: ...
 
-    def put_cases(self, cases: Iterable[Case]) -> None: ...
+    def put_entities(self, entities: Iterable[Entity]) -> None: ...
+
+    def add_alerts(self, alerts: Sequence[Alert]) -> list[Alert]:
+        """Store alerts; return those not stored before (an alert id is kept once)."""
+        ...
+
+    def add_acknowledgements(self, acks: Sequence[Acknowledgement]) -> list[Acknowledgement]:
+        """Record the first acknowledgement of each alert; return those that were first."""
+        ...
 
     def add_metrics(self, increments: Mapping[MetricKey, int]) -> None: ...
+
+    def add_outbox(self, messages: Sequence[OutboxMessage]) -> None: ...
 
 
 class LedgerStore(Protocol):
@@ -63,6 +93,12 @@ class DeadLetterSink(Protocol):
     def add(self, letter: DeadLetter) -> None: ...
 
     def flush(self) -> None: ...
+
+
+class Relay(Protocol):
+    """Publishes what committed batches left in the outbox."""
+
+    def publish_pending(self) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,19 @@ from kafka.errors import TopicAlreadyExistsError
 
 from deploy.registry import REGISTRY_USER
 from deploy.secrets import read_password
-from processors.pipeline import Pipeline
+from processors.alerts import AlertRules
+from processors.pipeline import Outputs, Pipeline
+from processors.ports import OutboxMessage
 from producers.posts import PostDesk
 from producers.pseudonym import Pseudonymiser, load_or_create_key
 from producers.publisher import Publisher, kafka_producer
 from schemas import avro, reference
+from schemas.model import Event
 from schemas.registry import RegistryClient
 from schemas.serde import EventDeserializer, EventSerializer
 from schemas.topics import ALL_TOPICS, INPUT_TOPICS, subject_for
 from sinergi.config import Settings
-from sinks.kafka import KafkaDeadLetters
+from sinks.kafka import KafkaDeadLetters, OutboxRelay
 from sinks.postgres import PostgresLedgerStore
 
 log = logging.getLogger(__name__)
@@ -74,6 +77,21 @@ def post_desk(settings: Settings, post_id: str) -> PostDesk:
     return PostDesk(posts[post_id], pseudonymiser(settings))
 
 
+def alert_rules(settings: Settings) -> AlertRules:
+    return AlertRules(
+        recruiter_people=settings.alert_recruiter_people,
+        recruiter_window_days=settings.alert_recruiter_window_days,
+        minor_age=settings.alert_minor_age,
+        group_size=settings.alert_group_size,
+        tip_match_days=settings.alert_tip_match_days,
+    )
+
+
+def hub_unit(settings: Settings) -> str:
+    """The member id the hub's processor publishes under."""
+    return "hub-processor"
+
+
 @dataclass
 class ProcessorParts:
     pipeline: Pipeline
@@ -89,10 +107,16 @@ def processor_parts(settings: Settings, *, database: str | None = None) -> Proce
     client = registry(settings)
     pub = publisher(settings, client)
     store = PostgresLedgerStore(conninfo(settings, "sinergi_processor", database))
+
+    def encode(event: Event) -> OutboxMessage:
+        return OutboxMessage(*pub.encode(event))
+
     pipeline = Pipeline(
         EventDeserializer(client),
         store,
-        KafkaDeadLetters(pub, unit=f"hub-processor-{settings.processor_group}"),
+        KafkaDeadLetters(pub, unit=hub_unit(settings)),
+        rules=alert_rules(settings),
+        outputs=Outputs(encode, OutboxRelay(store, pub.producer), hub_unit(settings)),
     )
     return ProcessorParts(pipeline, store, pub)
 

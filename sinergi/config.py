@@ -55,6 +55,12 @@ class Settings:
     batch_max: int = 2000
     batch_within_s: float = 0.25
     topic_partitions: int = 6
+    # Alert rule thresholds (see processors/alerts.py).
+    alert_recruiter_people: int = 3
+    alert_recruiter_window_days: int = 30
+    alert_minor_age: int = 18
+    alert_group_size: int = 5
+    alert_tip_match_days: int = 60
     java_home: Path | None = None
     registry_java_home: Path | None = None
     maven: str = "mvn"
@@ -126,6 +132,15 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         batch_max=_int(env, "SINERGI_BATCH_MAX", base.batch_max),
         batch_within_s=batch_within_ms / 1000,
         topic_partitions=_int(env, "SINERGI_TOPIC_PARTITIONS", base.topic_partitions),
+        alert_recruiter_people=_int(
+            env, "SINERGI_ALERT_RECRUITER_PEOPLE", base.alert_recruiter_people
+        ),
+        alert_recruiter_window_days=_int(
+            env, "SINERGI_ALERT_RECRUITER_WINDOW_DAYS", base.alert_recruiter_window_days
+        ),
+        alert_minor_age=_int(env, "SINERGI_ALERT_MINOR_AGE", base.alert_minor_age),
+        alert_group_size=_int(env, "SINERGI_ALERT_GROUP_SIZE", base.alert_group_size),
+        alert_tip_match_days=_int(env, "SINERGI_ALERT_TIP_MATCH_DAYS", base.alert_tip_match_days),
         java_home=_path(env, "SINERGI_JAVA_HOME") or _path(env, "JAVA_HOME"),
         registry_java_home=_path(env, "SINERGI_REGISTRY_JAVA_HOME"),
         maven=env.get("SINERGI_MAVEN", base.maven),

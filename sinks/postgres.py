@@ -1,25 +1,30 @@
-"""PostgreSQL: the append-only event store, the case ledger and the daily metrics.
+"""PostgreSQL: the append-only event store, the ledger's entities, alerts and metrics.
 
 A batch is one transaction: events are copied into a staging table and inserted
-with ``ON CONFLICT DO NOTHING`` (a known event id is a no-op), the cases it
-touches are locked, folded and upserted, and the metric cells incremented. No
-round trip per event.
+with ``ON CONFLICT DO NOTHING`` (a known event id is a no-op), the entities it
+touches are locked, folded and upserted, new alerts and the first
+acknowledgements recorded, the metric cells incremented, and the messages to
+publish put in the outbox. No round trip per event.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import orjson
 import psycopg
+from psycopg import sql
 from psycopg.types.json import set_json_loads
 
-from processors.ledger import Case, case_from_json, case_to_json
-from processors.ports import MetricKey, StoredEvent
+from processors import ledger
+from processors.alerts import Alert
+from processors.ledger import Case, Entity, Group, Investigation, Kind, Recruiter
+from processors.ports import Acknowledgement, MetricKey, OutboxMessage, StoredEvent
 from schemas.codec import to_dict
 
 log = logging.getLogger(__name__)
@@ -43,10 +48,16 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-def migrate(conninfo: str) -> list[str]:
-    """Apply the migrations not applied yet, each in its own transaction; return their names."""
+def migrate(conninfo: str, *, schema: str | None = None) -> list[str]:
+    """Apply the migrations not applied yet, each in its own transaction; return their names.
+
+    ``schema``: apply them in that schema instead of ``public`` (the rebuild's projection).
+    """
     applied: list[str] = []
     with psycopg.connect(conninfo, autocommit=True) as conn:
+        if schema is not None:
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
         conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
         try:
             conn.execute(
@@ -55,11 +66,11 @@ def migrate(conninfo: str) -> list[str]:
                 " applied_at timestamptz NOT NULL DEFAULT now())"
             )
             done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-            for version, name, sql in migrations():
+            for version, name, text in migrations():
                 if version in done:
                     continue
                 with conn.transaction():
-                    conn.execute(sql.encode())
+                    conn.execute(text.encode())
                     conn.execute(
                         "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
                         (version, name),
@@ -71,16 +82,118 @@ def migrate(conninfo: str) -> list[str]:
     return applied
 
 
-# SQL below is composed only from these constant column lists; values always travel as
-# parameters or through COPY (hence ruff's S608 is silenced for this file).
+# --- how each kind of entity is stored ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntityTable:
+    table: str
+    key: str
+    columns: tuple[str, ...]  # besides key and state
+    row: Callable[[Any], tuple[Any, ...]]
+
+
+def _case_row(c: Case) -> tuple[Any, ...]:
+    return (
+        c.match,
+        c.status,
+        c.sex,
+        c.origin_regency,
+        c.minor_when_first_seen,
+        c.interceptions,
+        c.placements,
+        c.registrations,
+        c.repatriations,
+        c.tips,
+        c.investigation,
+        c.first_seen,
+        c.last_seen,
+    )
+
+
+def _recruiter_row(r: Recruiter) -> tuple[Any, ...]:
+    return (
+        len(r.case_ids),
+        r.interceptions,
+        r.tips,
+        len(r.groups),
+        len(r.investigations),
+        r.suspect_status,
+        r.first_seen,
+        r.last_seen,
+    )
+
+
+def _group_row(g: Group) -> tuple[Any, ...]:
+    return (len(g.case_ids), g.first_seen, g.last_seen)
+
+
+def _investigation_row(i: Investigation) -> tuple[Any, ...]:
+    return (
+        i.state,
+        i.offence,
+        len(i.case_ids),
+        i.opened_at,
+        i.prosecuted_at,
+        i.prosecutor_office,
+    )
+
+
+TABLES: dict[Kind, EntityTable] = {
+    Kind.CASE: EntityTable(
+        "cases",
+        "case_id",
+        (
+            "match_kind",
+            "status",
+            "sex",
+            "origin_regency",
+            "minor",
+            "interceptions",
+            "placements",
+            "registrations",
+            "repatriations",
+            "tips",
+            "investigation",
+            "first_seen",
+            "last_seen",
+        ),
+        _case_row,
+    ),
+    Kind.RECRUITER: EntityTable(
+        "recruiters",
+        "recruiter_ref",
+        (
+            "people",
+            "interceptions",
+            "tips",
+            "groups",
+            "investigations",
+            "suspect_status",
+            "first_seen",
+            "last_seen",
+        ),
+        _recruiter_row,
+    ),
+    Kind.GROUP: EntityTable(
+        "groups", "group_key", ("people", "first_seen", "last_seen"), _group_row
+    ),
+    Kind.INVESTIGATION: EntityTable(
+        "investigations",
+        "investigation_ref",
+        ("stage", "offence", "people", "opened_at", "prosecuted_at", "prosecutor_office"),
+        _investigation_row,
+    ),
+}
+
 _EVENT_COLUMNS = (
-    "event_id, event_type, case_id, occurred_at, recorded_at, agency, unit,"
-    " topic, kafka_partition, kafka_offset, schema_id, payload"
-)
-_CASE_COLUMNS = (
-    "case_id, match_kind, status, sex, origin_regency, minor, interceptions,"
-    " first_seen, last_seen, state"
-)
+    "event_id", "event_type", "case_id", "occurred_at", "recorded_at", "agency", "unit",
+    "topic", "kafka_partition", "kafka_offset", "schema_id", "payload",
+)  # fmt: skip
+
+
+def _ident_list(names: Iterable[str]) -> sql.Composed:
+    return sql.SQL(", ").join(sql.Identifier(n) for n in names)
 
 
 class PostgresUnitOfWork:
@@ -90,10 +203,12 @@ class PostgresUnitOfWork:
     def add_events(self, events: Sequence[StoredEvent]) -> set[str]:
         if not events:
             return set()
+        cols = _ident_list(_EVENT_COLUMNS)
         with self.conn.cursor() as cur:
-            with cur.copy(f"COPY stage_events ({_EVENT_COLUMNS}) FROM STDIN") as copy:
+            with cur.copy(sql.SQL("COPY stage_events ({}) FROM STDIN").format(cols)) as copy:
                 for s in events:
                     env = s.event.envelope
+                    record = s.record if s.record is not None else to_dict(s.event)
                     copy.write_row(
                         (
                             env.event_id,
@@ -107,61 +222,130 @@ class PostgresUnitOfWork:
                             s.partition,
                             s.offset,
                             s.schema_id,
-                            to_json(s.record if s.record is not None else to_dict(s.event)),
+                            to_json(record),
                         )
                     )
             cur.execute(
-                f"INSERT INTO events ({_EVENT_COLUMNS}) SELECT {_EVENT_COLUMNS} FROM stage_events"
-                " ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text"
+                sql.SQL(
+                    "INSERT INTO events ({c}) SELECT {c} FROM stage_events"
+                    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text"
+                ).format(c=cols)
             )
             new = {row[0] for row in cur.fetchall()}
             cur.execute("TRUNCATE stage_events")
         return new
 
-    def get_cases(self, case_ids: Iterable[str]) -> dict[str, Case]:
-        wanted = sorted(set(case_ids))
+    def get_entities(self, kind: Kind, keys: Iterable[str]) -> dict[str, Entity]:
+        wanted = sorted(set(keys))
         if not wanted:
             return {}
-        # Serialise concurrent workers per case, including cases that do not exist yet;
+        spec = TABLES[kind]
+        # Serialise concurrent workers per entity, including ones that do not exist yet;
         # locks are taken in sorted order so two batches cannot deadlock.
         self.conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(%s::text[]) AS k",
-            (wanted,),
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s || k, 0))"
+            " FROM unnest(%s::text[]) AS k",
+            (f"{kind.value}:", wanted),
         )
         rows = self.conn.execute(
-            "SELECT state FROM cases WHERE case_id = ANY(%s)", (wanted,)
+            sql.SQL("SELECT state FROM {} WHERE {} = ANY(%s)").format(
+                sql.Identifier(spec.table), sql.Identifier(spec.key)
+            ),
+            (wanted,),
         ).fetchall()
-        return {c.case_id: c for c in (case_from_json(row[0]) for row in rows)}
+        found = (ledger.from_json(row[0]) for row in rows)
+        return {e.key: e for e in found}
 
-    def put_cases(self, cases: Iterable[Case]) -> None:
-        rows = list(cases)
-        if not rows:
-            return
+    def put_entities(self, entities: Iterable[Entity]) -> None:
+        by_kind: dict[Kind, list[Entity]] = {}
+        for entity in entities:
+            by_kind.setdefault(entity.kind, []).append(entity)
+        for kind, items in sorted(by_kind.items()):
+            self._upsert(TABLES[kind], sorted(items, key=lambda e: e.key))
+
+    def _upsert(self, spec: EntityTable, items: Sequence[Entity]) -> None:
+        columns = (spec.key, *spec.columns, "state")
+        cols = _ident_list(columns)
+        stage = sql.Identifier(f"stage_{spec.table}")
         with self.conn.cursor() as cur:
-            with cur.copy(f"COPY stage_cases ({_CASE_COLUMNS}) FROM STDIN") as copy:
-                for case in rows:
-                    copy.write_row(
-                        (
-                            case.case_id,
-                            case.match,
-                            case.status,
-                            case.sex,
-                            case.origin_regency,
-                            case.minor_when_first_seen,
-                            case.interceptions,
-                            case.first_seen,
-                            case.last_seen,
-                            to_json(case_to_json(case)),
-                        )
-                    )
-            updates = ", ".join(
-                f"{c} = EXCLUDED.{c}" for c in _CASE_COLUMNS.replace(" ", "").split(",")[1:]
+            with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, cols)) as copy:
+                for entity in items:
+                    copy.write_row((entity.key, *spec.row(entity), to_json(ledger.to_json(entity))))
+            updates = sql.SQL(", ").join(
+                sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in columns[1:]
             )
             cur.execute(
-                f"INSERT INTO cases ({_CASE_COLUMNS}) SELECT {_CASE_COLUMNS} FROM stage_cases"
-                f" ON CONFLICT (case_id) DO UPDATE SET {updates}, updated_at = now()"
+                sql.SQL(
+                    "INSERT INTO {t} ({c}) SELECT {c} FROM {s}"
+                    " ON CONFLICT ({k}) DO UPDATE SET {u}, updated_at = now()"
+                ).format(
+                    t=sql.Identifier(spec.table),
+                    c=cols,
+                    s=stage,
+                    k=sql.Identifier(spec.key),
+                    u=updates,
+                )
             )
-            cur.execute("TRUNCATE stage_cases")
+            cur.execute(sql.SQL("TRUNCATE {}").format(stage))
+
+    def add_alerts(self, alerts: Sequence[Alert]) -> list[Alert]:
+        if not alerts:
+            return []
+        rows = [
+            (
+                a.alert_id,
+                a.rule.value,
+                a.severity.value,
+                list(a.case_ids),
+                a.recruiter_ref,
+                a.group_ref,
+                list(a.cause_event_ids),
+                a.summary,
+                a.triggered_at,
+            )
+            for a in alerts
+        ]
+        new: set[str] = set()
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO alerts (alert_id, rule, severity, case_ids, recruiter_ref, group_ref,"
+                " cause_event_ids, summary, triggered_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
+                " %s) ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id::text",
+                rows,
+                returning=True,
+            )
+            while True:
+                new.update(row[0] for row in cur.fetchall())
+                if not cur.nextset():
+                    break
+        return [a for a in alerts if a.alert_id in new]
+
+    def add_acknowledgements(self, acks: Sequence[Acknowledgement]) -> list[Acknowledgement]:
+        first: list[Acknowledgement] = []
+        ordered = sorted(acks, key=lambda a: (a.acknowledged_at, a.event_id))
+        for ack in ordered:
+            # The earliest acknowledgement wins, whatever order they arrive in.
+            row = self.conn.execute(
+                "INSERT INTO alert_acks AS k (alert_id, event_id, acknowledged_at, unit,"
+                " officer_ref, action) VALUES (%s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (alert_id) DO UPDATE SET event_id = EXCLUDED.event_id,"
+                " acknowledged_at = EXCLUDED.acknowledged_at, unit = EXCLUDED.unit,"
+                " officer_ref = EXCLUDED.officer_ref, action = EXCLUDED.action"
+                " WHERE (EXCLUDED.acknowledged_at, EXCLUDED.event_id)"
+                "     < (k.acknowledged_at, k.event_id)"
+                " RETURNING (xmax = 0) AS inserted",
+                (
+                    ack.alert_id,
+                    ack.event_id,
+                    ack.acknowledged_at,
+                    ack.unit,
+                    ack.officer_ref,
+                    ack.action,
+                ),
+            ).fetchone()
+            if row is not None and row[0]:
+                first.append(ack)
+        return first
 
     def add_metrics(self, increments: Mapping[MetricKey, int]) -> None:
         if not increments:
@@ -181,33 +365,50 @@ class PostgresUnitOfWork:
                 rows,
             )
 
+    def add_outbox(self, messages: Sequence[OutboxMessage]) -> None:
+        if not messages:
+            return
+        with (
+            self.conn.cursor() as cur,
+            cur.copy("COPY outbox (topic, key, value) FROM STDIN") as copy,
+        ):
+            for m in messages:
+                copy.write_row((m.topic, m.key, m.value))
+
 
 class PostgresLedgerStore:
-    """The ledger store of one worker: one connection, one transaction per batch."""
+    """The ledger store of one worker: one connection, one transaction per batch.
 
-    def __init__(self, conninfo: str) -> None:
+    ``schema``: work in that schema instead of ``public`` (the rebuild's projection).
+    """
+
+    def __init__(self, conninfo: str, *, schema: str | None = None) -> None:
         self.conninfo = conninfo
+        self.schema = schema
         self._conn: psycopg.Connection[Any] | None = None
 
-    def _connection(self) -> psycopg.Connection[Any]:
+    def connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
             conn = psycopg.connect(self.conninfo)
             set_json_loads(orjson.loads, conn)
-            conn.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS stage_events"
-                " (LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-            )
-            conn.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS stage_cases"
-                " (LIKE cases INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-            )
+            if self.schema is not None:
+                conn.execute(
+                    sql.SQL("SET search_path TO {}, pg_temp").format(sql.Identifier(self.schema))
+                )
+            for table in ("events", *(t.table for t in TABLES.values())):
+                conn.execute(
+                    sql.SQL(
+                        "CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS)"
+                        " ON COMMIT DELETE ROWS"
+                    ).format(sql.Identifier(f"stage_{table}"), sql.Identifier(table))
+                )
             conn.commit()
             self._conn = conn
         return self._conn
 
     @contextmanager
     def unit_of_work(self) -> Iterator[PostgresUnitOfWork]:
-        conn = self._connection()
+        conn = self.connection()
         try:
             with conn.transaction():
                 yield PostgresUnitOfWork(conn)

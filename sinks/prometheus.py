@@ -10,54 +10,116 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
-DOCS = {
-    "sinergi_interceptions": "Interceptions recorded by the posts, by post.",
-}
+from processors import metrics
+
+ACK_BUCKETS = (60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 12 * 3600.0, 86400.0, 3 * 86400.0)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    cells: list[tuple[str, dict[str, str], int]]
+    deaths_this_year: int
+    ack_seconds: list[float]
+    open_alerts: int
 
 
 class LedgerMetricsCollector(Collector):
-    """Exposes ``metrics_daily`` summed over all days as Prometheus counters."""
+    """The ledger's metrics, read from PostgreSQL at scrape time (cached for a moment):
+    the daily table summed over all days as counters, and what is derived from it."""
 
     def __init__(self, conninfo: str, *, cache_seconds: float = 2.0) -> None:
         self.conninfo = conninfo
         self.cache_seconds = cache_seconds
-        self._cached: list[tuple[str, dict[str, str], int]] = []
+        self._cached: Snapshot | None = None
         self._at = 0.0
         self._lock = threading.Lock()
 
-    def _rows(self) -> list[tuple[str, dict[str, str], int]]:
+    def _read(self) -> Snapshot:
+        with psycopg.connect(self.conninfo, connect_timeout=3) as conn:
+            cells = [
+                (str(metric), dict(labels), int(value))
+                for metric, labels, value in conn.execute(
+                    "SELECT metric, labels, sum(value) FROM metrics_daily"
+                    " GROUP BY metric, labels ORDER BY metric, labels::text"
+                )
+            ]
+            deaths = conn.execute(
+                "SELECT coalesce(sum(value), 0) FROM metrics_daily WHERE metric = %s"
+                " AND day >= date_trunc('year', now() AT TIME ZONE 'Asia/Makassar')::date",
+                (metrics.DEATHS,),
+            ).fetchone()
+            acks = conn.execute(
+                "SELECT extract(epoch FROM time_to_acknowledge)::float8 FROM v_alerts"
+                " WHERE acknowledged_at IS NOT NULL"
+            ).fetchall()
+            open_alerts = conn.execute(
+                "SELECT count(*) FROM v_alerts WHERE acknowledged_at IS NULL"
+            ).fetchone()
+        return Snapshot(
+            cells,
+            int(deaths[0]) if deaths else 0,
+            [max(0.0, float(row[0])) for row in acks],
+            int(open_alerts[0]) if open_alerts else 0,
+        )
+
+    def snapshot(self) -> Snapshot:
         with self._lock:
-            if time.monotonic() - self._at > self.cache_seconds:
-                with psycopg.connect(self.conninfo, connect_timeout=3) as conn:
-                    self._cached = [
-                        (str(metric), dict(labels), int(value))
-                        for metric, labels, value in conn.execute(
-                            "SELECT metric, labels, sum(value) FROM metrics_daily"
-                            " GROUP BY metric, labels ORDER BY metric, labels::text"
-                        )
-                    ]
+            if self._cached is None or time.monotonic() - self._at > self.cache_seconds:
+                self._cached = self._read()
                 self._at = time.monotonic()
             return self._cached
 
     def collect(self) -> Iterable[Metric]:
+        snap = self.snapshot()
         families: dict[str, CounterMetricFamily] = {}
-        for metric, labels, value in self._rows():
+        for metric, labels, value in snap.cells:
             name = metric.removesuffix("_total")
             family = families.get(name)
             if family is None:
-                family = CounterMetricFamily(
-                    name, DOCS.get(name, name.replace("_", " ")), labels=sorted(labels)
-                )
+                help_text = metrics.HELP.get(metric, name.replace("_", " "))
+                family = CounterMetricFamily(name, help_text, labels=sorted(labels))
                 families[name] = family
             family.add_metric([labels[k] for k in sorted(labels)], value)
-        return list(families.values())
+        yield from families.values()
+        yield GaugeMetricFamily(
+            "sinergi_deaths_this_year",
+            "Deceased migrant workers repatriated since 1 January (WITA).",
+            value=snap.deaths_this_year,
+        )
+        procedural = {"procedural": 0, "non_procedural": 0}
+        for metric, labels, value in snap.cells:
+            if metric == metrics.REPATRIATIONS and labels.get("procedural") in procedural:
+                procedural[labels["procedural"]] += value
+        known = sum(procedural.values())
+        yield GaugeMetricFamily(
+            "sinergi_repatriations_non_procedural_ratio",
+            "Share of non-procedural among repatriations whose procedural status is known.",
+            value=procedural["non_procedural"] / known if known else 0.0,
+        )
+        yield GaugeMetricFamily(
+            "sinergi_alerts_open", "Alerts raised and not yet acknowledged.", value=snap.open_alerts
+        )
+        buckets = [(str(b), sum(s <= b for s in snap.ack_seconds)) for b in ACK_BUCKETS]
+        buckets.append(("+Inf", len(snap.ack_seconds)))
+        yield HistogramMetricFamily(
+            "sinergi_alert_acknowledge_seconds",
+            "Time from raising an alert to police acknowledging it.",
+            buckets=buckets,
+            sum_value=sum(snap.ack_seconds),
+        )
 
 
 class WorkerMetrics:

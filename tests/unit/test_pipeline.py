@@ -1,67 +1,189 @@
-"""The batch pipeline against the in-memory store: decode, check, fold, dead-letter."""
+"""The batch pipeline against the in-memory store: decode, check, fold, alert, count,
+dead-letter, and what it leaves to publish."""
 
 from __future__ import annotations
 
 import dataclasses
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
-from processors.metrics import INTERCEPTIONS
-from processors.pipeline import Pipeline, RawMessage
-from schemas.model import Person
+from processors import metrics
+from processors.ledger import CaseStatus
+from processors.pipeline import Outputs, Pipeline, RawMessage
+from processors.ports import OutboxMessage
+from schemas.model import AlertRule, Person
 from schemas.serde import EventDeserializer, EventSerializer
-from sinks.memory import MemoryDeadLetters, MemoryLedgerStore
-from tests.factories import interception
+from sinks.memory import MemoryDeadLetters, MemoryLedgerStore, MemoryRelay
+from tests.factories import (
+    acknowledgement,
+    case_id,
+    interception,
+    investigation,
+    person,
+    placement,
+    prevention,
+    repatriation,
+    tip,
+)
 from tests.unit.fakes import MemoryRegistry
 
-TOPIC = "t.posts.interception-recorded"
+TOPIC = "t.any"
+DAY = 24 * 60
+
+
+@dataclasses.dataclass
+class Hub:
+    pipeline: Pipeline
+    store: MemoryLedgerStore
+    dead: MemoryDeadLetters
+    relay: MemoryRelay
+    registry: MemoryRegistry
+    offset: int = 0
+
+    def message(self, value):
+        self.offset += 1
+        return RawMessage(TOPIC, 0, self.offset, None, value)
+
+    def send(self, *events):
+        encode = EventSerializer(self.registry)
+        return self.pipeline.process([self.message(encode(TOPIC, e)) for e in events])
+
+    def count(self, metric, **labels):
+        return sum(
+            v
+            for k, v in self.store.metrics.items()
+            if k.metric == metric and all(dict(k.labels).get(n) == x for n, x in labels.items())
+        )
+
+    def published(self, event_type):
+        decode = EventDeserializer(self.registry)
+        return [
+            e
+            for e in (decode(m.value).event for m in self.relay.published)
+            if e.event_type == event_type
+        ]
 
 
 @pytest.fixture
 def hub():
     registry = MemoryRegistry()
     store, dead = MemoryLedgerStore(), MemoryDeadLetters()
-    pipeline = Pipeline(EventDeserializer(registry), store, dead)
-    encode = EventSerializer(registry)
-    offsets = iter(range(1_000_000))
+    relay = MemoryRelay(store)
+    encode_value = EventSerializer(registry)
 
-    def message(value):
-        return RawMessage(TOPIC, 0, next(offsets), None, value)
+    def encode(event):
+        return OutboxMessage(
+            f"out.{event.event_type}", event.partition_key().encode(), encode_value("out", event)
+        )
 
-    def send(*events):
-        return pipeline.process([message(encode(TOPIC, e)) for e in events])
-
-    return dataclasses.make_dataclass("Hub", ["pipeline", "store", "dead", "send", "message"])(
-        pipeline, store, dead, send, message
+    pipeline = Pipeline(
+        EventDeserializer(registry), store, dead, outputs=Outputs(encode, relay, "hub-test")
     )
+    return Hub(pipeline, store, dead, relay, registry)
 
 
-def test_a_batch_is_stored_folded_and_counted(hub):
-    result = hub.send(interception(1), interception(2, post="tenau"), interception(1, minutes=9))
-    assert (result.stored, result.duplicates, result.dead_lettered) == (3, 0, 0)
-    assert len(hub.store.cases) == 2
-    counts = {dict(k.labels)["post"]: v for k, v in hub.store.metrics.items()}
-    assert counts == {"eltari": 2, "tenau": 1}
-    assert {k.metric for k in hub.store.metrics} == {INTERCEPTIONS}
+def test_a_batch_from_every_agency_is_stored_folded_and_counted(hub):
+    result = hub.send(
+        interception(1),
+        interception(2, post="tenau"),
+        interception(1, minutes=9),
+        placement(3),
+        repatriation(4),
+        prevention(attendance=120),
+        tip(subject_n=5),
+        investigation(),
+    )
+    assert (result.stored, result.duplicates, result.dead_lettered) == (8, 0, 0)
+    assert set(hub.store.cases) == {case_id(n) for n in range(1, 6)}
+    assert hub.count(metrics.INTERCEPTIONS, post="eltari") == 2
+    assert hub.count(metrics.INTERCEPTIONS, post="tenau") == 1
+    assert hub.count(metrics.PLACEMENTS, country="TW") == 1
+    assert hub.count(metrics.DEATHS, procedural="non_procedural") == 1
+    assert hub.count(metrics.PREVENTION_ATTENDANCE) == 120
+    assert hub.count(metrics.TIPS) == 1
+    assert hub.count(metrics.INVESTIGATIONS, offence="tppo") == 1
 
 
-def test_an_event_sent_twice_is_stored_and_counted_once(hub):
-    event = interception(1)
-    hub.send(event)
+def test_an_event_sent_twice_is_stored_counted_and_alerted_once(hub):
+    event = interception(1, person=person(1, birth_date=date(2010, 1, 1)))
+    first = hub.send(event)
     again = hub.send(event, event)
     assert (again.stored, again.duplicates) == (0, 2)
-    assert sum(hub.store.metrics.values()) == 1
-    assert next(iter(hub.store.cases.values())).interceptions == 1
+    assert hub.count(metrics.INTERCEPTIONS) == 1
+    assert hub.store.cases[case_id(1)].interceptions == 1
+    assert [a.rule for a in first.alerts_raised] == [AlertRule.MINOR_INTERCEPTED]
+    assert again.alerts_raised == []
+    assert len(hub.published("AlertRaised")) == 1
+
+
+def test_an_alert_is_raised_once_however_many_batches_keep_it_true(hub):
+    members = [interception(n, group_ref="G1", post="tenau") for n in range(7)]
+    hub.send(*members[:5])
+    hub.send(*members[5:])
+    group_alerts = [a for a in hub.store.alerts.values() if a.rule is AlertRule.GROUP_INTERCEPTED]
+    assert len(group_alerts) == 1
+    assert hub.count(metrics.ALERTS_RAISED, rule="group_intercepted", severity="high") == 1
+    [raised] = [e for e in hub.published("AlertRaised") if e.rule is AlertRule.GROUP_INTERCEPTED]
+    assert raised.event_id == raised.alert_id == group_alerts[0].alert_id
+
+
+def test_the_first_acknowledgement_of_an_alert_counts_and_later_ones_do_not(hub):
+    result = hub.send(repatriation(6))
+    [alert] = result.alerts_raised
+    later = acknowledgement(alert.alert_id, minutes=60)
+    earlier = acknowledgement(alert.alert_id, minutes=30)
+    hub.send(later)
+    hub.send(earlier)
+    assert hub.store.acks[alert.alert_id].event_id == earlier.event_id
+    assert hub.count(metrics.ALERTS_ACKNOWLEDGED) == 1
+
+
+def test_an_acknowledgement_arriving_before_its_alert_is_kept(hub):
+    early_ack = acknowledgement("7b7a3d4e-0000-4000-8000-000000000001")
+    hub.send(early_ack)
+    assert hub.store.acks[early_ack.alert_id].event_id == early_ack.event_id
+
+
+def test_every_changed_case_is_published_as_a_case_change(hub):
+    hub.send(interception(1), interception(2), interception(1, minutes=1))
+    changes = hub.published("CaseUpdated")
+    assert {c.case_id for c in changes} == {case_id(1), case_id(2)}
+    [one] = [c for c in changes if c.case_id == case_id(1)]
+    assert one.fact_count == 2 and one.status == CaseStatus.INTERCEPTED
+
+
+def test_nothing_is_published_before_the_batch_commits():
+    class Boom(MemoryLedgerStore):
+        @contextmanager
+        def unit_of_work(self):
+            with super().unit_of_work() as uow:
+                yield uow
+                raise RuntimeError("disk full")
+
+    registry = MemoryRegistry()
+    store = Boom()
+    relay = MemoryRelay(store)
+    pipeline = Pipeline(
+        EventDeserializer(registry),
+        store,
+        MemoryDeadLetters(),
+        outputs=Outputs(lambda e: OutboxMessage("o", b"", b""), relay, "hub-test"),
+    )
+    value = EventSerializer(registry)(TOPIC, repatriation(1))
+    with pytest.raises(RuntimeError, match="disk full"):
+        pipeline.process([RawMessage(TOPIC, 0, 0, None, value)])
+    assert relay.published == [] and store.outbox == []
+    assert store.events == {} and store.entities == {} and not store.metrics
 
 
 def test_undecodable_messages_go_to_dead_letters_and_the_rest_is_stored(hub):
-    good = EventSerializer(MemoryRegistry())  # a schema id this hub's registry never issued
+    stranger = EventSerializer(MemoryRegistry())  # schema ids this hub's registry never issued
     result = hub.pipeline.process(
         [
             hub.message(b"garbage"),
-            hub.message(good(TOPIC, interception(3))),
+            hub.message(stranger(TOPIC, interception(3))),
             hub.message(None),
         ]
     )
@@ -72,62 +194,41 @@ def test_undecodable_messages_go_to_dead_letters_and_the_rest_is_stored(hub):
     assert all(d.payload_sha256 and d.topic == TOPIC for d in hub.dead.sent)
 
 
-def test_an_event_breaking_envelope_rules_is_dead_lettered_with_the_rule(hub):
+def _replace_envelope(event, **changes):
+    return dataclasses.replace(event, envelope=dataclasses.replace(event.envelope, **changes))
+
+
+def test_events_breaking_the_rules_are_dead_lettered_with_the_rule(hub):
     base = interception(4)
-    late = dataclasses.replace(
-        base,
-        envelope=dataclasses.replace(
-            base.envelope, recorded_at=base.envelope.occurred_at - timedelta(hours=1)
-        ),
-    )
-    not_uuid = dataclasses.replace(
-        base, envelope=dataclasses.replace(base.envelope, event_id="row-17")
-    )
-    nobody = interception(5, person=Person())
-    result = hub.send(late, not_uuid, nobody)
-    assert result.stored == 0 and result.dead_lettered == 3
-    reasons = sorted(d.reason for d in hub.dead.sent)
-    assert any("occurred_at is after" in r for r in reasons)
-    assert any("not a UUID" in r for r in reasons)
-    assert any("names no person" in r for r in reasons)
+    bad = [
+        _replace_envelope(base, recorded_at=base.envelope.occurred_at - timedelta(hours=1)),
+        _replace_envelope(base, event_id="row-17"),
+        _replace_envelope(base, agency="bp3mi"),
+        interception(5, person=Person()),
+        interception(6, person=Person(nik_pseudonym="5302014101900001")),
+        interception(7, recruiter_ref="0812 3456 7890"),
+        investigation(case_ids=("5302014101900001",)),
+    ]
+    result = hub.send(*bad)
+    assert result.stored == 0 and result.dead_lettered == len(bad)
+    reasons = " | ".join(sorted(d.reason for d in hub.dead.sent))
+    for expected in (
+        "occurred_at is after",
+        "not a UUID",
+        "must be published by a post",
+        "names no person",
+        "person.nik_pseudonym is not a pseudonym",
+        "recruiter_ref is not a pseudonym",
+        "case_ids holds a value that is not a hub case id",
+    ):
+        assert expected in reasons
+    assert "5302014101900001" not in reasons and "3456" not in reasons
 
 
 def test_a_future_recorded_at_is_refused(hub):
-    base = interception(6)
-    future = base.envelope.occurred_at + timedelta(days=3650)
-    event = dataclasses.replace(
-        base, envelope=dataclasses.replace(base.envelope, occurred_at=future, recorded_at=future)
-    )
-    result = hub.send(event)
-    assert result.dead_lettered == 1
+    future = interception(6).envelope.occurred_at + timedelta(days=3650)
+    hub.send(_replace_envelope(interception(6), occurred_at=future, recorded_at=future))
     assert "in the future" in hub.dead.sent[0].reason
-
-
-def test_an_event_published_by_the_wrong_kind_of_agency_is_refused(hub):
-    base = interception(7)
-    forged = dataclasses.replace(base, envelope=dataclasses.replace(base.envelope, agency="bp3mi"))
-    hub.send(forged)
-    assert "must be published by a post" in hub.dead.sent[0].reason
-
-
-class FailingStore(MemoryLedgerStore):
-    """Fails after the events were added, before the cases are written."""
-
-    @contextmanager
-    def unit_of_work(self):
-        with super().unit_of_work() as uow:
-            uow.put_cases = lambda cases: (_ for _ in ()).throw(RuntimeError("disk full"))
-            yield uow
-
-
-def test_a_failing_store_commits_nothing():
-    registry = MemoryRegistry()
-    store = FailingStore()
-    pipeline = Pipeline(EventDeserializer(registry), store, MemoryDeadLetters())
-    value = EventSerializer(registry)(TOPIC, interception(8))
-    with pytest.raises(RuntimeError, match="disk full"):
-        pipeline.process([RawMessage(TOPIC, 0, 0, None, value)])
-    assert store.events == {} and store.cases == {} and not store.metrics
 
 
 def test_dead_letter_reasons_never_carry_the_payload(hub):
@@ -143,3 +244,12 @@ def test_a_full_batch_of_many_people_is_folded_into_one_case_each(hub):
     result = hub.send(*events)
     assert result.stored == 2000 and len(hub.store.cases) == 700
     assert sum(c.interceptions for c in hub.store.cases.values()) == 2000
+
+
+def test_without_outputs_a_rebuild_publishes_nothing():
+    registry = MemoryRegistry()
+    store = MemoryLedgerStore()
+    pipeline = Pipeline(EventDeserializer(registry), store, MemoryDeadLetters())
+    value = EventSerializer(registry)(TOPIC, repatriation(1))
+    result = pipeline.process([RawMessage(TOPIC, 0, 0, None, value)])
+    assert result.alerts_raised and store.outbox == []

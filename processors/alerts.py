@@ -1,0 +1,287 @@
+"""Alert rules for police: pure functions of a ledger entity.
+
+Each rule looks at one entity's timeline and says which alerts hold. An alert's id
+is derived from what it is about (the rule and the causing fact, recruiter or
+group), so evaluating again, or replaying the topics, yields the same ids: the
+store keeps each id once and an alert is raised once. Thresholds come from
+configuration (:class:`AlertRules`). Summaries are in Bahasa Indonesia, for the
+police reader, and carry codes and counts only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from processors.ledger import Case, Entity, Fact, Group, Recruiter
+from schemas.model import (
+    AlertRule,
+    InterceptionRecorded,
+    LtsaRegistrationRecorded,
+    PlacementRegistered,
+    RepatriationKind,
+    RepatriationRecorded,
+    Severity,
+    TipReceived,
+)
+
+_NAMESPACE = uuid.UUID("0b7c2f4e-6a51-4c1e-9e2d-5f8a3b1c7d90")
+INTERCEPTION = InterceptionRecorded.event_type
+
+
+@dataclass(frozen=True)
+class AlertRules:
+    """Thresholds of the rules (SINERGI_ALERT_* settings)."""
+
+    recruiter_people: int = 3
+    recruiter_window_days: int = 30
+    minor_age: int = 18
+    group_size: int = 5
+    tip_match_days: int = 60
+    enabled: frozenset[AlertRule] = field(default_factory=lambda: frozenset(AlertRule))
+
+
+@dataclass(frozen=True)
+class Alert:
+    alert_id: str
+    rule: AlertRule
+    severity: Severity
+    case_ids: tuple[str, ...]
+    cause_event_ids: tuple[str, ...]
+    summary: str
+    triggered_at: datetime
+    recruiter_ref: str | None = None
+    group_ref: str | None = None
+
+
+def alert_id(rule: AlertRule, subject: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"{rule.value}:{subject}"))
+
+
+def _short(ref: str) -> str:
+    return ref.split(":", 1)[-1][:8]
+
+
+def evaluate(entity: Entity, rules: AlertRules) -> list[Alert]:
+    """Every alert that holds for this entity now."""
+    if isinstance(entity, Case):
+        found = _case_alerts(entity, rules)
+    elif isinstance(entity, Recruiter):
+        found = _recruiter_alerts(entity, rules)
+    elif isinstance(entity, Group):
+        found = _group_alerts(entity, rules)
+    else:
+        found = []
+    return [a for a in found if a.rule in rules.enabled]
+
+
+def _of(facts: Iterable[Fact], event_type: str) -> list[Fact]:
+    return [f for f in facts if f.event_type == event_type]
+
+
+# --- rules on a person's case --------------------------------------------------------
+
+
+def _case_alerts(case: Case, rules: AlertRules) -> list[Alert]:
+    return [
+        *_minor_intercepted(case, rules),
+        *_repeat_interceptions(case),
+        *_tips_matched_by_person(case, rules),
+        *_deceased(case),
+    ]
+
+
+def _minor_intercepted(case: Case, rules: AlertRules) -> list[Alert]:
+    alerts = []
+    for fact in _of(case.facts, INTERCEPTION):
+        age = case.age_on(fact.occurred_at.date())
+        if age is not None and age < rules.minor_age:
+            alerts.append(
+                Alert(
+                    alert_id=alert_id(AlertRule.MINOR_INTERCEPTED, fact.event_id),
+                    rule=AlertRule.MINOR_INTERCEPTED,
+                    severity=Severity.HIGH,
+                    case_ids=(case.case_id,),
+                    cause_event_ids=(fact.event_id,),
+                    summary=(
+                        f"Anak berusia {age} tahun dicegah di pos {fact.detail.get('post')}"
+                        f" (tujuan {fact.detail.get('destination') or '?'})"
+                    ),
+                    triggered_at=fact.occurred_at,
+                    recruiter_ref=fact.detail.get("recruiter"),
+                )
+            )
+    return alerts
+
+
+def _repeat_interceptions(case: Case) -> list[Alert]:
+    caught = _of(case.facts, INTERCEPTION)
+    alerts = []
+    for number, fact in enumerate(caught[1:], start=2):
+        alerts.append(
+            Alert(
+                alert_id=alert_id(AlertRule.REPEAT_INTERCEPTION, fact.event_id),
+                rule=AlertRule.REPEAT_INTERCEPTION,
+                severity=Severity.HIGH if number >= 3 else Severity.MEDIUM,
+                case_ids=(case.case_id,),
+                cause_event_ids=(caught[0].event_id, fact.event_id),
+                summary=(
+                    f"Orang yang sama dicegah untuk ke-{number} kalinya"
+                    f" (pos {fact.detail.get('post')}, sebelumnya {caught[0].detail.get('post')})"
+                ),
+                triggered_at=fact.occurred_at,
+                recruiter_ref=fact.detail.get("recruiter"),
+            )
+        )
+    return alerts
+
+
+def _tip_match(tip: Fact, later: list[Fact], by: str, who: str) -> Alert:
+    """A tip followed by an interception; ``by`` is person or recruiter (one alert each)."""
+    match = later[0]
+    return Alert(
+        alert_id=alert_id(AlertRule.TIP_MATCHED, f"{tip.event_id}/{by}"),
+        rule=AlertRule.TIP_MATCHED,
+        severity=Severity.HIGH,
+        case_ids=tuple(
+            sorted({c for c in (tip.detail.get("case_id"), match.detail.get("case_id")) if c})
+        ),
+        cause_event_ids=(tip.event_id, match.event_id),
+        summary=(
+            f"Laporan SI-SAGA {tip.detail.get('tip')} terbukti: {who} dicegah di pos "
+            f"{match.detail.get('post')} {(match.occurred_at - tip.occurred_at).days} hari kemudian"
+        ),
+        triggered_at=match.occurred_at,
+        recruiter_ref=tip.detail.get("recruiter") or match.detail.get("recruiter"),
+    )
+
+
+def _later_interceptions(tip: Fact, facts: Iterable[Fact], days: int) -> list[Fact]:
+    end = tip.occurred_at + timedelta(days=days)
+    return [f for f in _of(facts, INTERCEPTION) if tip.occurred_at <= f.occurred_at <= end]
+
+
+def _tips_matched_by_person(case: Case, rules: AlertRules) -> list[Alert]:
+    alerts = []
+    for tip in _of(case.facts, TipReceived.event_type):
+        later = _later_interceptions(tip, case.facts, rules.tip_match_days)
+        if later:
+            alerts.append(_tip_match(tip, later, "person", "orang yang dilaporkan"))
+    return alerts
+
+
+def _deceased(case: Case) -> list[Alert]:
+    alerts = []
+    for fact in _of(case.facts, RepatriationRecorded.event_type):
+        if fact.detail.get("kind") != RepatriationKind.DECEASED.value:
+            continue
+        before = [f for f in case.facts if f.sort_key() < fact.sort_key()]
+        intercepted = _of(before, INTERCEPTION)
+        registered = [
+            f
+            for f in before
+            if f.event_type in (PlacementRegistered.event_type, LtsaRegistrationRecorded.event_type)
+        ]
+        country = fact.detail.get("country")
+        if intercepted:
+            alerts.append(
+                Alert(
+                    alert_id=alert_id(AlertRule.DECEASED_AFTER_INTERCEPTION, fact.event_id),
+                    rule=AlertRule.DECEASED_AFTER_INTERCEPTION,
+                    severity=Severity.CRITICAL,
+                    case_ids=(case.case_id,),
+                    cause_event_ids=(intercepted[-1].event_id, fact.event_id),
+                    summary=(
+                        f"Jenazah dipulangkan dari {country}: orang ini pernah dicegah di pos "
+                        f"{intercepted[-1].detail.get('post')} ({len(intercepted)} kali)"
+                    ),
+                    triggered_at=fact.occurred_at,
+                    recruiter_ref=intercepted[-1].detail.get("recruiter"),
+                )
+            )
+        if not registered:
+            alerts.append(
+                Alert(
+                    alert_id=alert_id(AlertRule.DECEASED_UNREGISTERED, fact.event_id),
+                    rule=AlertRule.DECEASED_UNREGISTERED,
+                    severity=Severity.HIGH,
+                    case_ids=(case.case_id,),
+                    cause_event_ids=(fact.event_id,),
+                    summary=(
+                        f"Jenazah dipulangkan dari {country}: tidak pernah terdaftar di LTSA "
+                        "atau penempatan BP3MI (non-prosedural)"
+                    ),
+                    triggered_at=fact.occurred_at,
+                )
+            )
+    return alerts
+
+
+# --- rules on a recruiter and on a group -------------------------------------------------
+
+
+def _recruiter_alerts(recruiter: Recruiter, rules: AlertRules) -> list[Alert]:
+    alerts = []
+    network = _busy_window(recruiter, rules)
+    if network is not None:
+        alerts.append(network)
+    for tip in _of(recruiter.facts, TipReceived.event_type):
+        later = _later_interceptions(tip, recruiter.facts, rules.tip_match_days)
+        if later:
+            who = f"rombongan calo {_short(recruiter.recruiter_ref)}"
+            alerts.append(_tip_match(tip, later, "recruiter", who))
+    return alerts
+
+
+def _busy_window(recruiter: Recruiter, rules: AlertRules) -> Alert | None:
+    """The first window of N days in which the recruiter is linked to enough people."""
+    linked = [
+        (f, c)
+        for f in recruiter.facts
+        for c in ([f.detail["case_id"]] if f.detail.get("case_id") else [])
+        + list(f.detail.get("case_ids") or ())
+    ]
+    window = timedelta(days=rules.recruiter_window_days)
+    for i, (start, _) in enumerate(linked):
+        inside = [(f, c) for f, c in linked[i:] if f.occurred_at - start.occurred_at <= window]
+        people = sorted({c for _, c in inside})
+        if len(people) >= rules.recruiter_people:
+            last = max(f.occurred_at for f, _ in inside)
+            return Alert(
+                alert_id=alert_id(AlertRule.RECRUITER_NETWORK, recruiter.recruiter_ref),
+                rule=AlertRule.RECRUITER_NETWORK,
+                severity=Severity.HIGH,
+                case_ids=tuple(people),
+                cause_event_ids=tuple(sorted({f.event_id for f, _ in inside})),
+                summary=(
+                    f"Calo {_short(recruiter.recruiter_ref)} terkait dengan {len(people)} orang "
+                    f"dalam {rules.recruiter_window_days} hari"
+                ),
+                triggered_at=last,
+                recruiter_ref=recruiter.recruiter_ref,
+            )
+    return None
+
+
+def _group_alerts(group: Group, rules: AlertRules) -> list[Alert]:
+    members = _of(group.facts, INTERCEPTION)
+    people = sorted({c for f in members for c in [f.detail.get("case_id")] if c})
+    if len(people) < rules.group_size:
+        return []
+    post, _, group_ref = group.group_key.partition("/")
+    recruiters = sorted(group.recruiters)
+    return [
+        Alert(
+            alert_id=alert_id(AlertRule.GROUP_INTERCEPTED, group.group_key),
+            rule=AlertRule.GROUP_INTERCEPTED,
+            severity=Severity.HIGH,
+            case_ids=tuple(people),
+            cause_event_ids=tuple(f.event_id for f in members),
+            summary=f"Rombongan {len(people)} orang dicegah bersama di pos {post} ({group_ref})",
+            triggered_at=max(f.occurred_at for f in members),
+            recruiter_ref=recruiters[0] if recruiters else None,
+            group_ref=group.group_key,
+        )
+    ]
