@@ -151,12 +151,23 @@ def parse_list(item: Callable[[str], T]) -> Callable[[str], tuple[T, ...]]:
     return parse
 
 
+# Names people use for the usual destinations where ISO's short name differs, in English
+# and Bahasa Indonesia.
+COUNTRY_ALIASES = {
+    "taiwan": "TW", "brunei": "BN", "south korea": "KR", "korea selatan": "KR",
+    "korsel": "KR", "hongkong": "HK", "singapura": "SG", "jepang": "JP",
+    "arab saudi": "SA", "uni emirat arab": "AE", "timor leste": "TL",
+}  # fmt: skip
+
+
 def parse_country(text: str) -> str:
+    """An ISO 3166-1 alpha-2 code, an ISO English name, or a common name of a destination."""
     code = text.strip().upper()
     if reference.is_country(code):
         return code
     by_name = {c.name.casefold(): c.code for c in reference.countries().values()}
-    found = by_name.get(text.strip().casefold())
+    name = " ".join(text.split()).casefold()
+    found = by_name.get(name) or COUNTRY_ALIASES.get(name)
     if found is None:
         raise FieldError("", "expected an ISO 3166-1 alpha-2 country code such as MY")
     return found

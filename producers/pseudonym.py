@@ -88,6 +88,26 @@ class Pseudonymiser:
             return self._mac("recruiter-phone", phone)
         return self._mac("recruiter-name", normalise_name(identifier))
 
-    def reporter(self, contact: str) -> str:
-        """Opaque reference for a hotline reporter (only the hotline can link it back)."""
-        return self._mac("reporter", normalise_phone(contact) or normalise_name(contact))
+    def row_digest(self, content: str) -> str:
+        """Keyed digest of a raw input row, for deriving its event id.
+
+        Keyed because the row holds personal data: an unkeyed hash of a NIK plus the
+        facts the event itself shows could be reversed by trying every NIK.
+        """
+        return self._mac("row", content)
+
+    def uses_key(self, key: bytes) -> bool:
+        """Whether this pseudonymiser was made with ``key`` (compared in constant time)."""
+        return hmac.compare_digest(self._key, key)
+
+
+def reporter_reference(key: bytes, contact: str) -> str:
+    """Opaque reference for a hotline reporter, from their phone number or name.
+
+    ``key`` is the hotline's own secret, never the key the members share: with the
+    shared key any member could hash candidate phone numbers and find the reporter,
+    whose identity SI-SAGA guarantees to protect. With the hotline's key the same
+    reporter gets the same reference (repeat callers can be recognised), and only the
+    hotline can link it back.
+    """
+    return Pseudonymiser(key)._mac("reporter", normalise_phone(contact) or normalise_name(contact))

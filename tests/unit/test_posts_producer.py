@@ -8,12 +8,19 @@ from datetime import UTC, date, datetime
 import pytest
 
 from producers.fields import InvalidInputError
-from producers.posts import COLUMNS, PostDesk, interceptions_from_rows, read_csv
+from producers.forms import FORMS, Desk, desk_for, read_csv, record, record_rows
 from producers.pseudonym import Pseudonymiser
 from producers.simulate import Simulator
-from schemas import reference
 from schemas.codec import to_dict
 from schemas.model import DocumentIssue, InterceptionOutcome, NikStatus, Sector, Sex
+
+INTERCEPTION = FORMS["interception"]
+COLUMNS = tuple(INTERCEPTION.columns)
+
+
+def intercept(desk: Desk, row: dict, **kwargs):
+    return record(desk, INTERCEPTION, row, **kwargs)
+
 
 NOW = datetime(2026, 1, 21, 0, 0, tzinfo=UTC)
 KEY = b"k" * 32
@@ -22,7 +29,7 @@ NIK = "5302014101900001"  # TTS, female, born 1 January 1990
 
 @pytest.fixture
 def desk():
-    return PostDesk(reference.posts()["eltari"], Pseudonymiser(KEY))
+    return desk_for("post", "eltari", Pseudonymiser(KEY))
 
 
 def row(**overrides):
@@ -44,7 +51,7 @@ def row(**overrides):
 
 
 def test_a_valid_row_becomes_an_interception_without_personal_data(desk):
-    event = desk.interception(row(), now=NOW)
+    event = intercept(desk, row(), now=NOW)
     assert event.person.nik_status is NikStatus.VALID
     assert event.person.sex is Sex.FEMALE
     assert event.person.birth_date == date(1990, 1, 1)
@@ -60,9 +67,9 @@ def test_a_valid_row_becomes_an_interception_without_personal_data(desk):
 
 
 def test_the_same_nik_and_recruiter_give_the_same_pseudonyms_at_every_post(desk):
-    other = PostDesk(reference.posts()["tenau"], Pseudonymiser(KEY))
-    a = desk.interception(row(), now=NOW)
-    b = other.interception(row(recruiter="+62 812 3456 7890"), now=NOW)
+    other = desk_for("post", "tenau", Pseudonymiser(KEY))
+    a = intercept(desk, row(), now=NOW)
+    b = intercept(other, row(recruiter="+62 812 3456 7890"), now=NOW)
     assert a.person.nik_pseudonym == b.person.nik_pseudonym
     assert a.recruiter_ref == b.recruiter_ref
 
@@ -76,7 +83,7 @@ def test_every_problem_in_a_row_is_reported_by_field(desk):
         exit_point="dili",
     )
     with pytest.raises(InvalidInputError) as info:
-        desk.interception(bad, row_number=7, now=NOW)
+        intercept(desk, bad, row_number=7, now=NOW)
     fields = {e.field for e in info.value.errors}
     assert fields == {"nik", "destination_country", "outcome", "officer", "exit_point"}
     assert all(e.row == 7 for e in info.value.errors)
@@ -86,22 +93,22 @@ def test_every_problem_in_a_row_is_reported_by_field(desk):
 
 def test_the_sex_must_agree_with_the_nik(desk):
     with pytest.raises(InvalidInputError, match="field sex: does not match the NIK"):
-        desk.interception(row(sex="L"), now=NOW)
+        intercept(desk, row(sex="L"), now=NOW)
 
 
 def test_a_failing_nik_is_accepted_only_as_evidence_of_forged_documents(desk):
     impossible = "5302013102900001"  # 31 February
     with pytest.raises(InvalidInputError, match="accepted only with documents FORGED"):
-        desk.interception(row(nik=impossible), now=NOW)
-    event = desk.interception(row(nik=impossible, documents="FORGED"), now=NOW)
+        intercept(desk, row(nik=impossible), now=NOW)
+    event = intercept(desk, row(nik=impossible, documents="FORGED"), now=NOW)
     assert event.person.nik_status is NikStatus.INVALID
     assert event.person.nik_pseudonym
 
 
 def test_without_nik_a_weak_match_needs_name_birth_and_origin(desk):
     with pytest.raises(InvalidInputError, match="matching by name needs"):
-        desk.interception(row(nik="", name="Maria Nenobais", origin_regency=""), now=NOW)
-    event = desk.interception(row(nik="", name="Maria Nenobais", estimated_age="24"), now=NOW)
+        intercept(desk, row(nik="", name="Maria Nenobais", origin_regency=""), now=NOW)
+    event = intercept(desk, row(nik="", name="Maria Nenobais", estimated_age="24"), now=NOW)
     assert event.person.nik_pseudonym is None
     assert event.person.weak_pseudonym
     assert event.person.key and event.person.key.startswith("weak:")
@@ -110,21 +117,21 @@ def test_without_nik_a_weak_match_needs_name_birth_and_origin(desk):
 def test_a_bps_code_is_not_silently_taken_for_a_kemendagri_code(desk):
     # 5371 is Kota Kupang in both schemes, but 5372 is in neither; names are accepted.
     with pytest.raises(InvalidInputError, match="Kemendagri"):
-        desk.interception(row(origin_regency="5372"), now=NOW)
+        intercept(desk, row(origin_regency="5372"), now=NOW)
     assert (
-        desk.interception(row(origin_regency="Timor Tengah Selatan"), now=NOW).person.origin_regency
+        intercept(desk, row(origin_regency="Timor Tengah Selatan"), now=NOW).person.origin_regency
         == "5302"
     )
 
 
 def test_a_future_interception_is_refused(desk):
     with pytest.raises(InvalidInputError, match="field occurred_at: is in the future"):
-        desk.interception(row(occurred_at="2027-01-01T00:00"), now=NOW)
+        intercept(desk, row(occurred_at="2027-01-01T00:00"), now=NOW)
 
 
 def test_unknown_columns_are_refused_so_typos_do_not_drop_data(desk):
     with pytest.raises(InvalidInputError, match="field destinaton: unknown column"):
-        desk.interception(row(destinaton="MY"), now=NOW)
+        intercept(desk, row(destinaton="MY"), now=NOW)
 
 
 def test_a_file_is_refused_whole_listing_each_bad_row(desk, tmp_path):
@@ -138,15 +145,15 @@ def test_a_file_is_refused_whole_listing_each_bad_row(desk, tmp_path):
         lines.append(",".join(cells.get(c, "") for c in COLUMNS))
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(InvalidInputError) as info:
-        interceptions_from_rows(desk, read_csv(path), now=NOW)
+        record_rows(desk, INTERCEPTION, read_csv(path), now=NOW)
     assert [(e.row, e.field) for e in info.value.errors] == [(3, "sex")]
 
 
 def test_importing_the_same_row_twice_gives_the_same_event_id(desk):
-    assert desk.interception(row(), now=NOW).event_id == desk.interception(row(), now=NOW).event_id
+    assert intercept(desk, row(), now=NOW).event_id == intercept(desk, row(), now=NOW).event_id
     assert (
-        desk.interception(row(), now=NOW).event_id
-        != desk.interception(row(officer="ELT-08"), now=NOW).event_id
+        intercept(desk, row(), now=NOW).event_id
+        != intercept(desk, row(officer="ELT-08"), now=NOW).event_id
     )
 
 
@@ -154,8 +161,8 @@ def test_the_simulated_months_are_all_valid_input_and_reproducible():
     first = list(Simulator(seed=7, months=2).interceptions())
     again = list(Simulator(seed=7, months=2).interceptions())
     assert first == again and len(first) > 100
-    desks = {p: PostDesk(reference.posts()[p], Pseudonymiser(KEY)) for p in ("eltari", "tenau")}
-    events = [desks[post].interception(r, now=NOW) for post, r in first]
+    desks = {p: desk_for("post", p, Pseudonymiser(KEY)) for p in ("eltari", "tenau")}
+    events = [intercept(desks[post], r, now=NOW) for post, r in first]
     destinations = [e.destination_country for e in events]
     assert destinations.count("MY") / len(destinations) > 0.75
     assert len({e.person.key for e in events}) < len(events)  # some people come back

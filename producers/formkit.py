@@ -1,0 +1,259 @@
+"""The parts every agency's form is made of: the desk, the form, the row reader.
+
+Agency modules (:mod:`producers.posts`, :mod:`producers.police`, ...) build their
+forms from these; :mod:`producers.forms` collects the forms and is the entry point
+for recording rows. Kept apart from :mod:`producers.forms` so agency modules can
+import it without a cycle.
+"""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from producers.fields import (
+    FieldError,
+    InvalidInputError,
+    RowReader,
+    parse_choice,
+    parse_enum,
+    parse_moment,
+)
+from producers.pseudonym import Pseudonymiser, normalise_name, normalise_phone
+from schemas import reference
+from schemas.model import Agency, Envelope, Event, Sector, envelope_for
+
+T = TypeVar("T")
+E = TypeVar("E", bound=Event)
+E_co = TypeVar("E_co", bound=Event, covariant=True)
+
+# Every form has these two columns first.
+COMMON_COLUMNS: Mapping[str, str] = {
+    "event_id": "the agency's own record id (a UUID); derived from the row when empty",
+    "occurred_at": "when it happened, e.g. 2026-01-20T08:30 (WITA unless a zone is given)",
+}
+
+SECTOR = parse_enum(
+    Sector,
+    {
+        "prt": Sector.DOMESTIC_WORK,
+        "pekerja_rumah_tangga": Sector.DOMESTIC_WORK,
+        "perkebunan": Sector.PLANTATION,
+        "sawit": Sector.PLANTATION,
+        "konstruksi": Sector.CONSTRUCTION,
+        "perikanan": Sector.FISHERIES,
+        "pabrik": Sector.MANUFACTURING,
+        "perawat": Sector.CARE,
+        "restoran": Sector.HOSPITALITY,
+    },
+)
+
+
+def parse_exit_point(text: str) -> str:
+    return parse_choice(reference.exit_points(), "exit point")(text)
+
+
+def parse_uuid(text: str) -> str:
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise FieldError("", "expected a UUID") from None
+
+
+def recruiter_parser(pseudonymiser: Pseudonymiser) -> Callable[[str], str]:
+    """Raw phone or name to the shared recruiter pseudonym, the same at every agency.
+
+    A value with neither digits nor letters ("-", "?") is refused: pseudonymised, all
+    such values would become one recruiter and join unrelated cases.
+    """
+
+    def parse(text: str) -> str:
+        if not normalise_phone(text) and not normalise_name(text):
+            raise FieldError("", "expected a phone number or a name; leave it empty if unknown")
+        return pseudonymiser.recruiter(text)
+
+    return parse
+
+
+@dataclass(frozen=True)
+class Desk:
+    """Who is recording: one member of the hub (a post, a police unit, a district, ...).
+
+    Made by :func:`producers.forms.desk_for`, which checks the unit exists.
+    ``reporter_key`` is the hotline's own secret for reporter references; it is kept
+    out of the ``repr`` so it never lands in a log.
+    """
+
+    agency: Agency
+    unit: str
+    pseudonymiser: Pseudonymiser
+    reporter_key: bytes | None = field(default=None, repr=False)
+    post: reference.Post | None = None
+    regency: str | None = None
+
+    @cached_property
+    def row_keyer(self) -> Pseudonymiser:
+        """The key for derived event ids: the hotline's own, since its rows name the reporter."""
+        if self.reporter_key is not None:
+            return Pseudonymiser(self.reporter_key)
+        return self.pseudonymiser
+
+
+Build = Callable[[RowReader, Desk, datetime], E_co | None]
+
+
+@dataclass(frozen=True)
+class Form(Generic[E_co]):
+    """One kind of row an agency records, and how it becomes an event.
+
+    ``columns`` (in CSV order, each with a one-line help) are all a row may hold.
+    ``required`` columns are enforced by the reader :func:`producers.forms.record`
+    hands to ``build``, so a form declares them once. ``build`` reads the row with
+    ``r.get``/``r.fail`` and returns the event, or None when something failed.
+    """
+
+    agency: Agency
+    name: str
+    event_type: type[E_co]
+    columns: Mapping[str, str]
+    required: frozenset[str]
+    build: Build[E_co]
+
+    def __post_init__(self) -> None:
+        if self.event_type.agency is not self.agency:
+            raise ValueError(f"form {self.name}: {self.event_type.__name__} is not {self.agency}")
+        if not {"event_id", "occurred_at"} <= set(self.columns):
+            raise ValueError(f"form {self.name}: event_id and occurred_at must be columns")
+        if not self.required <= set(self.columns):
+            raise ValueError(f"form {self.name}: required columns must be columns")
+
+
+class FormReader(RowReader):
+    """A row reader that knows which columns its form requires."""
+
+    def __init__(
+        self,
+        row: Mapping[str, str | None],
+        row_number: int | None,
+        required: frozenset[str],
+    ) -> None:
+        super().__init__(row, row_number)
+        self.required = required
+
+    def get(
+        self, name: str, parse: Callable[[str], T], *, required: bool | None = None
+    ) -> T | None:
+        """As :meth:`RowReader.get`; ``required`` defaults to what the form declares."""
+        return super().get(
+            name, parse, required=name in self.required if required is None else required
+        )
+
+
+def must(value: T | None) -> T:
+    """A value ``build`` has checked is there (its errors were empty)."""
+    if value is None:
+        raise AssertionError("a required value is missing after validation")
+    return value
+
+
+def read_occurred(r: RowReader, now: datetime) -> datetime | None:
+    return r.get("occurred_at", lambda text: parse_moment(text, now=now), required=True)
+
+
+def envelope(
+    cls: type[Event], r: RowReader, desk: Desk, occurred: datetime, now: datetime
+) -> Envelope:
+    """The envelope of the row's event: its own event id, or one derived from the row.
+
+    Call it only once the row is valid (:func:`record` has checked ``event_id``).
+    """
+    event_id = r.get("event_id", parse_uuid) or row_event_id(desk.unit, r.row, desk.row_keyer)
+    return envelope_for(
+        cls, unit=desk.unit, occurred_at=occurred, recorded_at=now, event_id=event_id
+    )
+
+
+# Ids of rows without one are derived from the row, so importing a file twice stores it once.
+_ROW_NAMESPACE = uuid.UUID("5b1e4c2a-9d1f-4e0b-8c55-3a1f6d2b7e90")
+
+
+def row_event_id(unit: str, row: Mapping[str, str], keyer: Pseudonymiser) -> str:
+    """A deterministic event id for a row: the same unit and row always give the same id.
+
+    The row's raw content is digested with the desk's key first (see
+    :meth:`Pseudonymiser.row_digest`): the id travels with the event, the row's NIK or
+    phone number must not be recoverable from it. Forms have different required
+    columns, so two forms never see the same row.
+    """
+    content = "\x1f".join(f"{k}={row[k]}" for k in sorted(row) if row[k])
+    return str(uuid.uuid5(_ROW_NAMESPACE, keyer.row_digest(f"{unit}\x1e{content}")))
+
+
+def record(
+    desk: Desk,
+    form: Form[E],
+    row: Mapping[str, str | None],
+    *,
+    row_number: int | None = None,
+    now: datetime | None = None,
+) -> E:
+    """Validate one row and build its event; raises InvalidInputError naming each field."""
+    now = now or datetime.now(UTC)
+    _check_agency(desk, form, row_number)
+    r = FormReader(row, row_number, form.required)
+    for column in sorted(set(r.row) - set(form.columns)):
+        r.fail(column, f"unknown column; expected {', '.join(form.columns)}")
+    r.get("event_id", parse_uuid)  # checked here, so each build sees its error; read again below
+    event = form.build(r, desk, now)
+    r.done()
+    return must(event)
+
+
+def _check_agency(desk: Desk, form: Form[Event], row_number: int | None) -> None:
+    """A post cannot record a placement: each agency records only its own facts."""
+    if desk.agency is not form.agency:
+        message = (
+            f"a {desk.agency.value} desk cannot record {form.name}, "
+            f"which is a {form.agency.value} form"
+        )
+        raise InvalidInputError([FieldError("form", message, row_number)])
+
+
+def record_rows(
+    desk: Desk,
+    form: Form[E],
+    rows: Iterable[Mapping[str, str | None]],
+    *,
+    now: datetime | None = None,
+) -> list[E]:
+    """Validate every row (numbered as in a spreadsheet: header is row 1) before any send.
+
+    All problems of all rows come in one InvalidInputError, so a file is refused whole.
+    """
+    now = now or datetime.now(UTC)
+    _check_agency(desk, form, None)
+    events: list[E] = []
+    errors: list[FieldError] = []
+    for number, row in enumerate(rows, start=2):
+        try:
+            events.append(record(desk, form, row, row_number=number, now=now))
+        except InvalidInputError as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise InvalidInputError(errors)
+    return events
+
+
+def read_csv(path: Path) -> list[dict[str, str | None]]:
+    """Rows of a CSV file (UTF-8, with or without BOM), header names lower-cased."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return [dict(row) for row in csv.DictReader(handle)]
+    except UnicodeDecodeError:
+        raise InvalidInputError([FieldError("file", "is not UTF-8 text")]) from None
