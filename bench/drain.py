@@ -23,8 +23,9 @@ import psycopg
 from psycopg import sql
 
 from deploy.procs import terminate
-from producers.posts import interceptions_from_rows
+from producers.forms import FORMS, record_rows
 from producers.simulate import Simulator
+from schemas.model import Agency
 from sinergi import bootstrap, runtime
 from sinergi.config import from_env
 
@@ -58,14 +59,15 @@ def main() -> None:
 
 def publish(settings, count: int) -> None:
     sim = Simulator(seed=1, months=6, scale=1 + count / 400)
-    desks = {p: bootstrap.post_desk(settings, p) for p in ("eltari", "tenau")}
+    desks = {p: bootstrap.desk(settings, Agency.POST, p) for p in ("eltari", "tenau")}
+    form = FORMS["interception"]
     rows: dict[str, list] = {"eltari": [], "tenau": []}
     for n, (post, row) in enumerate(sim.interceptions()):
         if n >= count:
             break
         rows[post].append(row)
     started = time.perf_counter()
-    events = [e for post, rs in rows.items() for e in interceptions_from_rows(desks[post], rs)]
+    events = [e for post, rs in rows.items() for e in record_rows(desks[post], form, rs)]
     validated = time.perf_counter()
     pub = bootstrap.publisher(settings)
     try:
@@ -105,7 +107,8 @@ def drain(settings, env: dict[str, str], count: int) -> None:
                     first_at = time.perf_counter()
             finished = time.perf_counter()
             cases, counted = conn.execute(
-                "SELECT count(*), (SELECT sum(value) FROM metrics_daily) FROM cases"
+                "SELECT count(*), (SELECT sum(value) FROM metrics_daily"
+                " WHERE metric = 'sinergi_interceptions_total') FROM cases"
             ).fetchone()
     finally:
         terminate(proc.pid, timeout=30)

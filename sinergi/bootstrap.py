@@ -20,11 +20,11 @@ from deploy.secrets import read_password
 from processors.alerts import AlertRules
 from processors.pipeline import Outputs, Pipeline
 from processors.ports import OutboxMessage
-from producers.posts import PostDesk
+from producers.forms import Desk, desk_for
 from producers.pseudonym import Pseudonymiser, load_or_create_key
 from producers.publisher import Publisher, kafka_producer
-from schemas import avro, reference
-from schemas.model import Event
+from schemas import avro
+from schemas.model import Agency, Event
 from schemas.registry import RegistryClient
 from schemas.serde import EventDeserializer, EventSerializer
 from schemas.topics import ALL_TOPICS, INPUT_TOPICS, subject_for
@@ -70,11 +70,15 @@ def pseudonymiser(settings: Settings, *, create: bool = False) -> Pseudonymiser:
     return Pseudonymiser(load_or_create_key(settings.pseudonym_key_file, create=create))
 
 
-def post_desk(settings: Settings, post_id: str) -> PostDesk:
-    posts = reference.posts()
-    if post_id not in posts:
-        raise KeyError(f"unknown post {post_id!r}; known: {', '.join(sorted(posts))}")
-    return PostDesk(posts[post_id], pseudonymiser(settings))
+def hotline_key(settings: Settings, *, create: bool = False) -> bytes:
+    """The hotline's own key for reporter references: only the hotline holds it."""
+    return load_or_create_key(settings.hotline_key_file, create=create)
+
+
+def desk(settings: Settings, agency: Agency, place: str) -> Desk:
+    """The desk of a member of the hub (see producers.forms.desk_for for places)."""
+    key = hotline_key(settings) if agency is Agency.HOTLINE else None
+    return desk_for(agency, place, pseudonymiser(settings), reporter_key=key)
 
 
 def alert_rules(settings: Settings) -> AlertRules:

@@ -1,38 +1,48 @@
-"""``sinergi``: the command line for the stack, the agencies, the processor and the ledger."""
+"""``sinergi``: the command line for the stack, the agencies, police, the processor and the ledger.
+
+Each agency's commands are made from its forms (``producers/forms.py``): one command
+per form, one option per column, the same checks as a CSV import.
+"""
 
 from __future__ import annotations
 
+import inspect
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from deploy.procs import StackError
+from producers import forms
 from producers.fields import InvalidInputError
-from producers.posts import COLUMNS, interceptions_from_rows, read_csv
 from producers.pseudonym import PseudonymKeyError
+from schemas.model import Agency, Event
 from schemas.registry import RegistryError
 from schemas.serde import SerializationError
-from sinergi import bootstrap, runtime
+from sinergi import bootstrap, police, runtime, views
 from sinergi.config import ConfigError, Settings, from_env
+from sinergi.display import local_time, severity
 
 app = typer.Typer(
     help="Sinergi: the NTT inter-agency hub against non-procedural migration and trafficking.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-stack_app = typer.Typer(help="The local Kafka, PostgreSQL and schema registry.")
-post_app = typer.Typer(help="Posts (posko): record interceptions.")
-processor_app = typer.Typer(help="The ledger processor (faust worker).")
-ledger_app = typer.Typer(help="The joint case ledger in PostgreSQL.")
+stack_app = typer.Typer(
+    help="The local Kafka, PostgreSQL and schema registry.", no_args_is_help=True
+)
+processor_app = typer.Typer(help="The ledger processor (faust worker).", no_args_is_help=True)
+ledger_app = typer.Typer(help="The joint case ledger in PostgreSQL.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Alerts for police: follow, list, acknowledge.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
-app.add_typer(post_app, name="post")
 app.add_typer(processor_app, name="processor")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(alerts_app, name="alerts")
 
 out = Console()
 err = Console(stderr=True)
@@ -93,83 +103,244 @@ def stack_status() -> None:
     out.print(table)
 
 
-# --- posts -------------------------------------------------------------------------------
+# --- agencies: one command per form --------------------------------------------------------
+
+DEFAULT_PLACE = {
+    Agency.POLICE: "polda-ntt",
+    Agency.BP3MI: "ntt",
+    Agency.HOTLINE: "sisaga",
+}
+PLACE_HELP = {
+    Agency.POST: "The post: eltari, tenau, ...",
+    Agency.POLICE: "The police unit: polda-ntt or polres-<regency code>",
+    Agency.BP3MI: "The BP3MI office: ntt",
+    Agency.DISTRICT: "The district: a regency's Kemendagri code or name",
+    Agency.HOTLINE: "The hotline: sisaga",
+}
 
 
-def _publish_interceptions(
-    post: str, rows: list[dict[str, str | None]], dry_run: bool, *, from_file: bool
-) -> None:
+def publish_rows(
+    agency: Agency,
+    form_name: str,
+    place: str,
+    rows: list[dict[str, str | None]],
+    *,
+    dry_run: bool,
+    from_file: bool,
+) -> list[Event]:
+    """Validate every row, then (unless a dry run) publish them all."""
     s = settings()
     try:
-        desk = bootstrap.post_desk(s, post)
+        form = forms.FORMS[form_name]
+        desk = bootstrap.desk(s, agency, place)
         if from_file:
-            events = interceptions_from_rows(desk, rows)
+            events = forms.record_rows(desk, form, rows)
         else:
-            events = [desk.interception(row) for row in rows]
+            events = [forms.record(desk, form, row) for row in rows]
         if dry_run:
-            out.print(
-                f"[green]valid:[/green] {len(events)} interception(s); nothing sent (dry run)"
-            )
-            return
+            out.print(f"[green]valid:[/green] {len(events)} {form_name} row(s); nothing sent")
+            return events
         pub = bootstrap.publisher(s)
         try:
             sent = pub.publish(events)
         finally:
             pub.close()
-    except KeyError as exc:
-        fail(StackError(str(exc.args[0])))
-        return
     except EXPECTED_ERRORS as exc:
         fail(exc)
-        return
-    out.print(f"[green]published[/green] {len(sent)} interception(s) from post {post}")
+        return []
+    out.print(f"[green]published[/green] {len(sent)} {form_name}(s) from {desk.unit}")
     for item in sent[:5]:
         out.print(f"  {item.event_id} -> {item.topic}[{item.partition}]@{item.offset}")
     if len(sent) > 5:
         out.print(f"  ... and {len(sent) - 5} more")
+    return events
 
 
-@post_app.command("record")
-def post_record(
-    post: Annotated[str, typer.Option(help="Post id: eltari, tenau, ...")],
-    occurred_at: Annotated[str, typer.Option(help="When, e.g. 2026-01-20T08:30 (WITA)")],
-    outcome: Annotated[str, typer.Option(help="SENT_HOME, HANDED_TO_POLICE, SHELTERED, ...")],
-    officer: Annotated[str, typer.Option(help="Recording officer's staff code")],
-    nik: Annotated[str, typer.Option(help="16-digit NIK (pseudonymised here)")] = "",
-    name: Annotated[str, typer.Option(help="Name, only when there is no NIK")] = "",
-    sex: Annotated[str, typer.Option(help="F/P or M/L")] = "",
-    birth_date: Annotated[str, typer.Option(help="YYYY-MM-DD")] = "",
-    estimated_age: Annotated[str, typer.Option(help="Age when no birth date")] = "",
-    origin_regency: Annotated[str, typer.Option(help="Kemendagri code or name")] = "",
-    destination_country: Annotated[str, typer.Option(help="ISO code, e.g. MY")] = "",
-    sector: Annotated[str, typer.Option(help="DOMESTIC_WORK (PRT), PLANTATION, ...")] = "",
-    exit_point: Annotated[str, typer.Option(help="Exit point id (default: the post's)")] = "",
-    route: Annotated[str, typer.Option(help="Route id")] = "",
-    documents: Annotated[str, typer.Option(help="Problems, ';'-separated: FORGED;...")] = "",
-    recruiter: Annotated[str, typer.Option(help="Recruiter phone or name (pseudonymised)")] = "",
-    group_ref: Annotated[str, typer.Option(help="Group code shared by people together")] = "",
-    event_id: Annotated[str, typer.Option(help="The post's own record id (a UUID)")] = "",
-    dry_run: Annotated[bool, typer.Option(help="Validate only")] = False,
+def _option(help_text: str, *, required: bool = False) -> Any:
+    return typer.Option(help=help_text + (" [required]" if required else ""))
+
+
+def form_command(form: forms.Form[Event], place_param: str = "at") -> Callable[..., None]:
+    """A command whose options are the form's columns."""
+    place_default = DEFAULT_PLACE.get(form.agency, ...)
+    params = [
+        inspect.Parameter(
+            place_param,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=place_default,
+            annotation=Annotated[str, typer.Option(help=PLACE_HELP[form.agency])],
+        )
+    ]
+    for column, help_text in form.columns.items():
+        params.append(
+            inspect.Parameter(
+                column,
+                inspect.Parameter.KEYWORD_ONLY,
+                default="",
+                annotation=Annotated[str, _option(help_text, required=column in form.required)],
+            )
+        )
+    params.append(
+        inspect.Parameter(
+            "dry_run",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=False,
+            annotation=Annotated[bool, typer.Option(help="Validate only; send nothing")],
+        )
+    )
+
+    def command(**values: Any) -> None:
+        place = values.pop(place_param)
+        dry_run = values.pop("dry_run")
+        row = {k: v for k, v in values.items() if v != ""}
+        publish_rows(form.agency, form.name, place, [row], dry_run=dry_run, from_file=False)
+
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    command.__doc__ = f"Record one {form.name} ({form.event_type.event_type})."
+    return command
+
+
+def import_command(agency: Agency) -> Callable[..., None]:
+    names = [f.name for f in forms.forms_of(agency)]
+
+    def command(
+        form: Annotated[str, typer.Argument(help=f"One of: {', '.join(names)}")],
+        file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+        at: Annotated[str, typer.Option(help=PLACE_HELP[agency])] = DEFAULT_PLACE.get(agency, ""),
+        dry_run: Annotated[bool, typer.Option(help="Validate only; send nothing")] = False,
+    ) -> None:
+        """Import a CSV file: every row is checked before anything is sent."""
+        if form not in names:
+            fail(StackError(f"the {agency.value} has no form {form!r}; forms: {', '.join(names)}"))
+        if not at:
+            fail(StackError(f"--at is required: {PLACE_HELP[agency]}"))
+        try:
+            rows = forms.read_csv(file)
+        except InvalidInputError as exc:
+            fail(exc)
+            return
+        publish_rows(agency, form, at, rows, dry_run=dry_run, from_file=True)
+
+    return command
+
+
+AGENCY_HELP = {
+    Agency.POST: "Posts (posko): record interceptions.",
+    Agency.POLICE: "Police: investigations, suspects, files sent to the prosecutor.",
+    Agency.BP3MI: "BP3MI: procedural placements and repatriations.",
+    Agency.DISTRICT: "Districts: LTSA registrations and prevention activities.",
+    Agency.HOTLINE: "SI-SAGA hotline: public tips (the reporter stays anonymous).",
+}
+
+for _agency in (Agency.POST, Agency.POLICE, Agency.BP3MI, Agency.DISTRICT, Agency.HOTLINE):
+    _group = typer.Typer(help=AGENCY_HELP[_agency], no_args_is_help=True)
+    for _form in forms.forms_of(_agency):
+        if _form.name == "acknowledgement":
+            continue  # `sinergi alerts ack` is the police's way to acknowledge
+        _group.command(_form.name)(form_command(_form))
+    if _agency is Agency.POST:
+        # `sinergi post record --post eltari ...`, the posts' everyday command.
+        _group.command("record")(form_command(forms.FORMS["interception"], place_param="post"))
+    _group.command("import")(import_command(_agency))
+    app.add_typer(_group, name=_agency.value)
+
+
+@app.command("forms")
+def list_forms() -> None:
+    """What every agency records: forms, their columns (* required) and events."""
+    table = Table("agency", "form", "event", "columns")
+    for form in forms.FORMS.values():
+        columns = ", ".join(c + ("*" if c in form.required else "") for c in form.columns)
+        table.add_row(form.agency.value, form.name, form.event_type.event_type, columns)
+    out.print(table)
+
+
+# --- police: alerts ------------------------------------------------------------------------
+
+
+@alerts_app.command("follow")
+def alerts_follow(
+    unit: Annotated[str, typer.Option(help="Police unit following (its own consumer group)")] = (
+        "police-polda-ntt"
+    ),
+    from_beginning: Annotated[bool, typer.Option(help="Show every alert ever raised")] = False,
+    json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per alert")] = False,
+    max_alerts: Annotated[int, typer.Option("--max", help="Stop after this many (0: never)")] = 0,
+    idle_timeout: Annotated[float, typer.Option(help="Stop after this many idle seconds")] = 0,
 ) -> None:
-    """Record one interception at a post."""
-    values = locals()
-    row = {column: values[column] for column in COLUMNS}
-    _publish_interceptions(post, [row], dry_run, from_file=False)
-
-
-@post_app.command("import")
-def post_import(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    post: Annotated[str, typer.Option(help="Post id: eltari, tenau, ...")],
-    dry_run: Annotated[bool, typer.Option(help="Validate only")] = False,
-) -> None:
-    """Import a CSV file of interceptions: every row is checked before anything is sent."""
+    """Follow alerts as the hub raises them (Ctrl-C to stop)."""
     try:
-        rows = read_csv(file)
-    except InvalidInputError as exc:
+        for alert in police.follow(
+            settings(),
+            unit=unit,
+            from_beginning=from_beginning,
+            max_alerts=max_alerts or None,
+            idle_timeout_s=idle_timeout or None,
+            on_skip=lambda why: err.print(f"[yellow]skipped[/yellow] {why}"),
+        ):
+            if json_lines:
+                print(police.as_json(alert), flush=True)
+                continue
+            out.print(
+                local_time(alert.triggered_at),
+                severity(alert.severity.value),
+                f"[bold]{alert.rule.value}[/bold]",
+                alert.summary,
+                f"[dim]cases {', '.join(c[:13] for c in alert.case_ids)}"
+                f" alert {alert.alert_id}[/dim]",
+            )
+    except EXPECTED_ERRORS as exc:
         fail(exc)
-        return
-    _publish_interceptions(post, rows, dry_run, from_file=True)
+    except KeyboardInterrupt:
+        pass
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    alert_id: Annotated[str, typer.Argument(help="The alert to acknowledge")],
+    officer: Annotated[str, typer.Option(help="Your staff code")],
+    action: Annotated[str, typer.Option(help="NOTED, INVESTIGATING, REFERRED, NO_ACTION")] = (
+        "NOTED"
+    ),
+    unit: Annotated[str, typer.Option(help="Your police unit")] = "polda-ntt",
+    occurred_at: Annotated[str, typer.Option(help="When (default: now)")] = "",
+) -> None:
+    """Acknowledge an alert (publishes AlertAcknowledged)."""
+    from datetime import UTC, datetime
+
+    when = occurred_at or datetime.now(UTC).isoformat(timespec="seconds")
+    row: dict[str, str | None] = {
+        "alert_id": alert_id,
+        "officer": officer,
+        "action": action,
+        "occurred_at": when,
+    }
+    publish_rows(Agency.POLICE, "acknowledgement", unit, [row], dry_run=False, from_file=False)
+
+
+@alerts_app.command("list")
+def alerts_list(
+    open_only: Annotated[bool, typer.Option("--open", help="Only alerts not acknowledged")] = False,
+    limit: Annotated[int, typer.Option(help="How many, newest first")] = 20,
+) -> None:
+    """Alerts with their acknowledgement, from the analysts' view."""
+    table = Table("triggered (WITA)", "severity", "rule", "summary", "acknowledged", "alert id")
+    for row in views.alerts(settings(), only_open=open_only, limit=limit):
+        acked = (
+            f"{views.when(row['acknowledged_at'])} {row['acknowledged_by']} {row['action']}"
+            if row["acknowledged_at"]
+            else "-"
+        )
+        table.add_row(
+            views.when(row["triggered_at"]),
+            severity(row["severity"]),
+            row["rule"],
+            row["summary"],
+            acked,
+            str(row["alert_id"]),
+        )
+    out.print(table)
 
 
 # --- processor ---------------------------------------------------------------------------
@@ -179,6 +350,7 @@ def post_import(
 def process() -> None:
     """Run the ledger processor in the foreground (Ctrl-C stops it cleanly)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         runtime.run_processor(settings())
     except EXPECTED_ERRORS as exc:
@@ -196,6 +368,7 @@ def processor_start() -> None:
 
 @processor_app.command("stop")
 def processor_stop() -> None:
+    """Stop the background processor."""
     out.print(f"processor: {runtime.processor(settings()).stop()}")
 
 
@@ -204,13 +377,62 @@ def processor_stop() -> None:
 
 @ledger_app.command("summary")
 def ledger_summary() -> None:
-    """Cases and interceptions per post, as the analysts' views show them."""
+    """Cases, statuses, interceptions per post, recruiters and alerts."""
     try:
-        summary = runtime.ledger_summary(settings())
+        out.print(views.render_summary(views.ledger_summary(settings())))
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
+
+
+@ledger_app.command("case")
+def ledger_case(case_id: Annotated[str, typer.Argument(help="nik:... or weak:...")]) -> None:
+    """One case and its timeline across agencies."""
+    found = views.case_view(settings(), case_id)
+    if found is None:
+        fail(StackError(f"no case {case_id}"))
+        return
+    out.print(views.render_case(*found))
+
+
+@ledger_app.command("recruiters")
+def ledger_recruiters(limit: Annotated[int, typer.Option(help="How many")] = 15) -> None:
+    """Recruiters (pseudonymous) linked to the most people."""
+    table = Table("recruiter", "people", "interceptions", "tips", "groups", "investigations",
+                  "suspect", "last seen (WITA)")  # fmt: skip
+    for r in views.recruiters(settings(), limit):
+        table.add_row(
+            r["recruiter_ref"], str(r["people"]), str(r["interceptions"]), str(r["tips"]),
+            str(r["groups"]), str(r["investigations"]), r["suspect_status"] or "-",
+            views.when(r["last_seen"]),
+        )  # fmt: skip
+    out.print(table)
+
+
+@ledger_app.command("rebuild")
+def ledger_rebuild(
+    keep: Annotated[bool, typer.Option(help="Keep the rebuilt schema for inspection")] = False,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the live processor")] = 60,
+) -> None:
+    """Replay every topic from the beginning into a fresh projection; compare with live."""
+    from sinergi.rebuild import rebuild
+
+    try:
+        result = rebuild(settings(), keep=keep, wait_s=wait, report=out.print)
     except EXPECTED_ERRORS as exc:
         fail(exc)
         return
-    out.print(runtime.render_summary(summary))
+    table = Table("table", "rows (live)", "differences")
+    for name, rows in result.rows.items():
+        table.add_row(name, str(rows), str(len(result.differences.get(name, []))))
+    out.print(table)
+    if result.identical:
+        out.print(f"[green]identical:[/green] the rebuild from {result.replayed} messages equals "
+                  "the live ledger")  # fmt: skip
+        return
+    for name, diffs in result.differences.items():
+        for line in diffs[:10]:
+            err.print(f"  {name}: {line}")
+    fail(StackError("the rebuild differs from the live ledger"))
 
 
 @app.command("demo")
@@ -218,7 +440,7 @@ def demo(
     months: Annotated[int, typer.Option(help="Months of activity to simulate")] = 6,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 2026,
 ) -> None:
-    """Start everything and show agencies publishing and the ledger filling."""
+    """Start everything and show every agency publishing and the ledger filling."""
     try:
         runtime.demo(settings(), months=months, seed=seed, report=out.print)
     except EXPECTED_ERRORS as exc:

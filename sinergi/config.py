@@ -81,7 +81,13 @@ class Settings:
 
     @property
     def pseudonym_key_file(self) -> Path:
+        """The key every member shares for pseudonyms (NIK, names, recruiters)."""
         return self.secrets_dir / "pseudonym.key"
+
+    @property
+    def hotline_key_file(self) -> Path:
+        """The hotline's own key for reporter references; no other member holds it."""
+        return self.secrets_dir / "hotline-reporter.key"
 
     def topic(self, name: str) -> str:
         """The full name of one of the hub's topics (see :mod:`schemas.topics`)."""

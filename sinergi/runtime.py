@@ -4,24 +4,26 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import sys
 import time
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import faust
-import psycopg
 from kafka import KafkaConsumer, TopicPartition
-from rich.table import Table
 
 from deploy.procs import PidFile, StackError, spawn, terminate, wait_until
 from deploy.stack import Stack, StackConfig
 from processors.pipeline import Pipeline
 from processors.worker import WorkerConfig, build_app
-from producers.posts import interceptions_from_rows
+from producers import forms
 from producers.pseudonym import load_or_create_key
 from producers.simulate import Simulator
-from sinergi import bootstrap
+from schemas.model import Agency, Event
+from sinergi import bootstrap, police, views
 from sinergi.config import Settings
 from sinks.postgres import migrate
 from sinks.prometheus import LedgerMetricsCollector, WorkerMetrics
@@ -51,6 +53,7 @@ def stack(settings: Settings) -> Stack:
 def prepare_hub(settings: Settings, report: Report = print) -> None:
     """Tables, topics and schemas of this deployment (idempotent)."""
     load_or_create_key(settings.pseudonym_key_file, create=True)
+    bootstrap.hotline_key(settings, create=True)
     applied = migrate(bootstrap.conninfo(settings, "sinergi_owner"))
     report(f"database {settings.database}: " + (", ".join(applied) or "up to date"))
     created = bootstrap.create_topics(settings)
@@ -174,54 +177,6 @@ def processor(settings: Settings) -> ProcessorService:
     return ProcessorService(settings)
 
 
-# --- reading the ledger ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LedgerSummary:
-    events: int
-    cases: int
-    strong: int
-    weak: int
-    repeat: int
-    minors: int
-    by_post: dict[str, int]
-
-
-def ledger_summary(settings: Settings) -> LedgerSummary:
-    with psycopg.connect(bootstrap.conninfo(settings, "sinergi_analyst")) as conn:
-        row = conn.execute(
-            "SELECT count(*), count(*) FILTER (WHERE match_kind = 'strong'),"
-            " count(*) FILTER (WHERE match_kind = 'weak'),"
-            " count(*) FILTER (WHERE interceptions > 1), count(*) FILTER (WHERE minor),"
-            " coalesce(sum(interceptions), 0) FROM v_cases"
-        ).fetchone()
-        assert row is not None
-        by_post: dict[str, int] = dict(
-            conn.execute(
-                "SELECT post, sum(interceptions)::bigint FROM v_interceptions_by_post"
-                " GROUP BY post ORDER BY post"
-            ).fetchall()
-        )
-    cases, strong, weak, repeat, minors, events = (int(v) for v in row)
-    return LedgerSummary(events, cases, strong, weak, repeat, minors, by_post)
-
-
-def render_summary(summary: LedgerSummary) -> Table:
-    table = Table(title="Joint case ledger (PostgreSQL)")
-    table.add_column("what")
-    table.add_column("count", justify="right")
-    table.add_row("interceptions in the ledger", str(summary.events))
-    table.add_row("cases (people)", str(summary.cases))
-    table.add_row("  matched by NIK (strong)", str(summary.strong))
-    table.add_row("  matched by name/birth/origin (weak)", str(summary.weak))
-    table.add_row("  intercepted more than once", str(summary.repeat))
-    table.add_row("  minors when first seen", str(summary.minors))
-    for post, count in summary.by_post.items():
-        table.add_row(f"interceptions at post {post}", str(count))
-    return table
-
-
 # --- the demonstration ---------------------------------------------------------------------
 
 
@@ -255,34 +210,78 @@ def wait_until_processed(settings: Settings, *, timeout: float) -> bool:
     return False
 
 
+AGENCY_OF_FORM = {form.name: form.agency for form in forms.FORMS.values()}
+
+
+def simulated_events(settings: Settings, *, months: int, seed: int) -> dict[str, list[Event]]:
+    """Months of every agency's activity, validated and pseudonymised by their desks,
+    grouped by unit."""
+    shared = bootstrap.pseudonymiser(settings)
+    rows: dict[tuple[str, str], list[dict[str, str | None]]] = defaultdict(list)
+    for form, place, row in Simulator(seed=seed, months=months).events_rows(shared):
+        rows[(form, place)].append(dict(row))
+    by_unit: dict[str, list[Event]] = defaultdict(list)
+    for (form, place), form_rows in rows.items():
+        desk = bootstrap.desk(settings, AGENCY_OF_FORM[form], place)
+        by_unit[desk.unit] += forms.record_rows(desk, forms.FORMS[form], form_rows)
+    return by_unit
+
+
+def acknowledge_some(settings: Settings, share: float, seed: int) -> int:
+    """Police acknowledge a share of the open alerts (as a duty officer would)."""
+    rng = random.Random(seed)
+    open_alerts = views.alerts(settings, only_open=True, limit=100_000)
+    chosen = [a for a in open_alerts if rng.random() < share]
+    desk = bootstrap.desk(settings, Agency.POLICE, "polda-ntt")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    rows = [
+        {
+            "alert_id": str(a["alert_id"]),
+            "officer": f"POLDA-{rng.randint(1, 40):02d}",
+            "action": rng.choice(["NOTED", "INVESTIGATING", "INVESTIGATING", "REFERRED"]),
+            "occurred_at": now,
+        }
+        for a in chosen
+    ]
+    events = forms.record_rows(desk, forms.FORMS["acknowledgement"], rows)
+    pub = bootstrap.publisher(settings)
+    try:
+        pub.publish(events)
+    finally:
+        pub.close()
+    return len(events)
+
+
 def demo(settings: Settings, *, months: int, seed: int, report: Report = print) -> None:
     up(settings, report)
     report(f"processor: {processor(settings).start()}")
-    sim = Simulator(seed=seed, months=months)
-    rows_by_post: dict[str, list[dict[str, str | None]]] = {}
-    for post, row in sim.interceptions():
-        rows_by_post.setdefault(post, []).append(dict(row))
-    total = 0
+    by_unit = simulated_events(settings, months=months, seed=seed)
     pub = bootstrap.publisher(settings)
     try:
-        for post, rows in sorted(rows_by_post.items()):
-            desk = bootstrap.post_desk(settings, post)
-            events = interceptions_from_rows(desk, rows)
+        for unit, events in sorted(by_unit.items()):
             sent = pub.publish(events)
-            total += len(sent)
-            report(f"post {post}: published {len(sent)} interceptions ({months} months)")
+            kinds = Counter(e.event_type for e in events)
+            what = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+            report(f"{unit}: published {len(sent)} events ({what})")
     finally:
         pub.close()
     report("waiting for the processor to take them in ...")
-    if not wait_until_processed(settings, timeout=180):
+    if not wait_until_processed(settings, timeout=300):
         raise StackError(
-            f"the processor has not caught up after 180s; see {settings.home / 'logs'}"
+            f"the processor has not caught up after 300s; see {settings.home / 'logs'}"
         )
-    summary = ledger_summary(settings)
-    report(render_summary(summary))  # type: ignore[arg-type]
+    report("police follow the alerts (`sinergi alerts follow`), the first five:")
+    for alert in police.follow(
+        settings, unit="police-demo", from_beginning=True, max_alerts=5, idle_timeout_s=10
+    ):
+        report(f"  {alert.severity.value:<8} {alert.rule.value:<28} {alert.summary}")
+    acked = acknowledge_some(settings, 0.6, seed)
+    report(f"police acknowledged {acked} alerts (`sinergi alerts ack ALERT_ID --officer ...`)")
+    wait_until_processed(settings, timeout=120)
+    report(views.render_summary(views.ledger_summary(settings)))  # type: ignore[arg-type]
     report(
-        f"metrics: http://{settings.host}:{settings.ports.metrics}/metrics  "
-        f"(sinergi_interceptions_total)\n"
+        f"metrics: http://{settings.host}:{settings.ports.metrics}/metrics\n"
+        "try: sinergi ledger recruiters | sinergi alerts list --open | sinergi ledger rebuild\n"
         f"SQL: psql 'host={settings.host} port={settings.ports.postgres} dbname={settings.database}"
         f" user=sinergi_analyst' (password in {settings.secrets_dir}/sinergi_analyst.password)"
         "\nstop everything with: make down"

@@ -14,9 +14,10 @@ import psycopg
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from producers.posts import COLUMNS
+from producers.forms import FORMS, record_rows
 from producers.simulate import Simulator
 from schemas import avro
+from schemas.model import Agency
 from schemas.registry import RegistryClient
 from schemas.serde import EventDeserializer, frame
 from schemas.topics import DEAD_LETTER, INPUT_TOPICS, subject_for
@@ -28,12 +29,13 @@ pytestmark = pytest.mark.integration
 INTERCEPTIONS = INPUT_TOPICS[0].name
 
 
-def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+def write_csv(path: Path, rows: list[dict[str, str]], form: str = "interception") -> Path:
+    columns = list(FORMS[form].columns)
     with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(COLUMNS))
+        writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: row.get(k, "") for k in COLUMNS})
+            writer.writerow({k: row.get(k, "") for k in columns})
     return path
 
 
@@ -55,6 +57,15 @@ def committed_offsets(hub: Hub) -> int:
     return sum(max(0, meta.offset) for meta in offsets.values())
 
 
+def interceptions_counted(hub: Hub) -> int:
+    return int(
+        hub.query(
+            "SELECT coalesce(sum(value), 0)::int FROM metrics_daily"
+            " WHERE metric = 'sinergi_interceptions_total'"
+        )[0][0]  # type: ignore[call-overload]
+    )
+
+
 def metrics_page(hub: Hub) -> str:
     return httpx.get(f"http://127.0.0.1:{hub.settings.ports.metrics}/metrics", timeout=5).text
 
@@ -63,9 +74,14 @@ def test_interceptions_imported_at_a_post_reach_postgres_and_metrics(hub, tmp_pa
     rows = simulated(60)
     for post, post_rows in rows.items():
         done = hub.cli(
-            "post", "import", str(write_csv(tmp_path / f"{post}.csv", post_rows)), "--post", post
+            "post",
+            "import",
+            "interception",
+            str(write_csv(tmp_path / f"{post}.csv", post_rows)),
+            "--at",
+            post,
         )
-        assert f"published {len(post_rows)} interception(s) from post {post}" in done.stdout
+        assert f"published {len(post_rows)} interception(s) from post-{post}" in done.stdout
     hub.start_worker()
     hub.wait_for(lambda: hub.event_count() == 60, what="60 events in PostgreSQL")
 
@@ -97,7 +113,14 @@ def test_nothing_personal_reaches_the_topic_or_the_database(hub, tmp_path):
         "recruiter": "0812 9988 7766",
     }
     no_nik = dict(row, nik="", name="Yuliana Nenobais", birth_date="1990-01-01", sex="")
-    hub.cli("post", "import", str(write_csv(tmp_path / "p.csv", [row, no_nik])), "--post", "eltari")
+    hub.cli(
+        "post",
+        "import",
+        "interception",
+        str(write_csv(tmp_path / "p.csv", [row, no_nik])),
+        "--at",
+        "eltari",
+    )
     hub.start_worker()
     hub.wait_for(lambda: hub.event_count() == 2, what="2 events")
     consumer = KafkaConsumer(
@@ -123,7 +146,9 @@ def test_a_standard_confluent_client_decodes_the_hubs_messages(hub, tmp_path):
     from confluent_kafka.serialization import MessageField, SerializationContext
 
     rows = simulated(5)["eltari"][:3]
-    hub.cli("post", "import", str(write_csv(tmp_path / "e.csv", rows)), "--post", "eltari")
+    hub.cli(
+        "post", "import", "interception", str(write_csv(tmp_path / "e.csv", rows)), "--at", "eltari"
+    )
     topic = hub.settings.topic(INTERCEPTIONS)
     deserialize = AvroDeserializer(SchemaRegistryClient({"url": hub.settings.registry_url}))
     consumer = Consumer(
@@ -158,7 +183,14 @@ def test_a_message_nobody_can_decode_goes_to_the_dead_letter_topic_with_the_reas
     producer.flush()
     producer.close()
     rows = simulated(2)["eltari"][:1]
-    hub.cli("post", "import", str(write_csv(tmp_path / "ok.csv", rows)), "--post", "eltari")
+    hub.cli(
+        "post",
+        "import",
+        "interception",
+        str(write_csv(tmp_path / "ok.csv", rows)),
+        "--at",
+        "eltari",
+    )
     hub.start_worker()
     hub.wait_for(lambda: hub.event_count() == 1, what="the good event stored")
 
@@ -184,11 +216,10 @@ def test_a_message_nobody_can_decode_goes_to_the_dead_letter_topic_with_the_reas
 def test_a_killed_processor_resumes_where_it_was_without_loss_or_double_count(hub):
     rows = simulated(6000, seed=5)
     publisher = bootstrap.publisher(hub.settings)
-    from producers.posts import interceptions_from_rows
-
     total = 0
     for post, post_rows in rows.items():
-        events = interceptions_from_rows(bootstrap.post_desk(hub.settings, post), post_rows)
+        desk = bootstrap.desk(hub.settings, Agency.POST, post)
+        events = record_rows(desk, FORMS["interception"], post_rows)
         total += len(publisher.publish(events))
     publisher.close()
 
@@ -200,7 +231,7 @@ def test_a_killed_processor_resumes_where_it_was_without_loss_or_double_count(hu
     hub.wait_for(lambda: hub.event_count() == total, timeout=120, what=f"{total} events")
     time.sleep(1.5)  # anything replayed after the restart would land now
     assert hub.event_count() == total
-    counted = hub.query("SELECT sum(value)::int FROM metrics_daily")[0][0]
+    counted = interceptions_counted(hub)
     in_cases = hub.query("SELECT sum(interceptions)::int FROM cases")[0][0]
     assert counted == total and in_cases == total
     assert 0 < partial <= total
@@ -210,7 +241,12 @@ def test_a_gracefully_stopped_processor_commits_and_resumes(hub, tmp_path):
     first = simulated(40, seed=3)
     for post, post_rows in first.items():
         hub.cli(
-            "post", "import", str(write_csv(tmp_path / f"a{post}.csv", post_rows)), "--post", post
+            "post",
+            "import",
+            "interception",
+            str(write_csv(tmp_path / f"a{post}.csv", post_rows)),
+            "--at",
+            post,
         )
     worker = hub.start_worker()
     hub.wait_for(lambda: hub.event_count() == 40, what="40 events")
@@ -220,24 +256,29 @@ def test_a_gracefully_stopped_processor_commits_and_resumes(hub, tmp_path):
     more = simulated(60, seed=4)
     for post, post_rows in more.items():
         hub.cli(
-            "post", "import", str(write_csv(tmp_path / f"b{post}.csv", post_rows)), "--post", post
+            "post",
+            "import",
+            "interception",
+            str(write_csv(tmp_path / f"b{post}.csv", post_rows)),
+            "--at",
+            post,
         )
     hub.start_worker()
     hub.wait_for(lambda: hub.event_count() == 100, what="100 events")
     hub.wait_for(lambda: committed_offsets(hub) == 100, what="offsets committed up to 100")
-    assert hub.query("SELECT sum(value)::int FROM metrics_daily")[0][0] == 100
+    assert interceptions_counted(hub) == 100
 
 
 def test_importing_the_same_file_twice_counts_once(hub, tmp_path):
     rows = simulated(20, seed=9)["tenau"]
     path = write_csv(tmp_path / "tenau.csv", rows)
-    hub.cli("post", "import", str(path), "--post", "tenau")
-    hub.cli("post", "import", str(path), "--post", "tenau")
+    hub.cli("post", "import", "interception", str(path), "--at", "tenau")
+    hub.cli("post", "import", "interception", str(path), "--at", "tenau")
     hub.start_worker()
     hub.wait_for(lambda: hub.event_count() == len(rows), what="events stored")
     time.sleep(1.5)
     assert hub.event_count() == len(rows)
-    assert hub.query("SELECT sum(value)::int FROM metrics_daily")[0][0] == len(rows)
+    assert interceptions_counted(hub) == len(rows)
 
 
 def test_an_invalid_file_is_refused_whole_naming_row_and_field(hub, tmp_path):
@@ -246,8 +287,9 @@ def test_an_invalid_file_is_refused_whole_naming_row_and_field(hub, tmp_path):
     done = hub.cli(
         "post",
         "import",
+        "interception",
         str(write_csv(tmp_path / "bad.csv", rows)),
-        "--post",
+        "--at",
         "eltari",
         check=False,
     )
@@ -312,7 +354,9 @@ def test_the_registry_refuses_anonymous_writes_and_incompatible_changes(hub):
 
 def test_kafkas_own_tools_count_what_the_post_published(hub, stack_settings, tmp_path):
     rows = simulated(25, seed=8)["eltari"]
-    hub.cli("post", "import", str(write_csv(tmp_path / "e.csv", rows)), "--post", "eltari")
+    hub.cli(
+        "post", "import", "interception", str(write_csv(tmp_path / "e.csv", rows)), "--at", "eltari"
+    )
     kafka = runtime.stack(stack_settings).kafka
     done = subprocess.run(
         [
