@@ -124,7 +124,8 @@ def _repeat_interceptions(case: Case) -> list[Alert]:
             Alert(
                 alert_id=alert_id(AlertRule.REPEAT_INTERCEPTION, fact.event_id),
                 rule=AlertRule.REPEAT_INTERCEPTION,
-                severity=Severity.HIGH if number >= 3 else Severity.MEDIUM,
+                # Constant: a severity never changes once raised (the count is in the summary).
+                severity=Severity.MEDIUM,
                 case_ids=(case.case_id,),
                 cause_event_ids=(caught[0].event_id, fact.event_id),
                 summary=(

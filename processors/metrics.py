@@ -16,7 +16,6 @@ from functools import singledispatch
 
 from processors.ports import MetricKey
 from schemas.model import (
-    AlertAcknowledged,
     CaseSentToProsecutor,
     Event,
     InterceptionRecorded,
@@ -49,8 +48,6 @@ TIPS = "sinergi_tips_total"
 INVESTIGATIONS = "sinergi_investigations_opened_total"
 SUSPECTS = "sinergi_suspects_identified_total"
 PROSECUTIONS = "sinergi_cases_sent_to_prosecutor_total"
-ALERTS_RAISED = "sinergi_alerts_raised_total"
-ALERTS_ACKNOWLEDGED = "sinergi_alerts_acknowledged_total"
 
 Cell = tuple[str, dict[str, str], int]
 
@@ -72,8 +69,6 @@ HELP = {
     INVESTIGATIONS: "Investigations opened by police, by offence.",
     SUSPECTS: "Suspects identified by police, by role.",
     PROSECUTIONS: "Investigation files sent to the prosecutor.",
-    ALERTS_RAISED: "Alerts raised for police, by rule and severity.",
-    ALERTS_ACKNOWLEDGED: "Alerts acknowledged by police.",
 }
 
 
@@ -151,12 +146,6 @@ def _(event: SuspectIdentified) -> list[Cell]:
 @increments.register
 def _(event: CaseSentToProsecutor) -> list[Cell]:
     return [(PROSECUTIONS, {}, 1)]
-
-
-@increments.register
-def _(event: AlertAcknowledged) -> list[Cell]:
-    # Counted where the acknowledgement is first recorded (a second one is not counted).
-    return []
 
 
 def tally(cells: Iterable[tuple[date, Cell]]) -> Counter[MetricKey]:

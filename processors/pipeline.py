@@ -78,6 +78,7 @@ class BatchResult:
     dead_lettered: int = 0
     entities_changed: int = 0
     alerts_raised: list[Alert] = field(default_factory=list)
+    alerts_withdrawn: list[str] = field(default_factory=list)
     published: int = 0
     seconds: float = 0.0
     # (topic, outcome) -> messages; outcome is stored, duplicate or dead_lettered.
@@ -243,28 +244,24 @@ class Pipeline:
             result.duplicates += len(stored) - len(fresh)
             changed = self._fold(uow, fresh)
             uow.put_entities(changed.values())
-            candidates = [a for e in changed.values() for a in alert_rules.evaluate(e, self.rules)]
-            raised = uow.add_alerts(sorted(candidates, key=lambda a: a.alert_id))
-            acknowledged = uow.add_acknowledgements(_acknowledgements(fresh))
-            cells = [
-                *metrics.event_cells(fresh),
-                *(
-                    (a.triggered_at.date(), (metrics.ALERTS_RAISED, _alert_labels(a), 1))
-                    for a in raised
-                ),
-                *(
-                    (a.acknowledged_at.date(), (metrics.ALERTS_ACKNOWLEDGED, {}, 1))
-                    for a in acknowledged
-                ),
-            ]
+            # Alerts are a projection too: each changed entity's alerts are what its rules
+            # say now; the first time an alert holds, it is published.
+            holding = {
+                f"{e.kind.value}:{e.key}": alert_rules.evaluate(e, self.rules)
+                for e in changed.values()
+            }
+            alerts = uow.sync_alerts(holding)
+            uow.add_acknowledgements(_acknowledgements(fresh))
+            cells = list(metrics.event_cells(fresh))
             uow.add_metrics(metrics.tally(cells))
             if self.outputs is not None:
-                uow.add_outbox(self._outputs(raised, changed.values()))
+                uow.add_outbox(self._outputs(alerts.raised, changed.values()))
         if self.outputs is not None:
             result.published = self.outputs.relay.publish_pending()
         result.stored = len(fresh)
         result.entities_changed = len(changed)
-        result.alerts_raised = raised
+        result.alerts_raised = alerts.raised
+        result.alerts_withdrawn = alerts.withdrawn
         result.stored_events = fresh
         result.seconds = time.perf_counter() - started
         return result
@@ -297,10 +294,6 @@ class Pipeline:
             if isinstance(e, Case) and e.first_seen is not None
         ]
         return [self.outputs.encode(e) for e in events]
-
-
-def _alert_labels(alert: Alert) -> dict[str, str]:
-    return {"rule": alert.rule.value.lower(), "severity": alert.severity.value.lower()}
 
 
 def _acknowledgements(events: Iterable[Event]) -> list[Acknowledgement]:

@@ -51,6 +51,12 @@ class Acknowledgement:
 
 
 @dataclass(frozen=True)
+class AlertChanges:
+    raised: list[Alert]  # never stored before: these are published
+    withdrawn: list[str]  # ids that no longer hold (a late fact changed the picture)
+
+
+@dataclass(frozen=True)
 class OutboxMessage:
     """A message the hub will publish once the batch that made it has committed."""
 
@@ -70,8 +76,9 @@ class UnitOfWork(Protocol):
 
     def put_entities(self, entities: Iterable[Entity]) -> None: ...
 
-    def add_alerts(self, alerts: Sequence[Alert]) -> list[Alert]:
-        """Store alerts; return those not stored before (an alert id is kept once)."""
+    def sync_alerts(self, holding: Mapping[str, Sequence[Alert]]) -> AlertChanges:
+        """Make the stored alerts of each source entity (by ref) exactly ``holding``:
+        insert new ones, update changed ones, withdraw those that no longer hold."""
         ...
 
     def add_acknowledgements(self, acks: Sequence[Acknowledgement]) -> list[Acknowledgement]:

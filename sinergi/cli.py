@@ -157,7 +157,7 @@ def publish_rows(
 
 
 def _option(help_text: str, *, required: bool = False) -> Any:
-    return typer.Option(help=help_text + (" [required]" if required else ""))
+    return typer.Option(help=help_text + (" (required)" if required else ""))
 
 
 def form_command(form: forms.Form[Event], place_param: str = "at") -> Callable[..., None]:
@@ -203,18 +203,36 @@ def form_command(form: forms.Form[Event], place_param: str = "at") -> Callable[.
 
 def import_command(agency: Agency) -> Callable[..., None]:
     names = [f.name for f in forms.forms_of(agency)]
+    # Built with explicit annotation objects: the module's annotations are strings
+    # (from __future__), which typer could not evaluate for a closure.
+    params = [
+        inspect.Parameter(
+            "form",
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            annotation=Annotated[str, typer.Argument(help=f"One of: {', '.join(names)}")],
+        ),
+        inspect.Parameter(
+            "file",
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            annotation=Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+        ),
+        inspect.Parameter(
+            "at",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=DEFAULT_PLACE.get(agency, ...),
+            annotation=Annotated[str, typer.Option(help=PLACE_HELP[agency])],
+        ),
+        inspect.Parameter(
+            "dry_run",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=False,
+            annotation=Annotated[bool, typer.Option(help="Validate only; send nothing")],
+        ),
+    ]
 
-    def command(
-        form: Annotated[str, typer.Argument(help=f"One of: {', '.join(names)}")],
-        file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-        at: Annotated[str, typer.Option(help=PLACE_HELP[agency])] = DEFAULT_PLACE.get(agency, ""),
-        dry_run: Annotated[bool, typer.Option(help="Validate only; send nothing")] = False,
-    ) -> None:
-        """Import a CSV file: every row is checked before anything is sent."""
+    def command(form: str, file: Path, *, at: str, dry_run: bool) -> None:
         if form not in names:
             fail(StackError(f"the {agency.value} has no form {form!r}; forms: {', '.join(names)}"))
-        if not at:
-            fail(StackError(f"--at is required: {PLACE_HELP[agency]}"))
         try:
             rows = forms.read_csv(file)
         except InvalidInputError as exc:
@@ -222,6 +240,9 @@ def import_command(agency: Agency) -> Callable[..., None]:
             return
         publish_rows(agency, form, at, rows, dry_run=dry_run, from_file=True)
 
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    command.__doc__ = "Import a CSV file: every row is checked before anything is sent."
     return command
 
 

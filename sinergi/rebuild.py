@@ -27,8 +27,11 @@ from sinks.postgres import TABLES, PostgresLedgerStore, migrate
 
 Report = Callable[[str], None]
 
-# What is compared: entity states (timeline and derived values), alerts by identity,
-# daily metrics. Not compared: when each row was written, and alerts' raised_at.
+# What is compared: entity states (timeline and derived values), the alerts that hold
+# (and what they say), daily metrics, events. Not compared: when rows were written, when
+# an alert was first raised, alerts withdrawn (which were raised and withdrawn depends on
+# the order facts arrived in: a history, not the ledger's state), acknowledgements
+# (police's own facts, stored as they come).
 COMPARED: dict[str, sql.Composed | sql.SQL] = {
     **{
         spec.table: sql.SQL("SELECT {}, state::text FROM {}").format(
@@ -36,7 +39,11 @@ COMPARED: dict[str, sql.Composed | sql.SQL] = {
         )
         for spec in TABLES.values()
     },
-    "alerts": sql.SQL("SELECT alert_id::text, rule || '/' || severity FROM alerts"),
+    "alerts": sql.SQL(
+        "SELECT alert_id::text, concat_ws(' | ', source, rule, severity, case_ids::text,"
+        " cause_event_ids::text, summary, triggered_at::text)"
+        " FROM alerts WHERE withdrawn_at IS NULL"
+    ),
     "metrics_daily": sql.SQL(
         "SELECT day::text || ' ' || metric || ' ' || labels::text, value::text FROM metrics_daily"
     ),

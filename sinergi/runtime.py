@@ -50,10 +50,15 @@ def stack(settings: Settings) -> Stack:
     )
 
 
-def prepare_hub(settings: Settings, report: Report = print) -> None:
-    """Tables, topics and schemas of this deployment (idempotent)."""
+def ensure_keys(settings: Settings) -> None:
+    """The members' shared pseudonym key and the hotline's own key (made once)."""
     load_or_create_key(settings.pseudonym_key_file, create=True)
     bootstrap.hotline_key(settings, create=True)
+
+
+def prepare_hub(settings: Settings, report: Report = print) -> None:
+    """Keys, tables, topics and schemas of this deployment (idempotent)."""
+    ensure_keys(settings)
     applied = migrate(bootstrap.conninfo(settings, "sinergi_owner"))
     report(f"database {settings.database}: " + (", ".join(applied) or "up to date"))
     created = bootstrap.create_topics(settings)
@@ -257,14 +262,22 @@ def demo(settings: Settings, *, months: int, seed: int, report: Report = print) 
     report(f"processor: {processor(settings).start()}")
     by_unit = simulated_events(settings, months=months, seed=seed)
     pub = bootstrap.publisher(settings)
+    by_agency: dict[str, Counter[str]] = defaultdict(Counter)
+    units: dict[str, set[str]] = defaultdict(set)
     try:
         for unit, events in sorted(by_unit.items()):
-            sent = pub.publish(events)
-            kinds = Counter(e.event_type for e in events)
-            what = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
-            report(f"{unit}: published {len(sent)} events ({what})")
+            pub.publish(events)
+            agency = unit.split("-", 1)[0]
+            units[agency].add(unit)
+            by_agency[agency].update(e.event_type for e in events)
     finally:
         pub.close()
+    for agency, kinds in sorted(by_agency.items()):
+        what = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        report(
+            f"{agency} ({len(units[agency])} unit(s)): published {sum(kinds.values())} events"
+            f" ({what})"
+        )
     report("waiting for the processor to take them in ...")
     if not wait_until_processed(settings, timeout=300):
         raise StackError(

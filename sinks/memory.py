@@ -8,7 +8,14 @@ from contextlib import contextmanager
 
 from processors.alerts import Alert
 from processors.ledger import Entity, Kind, Ref
-from processors.ports import Acknowledgement, DeadLetter, MetricKey, OutboxMessage, StoredEvent
+from processors.ports import (
+    Acknowledgement,
+    AlertChanges,
+    DeadLetter,
+    MetricKey,
+    OutboxMessage,
+    StoredEvent,
+)
 
 
 class MemoryUnitOfWork:
@@ -17,6 +24,8 @@ class MemoryUnitOfWork:
         self.events: dict[str, StoredEvent] = {}
         self.entities: dict[Ref, Entity] = {}
         self.alerts: dict[str, Alert] = {}
+        self.sources: dict[str, str] = {}
+        self.withdrawn: set[str] = set()
         self.acks: dict[str, Acknowledgement] = {}
         self.metrics: Counter[MetricKey] = Counter()
         self.outbox: list[OutboxMessage] = []
@@ -42,13 +51,24 @@ class MemoryUnitOfWork:
         for entity in entities:
             self.entities[Ref(entity.kind, entity.key)] = entity
 
-    def add_alerts(self, alerts: Sequence[Alert]) -> list[Alert]:
-        new = []
-        for alert in alerts:
-            if alert.alert_id not in self.store.alerts and alert.alert_id not in self.alerts:
-                self.alerts[alert.alert_id] = alert
-                new.append(alert)
-        return new
+    def sync_alerts(self, holding: Mapping[str, Sequence[Alert]]) -> AlertChanges:
+        raised: list[Alert] = []
+        withdrawn: list[str] = []
+        for source, alerts in sorted(holding.items()):
+            now = {a.alert_id: a for a in alerts}
+            for alert_id, alert in now.items():
+                if alert_id not in self.store.alerts and alert_id not in self.alerts:
+                    raised.append(alert)
+                self.alerts[alert_id] = alert
+                self.withdrawn.discard(alert_id)
+            known = {k for k, src in self.store.sources.items() if src == source}
+            for alert_id in sorted(known - set(now)):
+                if alert_id not in self.store.withdrawn:
+                    withdrawn.append(alert_id)
+                self.withdrawn.add(alert_id)
+            for alert_id in now:
+                self.sources[alert_id] = source
+        return AlertChanges(raised, withdrawn)
 
     def add_acknowledgements(self, acks: Sequence[Acknowledgement]) -> list[Acknowledgement]:
         first = []
@@ -75,6 +95,8 @@ class MemoryLedgerStore:
         self.events: dict[str, StoredEvent] = {}
         self.entities: dict[Ref, Entity] = {}
         self.alerts: dict[str, Alert] = {}
+        self.sources: dict[str, str] = {}
+        self.withdrawn: set[str] = set()
         self.acks: dict[str, Acknowledgement] = {}
         self.metrics: Counter[MetricKey] = Counter()
         self.outbox: list[OutboxMessage] = []
@@ -87,6 +109,8 @@ class MemoryLedgerStore:
         self.events.update(uow.events)
         self.entities.update(uow.entities)
         self.alerts.update(uow.alerts)
+        self.sources.update(uow.sources)
+        self.withdrawn = (self.withdrawn - set(uow.alerts)) | uow.withdrawn
         self.acks.update(uow.acks)
         self.metrics.update(uow.metrics)
         self.outbox.extend(uow.outbox)

@@ -24,7 +24,13 @@ from psycopg.types.json import set_json_loads
 from processors import ledger
 from processors.alerts import Alert
 from processors.ledger import Case, Entity, Group, Investigation, Kind, Recruiter
-from processors.ports import Acknowledgement, MetricKey, OutboxMessage, StoredEvent
+from processors.ports import (
+    Acknowledgement,
+    AlertChanges,
+    MetricKey,
+    OutboxMessage,
+    StoredEvent,
+)
 from schemas.codec import to_dict
 
 log = logging.getLogger(__name__)
@@ -288,12 +294,22 @@ class PostgresUnitOfWork:
             )
             cur.execute(sql.SQL("TRUNCATE {}").format(stage))
 
-    def add_alerts(self, alerts: Sequence[Alert]) -> list[Alert]:
-        if not alerts:
-            return []
+    def sync_alerts(self, holding: Mapping[str, Sequence[Alert]]) -> AlertChanges:
+        if not holding:
+            return AlertChanges([], [])
+        sources = sorted(holding)
+        known = {
+            row[0]: row[1]
+            for row in self.conn.execute(
+                "SELECT alert_id::text, withdrawn_at IS NOT NULL FROM alerts"
+                " WHERE source = ANY(%s)",
+                (sources,),
+            )
+        }
         rows = [
             (
                 a.alert_id,
+                source,
                 a.rule.value,
                 a.severity.value,
                 list(a.case_ids),
@@ -303,22 +319,35 @@ class PostgresUnitOfWork:
                 a.summary,
                 a.triggered_at,
             )
-            for a in alerts
+            for source in sources
+            for a in sorted(holding[source], key=lambda a: a.alert_id)
         ]
-        new: set[str] = set()
         with self.conn.cursor() as cur:
             cur.executemany(
-                "INSERT INTO alerts (alert_id, rule, severity, case_ids, recruiter_ref, group_ref,"
-                " cause_event_ids, summary, triggered_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
-                " %s) ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id::text",
+                "INSERT INTO alerts AS a (alert_id, source, rule, severity, case_ids,"
+                " recruiter_ref, group_ref, cause_event_ids, summary, triggered_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (alert_id) DO UPDATE SET severity = EXCLUDED.severity,"
+                " case_ids = EXCLUDED.case_ids, recruiter_ref = EXCLUDED.recruiter_ref,"
+                " group_ref = EXCLUDED.group_ref, cause_event_ids = EXCLUDED.cause_event_ids,"
+                " summary = EXCLUDED.summary, triggered_at = EXCLUDED.triggered_at,"
+                " withdrawn_at = NULL, updated_at = now()"
+                " WHERE (a.severity, a.case_ids, a.cause_event_ids, a.summary, a.triggered_at,"
+                "        a.withdrawn_at IS NOT NULL)"
+                "   IS DISTINCT FROM (EXCLUDED.severity, EXCLUDED.case_ids,"
+                "        EXCLUDED.cause_event_ids, EXCLUDED.summary, EXCLUDED.triggered_at, false)",
                 rows,
-                returning=True,
             )
-            while True:
-                new.update(row[0] for row in cur.fetchall())
-                if not cur.nextset():
-                    break
-        return [a for a in alerts if a.alert_id in new]
+        now_holding = {a.alert_id for alerts in holding.values() for a in alerts}
+        gone = sorted(k for k, withdrawn in known.items() if k not in now_holding and not withdrawn)
+        if gone:
+            self.conn.execute(
+                "UPDATE alerts SET withdrawn_at = now(), updated_at = now()"
+                " WHERE alert_id = ANY(%s::uuid[])",
+                (gone,),
+            )
+        raised = [a for alerts in holding.values() for a in alerts if a.alert_id not in known]
+        return AlertChanges(sorted(raised, key=lambda a: a.alert_id), gone)
 
     def add_acknowledgements(self, acks: Sequence[Acknowledgement]) -> list[Acknowledgement]:
         first: list[Acknowledgement] = []

@@ -33,7 +33,8 @@ class Snapshot:
     cells: list[tuple[str, dict[str, str], int]]
     deaths_this_year: int
     ack_seconds: list[float]
-    open_alerts: int
+    # (rule, severity) -> (raised, acknowledged, withdrawn, open)
+    alerts: dict[tuple[str, str], tuple[int, int, int, int]]
 
 
 class LedgerMetricsCollector(Collector):
@@ -65,14 +66,21 @@ class LedgerMetricsCollector(Collector):
                 "SELECT extract(epoch FROM time_to_acknowledge)::float8 FROM v_alerts"
                 " WHERE acknowledged_at IS NOT NULL"
             ).fetchall()
-            open_alerts = conn.execute(
-                "SELECT count(*) FROM v_alerts WHERE acknowledged_at IS NULL"
-            ).fetchone()
+            alerts = {
+                (str(rule), str(severity)): (int(raised), int(acked), int(withdrawn), int(open_))
+                for rule, severity, raised, acked, withdrawn, open_ in conn.execute(
+                    "SELECT rule, severity, count(*),"
+                    " count(*) FILTER (WHERE acknowledged_at IS NOT NULL),"
+                    " count(*) FILTER (WHERE withdrawn_at IS NOT NULL),"
+                    " count(*) FILTER (WHERE acknowledged_at IS NULL AND withdrawn_at IS NULL)"
+                    " FROM v_alerts GROUP BY rule, severity"
+                )
+            }
         return Snapshot(
             cells,
             int(deaths[0]) if deaths else 0,
             [max(0.0, float(row[0])) for row in acks],
-            int(open_alerts[0]) if open_alerts else 0,
+            alerts,
         )
 
     def snapshot(self) -> Snapshot:
@@ -109,9 +117,7 @@ class LedgerMetricsCollector(Collector):
             "Share of non-procedural among repatriations whose procedural status is known.",
             value=procedural["non_procedural"] / known if known else 0.0,
         )
-        yield GaugeMetricFamily(
-            "sinergi_alerts_open", "Alerts raised and not yet acknowledged.", value=snap.open_alerts
-        )
+        yield from _alert_families(snap.alerts)
         buckets = [(str(b), sum(s <= b for s in snap.ack_seconds)) for b in ACK_BUCKETS]
         buckets.append(("+Inf", len(snap.ack_seconds)))
         yield HistogramMetricFamily(
@@ -120,6 +126,33 @@ class LedgerMetricsCollector(Collector):
             buckets=buckets,
             sum_value=sum(snap.ack_seconds),
         )
+
+
+def _alert_families(
+    alerts: dict[tuple[str, str], tuple[int, int, int, int]],
+) -> Iterable[Metric]:
+    labels = ["rule", "severity"]
+    raised = CounterMetricFamily(
+        "sinergi_alerts_raised", "Alerts raised for police, by rule and severity.", labels=labels
+    )
+    acked = CounterMetricFamily(
+        "sinergi_alerts_acknowledged", "Alerts acknowledged by police.", labels=labels
+    )
+    withdrawn = CounterMetricFamily(
+        "sinergi_alerts_withdrawn",
+        "Alerts withdrawn because a late fact ended them.",
+        labels=labels,
+    )
+    still_open = GaugeMetricFamily(
+        "sinergi_alerts_open", "Alerts holding and not yet acknowledged.", labels=labels
+    )
+    for (rule, severity), (n_raised, n_acked, n_withdrawn, n_open) in sorted(alerts.items()):
+        key = [rule.lower(), severity.lower()]
+        raised.add_metric(key, n_raised)
+        acked.add_metric(key, n_acked)
+        withdrawn.add_metric(key, n_withdrawn)
+        still_open.add_metric(key, n_open)
+    return [raised, acked, withdrawn, still_open]
 
 
 class WorkerMetrics:

@@ -48,6 +48,7 @@ CREATE TABLE investigations (
 
 CREATE TABLE alerts (
     alert_id        uuid PRIMARY KEY,
+    source          text        NOT NULL,
     rule            text        NOT NULL,
     severity        text        NOT NULL,
     case_ids        text[]      NOT NULL,
@@ -56,10 +57,14 @@ CREATE TABLE alerts (
     cause_event_ids text[]      NOT NULL,
     summary         text        NOT NULL,
     triggered_at    timestamptz NOT NULL,
-    raised_at       timestamptz NOT NULL DEFAULT now()
+    withdrawn_at    timestamptz,
+    raised_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now()
 );
-COMMENT ON TABLE alerts IS 'Alerts raised for police; an alert id is stable, so each is raised once.';
+COMMENT ON TABLE alerts IS 'Alerts for police, a projection of the ledger: what each entity''s rules say now. An alert id is stable, so it is raised (published) once; a late fact that ends the situation withdraws it.';
+COMMENT ON COLUMN alerts.source IS 'The ledger entity whose rules raised it (case:..., recruiter:..., group:...).';
 CREATE INDEX alerts_triggered_idx ON alerts (triggered_at);
+CREATE INDEX alerts_source_idx ON alerts (source);
 
 CREATE TABLE alert_acks (
     alert_id        uuid PRIMARY KEY,
@@ -119,12 +124,23 @@ FROM investigations;
 
 CREATE VIEW v_alerts AS
 SELECT a.alert_id, a.rule, a.severity, a.summary, a.case_ids, a.recruiter_ref, a.group_ref,
-       a.cause_event_ids, a.triggered_at, a.raised_at,
+       a.cause_event_ids, a.triggered_at, a.raised_at, a.withdrawn_at,
        k.acknowledged_at, k.unit AS acknowledged_by, k.action,
        k.acknowledged_at - a.raised_at AS time_to_acknowledge
 FROM alerts a
 LEFT JOIN alert_acks k USING (alert_id);
 COMMENT ON VIEW v_alerts IS 'Alerts for police with their first acknowledgement and the time it took.';
+
+CREATE VIEW v_alerts_daily AS
+SELECT day, rule, sum(raised)::bigint AS raised, sum(acknowledged)::bigint AS acknowledged
+FROM (
+    SELECT triggered_at::date AS day, rule, 1 AS raised, 0 AS acknowledged FROM alerts
+    UNION ALL
+    SELECT k.acknowledged_at::date, a.rule, 0, 1
+    FROM alert_acks k JOIN alerts a USING (alert_id)
+) daily
+GROUP BY day, rule;
+COMMENT ON VIEW v_alerts_daily IS 'Alerts raised (by the day the situation arose) and acknowledged, per day and rule.';
 
 CREATE VIEW v_interceptions_daily AS
 SELECT day, labels ->> 'post' AS post, value AS interceptions
@@ -132,10 +148,11 @@ FROM metrics_daily
 WHERE metric = 'sinergi_interceptions_total';
 
 GRANT SELECT, INSERT, UPDATE ON recruiters, groups, investigations, alert_acks TO sinergi_processor;
-GRANT SELECT, INSERT ON alerts TO sinergi_processor;
-GRANT SELECT, INSERT, DELETE ON outbox TO sinergi_processor;
+GRANT SELECT, INSERT, UPDATE ON alerts TO sinergi_processor;
+-- FOR UPDATE (the relay locks the rows it sends) needs UPDATE.
+GRANT SELECT, INSERT, UPDATE, DELETE ON outbox TO sinergi_processor;
 GRANT USAGE ON SEQUENCE outbox_id_seq TO sinergi_processor;
-GRANT SELECT ON v_cases, v_recruiters, v_groups, v_investigations, v_alerts, v_interceptions_daily
-    TO sinergi_analyst;
+GRANT SELECT ON v_cases, v_recruiters, v_groups, v_investigations, v_alerts, v_alerts_daily,
+    v_interceptions_daily TO sinergi_analyst;
 -- The processor serves /metrics from the daily table and the alerts.
 GRANT SELECT ON v_alerts TO sinergi_processor;

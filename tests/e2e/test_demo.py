@@ -1,58 +1,101 @@
-"""The README's main command, as a newcomer runs it: the demo fills the ledger."""
+"""The README's main command, as a newcomer runs it: every agency publishes, the ledger
+fills, police get alerts, and the ledger rebuilt from the topics equals the live one."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import uuid
 
 import httpx
+import psycopg
+import psycopg.sql
 import pytest
 
-from sinergi import runtime
-from tests.integration.conftest import base_env
+from sinergi import bootstrap, views
+from tests.conftest import base_env
 
 pytestmark = pytest.mark.e2e
 
 
-def test_the_demo_publishes_months_of_activity_and_the_ledger_and_metrics_show_it(
-    stack_settings,
-):
-    env = base_env() | {"SINERGI_DATABASE": "demo", "SINERGI_TOPIC_PREFIX": "demo."}
+def run(env, *args, timeout=600):
+    done = subprocess.run(
+        [sys.executable, "-m", "sinergi", *args],
+        env=env, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    return done
+
+
+def test_the_demo_fills_the_ledger_raises_alerts_and_rebuilds_identically(stack_settings):
+    tag = uuid.uuid4().hex[:8]
+    env = base_env() | {
+        "SINERGI_DATABASE": f"demo{tag}",
+        "SINERGI_TOPIC_PREFIX": f"demo{tag}.",
+        "SINERGI_PROCESSOR_GROUP": f"demo{tag}",
+    }
+    settings = stack_settings.with_overrides(
+        database=f"demo{tag}", topic_prefix=f"demo{tag}.", processor_group=f"demo{tag}"
+    )
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "sinergi", "demo", "--months", "2", "--seed", "42"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+        done = run(env, "demo", "--months", "3", "--seed", "42")
         assert done.returncode == 0, done.stdout + done.stderr
-        assert "published" in done.stdout and "Joint case ledger" in done.stdout
-        settings = stack_settings.with_overrides(database="demo", topic_prefix="demo.")
-        summary = runtime.ledger_summary(settings)
-        published = sum(
-            int(line.split("published ")[1].split()[0])
-            for line in done.stdout.splitlines()
-            if "published" in line
+        published = sum(int(n) for n in re.findall(r"published (\d+) events", done.stdout))
+        agencies = set(re.findall(r"^(\w+) \(\d+ unit", done.stdout, re.MULTILINE))
+        assert (
+            agencies
+            == {"post", "police", "bp3mi", "district", "hotline"}
+            == {
+                "post",
+                "police",
+                "bp3mi",
+                "district",
+                "hotline",
+            }
         )
-        assert summary.events == published > 50
-        assert sum(summary.by_post.values()) == published
+        with psycopg.connect(bootstrap.conninfo(settings, "sinergi_owner")) as conn:
+            stored = conn.execute(
+                "SELECT count(*) FROM events WHERE event_type <> 'AlertAcknowledged'"
+            ).fetchone()[0]
+        assert stored == published > 500
+
+        summary = views.ledger_summary(settings)
+        assert summary.cases > 0 and summary.interceptions > 0 and summary.recruiters > 0
+        assert {"INTERCEPTED", "PLACED", "DECEASED"} <= set(summary.by_status)
+        assert summary.alerts > 0 and summary.alerts_open < summary.alerts  # some acknowledged
         page = httpx.get(f"http://127.0.0.1:{settings.ports.metrics}/metrics", timeout=5).text
-        assert 'sinergi_interceptions_total{post="eltari"}' in page
+        for name in (
+            'sinergi_interceptions_total{post="eltari"}',
+            "sinergi_deaths_total",
+            "sinergi_placements_total",
+            "sinergi_alerts_raised_total",
+            "sinergi_alert_acknowledge_seconds_count",
+            "sinergi_repatriations_non_procedural_ratio",
+        ):
+            assert name in page
 
         # Running the demo again publishes the same facts: nothing is counted twice.
-        again = subprocess.run(
-            [sys.executable, "-m", "sinergi", "demo", "--months", "2", "--seed", "42"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+        again = run(env, "demo", "--months", "3", "--seed", "42")
         assert again.returncode == 0, again.stdout + again.stderr
-        assert runtime.ledger_summary(settings).events == published
+        assert views.ledger_summary(settings).interceptions == summary.interceptions
+
+        rebuilt = run(env, "ledger", "rebuild", "--wait", "120")
+        assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+        assert "identical" in rebuilt.stdout
     finally:
-        subprocess.run(
-            [sys.executable, "-m", "sinergi", "processor", "stop"], env=env, check=False, timeout=60
+        run(env, "processor", "stop", timeout=60)
+        drop_everything(settings)
+
+
+def drop_everything(settings):
+    with bootstrap.kafka_admin(settings) as admin:
+        mine = [t for t in admin.list_topics() if t.startswith(settings.topic_prefix)]
+        if mine:
+            admin.delete_topics(mine)
+    owner = bootstrap.conninfo(settings, "sinergi_owner", "sinergi")
+    with psycopg.connect(owner, autocommit=True) as conn:
+        conn.execute(
+            psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                psycopg.sql.Identifier(settings.database)
+            )
         )

@@ -3,7 +3,6 @@ consumer group and database, so tests never see each other's data."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -18,35 +17,12 @@ import pytest
 from psycopg import sql
 
 from deploy.procs import terminate
-from sinergi import bootstrap, runtime
-from sinergi.config import REPO_ROOT, Settings, from_env
+from sinergi import bootstrap
+from sinergi.config import Settings, from_env
 from sinks.postgres import migrate
+from tests.conftest import base_env
 
 pytestmark = pytest.mark.integration
-
-TEST_HOME = Path(os.environ.get("SINERGI_TEST_HOME", REPO_ROOT / ".sinergi-test"))
-# The test stack runs beside a demo stack: same layout, ports moved by 1000.
-TEST_PORT_OFFSET = int(os.environ.get("SINERGI_TEST_PORT_OFFSET", "1000"))
-
-
-def base_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SINERGI_")}
-    env["SINERGI_HOME"] = str(TEST_HOME)
-    env["SINERGI_PORT_OFFSET"] = str(TEST_PORT_OFFSET)
-    return env
-
-
-@pytest.fixture(scope="session")
-def stack_settings() -> Iterator[Settings]:
-    settings = from_env(base_env())
-    the_stack = runtime.stack(settings)
-    the_stack.up(report=lambda line: print(f"[stack] {line}"))
-    from producers.pseudonym import load_or_create_key
-
-    load_or_create_key(settings.pseudonym_key_file, create=True)
-    yield settings
-    if os.environ.get("SINERGI_TEST_KEEP_STACK") != "1":
-        the_stack.down(report=lambda line: print(f"[stack] {line}"))
 
 
 def free_port() -> int:
