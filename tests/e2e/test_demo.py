@@ -13,6 +13,7 @@ import psycopg
 import psycopg.sql
 import pytest
 
+from schemas.model import AlertRule
 from sinergi import bootstrap, views
 from tests.conftest import base_env
 
@@ -58,6 +59,10 @@ def test_the_demo_fills_the_ledger_raises_alerts_and_rebuilds_identically(stack_
                 "SELECT count(*) FROM events WHERE event_type <> 'AlertAcknowledged'"
             ).fetchone()[0]
         assert stored == published > 500
+
+        with psycopg.connect(bootstrap.conninfo(settings, "sinergi_owner")) as conn:
+            rules = {r for (r,) in conn.execute("SELECT DISTINCT rule FROM alerts")}
+        assert rules == {rule.value for rule in AlertRule}  # every rule fires on realistic data
 
         summary = views.ledger_summary(settings)
         assert summary.cases > 0 and summary.interceptions > 0 and summary.recruiters > 0

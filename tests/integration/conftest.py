@@ -112,6 +112,7 @@ def hub(stack_settings: Settings) -> Iterator[Hub]:
         "SINERGI_METRICS_PORT": str(metrics_port),
         "SINERGI_BATCH_WITHIN_MS": "100",
         "SINERGI_TOPIC_PARTITIONS": "3",
+        "COLUMNS": "200",  # wide enough that tables are not cut
     }
     settings = from_env(env)
     owner = bootstrap.conninfo(settings, "sinergi_owner", "sinergi")

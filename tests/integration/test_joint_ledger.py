@@ -1,0 +1,418 @@
+"""Every agency through the real stack: one case per person across agencies, alerts that
+police follow and acknowledge, case changes on a compacted topic, the metrics page, the
+analysts' views, and a rebuild from the topics that equals the live ledger."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from collections import defaultdict
+
+import httpx
+import psycopg
+import pytest
+from kafka import KafkaConsumer
+from kafka.admin import ConfigResource, ConfigResourceType
+
+from producers import forms
+from producers.simulate import Simulator
+from schemas.model import Agency, AlertRule, CaseUpdated
+from schemas.serde import EventDeserializer
+from schemas.topics import CASES
+from sinergi import bootstrap
+from tests.integration.conftest import Hub
+
+pytestmark = pytest.mark.integration
+
+NIK = "5302014101900001"  # TTS, female, born 1 January 1990
+OTHER_NIK = "5371015505950002"  # Kota Kupang, female, born 15 May 1995
+
+
+def case_id_of(hub: Hub, nik: str) -> str:
+    return "nik:" + bootstrap.pseudonymiser(hub.settings).nik(nik)
+
+
+def metrics_page(hub: Hub) -> str:
+    return httpx.get(f"http://127.0.0.1:{hub.settings.ports.metrics}/metrics", timeout=5).text
+
+
+def page_value(page: str, sample: str) -> float:
+    match = re.search(rf"^{re.escape(sample)} (\S+)$", page, re.MULTILINE)
+    assert match, f"{sample} not on the metrics page"
+    return float(match.group(1))
+
+
+def publish_simulated(hub: Hub, months: int, seed: int) -> int:
+    shared = bootstrap.pseudonymiser(hub.settings)
+    rows: dict[tuple[str, str], list] = defaultdict(list)
+    for form, place, row in Simulator(seed=seed, months=months).events_rows(shared):
+        rows[(form, place)].append(row)
+    pub = bootstrap.publisher(hub.settings)
+    total = 0
+    try:
+        for (form, place), form_rows in rows.items():
+            desk = bootstrap.desk(hub.settings, forms.FORMS[form].agency, place)
+            total += len(pub.publish(forms.record_rows(desk, forms.FORMS[form], form_rows)))
+    finally:
+        pub.close()
+    return total
+
+
+def test_every_agency_records_through_its_commands_and_one_case_tells_the_whole_story(hub):
+    person = ["--nik", NIK, "--sex", "P", "--origin-regency", "5302"]
+    hub.cli(
+        "hotline",
+        "tip",
+        "--occurred-at",
+        "2025-09-01T10:00",
+        "--tip-ref",
+        "SISAGA-1",
+        "--reporter",
+        "0813 1111 2222",
+        "--concern",
+        "akan_berangkat",
+        "--recruiter",
+        "0812 9988 7766",
+        *person,
+    )
+    hub.cli(
+        "district",
+        "ltsa",
+        "--at",
+        "5302",
+        "--occurred-at",
+        "2025-09-02T09:00",
+        "--intended-country",
+        "TW",
+        *person,
+    )
+    hub.cli(
+        "post",
+        "record",
+        "--post",
+        "tenau",
+        "--occurred-at",
+        "2025-09-10T07:15",
+        "--outcome",
+        "SENT_HOME",
+        "--officer",
+        "TEN-03",
+        "--destination-country",
+        "MY",
+        "--recruiter",
+        "0812 9988 7766",
+        *person,
+    )
+    hub.cli(
+        "district",
+        "prevention",
+        "--at",
+        "Timor Tengah Selatan",
+        "--occurred-at",
+        "2025-09-12T09:00",
+        "--village",
+        "Oinlasi",
+        "--kind",
+        "VILLAGE_SOCIALISATION",
+        "--attendance",
+        "85",
+        "--attendance-women",
+        "47",
+    )
+    case_id = case_id_of(hub, NIK)
+    hub.cli(
+        "police",
+        "investigation",
+        "--occurred-at",
+        "2025-09-15T08:00",
+        "--investigation-ref",
+        "LP/B/45/IX/2025",
+        "--offence",
+        "TPPO",
+        "--case-ids",
+        case_id,
+        "--recruiters",
+        "0812 9988 7766",
+    )
+    hub.cli(
+        "police",
+        "suspect",
+        "--occurred-at",
+        "2025-09-20T08:00",
+        "--investigation-ref",
+        "LP/B/45/IX/2025",
+        "--recruiter",
+        "0812 9988 7766",
+        "--role",
+        "RECRUITER",
+        "--suspect-status",
+        "ARRESTED",
+    )
+    hub.cli(
+        "police",
+        "prosecution",
+        "--occurred-at",
+        "2025-10-20T08:00",
+        "--investigation-ref",
+        "LP/B/45/IX/2025",
+        "--prosecutor-office",
+        "kejati-ntt",
+        "--case-ids",
+        case_id,
+    )
+    hub.cli(
+        "bp3mi",
+        "repatriation",
+        "--occurred-at",
+        "2026-02-03T11:00",
+        "--kind",
+        "jenazah",
+        "--country",
+        "MY",
+        "--procedural",
+        "tidak",
+        "--cause",
+        "ILLNESS",
+        *person,
+    )
+    hub.cli(
+        "bp3mi",
+        "placement",
+        "--occurred-at",
+        "2025-11-03T11:00",
+        "--nik",
+        OTHER_NIK,
+        "--destination-country",
+        "Taiwan",
+        "--sector",
+        "MANUFACTURING",
+        "--placement-company",
+        "P3MI-0042",
+    )
+    hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() == 9, what="9 events")
+
+    shown = hub.cli("ledger", "case", case_id).stdout
+    for fact in (
+        "TipReceived",
+        "LtsaRegistrationRecorded",
+        "InterceptionRecorded",
+        "InvestigationOpened",
+        "CaseSentToProsecutor",
+        "RepatriationRecorded",
+    ):
+        assert fact in shown
+    assert "0813" not in shown and "9988" not in shown and NIK not in shown
+    [(status, investigation, tips)] = hub.query(
+        "SELECT status, investigation, tips FROM cases WHERE case_id = %s", case_id
+    )
+    assert (status, investigation, tips) == ("DECEASED", "PROSECUTED", 1)
+    rules = {r for (r,) in hub.query("SELECT rule FROM alerts WHERE withdrawn_at IS NULL")}
+    assert {"DECEASED_AFTER_INTERCEPTION", "TIP_MATCHED"} <= rules
+    # Registered at the LTSA first: not among the never-registered deaths.
+    assert "DECEASED_UNREGISTERED" not in rules
+    [(people, roles)] = hub.query("SELECT people, state->'derived'->'roles' FROM recruiters")
+    assert people == 1 and roles == ["RECRUITER"]
+    page = metrics_page(hub)
+    assert (
+        page_value(page, 'sinergi_prevention_attendance_total{kind="village_socialisation"}') == 85
+    )
+    assert page_value(page, 'sinergi_placements_total{country="TW"}') == 1
+    assert page_value(page, 'sinergi_investigations_opened_total{offence="tppo"}') == 1
+
+
+def _follow(hub: Hub, *extra: str) -> list[dict]:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sinergi",
+            "alerts",
+            "follow",
+            "--json",
+            "--unit",
+            "polres-test",
+            "--idle-timeout",
+            "8",
+            *extra,
+        ],
+        env=hub.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def test_police_follow_alerts_as_they_are_raised_and_acknowledge_them(hub, tmp_path):
+    def intercept(nik: str, when: str, **extra: str) -> None:
+        options = [f"--{k.replace('_', '-')}={v}" for k, v in extra.items()]
+        hub.cli(
+            "post",
+            "record",
+            "--post",
+            "eltari",
+            "--occurred-at",
+            when,
+            "--nik",
+            nik,
+            "--outcome",
+            "SENT_HOME",
+            "--officer",
+            "ELT-07",
+            *options,
+        )
+
+    intercept("5302014101100001", "2026-01-05T08:00")  # born 2010: a minor
+    for n in range(5):  # a group of five, one recruiter
+        intercept(
+            f"53710155059500{n + 10}",
+            "2026-01-06T09:00",
+            group_ref="ELT-G1",
+            recruiter="0812 5555 0000",
+        )
+    intercept("5371015505950010", "2026-02-20T09:00")  # the first of the group, again
+    hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() == 7, what="7 interceptions")
+
+    alerts = _follow(hub, "--from-beginning")
+    assert {a["rule"] for a in alerts} == {
+        AlertRule.MINOR_INTERCEPTED.value,
+        AlertRule.GROUP_INTERCEPTED.value,
+        AlertRule.RECRUITER_NETWORK.value,
+        AlertRule.REPEAT_INTERCEPTION.value,
+    }
+    assert all(a["cause_event_ids"] and a["summary"] for a in alerts)
+    assert "0812" not in json.dumps(alerts)
+
+    minor = next(a for a in alerts if a["rule"] == AlertRule.MINOR_INTERCEPTED.value)
+    hub.cli(
+        "alerts", "ack", minor["alert_id"], "--officer", "POLDA-17", "--action", "INVESTIGATING"
+    )
+    hub.wait_for(
+        lambda: hub.query("SELECT count(*) FROM alert_acks")[0][0] == 1, what="the acknowledgement"
+    )
+    listed = hub.cli("alerts", "list").stdout
+    assert "INVESTIGATING" in listed
+    time.sleep(2.5)  # the metrics page caches for 2s
+    page = metrics_page(hub)
+    labels = '{rule="minor_intercepted",severity="high"}'
+    assert page_value(page, f"sinergi_alerts_acknowledged_total{labels}") == 1
+    assert page_value(page, f"sinergi_alerts_open{labels}") == 0
+    assert page_value(page, "sinergi_alert_acknowledge_seconds_count") == 1
+
+    # The unit resumes where it stopped: nothing old is shown again.
+    assert _follow(hub) == []
+
+
+def test_case_changes_are_published_on_a_compacted_topic(hub):
+    publish_simulated(hub, months=1, seed=5)
+    hub.start_worker()
+    hub.wait_for(
+        lambda: hub.query("SELECT count(*) FROM outbox")[0][0] == 0 and hub.event_count() > 0,
+        what="outbox drained",
+    )
+    from sinergi.runtime import wait_until_processed
+
+    assert wait_until_processed(hub.settings, timeout=60)
+    topic = hub.settings.topic(CASES.name)
+    with bootstrap.kafka_admin(hub.settings) as admin:
+        described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    [configs] = [by_name[topic] for by_name in described.values()]
+    assert "compact" in repr(configs["cleanup.policy"])
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=hub.settings.bootstrap_servers,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5000,
+    )
+    decode = EventDeserializer(bootstrap.registry(hub.settings))
+    latest: dict[str, CaseUpdated] = {}
+    for message in consumer:
+        event = decode(message.value).event
+        assert isinstance(event, CaseUpdated) and message.key.decode() == event.case_id
+        if event.case_id not in latest or event.fact_count > latest[event.case_id].fact_count:
+            latest[event.case_id] = event
+    consumer.close()
+    in_ledger = dict(hub.query("SELECT case_id, status FROM cases"))
+    assert {k: v.status for k, v in latest.items()} == in_ledger
+
+
+def test_the_metrics_page_agrees_with_the_daily_table(hub):
+    publish_simulated(hub, months=2, seed=8)
+    hub.start_worker()
+    from sinergi.runtime import wait_until_processed
+
+    hub.wait_for(lambda: hub.event_count() > 0, what="events")
+    assert wait_until_processed(hub.settings, timeout=90)
+    time.sleep(2.5)
+    page = metrics_page(hub)
+    cells = hub.query("SELECT metric, labels, sum(value)::bigint FROM metrics_daily GROUP BY 1, 2")
+    assert len(cells) > 50
+    for metric, labels, value in cells:
+        rendered = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        sample = f"{metric}{{{rendered}}}" if rendered else metric
+        assert page_value(page, sample) == value
+    procedural = dict(
+        hub.query(
+            "SELECT labels->>'procedural', sum(value)::int FROM metrics_daily"
+            " WHERE metric = 'sinergi_repatriations_total' GROUP BY 1"
+        )
+    )
+    known = procedural.get("procedural", 0) + procedural.get("non_procedural", 0)
+    ratio = page_value(page, "sinergi_repatriations_non_procedural_ratio")
+    assert ratio == pytest.approx(procedural.get("non_procedural", 0) / known)
+    assert ratio > 0.5  # most repatriated migrants had left non-procedurally
+    assert "sinergi_processor_lag_messages" in page
+    assert "sinergi_deaths_this_year" in page
+
+
+def test_analysts_read_the_views_and_not_the_tables(hub):
+    publish_simulated(hub, months=1, seed=3)
+    hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() > 100, what="events")
+    analyst = bootstrap.conninfo(hub.settings, "sinergi_analyst")
+    with psycopg.connect(analyst) as conn:
+        for view in (
+            "v_cases",
+            "v_case_timeline",
+            "v_recruiters",
+            "v_groups",
+            "v_investigations",
+            "v_alerts",
+            "v_alerts_daily",
+            "v_metrics_daily",
+        ):
+            conn.execute(f"SELECT * FROM {view} LIMIT 5").fetchall()
+        for table in ("events", "cases", "recruiters", "alerts", "metrics_daily", "outbox"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"SELECT 1 FROM {table} LIMIT 1")
+            conn.rollback()
+
+
+def test_the_rebuild_equals_the_live_ledger_even_after_the_processor_was_killed(hub):
+    publish_simulated(hub, months=2, seed=11)
+    worker = hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() > 0, what="first events")
+    hub.stop_worker(worker, kill=True)
+    desk = bootstrap.desk(hub.settings, Agency.POLICE, "polda-ntt")
+    alerts_before = hub.query("SELECT alert_id::text FROM alerts LIMIT 3")
+    hub.start_worker()
+    from sinergi.runtime import wait_until_processed
+
+    assert wait_until_processed(hub.settings, timeout=120)
+    if alerts_before:
+        rows = [
+            {"alert_id": a, "officer": "POLDA-1", "occurred_at": "2026-03-01T10:00"}
+            for (a,) in alerts_before
+        ]
+        pub = bootstrap.publisher(hub.settings)
+        pub.publish(forms.record_rows(desk, forms.FORMS["acknowledgement"], rows))
+        pub.close()
+    done = hub.cli("ledger", "rebuild", "--wait", "120")
+    assert "identical" in done.stdout
+    assert re.search(r"cases\s+│\s+[1-9]\d*", done.stdout)
