@@ -58,7 +58,9 @@ def main() -> None:
 
 
 def publish(settings, count: int) -> None:
-    sim = Simulator(seed=1, months=6, scale=1 + count / 400)
+    # As many recruiters per interception as at the realistic scale (about 40 per 400).
+    scale = 1 + count / 400
+    sim = Simulator(seed=1, months=6, scale=scale, recruiters=int(40 * scale))
     desks = {p: bootstrap.desk(settings, Agency.POST, p) for p in ("eltari", "tenau")}
     form = FORMS["interception"]
     rows: dict[str, list] = {"eltari": [], "tenau": []}

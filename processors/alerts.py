@@ -11,6 +11,7 @@ police reader, and carry codes and counts only.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -245,24 +246,33 @@ def _busy_window(recruiter: Recruiter, rules: AlertRules) -> Alert | None:
         + list(f.detail.get("case_ids") or ())
     ]
     window = timedelta(days=rules.recruiter_window_days)
+    # Two pointers over the time-sorted links: [i, j) is the window starting at link i.
+    inside: Counter[str] = Counter()
+    j = 0
     for i, (start, _) in enumerate(linked):
-        inside = [(f, c) for f, c in linked[i:] if f.occurred_at - start.occurred_at <= window]
-        people = sorted({c for _, c in inside})
-        if len(people) >= rules.recruiter_people:
-            last = max(f.occurred_at for f, _ in inside)
+        while j < len(linked) and linked[j][0].occurred_at - start.occurred_at <= window:
+            inside[linked[j][1]] += 1
+            j += 1
+        if len(inside) >= rules.recruiter_people:
+            window_links = linked[i:j]
+            people = sorted(inside)
             return Alert(
                 alert_id=alert_id(AlertRule.RECRUITER_NETWORK, recruiter.recruiter_ref),
                 rule=AlertRule.RECRUITER_NETWORK,
                 severity=Severity.HIGH,
                 case_ids=tuple(people),
-                cause_event_ids=tuple(sorted({f.event_id for f, _ in inside})),
+                cause_event_ids=tuple(sorted({f.event_id for f, _ in window_links})),
                 summary=(
                     f"Calo {_short(recruiter.recruiter_ref)} terkait dengan {len(people)} orang "
                     f"dalam {rules.recruiter_window_days} hari"
                 ),
-                triggered_at=last,
+                triggered_at=max(f.occurred_at for f, _ in window_links),
                 recruiter_ref=recruiter.recruiter_ref,
             )
+        _, case = linked[i]
+        inside[case] -= 1
+        if not inside[case]:
+            del inside[case]
     return None
 
 

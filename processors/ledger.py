@@ -300,6 +300,23 @@ def fact_of(event: Event) -> Fact:
     )
 
 
+# What a recruiter's or a group's timeline keeps of a fact: the links, not the details
+# (these timelines grow long; a case's timeline keeps everything).
+_LINK_DETAIL = (
+    "case_id", "case_ids", "post", "group", "tip", "investigation", "role", "suspect_status",
+    "recruiter", "recruiters",
+)  # fmt: skip
+
+
+def fact_for(kind: Kind, event: Event) -> Fact:
+    """The fact ``event`` becomes on an entity of ``kind``."""
+    fact = fact_of(event)
+    if kind in (Kind.RECRUITER, Kind.GROUP):
+        detail = {k: v for k, v in fact.detail.items() if k in _LINK_DETAIL and v}
+        return Fact(fact.event_id, fact.event_type, fact.occurred_at, fact.unit, detail)
+    return fact
+
+
 # --- the entities ------------------------------------------------------------------------
 
 
@@ -404,13 +421,25 @@ Entity = Case | Recruiter | Group | Investigation
 
 def apply(entity: Entity | None, ref: Ref, event: Event) -> Entity:
     """Fold one event into the entity ``ref`` (``None`` when not seen before)."""
+    return apply_many(entity, ref, [event])
+
+
+def apply_many(entity: Entity | None, ref: Ref, events: Iterable[Event]) -> Entity:
+    """Fold several events into one entity, deriving it once (a batch's worth)."""
     if entity is not None and (entity.kind, entity.key) != (ref.kind, ref.key):
-        raise LedgerError(f"event {event.event_id} is for {ref}, not {entity.kind}:{entity.key}")
+        raise LedgerError(f"events for {ref} folded into {entity.kind}:{entity.key}")
     facts = entity.facts if entity is not None else ()
-    if any(f.event_id == event.event_id for f in facts):
-        assert entity is not None
+    known = {f.event_id for f in facts}
+    new = []
+    for event in events:
+        if event.event_id not in known:
+            known.add(event.event_id)
+            new.append(fact_for(ref.kind, event))
+    if not new:
+        if entity is None:
+            raise LedgerError(f"nothing to fold into {ref}")
         return entity
-    timeline = tuple(sorted((*facts, fact_of(event)), key=Fact.sort_key))
+    timeline = tuple(sorted((*facts, *new), key=Fact.sort_key))
     return derive(ref, timeline)
 
 
@@ -573,9 +602,12 @@ def _age(
 def fold(events: Iterable[Event], ledger: Mapping[Ref, Entity] | None = None) -> dict[Ref, Entity]:
     """Fold many events into a ledger (a mapping of entity ref to entity)."""
     out = dict(ledger or {})
+    by_ref: dict[Ref, list[Event]] = {}
     for event in events:
         for ref in refs(event):
-            out[ref] = apply(out.get(ref), ref, event)
+            by_ref.setdefault(ref, []).append(event)
+    for ref, ref_events in by_ref.items():
+        out[ref] = apply_many(out.get(ref), ref, ref_events)
     return out
 
 

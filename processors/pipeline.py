@@ -277,12 +277,14 @@ class Pipeline:
         for kind in sorted(wanted):
             for key, entity in uow.get_entities(kind, sorted(wanted[kind])).items():
                 known[Ref(kind, key)] = entity
-        changed: dict[Ref, Entity] = {}
+        by_ref: dict[Ref, list[Event]] = defaultdict(list)
         for event, refs in event_refs:
             for ref in refs:
-                current = changed.get(ref) or known.get(ref)
-                changed[ref] = ledger.apply(current, ref, event)
-        return changed
+                by_ref[ref].append(event)
+        # One derivation per entity per batch, however many of its facts the batch holds.
+        return {
+            ref: ledger.apply_many(known.get(ref), ref, events) for ref, events in by_ref.items()
+        }
 
     def _outputs(self, raised: Iterable[Alert], changed: Iterable[Entity]) -> list[OutboxMessage]:
         assert self.outputs is not None

@@ -61,7 +61,7 @@ class MemoryUnitOfWork:
                     raised.append(alert)
                 self.alerts[alert_id] = alert
                 self.withdrawn.discard(alert_id)
-            known = {k for k, src in self.store.sources.items() if src == source}
+            known = self.store.by_source.get(source, set())
             for alert_id in sorted(known - set(now)):
                 if alert_id not in self.store.withdrawn:
                     withdrawn.append(alert_id)
@@ -96,6 +96,7 @@ class MemoryLedgerStore:
         self.entities: dict[Ref, Entity] = {}
         self.alerts: dict[str, Alert] = {}
         self.sources: dict[str, str] = {}
+        self.by_source: dict[str, set[str]] = {}
         self.withdrawn: set[str] = set()
         self.acks: dict[str, Acknowledgement] = {}
         self.metrics: Counter[MetricKey] = Counter()
@@ -110,6 +111,8 @@ class MemoryLedgerStore:
         self.entities.update(uow.entities)
         self.alerts.update(uow.alerts)
         self.sources.update(uow.sources)
+        for alert_id, source in uow.sources.items():
+            self.by_source.setdefault(source, set()).add(alert_id)
         self.withdrawn = (self.withdrawn - set(uow.alerts)) | uow.withdrawn
         self.acks.update(uow.acks)
         self.metrics.update(uow.metrics)

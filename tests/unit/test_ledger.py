@@ -63,7 +63,7 @@ def test_applying_the_same_event_twice_changes_nothing():
 
 def test_an_event_is_refused_by_another_entity():
     case = ledger.apply(None, Ref(Kind.CASE, case_id(1)), interception(1))
-    with pytest.raises(ledger.LedgerError, match="is for case"):
+    with pytest.raises(ledger.LedgerError, match="folded into case"):
         ledger.apply(case, Ref(Kind.CASE, case_id(2)), interception(2))
 
 
