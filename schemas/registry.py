@@ -25,6 +25,8 @@ class SchemaRegistry(Protocol):
 
     def register(self, subject: str, schema_text: str) -> int: ...
 
+    def lookup(self, subject: str, schema_text: str) -> int | None: ...
+
     def schema(self, schema_id: int) -> str: ...
 
 
@@ -78,6 +80,27 @@ class RegistryClient:
             self._ids[key] = schema_id
             self._by_id.setdefault(schema_id, schema_text)
         return schema_id
+
+    def lookup(self, subject: str, schema_text: str) -> int | None:
+        """The id of ``schema_text`` among the subject's versions, newest first, by reads
+        only (GET): publishers need no right to write to the registry."""
+        key = (subject, schema_text)
+        with self._lock:
+            if key in self._ids:
+                return self._ids[key]
+        try:
+            versions = self._call("GET", f"/subjects/{subject}/versions")
+        except RegistryError:
+            return None
+        for version in sorted((int(v) for v in versions), reverse=True):
+            reply = self._call("GET", f"/subjects/{subject}/versions/{version}")
+            if reply.get("schema") == schema_text:
+                schema_id = int(reply["id"])
+                with self._lock:
+                    self._ids[key] = schema_id
+                    self._by_id.setdefault(schema_id, schema_text)
+                return schema_id
+        return None
 
     def schema(self, schema_id: int) -> str:
         """The schema text registered with global id ``schema_id``."""

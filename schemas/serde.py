@@ -64,20 +64,35 @@ class Decoded(NamedTuple):
 
 
 class EventSerializer:
-    """Encode an event for ``topic``: validate, register the schema once, frame."""
+    """Encode an event for ``topic``: validate, find the schema's id once, frame.
 
-    def __init__(self, registry: SchemaRegistry) -> None:
+    Publishers only look the schema up (reads); the hub's administrator registers
+    schemas (``sinergi stack up``). ``register=True`` registers instead (tests, tools).
+    """
+
+    def __init__(self, registry: SchemaRegistry, *, register: bool = False) -> None:
         self.registry = registry
+        self.register = register
         self._ids: dict[tuple[str, str], int] = {}
 
     def schema_id(self, topic: str, event_type: str) -> int:
         key = (topic, event_type)
         if key not in self._ids:
             schema = avro.load(event_type)
+            subject = subject_for(topic)
             try:
-                self._ids[key] = self.registry.register(subject_for(topic), schema.text)
+                if self.register:
+                    found: int | None = self.registry.register(subject, schema.text)
+                else:
+                    found = self.registry.lookup(subject, schema.text)
             except RegistryError as exc:
                 raise SerializationError(str(exc)) from exc
+            if found is None:
+                raise SerializationError(
+                    f"{event_type} v{schema.version} is not registered under {subject}:"
+                    " the hub's administrator registers schemas (sinergi stack up)"
+                )
+            self._ids[key] = found
         return self._ids[key]
 
     def __call__(self, topic: str, event: Event) -> bytes:

@@ -19,6 +19,12 @@ class MemoryRegistry:
             versions.append(schema_id)
         return schema_id
 
+    def lookup(self, subject: str, schema_text: str) -> int | None:
+        for schema_id in self.subjects.get(subject, []):
+            if self.by_id[schema_id] == schema_text:
+                return schema_id
+        return None
+
     def schema(self, schema_id: int) -> str:
         from schemas.registry import RegistryError
 

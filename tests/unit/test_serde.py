@@ -19,7 +19,8 @@ from tests.unit.fakes import MemoryRegistry
 
 def test_message_starts_with_magic_byte_and_the_registered_schema_id():
     registry = MemoryRegistry()
-    value = EventSerializer(registry)("t.posts.interception-recorded", interception())
+    encode = EventSerializer(registry, register=True)
+    value = encode("t.posts.interception-recorded", interception())
     magic, schema_id = struct.unpack(">bI", value[:5])
     assert magic == 0
     assert registry.by_id[schema_id] == avro.load("InterceptionRecorded").text
@@ -29,7 +30,8 @@ def test_message_starts_with_magic_byte_and_the_registered_schema_id():
 def test_an_event_round_trips_through_the_wire_format():
     registry = MemoryRegistry()
     event = interception()
-    schema_id, decoded, _ = EventDeserializer(registry)(EventSerializer(registry)("t", event))
+    value = EventSerializer(registry, register=True)("t", event)
+    schema_id, decoded, _ = EventDeserializer(registry)(value)
     assert decoded == event
     assert schema_id in registry.by_id
 
@@ -54,7 +56,7 @@ def test_an_unknown_schema_id_is_refused():
 
 def test_a_corrupt_body_is_refused_without_echoing_it():
     registry = MemoryRegistry()
-    good = EventSerializer(registry)("t", interception())
+    good = EventSerializer(registry, register=True)("t", interception())
     schema_id, body = unframe(good)
     with pytest.raises(SerializationError, match="does not decode") as info:
         EventDeserializer(registry)(frame(schema_id, body[:20]))
@@ -72,7 +74,7 @@ def test_a_schema_that_is_not_a_hub_event_is_refused():
 def test_an_invalid_event_is_refused_before_encoding_naming_the_field():
     bad = interception(officer_ref=None)  # type: ignore[arg-type]
     with pytest.raises(SerializationError, match="officer_ref"):
-        EventSerializer(MemoryRegistry())("t", bad)
+        EventSerializer(MemoryRegistry(), register=True)("t", bad)
 
 
 def test_data_written_by_an_older_writer_is_read_with_reader_defaults():
@@ -125,3 +127,12 @@ def _minimal_record(schema):
     if isinstance(kind, dict | list):
         return _minimal_record(kind)
     return {"string": "", "int": 0, "long": 0, "boolean": False, "null": None}[kind]
+
+
+def test_a_publisher_only_looks_schemas_up_and_names_what_is_not_registered():
+    registry = MemoryRegistry()
+    with pytest.raises(SerializationError, match="is not registered under t-value"):
+        EventSerializer(registry)("t", interception())
+    schema_id = registry.register("t-value", avro.load("InterceptionRecorded").text)
+    value = EventSerializer(registry)("t", interception())
+    assert struct.unpack(">bI", value[:5])[1] == schema_id

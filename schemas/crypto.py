@@ -1,0 +1,165 @@
+"""The cryptography of the hub's contracts: event signatures and sealed fields.
+
+- Every message is signed by its publishing member with Ed25519, over the topic, the
+  key and the value (the exact Confluent-framed bytes), so nothing can be moved to
+  another topic, altered or forged without the signature failing.
+- A field only one role may read (the recruiter's phone number, readable by police)
+  is sealed to that role's X25519 key: an ephemeral key, HKDF-SHA256, ChaCha20-Poly1305.
+  The hub carries it without being able to read it.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+SIGNATURE_CONTEXT = b"sinergi-event-signature-v1"
+SEAL_CONTEXT = b"sinergi-sealed-field-v1"
+_RAW = serialization.Encoding.Raw
+
+
+class CryptoError(ValueError):
+    """A key, a signature or a sealed field is wrong."""
+
+
+def signed_message(topic: str, key: bytes | None, value: bytes | None) -> bytes:
+    """What a signature covers: context, the topic (relative name), the key, the value."""
+    k = key or b""
+    return b"".join(
+        (
+            SIGNATURE_CONTEXT,
+            b"\0",
+            topic.encode(),
+            b"\0",
+            len(k).to_bytes(4, "big"),
+            k,
+            value or b"",
+        )
+    )
+
+
+def sign(private: Ed25519PrivateKey, topic: str, key: bytes | None, value: bytes) -> bytes:
+    return private.sign(signed_message(topic, key, value))
+
+
+def verify(
+    public: Ed25519PublicKey, signature: bytes, topic: str, key: bytes | None, value: bytes | None
+) -> bool:
+    try:
+        public.verify(signature, signed_message(topic, key, value))
+    except InvalidSignature:
+        return False
+    return True
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def unb64(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        raise CryptoError("not base64") from None
+
+
+def public_signing(private: Ed25519PrivateKey) -> str:
+    return b64(private.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw))
+
+
+def public_sealing(private: X25519PrivateKey) -> str:
+    return b64(private.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw))
+
+
+def signing_key_from(text: str) -> Ed25519PublicKey:
+    try:
+        return Ed25519PublicKey.from_public_bytes(unb64(text))
+    except ValueError:
+        raise CryptoError("not an Ed25519 public key") from None
+
+
+def sealing_key_from(text: str) -> X25519PublicKey:
+    try:
+        return X25519PublicKey.from_public_bytes(unb64(text))
+    except ValueError:
+        raise CryptoError("not an X25519 public key") from None
+
+
+def _seal_key(shared: bytes, ephemeral: bytes, recipient: bytes, context: bytes) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=SEAL_CONTEXT + context
+    ).derive(shared + ephemeral + recipient)
+
+
+def seal(recipient: X25519PublicKey, plaintext: bytes, context: bytes) -> str:
+    """Encrypt ``plaintext`` so that only the holder of the recipient's key can read it.
+    ``context`` (the field's name) is bound in, so a sealed value cannot be moved."""
+    ephemeral = X25519PrivateKey.generate()
+    eph_pub = ephemeral.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
+    rcpt = recipient.public_bytes(_RAW, serialization.PublicFormat.Raw)
+    key = _seal_key(ephemeral.exchange(recipient), eph_pub, rcpt, context)
+    nonce = os.urandom(12)
+    return b64(eph_pub + nonce + ChaCha20Poly1305(key).encrypt(nonce, plaintext, context))
+
+
+def open_sealed(private: X25519PrivateKey, sealed: str, context: bytes) -> bytes:
+    raw = unb64(sealed)
+    if len(raw) < 32 + 12 + 16:
+        raise CryptoError("sealed value too short")
+    eph_pub, nonce, body = raw[:32], raw[32:44], raw[44:]
+    rcpt = private.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
+    key = _seal_key(
+        private.exchange(X25519PublicKey.from_public_bytes(eph_pub)), eph_pub, rcpt, context
+    )
+    try:
+        return ChaCha20Poly1305(key).decrypt(nonce, body, context)
+    except InvalidTag:
+        raise CryptoError(
+            "sealed value does not open with this key (not ours, or altered)"
+        ) from None
+
+
+# --- private key files (raw 32 bytes, mode 0600) ------------------------------------------
+
+
+def _write_private(path: Path, raw: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(raw)
+
+
+def _read_private(path: Path) -> bytes:
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        raise CryptoError(f"no private key at {path}") from None
+    if len(raw) != 32:
+        raise CryptoError(f"private key {path} must be 32 bytes")
+    return raw
+
+
+def signing_private(path: Path, *, create: bool = False) -> Ed25519PrivateKey:
+    if create and not path.exists():
+        key = Ed25519PrivateKey.generate()
+        _write_private(path, key.private_bytes(_RAW, serialization.PrivateFormat.Raw,
+                                               serialization.NoEncryption()))  # fmt: skip
+        return key
+    return Ed25519PrivateKey.from_private_bytes(_read_private(path))
+
+
+def sealing_private(path: Path, *, create: bool = False) -> X25519PrivateKey:
+    if create and not path.exists():
+        key = X25519PrivateKey.generate()
+        _write_private(path, key.private_bytes(_RAW, serialization.PrivateFormat.Raw,
+                                               serialization.NoEncryption()))  # fmt: skip
+        return key
+    return X25519PrivateKey.from_private_bytes(_read_private(path))
