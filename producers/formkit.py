@@ -96,6 +96,8 @@ class Desk:
     reporter_key: bytes | None = field(default=None, repr=False)
     post: reference.Post | None = None
     regency: str | None = None
+    # The police role's public sealing key (base64), for fields only police may read.
+    police_sealing_key: str | None = None
 
     @cached_property
     def row_keyer(self) -> Pseudonymiser:

@@ -29,7 +29,7 @@ from producers.formkit import (
     recruiter_parser,
 )
 from producers.person import PERSON_COLUMNS, read_person
-from schemas import reference
+from schemas import crypto, reference
 from schemas.model import (
     Agency,
     DocumentIssue,
@@ -84,6 +84,7 @@ def _interception(r: RowReader, desk: Desk, now: datetime) -> InterceptionRecord
     country = r.get("destination_country", parse_country)
     sector = r.get("sector", SECTOR) or Sector.UNKNOWN
     recruiter = r.get("recruiter", recruiter_parser(desk.pseudonymiser))
+    sealed = seal_for_police(desk, r.raw("recruiter")) if recruiter else None
     group = r.get("group_ref", parse_code)
     outcome = r.get("outcome", OUTCOME)
     officer = r.get("officer", parse_code)
@@ -102,7 +103,19 @@ def _interception(r: RowReader, desk: Desk, now: datetime) -> InterceptionRecord
         recruiter_ref=recruiter,
         group_ref=group,
         outcome=must(outcome),
+        recruiter_contact_sealed=sealed,
     )
+
+
+RECRUITER_CONTACT = b"recruiter_contact"
+
+
+def seal_for_police(desk: Desk, contact: str) -> str | None:
+    """The recruiter's contact as written, sealed so that only police can read it."""
+    if desk.police_sealing_key is None:
+        return None
+    key = crypto.sealing_key_from(desk.police_sealing_key)
+    return crypto.seal(key, contact.strip().encode(), RECRUITER_CONTACT)
 
 
 INTERCEPTION = Form(
@@ -117,7 +130,7 @@ INTERCEPTION = Form(
         "exit_point": "exit point id (default: the post's own)",
         "route": "route id, e.g. larantuka-nunukan-tawau",
         "documents": "problems, ';'-separated: NO_WORK_VISA;NOT_REGISTERED;FORGED ...",
-        "recruiter": "recruiter's phone or name (pseudonymised, never sent)",
+        "recruiter": "recruiter's phone or name (pseudonymised; sent only sealed for police)",
         "group_ref": "code shared by the people travelling together",
         "outcome": "SENT_HOME (dipulangkan), HANDED_TO_POLICE, SHELTERED, RELEASED",
         "officer": "recording officer's staff code",

@@ -14,6 +14,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 
+from producers.signing import Headers, Signer
 from schemas.model import Event
 from schemas.serde import Serializer
 from schemas.topics import spec_for
@@ -42,28 +43,45 @@ def kafka_producer(bootstrap_servers: str, **security: Any) -> KafkaProducer:
     )
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """A message ready to send: topic, key, value and the signature headers."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: Headers
+
+
 class Publisher:
+    """Encodes, signs and sends one member's events."""
+
     def __init__(
         self,
         producer: KafkaProducer,
         serialize: Serializer,
         topic_name: Callable[[str], str],
+        signer: Signer,
     ) -> None:
         self.producer = producer
         self.serialize = serialize
         self.topic_name = topic_name
+        self.signer = signer
 
-    def encode(self, event: Event) -> tuple[str, bytes, bytes]:
-        """Topic, key and value of ``event``; raises SerializationError before any send."""
-        topic = self.topic_name(spec_for(event.event_type).name)
-        return topic, event.partition_key().encode(), self.serialize(topic, event)
+    def encode(self, event: Event) -> Encoded:
+        """The signed message of ``event``; raises SerializationError before any send."""
+        relative = spec_for(event.event_type).name
+        topic = self.topic_name(relative)
+        key = event.partition_key().encode()
+        value = self.serialize(topic, event)
+        return Encoded(topic, key, value, self.signer.headers(relative, key, value))
 
     def publish(self, events: Iterable[Event], *, timeout: float = 60.0) -> list[Sent]:
         """Encode every event first, then send them all and wait until Kafka has them."""
-        encoded = [(event.event_id, *self.encode(event)) for event in events]
+        encoded = [(event.event_id, self.encode(event)) for event in events]
         futures = [
-            (event_id, self.producer.send(topic, key=key, value=value))
-            for event_id, topic, key, value in encoded
+            (event_id, self.producer.send(m.topic, key=m.key, value=m.value, headers=m.headers))
+            for event_id, m in encoded
         ]
         self.producer.flush(timeout=timeout)
         sent = []

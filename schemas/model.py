@@ -261,6 +261,7 @@ class InterceptionRecorded(Event):
     recruiter_ref: str | None = None
     group_ref: str | None = None
     outcome: InterceptionOutcome = InterceptionOutcome.SENT_HOME
+    recruiter_contact_sealed: str | None = None  # v2: readable by police only
 
     def partition_key(self) -> str:
         return self.person.key or self.event_id
@@ -428,6 +429,7 @@ class AlertRaised(Event):
     cause_event_ids: tuple[str, ...]
     summary: str
     triggered_at: datetime
+    sealed_contacts: tuple[str, ...] = ()  # v2: still sealed for police
 
     def partition_key(self) -> str:
         return self.alert_id
