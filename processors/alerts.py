@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from processors.ledger import Case, Entity, Fact, Group, Recruiter
@@ -55,6 +55,8 @@ class Alert:
     triggered_at: datetime
     recruiter_ref: str | None = None
     group_ref: str | None = None
+    # Recruiter contacts of the causes, sealed for police (the hub cannot read them).
+    sealed_contacts: tuple[str, ...] = ()
 
 
 def alert_id(rule: AlertRule, subject: str) -> str:
@@ -65,8 +67,25 @@ def _short(ref: str) -> str:
     return ref.split(":", 1)[-1][:8]
 
 
+def _with_contacts(alert: Alert, facts: Iterable[Fact]) -> Alert:
+    causes = set(alert.cause_event_ids)
+    sealed = sorted(
+        {
+            f.detail["contact_sealed"]
+            for f in facts
+            if f.event_id in causes and f.detail.get("contact_sealed")
+        }
+    )
+    return replace(alert, sealed_contacts=tuple(sealed)) if sealed else alert
+
+
 def evaluate(entity: Entity, rules: AlertRules) -> list[Alert]:
-    """Every alert that holds for this entity now."""
+    """Every alert that holds for this entity now, with the sealed recruiter contacts
+    of its causes for police."""
+    return [_with_contacts(a, entity.facts) for a in _evaluate(entity, rules)]
+
+
+def _evaluate(entity: Entity, rules: AlertRules) -> list[Alert]:
     if isinstance(entity, Case):
         found = _case_alerts(entity, rules)
     elif isinstance(entity, Recruiter):

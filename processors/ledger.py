@@ -195,6 +195,7 @@ def _(event: InterceptionRecorded) -> dict[str, Any]:
         "recruiter": event.recruiter_ref,
         "group": event.group_ref,
         "outcome": event.outcome.value,
+        "contact_sealed": event.recruiter_contact_sealed,
     }
 
 
@@ -304,7 +305,7 @@ def fact_of(event: Event) -> Fact:
 # (these timelines grow long; a case's timeline keeps everything).
 _LINK_DETAIL = (
     "case_id", "case_ids", "post", "group", "tip", "investigation", "role", "suspect_status",
-    "recruiter", "recruiters",
+    "recruiter", "recruiters", "contact_sealed",
 )  # fmt: skip
 
 

@@ -26,6 +26,8 @@ from datetime import UTC, datetime, timedelta
 from processors import alerts as alert_rules
 from processors import ledger, metrics
 from processors.alerts import Alert, AlertRules
+from processors.audit import AuditEntry
+from processors.authenticity import AuthenticityError
 from processors.ledger import Case, Entity, Kind, Ref
 from processors.ports import (
     Acknowledgement,
@@ -33,10 +35,14 @@ from processors.ports import (
     DeadLetterSink,
     LedgerStore,
     OutboxMessage,
+    RawMessage,
     Relay,
     StoredEvent,
     UnitOfWork,
 )
+from schemas.access import may_publish
+from schemas.crypto import CryptoError
+from schemas.directory import Member
 from schemas.model import (
     AlertAcknowledged,
     AlertRaised,
@@ -57,17 +63,6 @@ log = logging.getLogger(__name__)
 # A recorded_at this far after the clock of the hub is a broken clock or a forgery.
 MAX_CLOCK_SKEW = timedelta(minutes=10)
 _CASE_VERSION = uuid.UUID("6c1f0a3e-2b7d-4f59-8e41-9d2a7c5b3e18")
-
-
-@dataclass(frozen=True)
-class RawMessage:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    timestamp_ms: int = 0
-    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass
@@ -155,6 +150,58 @@ class Outputs:
     unit: str
 
 
+@dataclass(frozen=True)
+class Security:
+    """How the processor knows who sent what: the signature check, and how old a
+    message may be when it reaches the hub before it counts as a replay."""
+
+    authenticate: Callable[[RawMessage], Member]
+    max_age: timedelta = timedelta(hours=24)
+
+
+def check_signer(event: Event, signer: Member) -> None:
+    """The signer must be the unit the envelope names, entitled to this event type,
+    and a member when the event was recorded."""
+    if event.envelope.unit != signer.member_id:
+        raise InvalidEventError(
+            f"envelope.unit is {event.envelope.unit} but the message is signed by"
+            f" {signer.member_id}"
+        )
+    if not may_publish(signer.role, event.event_type):
+        raise InvalidEventError(
+            f"{signer.member_id} ({signer.role.value}) may not publish {event.event_type}"
+        )
+    if not signer.active_at(event.envelope.recorded_at):
+        raise InvalidEventError(f"{signer.member_id} was revoked before this event was recorded")
+
+
+@dataclass
+class _Received:
+    """One message's way through the batch."""
+
+    msg: RawMessage
+    payload_sha256: str
+    stored: StoredEvent | None = None
+    signer: str | None = None
+    outcome: str = "dead_lettered"
+    reason: str | None = None
+
+    def audit(self) -> AuditEntry:
+        event = self.stored.event if self.stored else None
+        return AuditEntry(
+            topic=self.msg.topic,
+            partition=self.msg.partition,
+            offset=self.msg.offset,
+            outcome=self.outcome,
+            payload_sha256=self.payload_sha256,
+            event_id=event.event_id if event else None,
+            event_type=event.event_type if event else None,
+            signer=self.signer,
+            recorded_at=event.envelope.recorded_at.isoformat() if event else None,
+            reason=self.reason,
+        )
+
+
 class Pipeline:
     def __init__(
         self,
@@ -164,6 +211,7 @@ class Pipeline:
         *,
         rules: AlertRules | None = None,
         outputs: Outputs | None = None,
+        security: Security | None = None,
         clock_ms: Callable[[], float] = lambda: time.time() * 1000,
     ) -> None:
         self.decode = decode
@@ -171,12 +219,13 @@ class Pipeline:
         self.dead_letters = dead_letters
         self.rules = rules or AlertRules()
         self.outputs = outputs
+        self.security = security
         self.clock_ms = clock_ms
 
-    # --- decoding ------------------------------------------------------------------------
+    # --- receiving: authenticate, decode, check ------------------------------------------
 
-    def _reject(self, msg: RawMessage, reason: str, result: BatchResult) -> None:
-        payload = msg.value or b""
+    def _reject(self, item: _Received, reason: str, result: BatchResult) -> None:
+        msg = item.msg
         schema_id = None
         with contextlib.suppress(SerializationError):
             schema_id, _ = unframe(msg.value)
@@ -186,62 +235,86 @@ class Pipeline:
                 partition=msg.partition,
                 offset=msg.offset,
                 reason=reason,
-                payload_sha256=hashlib.sha256(payload).hexdigest(),
-                payload_bytes=len(payload),
+                payload_sha256=item.payload_sha256,
+                payload_bytes=len(msg.value or b""),
                 schema_id=schema_id,
             )
         )
+        item.outcome, item.reason, item.stored = "dead_lettered", reason, None
         result.dead_lettered += 1
         result.outcomes[(msg.topic, "dead_lettered")] += 1
         # The reason names fields and rules, never values: safe to log.
         log.warning("dead-lettered %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, reason)
 
-    def _decode_all(self, batch: Sequence[RawMessage], result: BatchResult) -> list[StoredEvent]:
-        decoded: dict[str, StoredEvent] = {}
+    def _receive(self, msg: RawMessage, now: float) -> StoredEvent:
+        """The message as a checked event, or an exception saying why not."""
+        signer = self.security.authenticate(msg) if self.security else None
+        schema_id, event, record = self.decode(msg.value)
+        check(event, now)
+        if signer is not None:
+            check_signer(event, signer)
+        if self.security is not None and msg.timestamp_ms > 0:
+            age = msg.timestamp_ms / 1000 - event.envelope.recorded_at.timestamp()
+            if age > self.security.max_age.total_seconds():
+                raise InvalidEventError(
+                    f"replayed: recorded {age / 3600:.0f} h before it reached the hub"
+                    f" (at most {self.security.max_age.total_seconds() / 3600:.0f} h)"
+                )
+        refs = ledger.refs(event)
+        case_ids = [r.key for r in refs if r.kind is Kind.CASE]
+        return StoredEvent(
+            event,
+            ledger.case_key(event) or (case_ids[0] if len(case_ids) == 1 else None),
+            msg.topic,
+            msg.partition,
+            msg.offset,
+            schema_id,
+            record,
+        )
+
+    def _receive_all(self, batch: Sequence[RawMessage], result: BatchResult) -> list[_Received]:
+        received = []
+        seen: set[str] = set()
         now = self.clock_ms()
         for msg in batch:
+            item = _Received(msg, hashlib.sha256(msg.value or b"").hexdigest())
+            received.append(item)
             try:
-                schema_id, event, record = self.decode(msg.value)
-                check(event, now)
-                refs = ledger.refs(event)
-            except (SerializationError, InvalidEventError, ledger.LedgerError) as exc:
-                self._reject(msg, str(exc), result)
+                item.stored = self._receive(msg, now)
+            except (
+                SerializationError,
+                InvalidEventError,
+                ledger.LedgerError,
+                AuthenticityError,
+                CryptoError,
+            ) as exc:
+                self._reject(item, str(exc), result)
                 continue
-            if event.event_id in decoded:
-                result.duplicates += 1
-                result.outcomes[(msg.topic, "duplicate")] += 1
+            item.signer = item.stored.event.envelope.unit if self.security else None
+            event_id = item.stored.event.event_id
+            if event_id in seen:
+                self._reject(item, f"replayed: event {event_id} twice in one batch", result)
                 continue
-            case_ids = [r.key for r in refs if r.kind is Kind.CASE]
-            decoded[event.event_id] = StoredEvent(
-                event,
-                ledger.case_key(event) or (case_ids[0] if len(case_ids) == 1 else None),
-                msg.topic,
-                msg.partition,
-                msg.offset,
-                schema_id,
-                record,
-            )
-        return list(decoded.values())
+            seen.add(event_id)
+        return received
 
     # --- the batch -------------------------------------------------------------------------
 
     def process(self, batch: Sequence[RawMessage]) -> BatchResult:
         started = time.perf_counter()
         result = BatchResult(received=len(batch))
-        stored = self._decode_all(batch, result)
+        received = self._receive_all(batch, result)
         # Dead letters are out before the batch commits: a crash in between repeats them
         # (each names its source offset), it never loses them.
         self.dead_letters.flush()
+        candidates = [r for r in received if r.stored is not None]
         with self.store.unit_of_work() as uow:
-            new_ids = uow.add_events(stored)
-            for item in stored:
-                outcome = "stored" if item.event.event_id in new_ids else "duplicate"
-                result.outcomes[(item.topic, outcome)] += 1
+            new_ids = uow.add_events([r.stored for r in candidates if r.stored])
+            self._sort_out_duplicates(uow, candidates, new_ids, result)
             fresh = sorted(
-                (s.event for s in stored if s.event.event_id in new_ids),
+                (r.stored.event for r in candidates if r.stored and r.outcome == "stored"),
                 key=lambda e: (e.occurred_at, e.event_id),
             )
-            result.duplicates += len(stored) - len(fresh)
             changed = self._fold(uow, fresh)
             uow.put_entities(changed.values())
             # Alerts are a projection too: each changed entity's alerts are what its rules
@@ -252,10 +325,12 @@ class Pipeline:
             }
             alerts = uow.sync_alerts(holding)
             uow.add_acknowledgements(_acknowledgements(fresh))
-            cells = list(metrics.event_cells(fresh))
-            uow.add_metrics(metrics.tally(cells))
+            uow.add_metrics(metrics.tally(metrics.event_cells(fresh)))
+            uow.append_audit([r.audit() for r in received])
             if self.outputs is not None:
                 uow.add_outbox(self._outputs(alerts.raised, changed.values()))
+        # Replays found against the store are dead-lettered once the batch is safe.
+        self.dead_letters.flush()
         if self.outputs is not None:
             result.published = self.outputs.relay.publish_pending()
         result.stored = len(fresh)
@@ -265,6 +340,34 @@ class Pipeline:
         result.stored_events = fresh
         result.seconds = time.perf_counter() - started
         return result
+
+    def _sort_out_duplicates(
+        self,
+        uow: UnitOfWork,
+        candidates: Sequence[_Received],
+        new_ids: set[str],
+        result: BatchResult,
+    ) -> None:
+        """A known event id is a redelivery when it comes from the same place in Kafka
+        (a replayed batch after a crash: a silent no-op), and a replay otherwise."""
+        known = [r for r in candidates if r.stored and r.stored.event.event_id not in new_ids]
+        positions = uow.positions([r.stored.event.event_id for r in known if r.stored])
+        for item in candidates:
+            assert item.stored is not None
+            event_id = item.stored.event.event_id
+            if event_id in new_ids:
+                item.outcome = "stored"
+                result.outcomes[(item.msg.topic, "stored")] += 1
+            elif positions.get(event_id) == (item.msg.topic, item.msg.partition, item.msg.offset):
+                item.outcome = "redelivered"
+                result.duplicates += 1
+                result.outcomes[(item.msg.topic, "duplicate")] += 1
+            else:
+                where = positions.get(event_id)
+                first = f" (first at {where[0]}[{where[1]}]@{where[2]})" if where else ""
+                self._reject(item, f"replayed: event {event_id} is already in the ledger{first}",
+                             result)  # fmt: skip
+                item.outcome = "replayed"
 
     def _fold(self, uow: UnitOfWork, fresh: Sequence[Event]) -> dict[Ref, Entity]:
         """Load the entities the events name, fold the events in, return those changed."""
@@ -331,6 +434,7 @@ def alert_event(alert: Alert, unit: str, now: datetime) -> AlertRaised:
         cause_event_ids=alert.cause_event_ids,
         summary=alert.summary,
         triggered_at=alert.triggered_at,
+        sealed_contacts=alert.sealed_contacts,
     )
 
 

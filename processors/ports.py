@@ -13,8 +13,20 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from processors.alerts import Alert
+from processors.audit import AuditEntry
 from processors.ledger import Entity, Kind
 from schemas.model import Event
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int = 0
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,7 @@ class OutboxMessage:
     topic: str
     key: bytes
     value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 class UnitOfWork(Protocol):
@@ -88,6 +101,14 @@ class UnitOfWork(Protocol):
     def add_metrics(self, increments: Mapping[MetricKey, int]) -> None: ...
 
     def add_outbox(self, messages: Sequence[OutboxMessage]) -> None: ...
+
+    def positions(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int, int]]:
+        """Where in Kafka each stored event was first read: (topic, partition, offset)."""
+        ...
+
+    def append_audit(self, entries: Sequence[AuditEntry]) -> None:
+        """Append entries to the hash-chained audit trail."""
+        ...
 
 
 class LedgerStore(Protocol):

@@ -18,7 +18,8 @@ from typing import Any
 
 import faust
 
-from processors.pipeline import BatchResult, Pipeline, RawMessage
+from processors.pipeline import BatchResult, Pipeline
+from processors.ports import RawMessage
 from sinks.prometheus import WorkerMetrics
 
 log = logging.getLogger(__name__)

@@ -9,6 +9,7 @@ from kafka import KafkaProducer
 
 from processors.ports import DeadLetter
 from producers.publisher import Publisher
+from schemas import crypto
 from schemas.model import MessageDeadLettered, envelope_for, utcnow
 from sinks.postgres import PostgresLedgerStore
 
@@ -66,15 +67,20 @@ class OutboxRelay:
         while True:
             with conn.transaction():
                 rows: list[Any] = conn.execute(
-                    "SELECT id, topic, key, value FROM outbox ORDER BY id LIMIT %s"
+                    "SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT %s"
                     " FOR UPDATE SKIP LOCKED",
                     (self.batch,),
                 ).fetchall()
                 if not rows:
                     return total
                 futures = [
-                    self.producer.send(topic, key=bytes(key), value=bytes(value))
-                    for _, topic, key, value in rows
+                    self.producer.send(
+                        topic,
+                        key=bytes(key),
+                        value=bytes(value),
+                        headers=[(name, crypto.unb64(b64)) for name, b64 in headers],
+                    )
+                    for _, topic, key, value, headers in rows
                 ]
                 self.producer.flush()
                 for future in futures:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from processors.alerts import Alert
+from processors.audit import GENESIS, AuditEntry, chain
 from processors.ledger import Entity, Kind, Ref
 from processors.ports import (
     Acknowledgement,
@@ -29,6 +30,7 @@ class MemoryUnitOfWork:
         self.acks: dict[str, Acknowledgement] = {}
         self.metrics: Counter[MetricKey] = Counter()
         self.outbox: list[OutboxMessage] = []
+        self.audit: list[tuple[AuditEntry, str, str]] = []
 
     def add_events(self, events: Sequence[StoredEvent]) -> set[str]:
         new: set[str] = set()
@@ -89,6 +91,18 @@ class MemoryUnitOfWork:
     def add_outbox(self, messages: Sequence[OutboxMessage]) -> None:
         self.outbox.extend(messages)
 
+    def positions(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int, int]]:
+        found = {}
+        for event_id in event_ids:
+            stored = self.store.events.get(event_id) or self.events.get(event_id)
+            if stored is not None:
+                found[event_id] = (stored.topic, stored.partition, stored.offset)
+        return found
+
+    def append_audit(self, entries: Sequence[AuditEntry]) -> None:
+        previous = self.audit[-1][2] if self.audit else self.store.audit_head()
+        self.audit.extend(chain(previous, entries))
+
 
 class MemoryLedgerStore:
     def __init__(self) -> None:
@@ -101,6 +115,10 @@ class MemoryLedgerStore:
         self.acks: dict[str, Acknowledgement] = {}
         self.metrics: Counter[MetricKey] = Counter()
         self.outbox: list[OutboxMessage] = []
+        self.audit: list[tuple[AuditEntry, str, str]] = []
+
+    def audit_head(self) -> str:
+        return self.audit[-1][2] if self.audit else GENESIS
 
     @contextmanager
     def unit_of_work(self) -> Iterator[MemoryUnitOfWork]:
@@ -117,6 +135,7 @@ class MemoryLedgerStore:
         self.acks.update(uow.acks)
         self.metrics.update(uow.metrics)
         self.outbox.extend(uow.outbox)
+        self.audit.extend(uow.audit)
 
     @property
     def cases(self) -> dict[str, Entity]:

@@ -23,6 +23,7 @@ from psycopg.types.json import set_json_loads
 
 from processors import ledger
 from processors.alerts import Alert
+from processors.audit import GENESIS, AuditEntry, chain
 from processors.ledger import Case, Entity, Group, Investigation, Kind, Recruiter
 from processors.ports import (
     Acknowledgement,
@@ -31,17 +32,52 @@ from processors.ports import (
     OutboxMessage,
     StoredEvent,
 )
+from schemas import crypto
 from schemas.codec import to_dict
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = resources.files("sinks") / "migrations"
 _MIGRATION_LOCK = 0x53494E45  # "SINE": one migrator at a time
+_AUDIT_LOCK = 0x41554449  # "AUDI": one writer extends the audit chain at a time
 
 
 def to_json(value: Any) -> str:
     """Compact JSON (orjson: datetimes, dates and enums natively, keys sorted)."""
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def read_audit(
+    conninfo: str, *, schema: str | None = None
+) -> list[tuple[int, AuditEntry, str, str]]:
+    """The whole audit trail in sequence order, for verification."""
+    with psycopg.connect(conninfo) as conn:
+        if schema is not None:
+            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        rows = conn.execute(
+            "SELECT seq, topic, kafka_partition, kafka_offset, outcome, payload_sha256, event_id,"
+            " event_type, signer, recorded_at, reason, prev_hash, hash FROM audit_log ORDER BY seq"
+        ).fetchall()
+    return [
+        (
+            r[0],
+            AuditEntry(
+                topic=r[1],
+                partition=r[2],
+                offset=r[3],
+                outcome=r[4],
+                payload_sha256=r[5],
+                event_id=r[6],
+                event_type=r[7],
+                signer=r[8],
+                recorded_at=r[9],
+                reason=r[10],
+            ),
+            r[11],
+            r[12],
+        )
+        for r in rows
+    ]
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -318,6 +354,7 @@ class PostgresUnitOfWork:
                 list(a.cause_event_ids),
                 a.summary,
                 a.triggered_at,
+                list(a.sealed_contacts),
             )
             for source in sources
             for a in sorted(holding[source], key=lambda a: a.alert_id)
@@ -325,17 +362,19 @@ class PostgresUnitOfWork:
         with self.conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO alerts AS a (alert_id, source, rule, severity, case_ids,"
-                " recruiter_ref, group_ref, cause_event_ids, summary, triggered_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " recruiter_ref, group_ref, cause_event_ids, summary, triggered_at,"
+                " sealed_contacts) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (alert_id) DO UPDATE SET severity = EXCLUDED.severity,"
                 " case_ids = EXCLUDED.case_ids, recruiter_ref = EXCLUDED.recruiter_ref,"
                 " group_ref = EXCLUDED.group_ref, cause_event_ids = EXCLUDED.cause_event_ids,"
                 " summary = EXCLUDED.summary, triggered_at = EXCLUDED.triggered_at,"
-                " withdrawn_at = NULL, updated_at = now()"
+                " sealed_contacts = EXCLUDED.sealed_contacts, withdrawn_at = NULL,"
+                " updated_at = now()"
                 " WHERE (a.severity, a.case_ids, a.cause_event_ids, a.summary, a.triggered_at,"
-                "        a.withdrawn_at IS NOT NULL)"
+                "        a.sealed_contacts, a.withdrawn_at IS NOT NULL)"
                 "   IS DISTINCT FROM (EXCLUDED.severity, EXCLUDED.case_ids,"
-                "        EXCLUDED.cause_event_ids, EXCLUDED.summary, EXCLUDED.triggered_at, false)",
+                "        EXCLUDED.cause_event_ids, EXCLUDED.summary, EXCLUDED.triggered_at,"
+                "        EXCLUDED.sealed_contacts, false)",
                 rows,
             )
         now_holding = {a.alert_id for alerts in holding.values() for a in alerts}
@@ -399,10 +438,54 @@ class PostgresUnitOfWork:
             return
         with (
             self.conn.cursor() as cur,
-            cur.copy("COPY outbox (topic, key, value) FROM STDIN") as copy,
+            cur.copy("COPY outbox (topic, key, value, headers) FROM STDIN") as copy,
         ):
             for m in messages:
-                copy.write_row((m.topic, m.key, m.value))
+                headers = [[name, crypto.b64(value)] for name, value in m.headers]
+                copy.write_row((m.topic, m.key, m.value, to_json(headers)))
+
+    def positions(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int, int]]:
+        if not event_ids:
+            return {}
+        rows = self.conn.execute(
+            "SELECT event_id::text, topic, kafka_partition, kafka_offset FROM events"
+            " WHERE event_id = ANY(%s::uuid[])",
+            (list(event_ids),),
+        ).fetchall()
+        return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+    def append_audit(self, entries: Sequence[AuditEntry]) -> None:
+        if not entries:
+            return
+        # One writer at a time extends the chain; the lock ends with the transaction.
+        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (_AUDIT_LOCK,))
+        last = self.conn.execute("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+        linked = chain(last[0] if last else GENESIS, entries)
+        with (
+            self.conn.cursor() as cur,
+            cur.copy(
+                "COPY audit_log (topic, kafka_partition, kafka_offset, outcome, payload_sha256,"
+                " event_id, event_type, signer, recorded_at, reason, prev_hash, hash)"
+                " FROM STDIN"
+            ) as copy,
+        ):
+            for e, previous, digest in linked:
+                copy.write_row(
+                    (
+                        e.topic,
+                        e.partition,
+                        e.offset,
+                        e.outcome,
+                        e.payload_sha256,
+                        e.event_id,
+                        e.event_type,
+                        e.signer,
+                        e.recorded_at,
+                        e.reason,
+                        previous,
+                        digest,
+                    )
+                )
 
 
 class PostgresLedgerStore:

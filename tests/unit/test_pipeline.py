@@ -10,9 +10,10 @@ from datetime import date, timedelta
 import pytest
 
 from processors import metrics
+from processors.audit import verify_chain
 from processors.ledger import CaseStatus
-from processors.pipeline import Outputs, Pipeline, RawMessage
-from processors.ports import OutboxMessage
+from processors.pipeline import Outputs, Pipeline
+from processors.ports import OutboxMessage, RawMessage
 from schemas.model import AlertRule, Person
 from schemas.serde import EventDeserializer, EventSerializer
 from sinks.memory import MemoryDeadLetters, MemoryLedgerStore, MemoryRelay
@@ -48,7 +49,7 @@ class Hub:
         return RawMessage(TOPIC, 0, self.offset, None, value)
 
     def send(self, *events):
-        encode = EventSerializer(self.registry)
+        encode = EventSerializer(self.registry, register=True)
         return self.pipeline.process([self.message(encode(TOPIC, e)) for e in events])
 
     def count(self, metric, **labels):
@@ -72,7 +73,7 @@ def hub():
     registry = MemoryRegistry()
     store, dead = MemoryLedgerStore(), MemoryDeadLetters()
     relay = MemoryRelay(store)
-    encode_value = EventSerializer(registry)
+    encode_value = EventSerializer(registry, register=True)
 
     def encode(event):
         return OutboxMessage(
@@ -111,7 +112,9 @@ def test_an_event_sent_twice_is_stored_counted_and_alerted_once(hub):
     event = interception(1, person=person(1, birth_date=date(2010, 1, 1)))
     first = hub.send(event)
     again = hub.send(event, event)
-    assert (again.stored, again.duplicates) == (0, 2)
+    # Sent again from another place in Kafka: replays, refused with the reason.
+    assert (again.stored, again.dead_lettered) == (0, 2)
+    assert all("replayed" in d.reason for d in hub.dead.sent)
     assert hub.count(metrics.INTERCEPTIONS) == 1
     assert hub.store.cases[case_id(1)].interceptions == 1
     assert [a.rule for a in first.alerts_raised] == [AlertRule.MINOR_INTERCEPTED]
@@ -128,6 +131,29 @@ def test_an_alert_is_raised_once_however_many_batches_keep_it_true(hub):
     assert len(group_alerts[0].case_ids) == 7  # the stored alert follows the group as it grows
     [raised] = [e for e in hub.published("AlertRaised") if e.rule is AlertRule.GROUP_INTERCEPTED]
     assert raised.event_id == raised.alert_id == group_alerts[0].alert_id
+
+
+def test_a_batch_redelivered_after_a_crash_is_a_silent_no_op(hub):
+    encode = EventSerializer(hub.registry, register=True)
+    batch = [hub.message(encode(TOPIC, interception(n))) for n in range(3)]
+    hub.pipeline.process(batch)
+    again = hub.pipeline.process(batch)  # the same offsets: Kafka redelivered them
+    assert (again.stored, again.duplicates, again.dead_lettered) == (0, 3, 0)
+    assert [e.outcome for e, _, _ in hub.store.audit[-3:]] == ["redelivered"] * 3
+
+
+def test_every_message_leaves_a_hash_chained_audit_entry(hub):
+    hub.send(interception(1), interception(2))
+    hub.pipeline.process([hub.message(b"garbage")])
+    outcomes = [entry.outcome for entry, _, _ in hub.store.audit]
+    assert outcomes == ["stored", "stored", "dead_lettered"]
+    rows = [(n, e, prev, h) for n, (e, prev, h) in enumerate(hub.store.audit)]
+    assert verify_chain(rows).intact
+    tampered = list(rows)
+    n, entry, prev, h = tampered[1]
+    tampered[1] = (n, dataclasses.replace(entry, signer="post-tenau"), prev, h)
+    check = verify_chain(tampered)
+    assert check.broken_at == 1 and "does not match" in check.reason
 
 
 def test_the_earliest_acknowledgement_of_an_alert_is_kept_whatever_the_arrival_order(hub):
@@ -183,7 +209,7 @@ def test_nothing_is_published_before_the_batch_commits():
         MemoryDeadLetters(),
         outputs=Outputs(lambda e: OutboxMessage("o", b"", b""), relay, "hub-test"),
     )
-    value = EventSerializer(registry)(TOPIC, repatriation(1))
+    value = EventSerializer(registry, register=True)(TOPIC, repatriation(1))
     with pytest.raises(RuntimeError, match="disk full"):
         pipeline.process([RawMessage(TOPIC, 0, 0, None, value)])
     assert relay.published == [] and store.outbox == []
@@ -191,7 +217,8 @@ def test_nothing_is_published_before_the_batch_commits():
 
 
 def test_undecodable_messages_go_to_dead_letters_and_the_rest_is_stored(hub):
-    stranger = EventSerializer(MemoryRegistry())  # schema ids this hub's registry never issued
+    # Schema ids this hub's registry never issued:
+    stranger = EventSerializer(MemoryRegistry(), register=True)
     result = hub.pipeline.process(
         [
             hub.message(b"garbage"),
@@ -262,6 +289,6 @@ def test_without_outputs_a_rebuild_publishes_nothing():
     registry = MemoryRegistry()
     store = MemoryLedgerStore()
     pipeline = Pipeline(EventDeserializer(registry), store, MemoryDeadLetters())
-    value = EventSerializer(registry)(TOPIC, repatriation(1))
+    value = EventSerializer(registry, register=True)(TOPIC, repatriation(1))
     result = pipeline.process([RawMessage(TOPIC, 0, 0, None, value)])
     assert result.alerts_raised and store.outbox == []
