@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import uuid
 from dataclasses import dataclass
@@ -17,9 +18,13 @@ from deploy.procs import (
     terminate,
     wait_until,
 )
+from deploy.secrets import ensure_password
 from deploy.tools import DEPLOY_DIR, find_java, maven_classpath
 
 POM = DEPLOY_DIR / "kafka" / "pom.xml"
+ADMIN = "admin"  # the broker's own principal, and the hub administrator's
+CONTROLLER = "controller"
+SECURED_MARKER = "sinergi-secured"
 
 LOG4J2 = """\
 Configuration:
@@ -60,20 +65,42 @@ class KafkaService:
         self.log = cfg.home / "logs" / "kafka.log"
         self.stdout = cfg.home / "logs" / "kafka.stdout.log"
         self.pidfile = PidFile(cfg.home / "run" / "kafka.pid", marker="kafka.Kafka")
+        self.kafka_secrets = cfg.home / "secrets" / "kafka"
 
     # --- configuration ------------------------------------------------------
     def properties(self) -> str:
+        """Every listener needs a login: SCRAM-SHA-512 for clients and the broker itself,
+        PLAIN (a static user) on the controller listener, where KRaft cannot use SCRAM.
+        The StandardAuthorizer denies whatever no ACL allows."""
         c = self.cfg
+        admin = ensure_password(self.kafka_secrets, ADMIN)
+        controller = ensure_password(self.kafka_secrets, CONTROLLER)
         return "\n".join(
             [
                 "process.roles=broker,controller",
                 "node.id=1",
                 f"controller.quorum.bootstrap.servers={c.host}:{c.controller_port}",
-                f"listeners=PLAINTEXT://{c.host}:{c.port},CONTROLLER://{c.host}:{c.controller_port}",
-                f"advertised.listeners=PLAINTEXT://{c.host}:{c.port}",
+                f"listeners=SASL_PLAINTEXT://{c.host}:{c.port},"
+                f"CONTROLLER://{c.host}:{c.controller_port}",
+                f"advertised.listeners=SASL_PLAINTEXT://{c.host}:{c.port}",
                 "controller.listener.names=CONTROLLER",
-                "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                "inter.broker.listener.name=SASL_PLAINTEXT",
+                "listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,"
+                "SASL_PLAINTEXT:SASL_PLAINTEXT",
+                "sasl.enabled.mechanisms=SCRAM-SHA-512",
+                "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+                "sasl.mechanism.controller.protocol=PLAIN",
+                "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
+                "listener.name.controller.plain.sasl.jaas.config="
+                "org.apache.kafka.common.security.plain.PlainLoginModule required"
+                f' username="{CONTROLLER}" password="{controller}"'
+                f' user_{CONTROLLER}="{controller}";',
+                "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config="
+                "org.apache.kafka.common.security.scram.ScramLoginModule required"
+                f' username="{ADMIN}" password="{admin}";',
+                "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                f"super.users=User:{ADMIN};User:{CONTROLLER}",
+                "allow.everyone.if.no.acl.found=false",
                 f"log.dirs={self.data}",
                 "num.partitions=6",
                 "offsets.topic.replication.factor=1",
@@ -96,15 +123,28 @@ class KafkaService:
     def _java(self) -> Path:
         return find_java(self.cfg.java_home, min_major=17, what="Kafka")
 
+    def _write_private(self, path: Path, text: str) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+
     def prepare(self) -> None:
         """Resolve jars, write configuration, format storage once."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        (self.dir / "server.properties").write_text(self.properties())
+        # It holds the broker's own passwords: readable by its owner only.
+        self._write_private(self.dir / "server.properties", self.properties())
         (self.dir / "log4j2.yaml").write_text(LOG4J2.format(log=self.log))
         classpath = self.classpath()
         if (self.data / "meta.properties").exists():
+            if not (self.data / SECURED_MARKER).exists():
+                raise StackError(
+                    f"the Kafka data in {self.data} was created without authentication (an"
+                    " older version of this stack). Remove that folder (its topics are lost)"
+                    " or use another SINERGI_HOME, then start again."
+                )
             return
         cluster_id = str(uuid.uuid4())
+        admin_password = ensure_password(self.kafka_secrets, ADMIN)
         done = subprocess.run(
             [
                 str(self._java()),
@@ -118,6 +158,9 @@ class KafkaService:
                 _kafka_uuid(cluster_id),
                 "--config",
                 str(self.dir / "server.properties"),
+                # The broker's own SCRAM user must exist before it can log in to itself.
+                "--add-scram",
+                f"SCRAM-SHA-512=[name={ADMIN},password={admin_password}]",
             ],
             capture_output=True,
             text=True,
@@ -125,6 +168,7 @@ class KafkaService:
         )
         if done.returncode != 0:
             raise StackError(f"Kafka storage format failed: {done.stdout}{done.stderr}")
+        (self.data / SECURED_MARKER).write_text("SASL/SCRAM-SHA-512 and ACLs since format\n")
 
     # --- lifecycle ------------------------------------------------------------
     def running(self) -> int | None:
