@@ -69,15 +69,16 @@ def publish(settings, count: int) -> None:
             break
         rows[post].append(row)
     started = time.perf_counter()
-    events = [e for post, rs in rows.items() for e in record_rows(desks[post], form, rs)]
+    events = {post: record_rows(desks[post], form, rs) for post, rs in rows.items()}
     validated = time.perf_counter()
-    pub = bootstrap.publisher(settings)
-    try:
-        pub.publish(events, timeout=300)
-    finally:
-        pub.close()
+    for post, post_events in events.items():
+        pub = bootstrap.publisher(settings, desks[post].unit)
+        try:
+            pub.publish(post_events, timeout=300)
+        finally:
+            pub.close()
     done = time.perf_counter()
-    n = len(events)
+    n = sum(len(e) for e in events.values())
     print(
         f"published {n:,} interceptions: validate+pseudonymise {n / (validated - started):,.0f}/s,"
         f" encode+send {n / (done - validated):,.0f}/s"

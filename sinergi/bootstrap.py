@@ -9,21 +9,29 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
+from deploy.procs import StackError
 from deploy.registry import REGISTRY_USER
 from deploy.secrets import read_password
 from processors.alerts import AlertRules
-from processors.pipeline import Outputs, Pipeline
+from processors.authenticity import Authenticator
+from processors.pipeline import Outputs, Pipeline, Security
 from processors.ports import OutboxMessage
 from producers.forms import Desk, desk_for
 from producers.pseudonym import Pseudonymiser, load_or_create_key
 from producers.publisher import Publisher, kafka_producer
-from schemas import avro
+from producers.signing import Signer
+from schemas import avro, crypto
+from schemas.access import Role
+from schemas.crypto import CryptoError, signing_private
+from schemas.directory import Directory, DirectoryError
+from schemas.directory import load as load_directory
 from schemas.model import Agency, Event
 from schemas.registry import RegistryClient
 from schemas.serde import EventDeserializer, EventSerializer
@@ -45,25 +53,91 @@ def conninfo(settings: Settings, role: str, database: str | None = None) -> str:
     )
 
 
+PROCESSOR_MEMBER = "hub-processor"
+ADMIN = "admin"
+
+
 def registry(settings: Settings) -> RegistryClient:
-    """The registry client; writes (and POST lookups) need the hub's registry user."""
+    """The registry client of the hub's administrator (may register schemas)."""
     return RegistryClient(
         settings.registry_url,
         auth=(REGISTRY_USER, read_password(settings.secrets_dir, "registry")),
     )
 
 
-def kafka_security(settings: Settings) -> dict[str, Any]:
-    """kafka-python security options (none on the plaintext local stack)."""
-    return {}
+def registry_reader(settings: Settings) -> RegistryClient:
+    """A registry client that only reads: what every member and processor uses."""
+    return RegistryClient(settings.registry_url)
 
 
-def publisher(settings: Settings, client: RegistryClient | None = None) -> Publisher:
+def kafka_password(settings: Settings, principal: str) -> str:
+    return read_password(settings.kafka_credentials_dir, principal)
+
+
+def kafka_security(settings: Settings, principal: str) -> dict[str, Any]:
+    """kafka-python options to authenticate as ``principal`` (SASL/SCRAM-SHA-512)."""
+    return {
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": principal,
+        "sasl_plain_password": kafka_password(settings, principal),
+    }
+
+
+def signer(settings: Settings, member_id: str) -> Signer:
+    """A member's signer; its private key lives with the member (here: the secrets folder)."""
+    path = settings.keys_dir / f"{member_id}.signing.key"
+    try:
+        return Signer(member_id, signing_private(path))
+    except CryptoError:
+        raise StackError(
+            f"no signing key for {member_id}: add the member first"
+            f" (sinergi agency add {member_id} --role ...)"
+        ) from None
+
+
+def publisher(
+    settings: Settings, member_id: str, client: RegistryClient | None = None
+) -> Publisher:
+    """A publisher that authenticates and signs as ``member_id``."""
     return Publisher(
-        kafka_producer(settings.bootstrap_servers, **kafka_security(settings)),
-        EventSerializer(client or registry(settings)),
+        kafka_producer(settings.bootstrap_servers, **kafka_security(settings, member_id)),
+        EventSerializer(client or registry_reader(settings)),
         settings.topic,
+        signer(settings, member_id),
     )
+
+
+class DirectoryCache:
+    """The member directory, read again whenever its file changes (members added or
+    revoked while the processor runs)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._stamp: float | None = None
+        self._directory: Directory | None = None
+
+    def __call__(self) -> Directory:
+        path = self.settings.directory_file
+        try:
+            stamp = path.stat().st_mtime
+        except OSError:
+            raise DirectoryError(f"no member directory at {path}") from None
+        if self._directory is None or stamp != self._stamp:
+            self._directory = directory(self.settings)
+            self._stamp = stamp
+        return self._directory
+
+
+def directory(settings: Settings) -> Directory:
+    """The member directory, its signature checked against the trust anchor."""
+    try:
+        anchor = crypto.signing_key_from(settings.directory_anchor_file.read_text().strip())
+    except (OSError, CryptoError):
+        raise DirectoryError(
+            f"no trust anchor at {settings.directory_anchor_file}: run `sinergi stack up`"
+        ) from None
+    return load_directory(settings.directory_file, anchor)
 
 
 def pseudonymiser(settings: Settings, *, create: bool = False) -> Pseudonymiser:
@@ -78,7 +152,9 @@ def hotline_key(settings: Settings, *, create: bool = False) -> bytes:
 def desk(settings: Settings, agency: Agency, place: str) -> Desk:
     """The desk of a member of the hub (see producers.forms.desk_for for places)."""
     key = hotline_key(settings) if agency is Agency.HOTLINE else None
-    return desk_for(agency, place, pseudonymiser(settings), reporter_key=key)
+    found = desk_for(agency, place, pseudonymiser(settings), reporter_key=key)
+    police = directory(settings).sealing_keys.get(Role.POLICE.value)
+    return replace(found, police_sealing_key=police)
 
 
 def alert_rules(settings: Settings) -> AlertRules:
@@ -89,11 +165,6 @@ def alert_rules(settings: Settings) -> AlertRules:
         group_size=settings.alert_group_size,
         tip_match_days=settings.alert_tip_match_days,
     )
-
-
-def hub_unit(settings: Settings) -> str:
-    """The member id the hub's processor publishes under."""
-    return "hub-processor"
 
 
 @dataclass
@@ -108,21 +179,30 @@ class ProcessorParts:
 
 
 def processor_parts(settings: Settings, *, database: str | None = None) -> ProcessorParts:
-    client = registry(settings)
-    pub = publisher(settings, client)
+    client = registry_reader(settings)
+    pub = publisher(settings, PROCESSOR_MEMBER, client)
     store = PostgresLedgerStore(conninfo(settings, "sinergi_processor", database))
 
     def encode(event: Event) -> OutboxMessage:
-        return OutboxMessage(*pub.encode(event))
+        m = pub.encode(event)
+        return OutboxMessage(m.topic, m.key, m.value, tuple(m.headers))
 
     pipeline = Pipeline(
         EventDeserializer(client),
         store,
-        KafkaDeadLetters(pub, unit=hub_unit(settings)),
+        KafkaDeadLetters(pub, unit=PROCESSOR_MEMBER),
         rules=alert_rules(settings),
-        outputs=Outputs(encode, OutboxRelay(store, pub.producer), hub_unit(settings)),
+        outputs=Outputs(encode, OutboxRelay(store, pub.producer), PROCESSOR_MEMBER),
+        security=security(settings),
     )
     return ProcessorParts(pipeline, store, pub)
+
+
+def security(settings: Settings) -> Security:
+    return Security(
+        authenticate=Authenticator(DirectoryCache(settings), settings.topic_prefix),
+        max_age=timedelta(hours=settings.replay_window_hours),
+    )
 
 
 def input_topics(settings: Settings) -> list[str]:
@@ -134,7 +214,7 @@ def kafka_admin(settings: Settings) -> Iterator[KafkaAdminClient]:
     admin = KafkaAdminClient(
         bootstrap_servers=settings.bootstrap_servers,
         client_id="sinergi-admin",
-        **kafka_security(settings),
+        **kafka_security(settings, ADMIN),
     )
     try:
         yield admin
@@ -151,7 +231,11 @@ def create_topics(settings: Settings) -> list[str]:
             name = settings.topic(spec.name)
             if name in existing:
                 continue
-            configs = {"cleanup.policy": "compact"} if spec.compacted else {}
+            # The broker stamps each message with its own clock (a producer cannot
+            # backdate one): what the processor's replay check relies on.
+            configs = {"message.timestamp.type": "LogAppendTime"}
+            if spec.compacted:
+                configs["cleanup.policy"] = "compact"
             try:
                 admin.create_topics(
                     [NewTopic(name, settings.topic_partitions, 1, topic_configs=configs)]

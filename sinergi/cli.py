@@ -21,12 +21,16 @@ from deploy.procs import StackError
 from producers import forms
 from producers.fields import InvalidInputError
 from producers.pseudonym import PseudonymKeyError
+from schemas.access import Role
+from schemas.crypto import CryptoError
+from schemas.directory import DirectoryError
 from schemas.model import Agency, Event
 from schemas.registry import RegistryError
 from schemas.serde import SerializationError
-from sinergi import bootstrap, police, runtime, views
+from sinergi import bootstrap, members, police, runtime, views
 from sinergi.config import ConfigError, Settings, from_env
 from sinergi.display import local_time, severity
+from sinergi.members import MemberError
 
 app = typer.Typer(
     help="Sinergi: the NTT inter-agency hub against non-procedural migration and trafficking.",
@@ -43,12 +47,23 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(processor_app, name="processor")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(alerts_app, name="alerts")
+agency_app = typer.Typer(
+    help="Members of the hub: credentials, signing keys, least-privilege access.",
+    no_args_is_help=True,
+)
+audit_app = typer.Typer(help="The hash-chained audit trail of who published what.",
+                        no_args_is_help=True)  # fmt: skip
+app.add_typer(agency_app, name="agency")
+app.add_typer(audit_app, name="audit")
 
 out = Console()
 err = Console(stderr=True)
 
 EXPECTED_ERRORS = (
     StackError,
+    MemberError,
+    DirectoryError,
+    CryptoError,
     ConfigError,
     RegistryError,
     SerializationError,
@@ -140,7 +155,7 @@ def publish_rows(
         if dry_run:
             out.print(f"[green]valid:[/green] {len(events)} {form_name} row(s); nothing sent")
             return events
-        pub = bootstrap.publisher(s)
+        pub = bootstrap.publisher(s, desk.unit)
         try:
             sent = pub.publish(events)
         finally:
@@ -289,19 +304,25 @@ def alerts_follow(
     json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per alert")] = False,
     max_alerts: Annotated[int, typer.Option("--max", help="Stop after this many (0: never)")] = 0,
     idle_timeout: Annotated[float, typer.Option(help="Stop after this many idle seconds")] = 0,
+    reveal: Annotated[
+        bool, typer.Option(help="Open the recruiter contacts sealed for police")
+    ] = False,
 ) -> None:
     """Follow alerts as the hub raises them (Ctrl-C to stop)."""
+    s = settings()
+    opener = police.contact_opener(s) if reveal else None
     try:
         for alert in police.follow(
-            settings(),
+            s,
             unit=unit,
             from_beginning=from_beginning,
             max_alerts=max_alerts or None,
             idle_timeout_s=idle_timeout or None,
             on_skip=lambda why: err.print(f"[yellow]skipped[/yellow] {why}"),
         ):
+            contacts = [opener(c) for c in alert.sealed_contacts] if opener else []
             if json_lines:
-                print(police.as_json(alert), flush=True)
+                print(police.as_json(alert, contacts), flush=True)
                 continue
             out.print(
                 local_time(alert.triggered_at),
@@ -311,6 +332,8 @@ def alerts_follow(
                 f"[dim]cases {', '.join(c[:13] for c in alert.case_ids)}"
                 f" alert {alert.alert_id}[/dim]",
             )
+            if contacts:
+                out.print(f"    recruiter contact (police only): {', '.join(contacts)}")
     except EXPECTED_ERRORS as exc:
         fail(exc)
     except KeyboardInterrupt:
@@ -362,6 +385,67 @@ def alerts_list(
             str(row["alert_id"]),
         )
     out.print(table)
+
+
+# --- members and audit -------------------------------------------------------------------
+
+
+@agency_app.command("add")
+def agency_add(
+    name: Annotated[str, typer.Argument(help="Member id, e.g. post-atapupu or police-polres-5304")],
+    role: Annotated[Role, typer.Option(help="What the member may do")],
+) -> None:
+    """Create a member: SCRAM credential, Ed25519 signing key, ACLs, directory entry."""
+    s = settings()
+    try:
+        member = members.add(s, name, role)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
+        return
+    out.print(f"[green]member {member.member_id}[/green] ({member.role.value}) ready")
+    out.print(f"  Kafka credential: {s.kafka_credentials_dir / (name + '.password')} (mode 0600)")
+    out.print(f"  signing key:      {s.keys_dir / (name + '.signing.key')} (mode 0600)")
+    out.print(f"  public key:       {member.signing_key} (in {s.directory_file})")
+
+
+@agency_app.command("list")
+def agency_list() -> None:
+    """Members, their roles, ACL counts, and whether they were revoked."""
+    try:
+        rows = members.list_members(settings())
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
+        return
+    table = Table("member", "role", "ACLs", "since", "revoked")
+    for row in rows:
+        m = row.member
+        table.add_row(m.member_id, m.role.value, str(row.acls), m.created_at, m.revoked_at or "-")
+    out.print(table)
+
+
+@agency_app.command("revoke")
+def agency_revoke(name: Annotated[str, typer.Argument(help="Member id")]) -> None:
+    """Remove a member's credential and ACLs; its past signatures stay verifiable."""
+    try:
+        member = members.revoke(settings(), name)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
+        return
+    out.print(f"[yellow]revoked[/yellow] {member.member_id} at {member.revoked_at}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit trail's hash chain; any changed, removed or inserted entry shows."""
+    try:
+        check = runtime.verify_audit(settings())
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
+        return
+    if check.intact:
+        out.print(f"[green]intact:[/green] {check.entries} entries, head {check.head}")
+        return
+    fail(StackError(f"the audit trail is broken at entry {check.broken_at}: {check.reason}"))
 
 
 # --- processor ---------------------------------------------------------------------------

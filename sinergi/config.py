@@ -61,6 +61,8 @@ class Settings:
     alert_minor_age: int = 18
     alert_group_size: int = 5
     alert_tip_match_days: int = 60
+    # A message reaching the hub longer than this after it was recorded is a replay.
+    replay_window_hours: int = 24
     java_home: Path | None = None
     registry_java_home: Path | None = None
     maven: str = "mvn"
@@ -83,6 +85,26 @@ class Settings:
     def pseudonym_key_file(self) -> Path:
         """The key every member shares for pseudonyms (NIK, names, recruiters)."""
         return self.secrets_dir / "pseudonym.key"
+
+    @property
+    def kafka_credentials_dir(self) -> Path:
+        """One SCRAM password per Kafka principal (member), mode 0600."""
+        return self.secrets_dir / "kafka"
+
+    @property
+    def keys_dir(self) -> Path:
+        """Members' private signing keys and the roles' private sealing keys."""
+        return self.secrets_dir / "keys"
+
+    @property
+    def directory_file(self) -> Path:
+        """The signed member directory (public: ids, roles, public keys)."""
+        return self.home / "directory" / "members.json"
+
+    @property
+    def directory_anchor_file(self) -> Path:
+        """The directory administrator's public key: the trust anchor."""
+        return self.home / "directory" / "anchor.pub"
 
     @property
     def hotline_key_file(self) -> Path:
@@ -147,6 +169,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         alert_minor_age=_int(env, "SINERGI_ALERT_MINOR_AGE", base.alert_minor_age),
         alert_group_size=_int(env, "SINERGI_ALERT_GROUP_SIZE", base.alert_group_size),
         alert_tip_match_days=_int(env, "SINERGI_ALERT_TIP_MATCH_DAYS", base.alert_tip_match_days),
+        replay_window_hours=_int(env, "SINERGI_REPLAY_WINDOW_HOURS", base.replay_window_hours),
         java_home=_path(env, "SINERGI_JAVA_HOME") or _path(env, "JAVA_HOME"),
         registry_java_home=_path(env, "SINERGI_REGISTRY_JAVA_HOME"),
         maven=env.get("SINERGI_MAVEN", base.maven),

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 
 from kafka import KafkaConsumer
 
+from producers.posts import RECRUITER_CONTACT
+from schemas import crypto
 from schemas.model import AlertRaised
 from schemas.serde import EventDeserializer, SerializationError
 from schemas.topics import ALERTS
@@ -32,9 +34,9 @@ def follow(
         group_id=f"alerts-{unit}",
         auto_offset_reset="earliest",
         enable_auto_commit=True,
-        **bootstrap.kafka_security(settings),
+        **bootstrap.kafka_security(settings, unit),
     )
-    decode = EventDeserializer(bootstrap.registry(settings))
+    decode = EventDeserializer(bootstrap.registry_reader(settings))
     seen = 0
     last_message = time.monotonic()
     try:
@@ -67,7 +69,20 @@ def follow(
         consumer.close()
 
 
-def as_json(alert: AlertRaised) -> str:
+def contact_opener(settings: Settings) -> Callable[[str], str]:
+    """Opens recruiter contacts sealed for police, with the police role's key."""
+    key = crypto.sealing_private(settings.keys_dir / "role-police.sealing.key")
+
+    def open_contact(sealed: str) -> str:
+        try:
+            return crypto.open_sealed(key, sealed, RECRUITER_CONTACT).decode()
+        except crypto.CryptoError:
+            return "(cannot be opened with this key)"
+
+    return open_contact
+
+
+def as_json(alert: AlertRaised, contacts: list[str] | None = None) -> str:
     return json.dumps(
         {
             "alert_id": alert.alert_id,
@@ -79,6 +94,8 @@ def as_json(alert: AlertRaised) -> str:
             "group_ref": alert.group_ref,
             "cause_event_ids": list(alert.cause_event_ids),
             "triggered_at": alert.triggered_at.isoformat(),
+            "sealed_contacts": list(alert.sealed_contacts),
+            **({"contacts": contacts} if contacts else {}),
         },
         ensure_ascii=False,
     )

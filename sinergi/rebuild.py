@@ -19,7 +19,8 @@ import psycopg
 from kafka import KafkaConsumer, TopicPartition
 from psycopg import sql
 
-from processors.pipeline import Pipeline, RawMessage
+from processors.pipeline import Pipeline
+from processors.ports import RawMessage
 from sinergi import bootstrap
 from sinergi.config import Settings
 from sinks.memory import MemoryDeadLetters
@@ -85,7 +86,7 @@ def replay(settings: Settings, pipeline: Pipeline, until: dict[TopicPartition, i
         enable_auto_commit=False,
         group_id=None,
         max_poll_records=settings.batch_max,
-        **bootstrap.kafka_security(settings),
+        **bootstrap.kafka_security(settings, bootstrap.ADMIN),
     )
     consumer.assign(list(until))
     consumer.seek_to_beginning(*until)
@@ -156,7 +157,7 @@ def rebuild(
     migrate(owner, schema=schema)
     store = PostgresLedgerStore(owner, schema=schema)
     try:
-        client = bootstrap.registry(settings)
+        client = bootstrap.registry_reader(settings)
         from schemas.serde import EventDeserializer
 
         pipeline = Pipeline(

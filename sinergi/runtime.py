@@ -17,15 +17,16 @@ from kafka import KafkaConsumer, TopicPartition
 
 from deploy.procs import PidFile, StackError, spawn, terminate, wait_until
 from deploy.stack import Stack, StackConfig
+from processors.audit import ChainCheck, verify_chain
 from processors.pipeline import Pipeline
 from processors.worker import WorkerConfig, build_app
 from producers import forms
 from producers.pseudonym import load_or_create_key
 from producers.simulate import Simulator
 from schemas.model import Agency, Event
-from sinergi import bootstrap, police, views
+from sinergi import bootstrap, members, police, views
 from sinergi.config import Settings
-from sinks.postgres import migrate
+from sinks.postgres import migrate, read_audit
 from sinks.prometheus import LedgerMetricsCollector, WorkerMetrics
 
 log = logging.getLogger(__name__)
@@ -57,12 +58,14 @@ def ensure_keys(settings: Settings) -> None:
 
 
 def prepare_hub(settings: Settings, report: Report = print) -> None:
-    """Keys, tables, topics and schemas of this deployment (idempotent)."""
+    """Keys, tables, topics, schemas and members of this deployment (idempotent)."""
     ensure_keys(settings)
     applied = migrate(bootstrap.conninfo(settings, "sinergi_owner"))
     report(f"database {settings.database}: " + (", ".join(applied) or "up to date"))
     created = bootstrap.create_topics(settings)
     report(f"topics: {len(created)} created, schemas registered")
+    count = members.ensure(settings, members.default_members())
+    report(f"members: {count} with credentials, signing keys and least-privilege ACLs")
 
 
 def up(settings: Settings, report: Report = print) -> None:
@@ -104,6 +107,11 @@ def run_processor(settings: Settings) -> None:
             topics=bootstrap.input_topics(settings),
             batch_max=settings.batch_max,
             batch_within_s=settings.batch_within_s,
+            broker_credentials=faust.SASLCredentials(
+                username=bootstrap.PROCESSOR_MEMBER,
+                password=bootstrap.kafka_password(settings, bootstrap.PROCESSOR_MEMBER),
+                mechanism="SCRAM-SHA-512",
+            ),
         ),
         pipeline_factory,
         metrics,
@@ -185,13 +193,19 @@ def processor(settings: Settings) -> ProcessorService:
 # --- the demonstration ---------------------------------------------------------------------
 
 
+def verify_audit(settings: Settings) -> ChainCheck:
+    """Recompute the audit trail's hash chain (as the hub's owner: analysts see a view)."""
+    return verify_chain(read_audit(bootstrap.conninfo(settings, "sinergi_owner")))
+
+
 def backlog(settings: Settings) -> int:
     """Messages on the input topics that the processor group has not committed yet."""
     group = settings.processor_group
     with bootstrap.kafka_admin(settings) as admin:
         committed = admin.list_group_offsets([group]).get(group, {})
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, **bootstrap.kafka_security(settings)
+        bootstrap_servers=settings.bootstrap_servers,
+        **bootstrap.kafka_security(settings, bootstrap.ADMIN),
     )
     try:
         partitions = [
@@ -249,7 +263,7 @@ def acknowledge_some(settings: Settings, share: float, seed: int) -> int:
         for a in chosen
     ]
     events = forms.record_rows(desk, forms.FORMS["acknowledgement"], rows)
-    pub = bootstrap.publisher(settings)
+    pub = bootstrap.publisher(settings, desk.unit)
     try:
         pub.publish(events)
     finally:
@@ -261,17 +275,18 @@ def demo(settings: Settings, *, months: int, seed: int, report: Report = print) 
     up(settings, report)
     report(f"processor: {processor(settings).start()}")
     by_unit = simulated_events(settings, months=months, seed=seed)
-    pub = bootstrap.publisher(settings)
     by_agency: dict[str, Counter[str]] = defaultdict(Counter)
     units: dict[str, set[str]] = defaultdict(set)
-    try:
-        for unit, events in sorted(by_unit.items()):
+    for unit, events in sorted(by_unit.items()):
+        # Each unit publishes with its own credential and signs with its own key.
+        pub = bootstrap.publisher(settings, unit)
+        try:
             pub.publish(events)
-            agency = unit.split("-", 1)[0]
-            units[agency].add(unit)
-            by_agency[agency].update(e.event_type for e in events)
-    finally:
-        pub.close()
+        finally:
+            pub.close()
+        agency = unit.split("-", 1)[0]
+        units[agency].add(unit)
+        by_agency[agency].update(e.event_type for e in events)
     for agency, kinds in sorted(by_agency.items()):
         what = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
         report(
@@ -285,7 +300,7 @@ def demo(settings: Settings, *, months: int, seed: int, report: Report = print) 
         )
     report("police follow the alerts (`sinergi alerts follow`), the first five:")
     for alert in police.follow(
-        settings, unit="police-demo", from_beginning=True, max_alerts=5, idle_timeout_s=10
+        settings, unit="police-polda-ntt", from_beginning=True, max_alerts=5, idle_timeout_s=10
     ):
         report(f"  {alert.severity.value:<8} {alert.rule.value:<28} {alert.summary}")
     acked = acknowledge_some(settings, 0.6, seed)

@@ -17,7 +17,7 @@ import pytest
 from psycopg import sql
 
 from deploy.procs import terminate
-from sinergi import bootstrap
+from sinergi import bootstrap, members
 from sinergi.config import Settings, from_env
 from sinks.postgres import migrate
 from tests.conftest import base_env
@@ -97,6 +97,13 @@ class Hub:
         tail = self.worker_log.read_text()[-3000:] if self.worker_log.exists() else ""
         raise AssertionError(f"timed out waiting for {what}\n{tail}")
 
+    def kafka(self, principal: str = "admin") -> dict[str, object]:
+        """kafka-python options for a client of this stack, as ``principal``."""
+        return {
+            "bootstrap_servers": self.settings.bootstrap_servers,
+            **bootstrap.kafka_security(self.settings, principal),
+        }
+
     def event_count(self) -> int:
         return int(self.query("SELECT count(*) FROM events")[0][0])  # type: ignore[call-overload]
 
@@ -120,6 +127,9 @@ def hub(stack_settings: Settings) -> Iterator[Hub]:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(settings.database)))
     migrate(bootstrap.conninfo(settings, "sinergi_owner"))
     bootstrap.create_topics(settings)
+    # Every unit's credential and key exist once per stack; the ACLs are per deployment
+    # (this test's topics and consumer group).
+    members.ensure(settings, members.default_members())
     hub = Hub(settings, env)
     yield hub
     for proc in hub.workers:

@@ -124,7 +124,7 @@ def test_nothing_personal_reaches_the_topic_or_the_database(hub, tmp_path):
     hub.start_worker()
     hub.wait_for(lambda: hub.event_count() == 2, what="2 events")
     consumer = KafkaConsumer(
-        bootstrap_servers=hub.settings.bootstrap_servers,
+        **hub.kafka(),
         auto_offset_reset="earliest",
         consumer_timeout_ms=3000,
     )
@@ -156,6 +156,12 @@ def test_a_standard_confluent_client_decodes_the_hubs_messages(hub, tmp_path):
             "bootstrap.servers": hub.settings.bootstrap_servers,
             "group.id": f"confluent-{uuid.uuid4().hex[:6]}",
             "auto.offset.reset": "earliest",
+            # A standard client authenticates the standard way (here as the administrator,
+            # who may read the posts' topic).
+            "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanisms": "SCRAM-SHA-512",
+            "sasl.username": "admin",
+            "sasl.password": bootstrap.kafka_password(hub.settings, "admin"),
         }
     )
     consumer.subscribe([topic])
@@ -177,9 +183,14 @@ def test_a_standard_confluent_client_decodes_the_hubs_messages(hub, tmp_path):
 
 def test_a_message_nobody_can_decode_goes_to_the_dead_letter_topic_with_the_reason(hub, tmp_path):
     topic = hub.settings.topic(INTERCEPTIONS)
-    producer = KafkaProducer(bootstrap_servers=hub.settings.bootstrap_servers)
-    producer.send(topic, b"not avro at all")
-    producer.send(topic, frame(987654, b"\x02\x04"))
+    # A member (authenticated, and signing what it sends) publishes what nobody can decode,
+    # and someone with a credential but no key sends an unsigned message.
+    signer = bootstrap.signer(hub.settings, "post-eltari")
+    producer = KafkaProducer(**hub.kafka("post-eltari"))
+    relative = INTERCEPTIONS
+    for value in (b"not avro at all", frame(987654, b"\x02\x04")):
+        producer.send(topic, value=value, headers=signer.headers(relative, None, value))
+    producer.send(topic, value=b"\x00\x00\x00\x00\x01unsigned")
     producer.flush()
     producer.close()
     rows = simulated(2)["eltari"][:1]
@@ -196,32 +207,34 @@ def test_a_message_nobody_can_decode_goes_to_the_dead_letter_topic_with_the_reas
 
     consumer = KafkaConsumer(
         hub.settings.topic(DEAD_LETTER.name),
-        bootstrap_servers=hub.settings.bootstrap_servers,
+        **hub.kafka("ops"),
+        group_id="ops-test",
         auto_offset_reset="earliest",
         consumer_timeout_ms=10_000,
     )
-    decode = EventDeserializer(bootstrap.registry(hub.settings))
+    decode = EventDeserializer(bootstrap.registry_reader(hub.settings))
     letters = []
     for message in consumer:
         letters.append(decode(message.value).event)
-        if len(letters) == 2:
+        if len(letters) == 3:
             break
     consumer.close()
     reasons = sorted(letter.reason for letter in letters)  # type: ignore[attr-defined]
     assert any("magic byte" in r for r in reasons)
     assert any("schema id 987654" in r for r in reasons)
+    assert any(r.startswith("unsigned") for r in reasons)
     assert {letter.source_topic for letter in letters} == {topic}  # type: ignore[attr-defined]
 
 
 def test_a_killed_processor_resumes_where_it_was_without_loss_or_double_count(hub):
     rows = simulated(6000, seed=5)
-    publisher = bootstrap.publisher(hub.settings)
     total = 0
     for post, post_rows in rows.items():
         desk = bootstrap.desk(hub.settings, Agency.POST, post)
         events = record_rows(desk, FORMS["interception"], post_rows)
+        publisher = bootstrap.publisher(hub.settings, desk.unit)
         total += len(publisher.publish(events))
-    publisher.close()
+        publisher.close()
 
     worker = hub.start_worker()
     hub.wait_for(lambda: hub.event_count() > 0, what="the first batch")
@@ -295,7 +308,7 @@ def test_an_invalid_file_is_refused_whole_naming_row_and_field(hub, tmp_path):
     )
     assert done.returncode == 2
     assert "row 3, field destination_country" in done.stderr
-    consumer = KafkaConsumer(bootstrap_servers=hub.settings.bootstrap_servers)
+    consumer = KafkaConsumer(**hub.kafka())
     tp = TopicPartition(hub.settings.topic(INTERCEPTIONS), 0)
     ends = consumer.end_offsets(
         [TopicPartition(tp.topic, p) for p in range(hub.settings.topic_partitions)]
@@ -352,6 +365,19 @@ def test_the_registry_refuses_anonymous_writes_and_incompatible_changes(hub):
     assert RegistryClient(hub.settings.registry_url).schema(client.register(subject, current))
 
 
+def client_config(hub: Hub, folder: Path) -> Path:
+    """A Java client configuration logging in as the administrator."""
+    path = folder / "admin.properties"
+    password = bootstrap.kafka_password(hub.settings, "admin")
+    path.write_text(
+        "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\n"
+        "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required"
+        f' username="admin" password="{password}";\n'
+    )
+    path.chmod(0o600)
+    return path
+
+
 def test_kafkas_own_tools_count_what_the_post_published(hub, stack_settings, tmp_path):
     rows = simulated(25, seed=8)["eltari"]
     hub.cli(
@@ -366,6 +392,8 @@ def test_kafkas_own_tools_count_what_the_post_published(hub, stack_settings, tmp
             "org.apache.kafka.tools.GetOffsetShell",
             "--bootstrap-server",
             hub.settings.bootstrap_servers,
+            "--command-config",
+            str(client_config(hub, tmp_path)),
             "--topic",
             hub.settings.topic(INTERCEPTIONS),
         ],

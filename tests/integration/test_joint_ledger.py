@@ -50,14 +50,14 @@ def publish_simulated(hub: Hub, months: int, seed: int) -> int:
     rows: dict[tuple[str, str], list] = defaultdict(list)
     for form, place, row in Simulator(seed=seed, months=months).events_rows(shared):
         rows[(form, place)].append(row)
-    pub = bootstrap.publisher(hub.settings)
     total = 0
-    try:
-        for (form, place), form_rows in rows.items():
-            desk = bootstrap.desk(hub.settings, forms.FORMS[form].agency, place)
+    for (form, place), form_rows in rows.items():
+        desk = bootstrap.desk(hub.settings, forms.FORMS[form].agency, place)
+        pub = bootstrap.publisher(hub.settings, desk.unit)
+        try:
             total += len(pub.publish(forms.record_rows(desk, forms.FORMS[form], form_rows)))
-    finally:
-        pub.close()
+        finally:
+            pub.close()
     return total
 
 
@@ -234,7 +234,7 @@ def _follow(hub: Hub, *extra: str) -> list[dict]:
             "follow",
             "--json",
             "--unit",
-            "polres-test",
+            "police-polres-5371",
             "--idle-timeout",
             "8",
             *extra,
@@ -326,11 +326,11 @@ def test_case_changes_are_published_on_a_compacted_topic(hub):
     assert "compact" in repr(configs["cleanup.policy"])
     consumer = KafkaConsumer(
         topic,
-        bootstrap_servers=hub.settings.bootstrap_servers,
+        **hub.kafka("police-polda-ntt"),
         auto_offset_reset="earliest",
         consumer_timeout_ms=5000,
     )
-    decode = EventDeserializer(bootstrap.registry(hub.settings))
+    decode = EventDeserializer(bootstrap.registry_reader(hub.settings))
     latest: dict[str, CaseUpdated] = {}
     for message in consumer:
         event = decode(message.value).event
@@ -410,7 +410,7 @@ def test_the_rebuild_equals_the_live_ledger_even_after_the_processor_was_killed(
             {"alert_id": a, "officer": "POLDA-1", "occurred_at": "2026-03-01T10:00"}
             for (a,) in alerts_before
         ]
-        pub = bootstrap.publisher(hub.settings)
+        pub = bootstrap.publisher(hub.settings, desk.unit)
         pub.publish(forms.record_rows(desk, forms.FORMS["acknowledgement"], rows))
         pub.close()
     done = hub.cli("ledger", "rebuild", "--wait", "120")
