@@ -8,6 +8,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from kafka.admin import KafkaAdminClient
+
 from deploy.procs import (
     PidFile,
     StackError,
@@ -175,22 +177,28 @@ class KafkaService:
         return self.pidfile.running_pid()
 
     def ready(self) -> bool:
-        """The port answers and this run's log says the server started (near its top)."""
-        if not (port_open(self.cfg.host, self.cfg.port) and self.log.exists()):
+        """The broker answers an authenticated client: the administrator lists topics."""
+        if not port_open(self.cfg.host, self.cfg.port):
             return False
-        with self.log.open("rb") as head:
-            return b"Kafka Server started" in head.read(8 << 20)
+        admin = KafkaAdminClient(
+            bootstrap_servers=f"{self.cfg.host}:{self.cfg.port}",
+            security_protocol="SASL_PLAINTEXT",
+            sasl_mechanism="SCRAM-SHA-512",
+            sasl_plain_username=ADMIN,
+            sasl_plain_password=ensure_password(self.kafka_secrets, ADMIN),
+            bootstrap_timeout_ms=3000,
+            request_timeout_ms=3000,
+        )
+        try:
+            admin.list_topics()
+        finally:
+            admin.close()
+        return True
 
     def start(self) -> str:
         pid = self.running()
         if pid is not None:
-            # Ours and alive: its port answering is enough (the log may have rolled over).
-            wait_until(
-                lambda: port_open(self.cfg.host, self.cfg.port),
-                timeout=60,
-                what="Kafka",
-                log_file=self.log,
-            )
+            wait_until(self.ready, timeout=60, what="Kafka", log_file=self.log)
             return f"already running (pid {pid})"
         ensure_port_free(self.cfg.host, self.cfg.port, "Kafka", "SINERGI_KAFKA_PORT")
         ensure_port_free(
@@ -200,9 +208,6 @@ class KafkaService:
             "SINERGI_KAFKA_CONTROLLER_PORT",
         )
         self.prepare()
-        # A fresh log per start, so readiness is judged on this run only.
-        if self.log.exists():
-            self.log.rename(self.log.with_suffix(".log.prev"))
         proc = spawn(
             [
                 str(self._java()),
@@ -232,7 +237,7 @@ class KafkaService:
         pid = self.running()
         if pid is None:
             return "not running"
-        killed = terminate(pid, timeout=45)
+        killed = terminate(pid, timeout=90)
         self.pidfile.remove()
         return "killed after timeout" if killed else "stopped"
 

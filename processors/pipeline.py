@@ -294,6 +294,7 @@ class Pipeline:
             event_id = item.stored.event.event_id
             if event_id in seen:
                 self._reject(item, f"replayed: event {event_id} twice in one batch", result)
+                item.outcome = "replayed"
                 continue
             seen.add(event_id)
         return received

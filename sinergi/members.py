@@ -211,21 +211,39 @@ def _filter(member_id: str) -> ACLFilter:
     )
 
 
+def forget_deployment(settings: Settings) -> int:
+    """Remove every ACL naming this deployment's topics or processor group (a test's, or a
+    deployment taken down); return how many."""
+    with bootstrap.kafka_admin(settings) as admin:
+        acls, _ = admin.describe_acls(_everything())
+        mine = [
+            acl
+            for acl in acls
+            if acl.resource_pattern.resource_name.startswith(settings.topic_prefix or "\0")
+            or acl.resource_pattern.resource_name == settings.processor_group
+        ]
+        if mine:
+            admin.delete_acls(mine)
+    return len(mine)
+
+
+def _everything() -> ACLFilter:
+    return ACLFilter(
+        None,
+        None,
+        ACLOperation.ANY,
+        ACLPermissionType.ANY,
+        ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY),
+    )
+
+
 def list_members(settings: Settings) -> list[MemberRow]:
     try:
         directory = read_directory(settings)
     except DirectoryError as exc:
         raise MemberError(str(exc)) from None
     with bootstrap.kafka_admin(settings) as admin:
-        acls, _ = admin.describe_acls(
-            ACLFilter(
-                None,
-                None,
-                ACLOperation.ANY,
-                ACLPermissionType.ANY,
-                ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY),
-            )
-        )
+        acls, _ = admin.describe_acls(_everything())
     counts: dict[str, int] = {}
     for acl in acls:
         counts[acl.principal] = counts.get(acl.principal, 0) + 1

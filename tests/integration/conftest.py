@@ -139,6 +139,7 @@ def hub(stack_settings: Settings) -> Iterator[Hub]:
         mine = [t for t in admin.list_topics() if t.startswith(settings.topic_prefix)]
         if mine:
             admin.delete_topics(mine)
+    members.forget_deployment(settings)
     with psycopg.connect(owner, autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
