@@ -10,9 +10,10 @@ removing or inserting any entry breaks every hash after it, which
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
+
+import orjson
 
 GENESIS = "0" * 64
 
@@ -31,7 +32,11 @@ class AuditEntry:
     reason: str | None = None
 
     def canonical(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
+        """The entry's fields in a fixed order, as JSON (what its hash covers)."""
+        return orjson.dumps([getattr(self, name) for name in _FIELDS])
+
+
+_FIELDS = tuple(f.name for f in fields(AuditEntry))
 
 
 def link(previous: str, entry: AuditEntry) -> str:

@@ -19,13 +19,14 @@ arrive in, and applying an event twice changes nothing.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import singledispatch
 from typing import Any
+
+import orjson
 
 from schemas.model import (
     CaseSentToProsecutor,
@@ -619,21 +620,13 @@ def cases(ledger: Mapping[Ref, Entity]) -> dict[str, Case]:
 # --- a stable representation: stored as JSONB, compared on rebuild -----------------------
 
 
-def _iso(moment: datetime | date | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
 def to_json(entity: Entity) -> dict[str, Any]:
-    """The entity's JSON form: its timeline and derived values (derived again on load)."""
+    """The entity's JSON form: its timeline and derived values (derived again on load).
+    Times stay datetimes here; the JSON encoder (orjson) writes them as ISO 8601."""
     derived: dict[str, Any] = {}
     for name, value in vars(entity).items():
-        if name == "facts":
-            continue
-        if isinstance(value, frozenset):
-            value = sorted(value)
-        elif isinstance(value, datetime | date):
-            value = value.isoformat()
-        derived[name] = value
+        if name != "facts":
+            derived[name] = sorted(value) if isinstance(value, frozenset) else value
     return {
         "kind": entity.kind.value,
         "key": entity.key,
@@ -642,14 +635,18 @@ def to_json(entity: Entity) -> dict[str, Any]:
             {
                 "event_id": f.event_id,
                 "event_type": f.event_type,
-                "occurred_at": _iso(f.occurred_at),
+                "occurred_at": f.occurred_at,
                 "unit": f.unit,
-                "detail": dict(f.detail),
-                "person": dict(f.person),
+                "detail": f.detail,
+                "person": f.person,
             }
             for f in entity.facts
         ],
     }
+
+
+def _moment(value: datetime | str) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
 def from_json(data: Mapping[str, Any]) -> Entity:
@@ -657,7 +654,7 @@ def from_json(data: Mapping[str, Any]) -> Entity:
         Fact(
             event_id=f["event_id"],
             event_type=f["event_type"],
-            occurred_at=datetime.fromisoformat(f["occurred_at"]),
+            occurred_at=_moment(f["occurred_at"]),
             unit=f["unit"],
             detail=f["detail"],
             person=f.get("person", {}),
@@ -669,4 +666,4 @@ def from_json(data: Mapping[str, Any]) -> Entity:
 
 def canonical(entity: Entity) -> str:
     """One string per entity state: equal strings, equal entities."""
-    return json.dumps(to_json(entity), sort_keys=True, separators=(",", ":"), default=str)
+    return orjson.dumps(to_json(entity), option=orjson.OPT_SORT_KEYS).decode()

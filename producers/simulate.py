@@ -192,6 +192,7 @@ class Simulator:
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
         self._serials: dict[str, int] = {}
+        self._recruiter_weights: list[float] | None = None
         self._recruiter_phones = [
             f"08{self.rng.randint(11, 59)}{self.rng.randint(10_000_000, 99_999_999)}"
             for _ in range(self.recruiters)
@@ -225,9 +226,16 @@ class Simulator:
         return SimPerson(nik, f"{given} {rng.choice(FAMILY)}", sex, birth, origin)
 
     def _recruiter(self) -> str:
-        # A few recruiters (calo) are behind most groups: a skewed pick.
-        index = min(int(self.rng.paretovariate(1.2)) - 1, self.recruiters - 1)
-        return self._recruiter_phones[index]
+        # A few recruiters (calo) are behind many groups: a Zipf-like pick (s = 1.1; of 40,
+        # the busiest recruits about a quarter). One random draw, as before.
+        if self._recruiter_weights is None:
+            total = 0.0
+            weights = []
+            for rank in range(1, self.recruiters + 1):
+                total += rank**-1.1
+                weights.append(total)
+            self._recruiter_weights = weights
+        return self.rng.choices(self._recruiter_phones, cum_weights=self._recruiter_weights)[0]
 
     def _groups_today(self) -> int:
         whole, part = divmod(self.scale, 1)
