@@ -276,8 +276,7 @@ def test_the_audit_trail_shows_any_change(hub, tmp_path):
     assert "intact: 2 entries" in hub.cli("audit", "verify").stdout
     with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
         hub.query(
-            "UPDATE audit_log SET signer = 'intruder' WHERE seq = (SELECT min(seq) FROM"
-            " audit_log)"
+            "UPDATE audit_log SET signer = 'intruder' WHERE seq = (SELECT min(seq) FROM audit_log)"
         )
     # Someone with the superuser's power edits the trail behind the triggers' back.
     superuser = psycopg.connect(
@@ -291,8 +290,7 @@ def test_the_audit_trail_shows_any_change(hub, tmp_path):
     with superuser:
         superuser.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
         superuser.execute(
-            "UPDATE audit_log SET signer = 'intruder' WHERE seq ="
-            " (SELECT min(seq) FROM audit_log)"
+            "UPDATE audit_log SET signer = 'intruder' WHERE seq = (SELECT min(seq) FROM audit_log)"
         )
         superuser.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
     broken = hub.cli("audit", "verify", check=False)
