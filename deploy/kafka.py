@@ -14,10 +14,9 @@ from deploy.procs import (
     PidFile,
     StackError,
     ensure_port_free,
-    pid_alive,
     port_open,
     spawn,
-    terminate,
+    stop_process,
     wait_until,
 )
 from deploy.secrets import ensure_password
@@ -234,12 +233,7 @@ class KafkaService:
         return f"started (pid {proc.pid}) in {took:.1f}s on {self.cfg.host}:{self.cfg.port}"
 
     def stop(self) -> str:
-        pid = self.running()
-        if pid is None:
-            return "not running"
-        killed = terminate(pid, timeout=90)
-        self.pidfile.remove()
-        return "killed after timeout" if killed else "stopped"
+        return stop_process(self.pidfile, timeout=90)
 
     def status(self) -> str:
         pid = self.running()
@@ -247,10 +241,6 @@ class KafkaService:
             return "stopped"
         state = "ready" if self.ready() else "starting"
         return f"{state} (pid {pid}) on {self.cfg.host}:{self.cfg.port}"
-
-    def alive(self) -> bool:
-        pid = self.running()
-        return pid is not None and pid_alive(pid)
 
 
 def _kafka_uuid(value: str) -> str:

@@ -183,6 +183,16 @@ def log_tail(log_file: Path | None, lines: int = 15) -> str:
     return f"\nLast lines of {log_file}:\n  " + "\n  ".join(tail)
 
 
+def stop_process(pidfile: PidFile, *, timeout: float = 30.0) -> str:
+    """Stop the process a pid file names (SIGTERM, then SIGKILL after ``timeout``)."""
+    pid = pidfile.running_pid()
+    if pid is None:
+        return "not running"
+    killed = terminate(pid, timeout=timeout)
+    pidfile.remove()
+    return "killed after timeout" if killed else "stopped"
+
+
 def terminate(pid: int, *, timeout: float = 30.0) -> bool:
     """SIGTERM the process group, then SIGKILL after ``timeout``; True if it had to be killed."""
     with contextlib.suppress(ProcessLookupError, PermissionError):

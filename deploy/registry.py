@@ -20,7 +20,7 @@ from deploy.procs import (
     StackError,
     ensure_port_free,
     spawn,
-    terminate,
+    stop_process,
     wait_until,
 )
 from deploy.secrets import ensure_password
@@ -160,12 +160,7 @@ class RegistryService:
         return f"started (pid {proc.pid}) in {took:.1f}s on {self.url}"
 
     def stop(self) -> str:
-        pid = self.running()
-        if pid is None:
-            return "not running"
-        killed = terminate(pid, timeout=30)
-        self.pidfile.remove()
-        return "killed after timeout" if killed else "stopped"
+        return stop_process(self.pidfile, timeout=30)
 
     def status(self) -> str:
         pid = self.running()

@@ -10,6 +10,7 @@ import inspect
 import logging
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +32,7 @@ from sinergi import bootstrap, members, police, runtime, views
 from sinergi.config import ConfigError, Settings, from_env
 from sinergi.display import local_time, severity
 from sinergi.members import MemberError
+from sinergi.rebuild import rebuild
 
 app = typer.Typer(
     help="Sinergi: the NTT inter-agency hub against non-procedural migration and trafficking.",
@@ -351,8 +353,6 @@ def alerts_ack(
     occurred_at: Annotated[str, typer.Option(help="When (default: now)")] = "",
 ) -> None:
     """Acknowledge an alert (publishes AlertAcknowledged)."""
-    from datetime import UTC, datetime
-
     when = occurred_at or datetime.now(UTC).isoformat(timespec="seconds")
     row: dict[str, str | None] = {
         "alert_id": alert_id,
@@ -519,8 +519,6 @@ def ledger_rebuild(
     wait: Annotated[float, typer.Option(help="Seconds to wait for the live processor")] = 60,
 ) -> None:
     """Replay every topic from the beginning into a fresh projection; compare with live."""
-    from sinergi.rebuild import rebuild
-
     try:
         result = rebuild(settings(), keep=keep, wait_s=wait, report=out.print)
     except EXPECTED_ERRORS as exc:

@@ -21,8 +21,10 @@ from psycopg import sql
 
 from processors.pipeline import Pipeline
 from processors.ports import RawMessage
+from schemas.serde import EventDeserializer
 from sinergi import bootstrap
 from sinergi.config import Settings
+from sinergi.runtime import wait_until_processed
 from sinks.memory import MemoryDeadLetters
 from sinks.postgres import TABLES, PostgresLedgerStore, migrate
 
@@ -143,8 +145,6 @@ def compare(conninfo: str, live: str, rebuilt: str) -> tuple[dict[str, int], dic
 def rebuild(
     settings: Settings, *, keep: bool = False, wait_s: float = 60.0, report: Report = print
 ) -> Comparison:
-    from sinergi.runtime import wait_until_processed
-
     if not wait_until_processed(settings, timeout=wait_s):
         report(
             "the live processor has not caught up: comparing up to what it has committed "
@@ -158,8 +158,6 @@ def rebuild(
     store = PostgresLedgerStore(owner, schema=schema)
     try:
         client = bootstrap.registry_reader(settings)
-        from schemas.serde import EventDeserializer
-
         pipeline = Pipeline(
             EventDeserializer(client),
             store,

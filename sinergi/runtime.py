@@ -15,7 +15,15 @@ from datetime import UTC, datetime
 import faust
 from kafka import KafkaConsumer, TopicPartition
 
-from deploy.procs import PidFile, StackError, spawn, terminate, wait_until
+from deploy.procs import (
+    PidFile,
+    StackError,
+    ensure_port_free,
+    port_open,
+    spawn,
+    stop_process,
+    wait_until,
+)
 from deploy.stack import Stack, StackConfig
 from processors.audit import ChainCheck, verify_chain
 from processors.pipeline import Pipeline
@@ -148,8 +156,6 @@ class ProcessorService:
         pid = self.pidfile.running_pid()
         if pid is not None:
             return f"already running (pid {pid})"
-        from deploy.procs import ensure_port_free
-
         ensure_port_free(
             self.settings.host,
             self.settings.ports.metrics,
@@ -162,8 +168,6 @@ class ProcessorService:
             env=dict(os.environ),
         )
         self.pidfile.write(proc.pid)
-        from deploy.procs import port_open
-
         took = wait_until(
             lambda: port_open(self.settings.host, self.settings.ports.metrics),
             timeout=60,
@@ -174,12 +178,7 @@ class ProcessorService:
         return f"started (pid {proc.pid}) in {took:.1f}s; metrics on :{self.settings.ports.metrics}"
 
     def stop(self) -> str:
-        pid = self.pidfile.running_pid()
-        if pid is None:
-            return "not running"
-        killed = terminate(pid, timeout=30)
-        self.pidfile.remove()
-        return "killed after timeout" if killed else "stopped"
+        return stop_process(self.pidfile, timeout=30)
 
     def status(self) -> str:
         pid = self.pidfile.running_pid()
