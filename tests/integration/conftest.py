@@ -52,6 +52,15 @@ class Hub:
             raise AssertionError(f"sinergi {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
         return done
 
+    def run(
+        self, *command: str, check: bool = True, **options: str
+    ) -> subprocess.CompletedProcess[str]:
+        """``sinergi COMMAND --option value ...``: options as keywords (occurred_at=...)."""
+        args = [*command]
+        for name, value in options.items():
+            args += [f"--{name.replace('_', '-')}", value]
+        return self.cli(*args, check=check)
+
     def start_worker(self) -> subprocess.Popen[bytes]:
         log = self.settings.home / "logs" / f"worker-{self.settings.processor_group}.log"
         log.parent.mkdir(parents=True, exist_ok=True)

@@ -73,13 +73,12 @@ def metrics_page(hub: Hub) -> str:
 def test_interceptions_imported_at_a_post_reach_postgres_and_metrics(hub, tmp_path):
     rows = simulated(60)
     for post, post_rows in rows.items():
-        done = hub.cli(
+        done = hub.run(
             "post",
             "import",
             "interception",
             str(write_csv(tmp_path / f"{post}.csv", post_rows)),
-            "--at",
-            post,
+            at=post,
         )
         assert f"published {len(post_rows)} interception(s) from post-{post}" in done.stdout
     hub.start_worker()
@@ -113,13 +112,12 @@ def test_nothing_personal_reaches_the_topic_or_the_database(hub, tmp_path):
         "recruiter": "0812 9988 7766",
     }
     no_nik = dict(row, nik="", name="Yuliana Nenobais", birth_date="1990-01-01", sex="")
-    hub.cli(
+    hub.run(
         "post",
         "import",
         "interception",
         str(write_csv(tmp_path / "p.csv", [row, no_nik])),
-        "--at",
-        "eltari",
+        at="eltari",
     )
     hub.start_worker()
     hub.wait_for(lambda: hub.event_count() == 2, what="2 events")
@@ -194,13 +192,8 @@ def test_a_message_nobody_can_decode_goes_to_the_dead_letter_topic_with_the_reas
     producer.flush()
     producer.close()
     rows = simulated(2)["eltari"][:1]
-    hub.cli(
-        "post",
-        "import",
-        "interception",
-        str(write_csv(tmp_path / "ok.csv", rows)),
-        "--at",
-        "eltari",
+    hub.run(
+        "post", "import", "interception", str(write_csv(tmp_path / "ok.csv", rows)), at="eltari"
     )
     hub.start_worker()
     hub.wait_for(lambda: hub.event_count() == 1, what="the good event stored")
@@ -253,13 +246,12 @@ def test_a_killed_processor_resumes_where_it_was_without_loss_or_double_count(hu
 def test_a_gracefully_stopped_processor_commits_and_resumes(hub, tmp_path):
     first = simulated(40, seed=3)
     for post, post_rows in first.items():
-        hub.cli(
+        hub.run(
             "post",
             "import",
             "interception",
             str(write_csv(tmp_path / f"a{post}.csv", post_rows)),
-            "--at",
-            post,
+            at=post,
         )
     worker = hub.start_worker()
     hub.wait_for(lambda: hub.event_count() == 40, what="40 events")
@@ -268,13 +260,12 @@ def test_a_gracefully_stopped_processor_commits_and_resumes(hub, tmp_path):
     assert committed_offsets(hub) == 40
     more = simulated(60, seed=4)
     for post, post_rows in more.items():
-        hub.cli(
+        hub.run(
             "post",
             "import",
             "interception",
             str(write_csv(tmp_path / f"b{post}.csv", post_rows)),
-            "--at",
-            post,
+            at=post,
         )
     hub.start_worker()
     hub.wait_for(lambda: hub.event_count() == 100, what="100 events")
@@ -297,13 +288,12 @@ def test_importing_the_same_file_twice_counts_once(hub, tmp_path):
 def test_an_invalid_file_is_refused_whole_naming_row_and_field(hub, tmp_path):
     rows = simulated(3, seed=2)["eltari"][:3]
     rows[1] = dict(rows[1], destination_country="Narnia")
-    done = hub.cli(
+    done = hub.run(
         "post",
         "import",
         "interception",
         str(write_csv(tmp_path / "bad.csv", rows)),
-        "--at",
-        "eltari",
+        at="eltari",
         check=False,
     )
     assert done.returncode == 2
@@ -318,19 +308,14 @@ def test_an_invalid_file_is_refused_whole_naming_row_and_field(hub, tmp_path):
 
 
 def test_the_event_store_is_append_only_and_analysts_read_only_views(hub):
-    hub.cli(
+    hub.run(
         "post",
         "record",
-        "--post",
-        "eltari",
-        "--occurred-at",
-        "2026-01-20T08:30",
-        "--outcome",
-        "SENT_HOME",
-        "--officer",
-        "ELT-07",
-        "--nik",
-        "5302014101900001",
+        post="eltari",
+        occurred_at="2026-01-20T08:30",
+        outcome="SENT_HOME",
+        officer="ELT-07",
+        nik="5302014101900001",
     )
     hub.start_worker()
     hub.wait_for(lambda: hub.event_count() == 1, what="1 event")

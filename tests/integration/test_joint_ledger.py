@@ -106,62 +106,42 @@ def test_every_agency_records_through_its_commands_and_one_case_tells_the_whole_
         "0812 9988 7766",
         *person,
     )
-    hub.cli(
+    hub.run(
         "district",
         "prevention",
-        "--at",
-        "Timor Tengah Selatan",
-        "--occurred-at",
-        "2025-09-12T09:00",
-        "--village",
-        "Oinlasi",
-        "--kind",
-        "VILLAGE_SOCIALISATION",
-        "--attendance",
-        "85",
-        "--attendance-women",
-        "47",
+        at="Timor Tengah Selatan",
+        occurred_at="2025-09-12T09:00",
+        village="Oinlasi",
+        kind="VILLAGE_SOCIALISATION",
+        attendance="85",
+        attendance_women="47",
     )
     case_id = case_id_of(hub, NIK)
-    hub.cli(
+    hub.run(
         "police",
         "investigation",
-        "--occurred-at",
-        "2025-09-15T08:00",
-        "--investigation-ref",
-        "LP/B/45/IX/2025",
-        "--offence",
-        "TPPO",
-        "--case-ids",
-        case_id,
-        "--recruiters",
-        "0812 9988 7766",
+        occurred_at="2025-09-15T08:00",
+        investigation_ref="LP/B/45/IX/2025",
+        offence="TPPO",
+        case_ids=case_id,
+        recruiters="0812 9988 7766",
     )
-    hub.cli(
+    hub.run(
         "police",
         "suspect",
-        "--occurred-at",
-        "2025-09-20T08:00",
-        "--investigation-ref",
-        "LP/B/45/IX/2025",
-        "--recruiter",
-        "0812 9988 7766",
-        "--role",
-        "RECRUITER",
-        "--suspect-status",
-        "ARRESTED",
+        occurred_at="2025-09-20T08:00",
+        investigation_ref="LP/B/45/IX/2025",
+        recruiter="0812 9988 7766",
+        role="RECRUITER",
+        suspect_status="ARRESTED",
     )
-    hub.cli(
+    hub.run(
         "police",
         "prosecution",
-        "--occurred-at",
-        "2025-10-20T08:00",
-        "--investigation-ref",
-        "LP/B/45/IX/2025",
-        "--prosecutor-office",
-        "kejati-ntt",
-        "--case-ids",
-        case_id,
+        occurred_at="2025-10-20T08:00",
+        investigation_ref="LP/B/45/IX/2025",
+        prosecutor_office="kejati-ntt",
+        case_ids=case_id,
     )
     hub.cli(
         "bp3mi",
@@ -178,19 +158,14 @@ def test_every_agency_records_through_its_commands_and_one_case_tells_the_whole_
         "ILLNESS",
         *person,
     )
-    hub.cli(
+    hub.run(
         "bp3mi",
         "placement",
-        "--occurred-at",
-        "2025-11-03T11:00",
-        "--nik",
-        OTHER_NIK,
-        "--destination-country",
-        "Taiwan",
-        "--sector",
-        "MANUFACTURING",
-        "--placement-company",
-        "P3MI-0042",
+        occurred_at="2025-11-03T11:00",
+        nik=OTHER_NIK,
+        destination_country="Taiwan",
+        sector="MANUFACTURING",
+        placement_company="P3MI-0042",
     )
     hub.start_worker()
     hub.wait_for(lambda: hub.event_count() == 9, what="9 events")

@@ -242,33 +242,23 @@ def test_an_agency_added_publishes_and_once_revoked_cannot(hub, tmp_path):
 
 
 def test_the_audit_trail_shows_any_change(hub, tmp_path):
-    hub.cli(
+    hub.run(
         "post",
         "record",
-        "--post",
-        "eltari",
-        "--occurred-at",
-        "2026-01-20T08:30",
-        "--nik",
-        "5302014101900001",
-        "--outcome",
-        "SENT_HOME",
-        "--officer",
-        "ELT-07",
+        post="eltari",
+        occurred_at="2026-01-20T08:30",
+        nik="5302014101900001",
+        outcome="SENT_HOME",
+        officer="ELT-07",
     )
-    hub.cli(
+    hub.run(
         "post",
         "record",
-        "--post",
-        "tenau",
-        "--occurred-at",
-        "2026-01-21T08:30",
-        "--nik",
-        "5302014101900002",
-        "--outcome",
-        "SENT_HOME",
-        "--officer",
-        "TEN-07",
+        post="tenau",
+        occurred_at="2026-01-21T08:30",
+        nik="5302014101900002",
+        outcome="SENT_HOME",
+        officer="TEN-07",
     )
     hub.start_worker()
     hub.wait_for(lambda: hub.event_count() == 2, what="2 events")
@@ -300,21 +290,15 @@ def test_the_audit_trail_shows_any_change(hub, tmp_path):
 
 def test_police_alone_open_the_recruiter_contact_the_post_sealed(hub):
     for n in range(3):  # one recruiter, three people within days: an alert for police
-        hub.cli(
+        hub.run(
             "post",
             "record",
-            "--post",
-            "eltari",
-            "--occurred-at",
-            f"2026-01-2{n}T08:30",
-            "--nik",
-            f"53020141019000{n + 3:02d}",
-            "--outcome",
-            "SENT_HOME",
-            "--officer",
-            "ELT-07",
-            "--recruiter",
-            "0812-7777-5555",
+            post="eltari",
+            occurred_at=f"2026-01-2{n}T08:30",
+            nik=f"53020141019000{n + 3:02d}",
+            outcome="SENT_HOME",
+            officer="ELT-07",
+            recruiter="0812-7777-5555",
         )
     hub.start_worker()
     hub.wait_for(lambda: hub.event_count() == 3, what="3 events")
@@ -392,73 +376,50 @@ def test_planted_personal_data_appears_in_no_topic_table_log_or_metric(hub, tmp_
     p = PLANTED
     outputs = []
     outputs.append(
-        hub.cli(
+        hub.run(
             "post",
             "record",
-            "--post",
-            "eltari",
-            "--occurred-at",
-            "2026-01-20T08:30",
-            "--nik",
-            p["nik"],
-            "--outcome",
-            "SENT_HOME",
-            "--officer",
-            "ELT-07",
-            "--recruiter",
-            p["recruiter"],
+            post="eltari",
+            occurred_at="2026-01-20T08:30",
+            nik=p["nik"],
+            outcome="SENT_HOME",
+            officer="ELT-07",
+            recruiter=p["recruiter"],
         )
     )
     outputs.append(
-        hub.cli(
+        hub.run(
             "post",
             "record",
-            "--post",
-            "tenau",
-            "--occurred-at",
-            "2026-01-20T09:30",
-            "--name",
-            f"{p['given']} {p['family']}",
-            "--birth-date",
-            "1990-01-01",
-            "--origin-regency",
-            "5302",
-            "--outcome",
-            "SENT_HOME",
-            "--officer",
-            "TEN-01",
+            post="tenau",
+            occurred_at="2026-01-20T09:30",
+            name=f"{p['given']} {p['family']}",
+            birth_date="1990-01-01",
+            origin_regency="5302",
+            outcome="SENT_HOME",
+            officer="TEN-01",
         )
     )
     outputs.append(
-        hub.cli(
+        hub.run(
             "hotline",
             "tip",
-            "--occurred-at",
-            "2026-01-10T10:00",
-            "--tip-ref",
-            "SISAGA-88",
-            "--reporter",
-            p["reporter"],
-            "--concern",
-            "RECRUITMENT",
-            "--recruiter",
-            p["recruiter"],
-            "--nik",
-            p["nik"],
+            occurred_at="2026-01-10T10:00",
+            tip_ref="SISAGA-88",
+            reporter=p["reporter"],
+            concern="RECRUITMENT",
+            recruiter=p["recruiter"],
+            nik=p["nik"],
         )
     )
     outputs.append(
-        hub.cli(
+        hub.run(
             "bp3mi",
             "repatriation",
-            "--occurred-at",
-            "2026-02-01T10:00",
-            "--nik",
-            p["nik"],
-            "--kind",
-            "DECEASED",
-            "--country",
-            "MY",
+            occurred_at="2026-02-01T10:00",
+            nik=p["nik"],
+            kind="DECEASED",
+            country="MY",
         )
     )
     # Refused input must not echo it either: an address column, a bad NIK, a bad phone.
@@ -536,19 +497,14 @@ def test_the_registry_takes_no_anonymous_writes_and_members_need_no_registry_pas
     saved = registry_password.read_text()
     registry_password.unlink()
     try:
-        done = hub.cli(
+        done = hub.run(
             "post",
             "record",
-            "--post",
-            "eltari",
-            "--occurred-at",
-            "2026-01-20T08:30",
-            "--nik",
-            "5302014101900001",
-            "--outcome",
-            "SENT_HOME",
-            "--officer",
-            "ELT-07",
+            post="eltari",
+            occurred_at="2026-01-20T08:30",
+            nik="5302014101900001",
+            outcome="SENT_HOME",
+            officer="ELT-07",
         )
     finally:
         registry_password.write_text(saved)
