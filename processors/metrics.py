@@ -72,12 +72,6 @@ HELP = {
 }
 
 
-def _age(born: date | None, estimated: int | None, day: date) -> int | None:
-    if born is not None:
-        return day.year - born.year - int((day.month, day.day) < (born.month, born.day))
-    return estimated
-
-
 @singledispatch
 def increments(event: Event) -> list[Cell]:
     """The (metric, labels, amount) cells an event adds to."""
@@ -94,7 +88,7 @@ def _(event: InterceptionRecorded) -> list[Cell]:
         (INTERCEPTIONS_BY_ORIGIN, {"regency": person.origin_regency or "unknown"}, 1),
         (INTERCEPTIONS_BY_SEX, {"sex": person.sex.value.lower()}, 1),
     ]
-    age = _age(person.birth_date, person.estimated_age, event.occurred_at.date())
+    age = person.age_on(event.occurred_at.date())
     if age is not None and age < MINOR_AGE:
         cells.append((MINORS_INTERCEPTED, {"post": event.post_id}, 1))
     return cells
