@@ -123,6 +123,3 @@ class RegistryClient:
 
     def set_compatibility(self, subject: str, level: str) -> None:
         self._call("PUT", f"/config/{subject}", {"compatibility": level})
-
-    def subjects(self) -> list[str]:
-        return [str(s) for s in self._call("GET", "/subjects")]

@@ -34,11 +34,6 @@ class LedgerSummary:
     alerts: int
     alerts_open: int
 
-    @property
-    def events(self) -> int:
-        """Interceptions in the ledger (kept for older callers)."""
-        return self.interceptions
-
 
 def ledger_summary(settings: Settings) -> LedgerSummary:
     with _analyst(settings) as conn:
