@@ -601,14 +601,19 @@ def _age(
     return estimated_age
 
 
+def by_ref(events: Iterable[Event]) -> dict[Ref, list[Event]]:
+    """The events grouped by each entity they name, in arrival order."""
+    grouped: dict[Ref, list[Event]] = {}
+    for event in events:
+        for ref in refs(event):
+            grouped.setdefault(ref, []).append(event)
+    return grouped
+
+
 def fold(events: Iterable[Event], ledger: Mapping[Ref, Entity] | None = None) -> dict[Ref, Entity]:
     """Fold many events into a ledger (a mapping of entity ref to entity)."""
     out = dict(ledger or {})
-    by_ref: dict[Ref, list[Event]] = {}
-    for event in events:
-        for ref in refs(event):
-            by_ref.setdefault(ref, []).append(event)
-    for ref, ref_events in by_ref.items():
+    for ref, ref_events in by_ref(events).items():
         out[ref] = apply_many(out.get(ref), ref, ref_events)
     return out
 

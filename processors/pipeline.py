@@ -372,19 +372,14 @@ class Pipeline:
 
     def _fold(self, uow: UnitOfWork, fresh: Sequence[Event]) -> dict[Ref, Entity]:
         """Load the entities the events name, fold the events in, return those changed."""
+        by_ref = ledger.by_ref(fresh)
         wanted: dict[Kind, set[str]] = defaultdict(set)
-        event_refs = [(event, ledger.refs(event)) for event in fresh]
-        for _, refs in event_refs:
-            for ref in refs:
-                wanted[ref.kind].add(ref.key)
+        for ref in by_ref:
+            wanted[ref.kind].add(ref.key)
         known: dict[Ref, Entity] = {}
         for kind in sorted(wanted):
             for key, entity in uow.get_entities(kind, sorted(wanted[kind])).items():
                 known[Ref(kind, key)] = entity
-        by_ref: dict[Ref, list[Event]] = defaultdict(list)
-        for event, refs in event_refs:
-            for ref in refs:
-                by_ref[ref].append(event)
         # One derivation per entity per batch, however many of its facts the batch holds.
         return {
             ref: ledger.apply_many(known.get(ref), ref, events) for ref, events in by_ref.items()
