@@ -149,7 +149,10 @@ def hub(stack_settings: Settings) -> Iterator[Hub]:
         if mine:
             admin.delete_topics(mine)
     members.forget_deployment(settings)
-    with psycopg.connect(owner, autocommit=True) as conn:
+    # As the superuser: FORCE must end every role's sessions, and a killed worker's
+    # backend (sinergi_processor) or an analyst's may still be closing.
+    superuser = bootstrap.conninfo(settings, "postgres", "postgres")
+    with psycopg.connect(superuser, autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                 sql.Identifier(settings.database)
