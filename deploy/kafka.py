@@ -155,8 +155,8 @@ class KafkaService:
                 "kafka.tools.StorageTool",
                 "format",
                 "--standalone",
-                "--cluster-id",
-                _kafka_uuid(cluster_id),
+                # One argument: a random id may begin with "-", which would read as an option.
+                f"--cluster-id={_kafka_uuid(cluster_id)}",
                 "--config",
                 str(self.dir / "server.properties"),
                 # The broker's own SCRAM user must exist before it can log in to itself.
