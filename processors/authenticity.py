@@ -1,32 +1,63 @@
 """Who sent a message, proven: the signature check every message passes before decoding.
 
 A message must carry its signer's member id and an Ed25519 signature over its topic,
-key and value; the signer must be a member of the directory, not revoked, and the
-signature must verify with the member's key. Anything else is refused with the reason.
+key and value, and, when it says when it was signed (``sinergi-signed-at``), over that
+time too (v2; without the header the signature is checked as v1). The signer must be a
+member of the directory, not revoked, and the signature must verify with the member's
+key. Anything else is refused with the reason.
+
+Reasons name the rule that failed, never what the message carried: a refusal reaches
+logs, the dead-letter topic and the audit view, and a header is whatever a sender put
+there (a name, a NIK, 100 KB). Only a member id from our own directory may be named.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from processors.ports import RawMessage
 from schemas import crypto
+from schemas.crypto import SIGNATURE_HEADER, SIGNED_AT_HEADER, SIGNER_HEADER
 from schemas.directory import Directory, Member
 
-SIGNER_HEADER = "sinergi-signer"
-SIGNATURE_HEADER = "sinergi-signature"
+_SIGNATURE_HEADERS = (SIGNER_HEADER, SIGNATURE_HEADER, SIGNED_AT_HEADER)
 
 
 class AuthenticityError(ValueError):
     """A message is unsigned, signed by a stranger, or its signature does not verify."""
 
 
+def _headers(msg: RawMessage, name: str) -> list[bytes]:
+    return [value for key, value in msg.headers if key == name]
+
+
 def _header(msg: RawMessage, name: str) -> bytes | None:
-    for key, value in msg.headers:
-        if key == name:
-            return value
-    return None
+    found = _headers(msg, name)
+    return found[0] if found else None
+
+
+def _signed_at_ms(msg: RawMessage) -> int | None:
+    raw = _header(msg, SIGNED_AT_HEADER)
+    if raw is None:
+        return None
+    try:
+        return crypto.parse_signed_at(raw)
+    except crypto.CryptoError:
+        raise AuthenticityError(
+            "malformed signed-at header: it must be milliseconds since the epoch in digits"
+        ) from None
+
+
+def signed_at(msg: RawMessage) -> datetime | None:
+    """When the signer signed ``msg`` (UTC), or None for a v1 message without the header.
+
+    Meaningful only once :class:`Authenticator` accepted ``msg``: the signature is what
+    makes this time the member's word. Raises AuthenticityError for a malformed header.
+    """
+    ms = _signed_at_ms(msg)
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 @dataclass
@@ -35,19 +66,22 @@ class Authenticator:
     topic_prefix: str = ""
 
     def __call__(self, msg: RawMessage) -> Member:
+        if any(len(_headers(msg, name)) > 1 for name in _SIGNATURE_HEADERS):
+            # Two signers or two times: which one a reader takes would be a guess.
+            raise AuthenticityError("a signature header appears more than once")
         signer_id = _header(msg, SIGNER_HEADER)
         signature = _header(msg, SIGNATURE_HEADER)
         if signer_id is None or signature is None:
             raise AuthenticityError("unsigned: the message carries no signer or no signature")
-        member_id = signer_id.decode(errors="replace")
-        member = self.directory().member(member_id)
+        member = self.directory().member(signer_id.decode(errors="replace"))
         if member is None:
-            raise AuthenticityError(f"signed by {member_id!r}, who is not a member of the hub")
+            raise AuthenticityError("signed by a signer who is not a member of the hub")
+        at = _signed_at_ms(msg)
         topic = msg.topic.removeprefix(self.topic_prefix)
         public = crypto.signing_key_from(member.signing_key)
-        if not crypto.verify(public, signature, topic, msg.key, msg.value):
+        if not crypto.verify(public, signature, topic, msg.key, msg.value, signed_at_ms=at):
             raise AuthenticityError(
-                f"the signature of {member_id} does not verify: the message was forged, "
+                f"the signature of {member.member_id} does not verify: the message was forged, "
                 "altered, or moved from another topic"
             )
         return member

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from schemas import crypto
+from schemas.crypto import SIGNATURE_HEADER, SIGNED_AT_HEADER, SIGNER_HEADER
 
-SIGNER_HEADER = "sinergi-signer"
-SIGNATURE_HEADER = "sinergi-signature"
+__all__ = ["SIGNATURE_HEADER", "SIGNED_AT_HEADER", "SIGNER_HEADER", "Headers", "Signer"]
 
 Headers = list[tuple[str, bytes]]
 
@@ -21,7 +21,18 @@ class Signer:
     member_id: str
     key: Ed25519PrivateKey = field(repr=False)
 
-    def headers(self, topic: str, key: bytes | None, value: bytes) -> Headers:
-        """Kafka headers carrying who signed and the signature over topic, key and value."""
-        signature = crypto.sign(self.key, topic, key, value)
-        return [(SIGNER_HEADER, self.member_id.encode()), (SIGNATURE_HEADER, signature)]
+    def headers(
+        self, topic: str, key: bytes | None, value: bytes, *, signed_at_ms: int | None = None
+    ) -> Headers:
+        """Kafka headers carrying who signed, when (``signed_at_ms``, default now) and the
+        signature (v2) over that time, the topic, the key and the value.
+
+        The order is fixed (signer, signature, signed-at): callers may rely on it.
+        """
+        at = crypto.now_ms() if signed_at_ms is None else signed_at_ms
+        signature = crypto.sign(self.key, topic, key, value, signed_at_ms=at)
+        return [
+            (SIGNER_HEADER, self.member_id.encode()),
+            (SIGNATURE_HEADER, signature),
+            (SIGNED_AT_HEADER, crypto.signed_at_header(at)),
+        ]

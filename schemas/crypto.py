@@ -3,6 +3,10 @@
 - Every message is signed by its publishing member with Ed25519, over the topic, the
   key and the value (the exact Confluent-framed bytes), so nothing can be moved to
   another topic, altered or forged without the signature failing.
+- A signature may also cover the moment it was made (``sinergi-signed-at``, v2): a desk
+  that kept a message while the hub was unreachable signs it again before sending, so
+  the hub's replay window counts from a time the member vouches for. Messages without
+  that header verify as v1, exactly as before (old data in topics stays verifiable).
 - A field only one role may read (the recruiter's phone number, readable by police)
   is sealed to that role's X25519 key: an ephemeral key, HKDF-SHA256, ChaCha20-Poly1305.
   The hub carries it without being able to read it.
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -22,39 +27,79 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 SIGNATURE_CONTEXT = b"sinergi-event-signature-v1"
+# v2: the signature also covers when it was made (the signed-at header's digits).
+SIGNATURE_CONTEXT_V2 = b"sinergi-event-signature-v2"
 SEAL_CONTEXT = b"sinergi-sealed-field-v1"
 _RAW = serialization.Encoding.Raw
+
+# The Kafka headers of a signed message: the one place their names are spelled.
+SIGNER_HEADER = "sinergi-signer"  # the member id, UTF-8
+SIGNATURE_HEADER = "sinergi-signature"  # 64 raw bytes of Ed25519
+SIGNED_AT_HEADER = "sinergi-signed-at"  # milliseconds since the epoch, ASCII digits (v2)
+# 16 digits reach the year 318857: a longer header is not a time, whatever it holds.
+_MAX_SIGNED_AT_DIGITS = 16
 
 
 class CryptoError(ValueError):
     """A key, a signature or a sealed field is wrong."""
 
 
-def signed_message(topic: str, key: bytes | None, value: bytes | None) -> bytes:
-    """What a signature covers: context, the topic (relative name), the key, the value."""
+def now_ms() -> int:
+    """This machine's clock in milliseconds since the epoch (what ``signed_at_ms`` counts)."""
+    return time.time_ns() // 1_000_000
+
+
+def signed_at_header(signed_at_ms: int) -> bytes:
+    """The header value of a signed time: its canonical decimal digits."""
+    if signed_at_ms < 0:
+        raise ValueError("a signed time is milliseconds since the epoch, never negative")
+    return str(signed_at_ms).encode("ascii")
+
+
+def parse_signed_at(raw: bytes) -> int:
+    """The signed time a header carries. Only the canonical form is accepted (digits, no
+    sign, no leading zero, at most 16), so one time has exactly one header value."""
+    digits = raw.isascii() and raw.isdigit() and 0 < len(raw) <= _MAX_SIGNED_AT_DIGITS
+    if not digits or (len(raw) > 1 and raw.startswith(b"0")):
+        raise CryptoError("a signed-at header must be milliseconds since the epoch in digits")
+    return int(raw)
+
+
+def signed_message(
+    topic: str, key: bytes | None, value: bytes | None, signed_at_ms: int | None = None
+) -> bytes:
+    """What a signature covers: context, [the signed time,] the topic (relative name),
+    the key, the value. Without a signed time this is v1, byte for byte as it always was."""
     k = key or b""
-    return b"".join(
-        (
-            SIGNATURE_CONTEXT,
-            b"\0",
-            topic.encode(),
-            b"\0",
-            len(k).to_bytes(4, "big"),
-            k,
-            value or b"",
-        )
-    )
+    if signed_at_ms is None:
+        head: tuple[bytes, ...] = (SIGNATURE_CONTEXT, b"\0")
+    else:
+        head = (SIGNATURE_CONTEXT_V2, b"\0", signed_at_header(signed_at_ms), b"\0")
+    return b"".join((*head, topic.encode(), b"\0", len(k).to_bytes(4, "big"), k, value or b""))
 
 
-def sign(private: Ed25519PrivateKey, topic: str, key: bytes | None, value: bytes) -> bytes:
-    return private.sign(signed_message(topic, key, value))
+def sign(
+    private: Ed25519PrivateKey,
+    topic: str,
+    key: bytes | None,
+    value: bytes,
+    signed_at_ms: int | None = None,
+) -> bytes:
+    return private.sign(signed_message(topic, key, value, signed_at_ms))
 
 
 def verify(
-    public: Ed25519PublicKey, signature: bytes, topic: str, key: bytes | None, value: bytes | None
+    public: Ed25519PublicKey,
+    signature: bytes,
+    topic: str,
+    key: bytes | None,
+    value: bytes | None,
+    signed_at_ms: int | None = None,
 ) -> bool:
+    """Whether ``signature`` is the member's over this message (v2 when ``signed_at_ms``
+    is given: a v1 signature never passes as v2, nor the other way round)."""
     try:
-        public.verify(signature, signed_message(topic, key, value))
+        public.verify(signature, signed_message(topic, key, value, signed_at_ms))
     except InvalidSignature:
         return False
     return True
