@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from producers.fields import FieldError, RowReader, parse_country, parse_enum, parse_int
+from producers.fields import RowReader, parse_country, parse_enum, parse_int, parse_text
 from producers.formkit import COMMON_COLUMNS, SECTOR, Desk, Form, envelope, must, read_occurred
 from producers.person import PERSON_COLUMNS, read_person
+from schemas.contract import ATTENDANCE_MAX, VILLAGE_MAX, is_place_name
 from schemas.model import (
     Agency,
     LtsaRegistrationRecorded,
@@ -20,9 +21,7 @@ from schemas.model import (
     Sector,
 )
 
-MAX_ATTENDANCE = 100_000
-_VILLAGE_MAX = 80
-_VILLAGE_PUNCTUATION = frozenset(" '.-")
+ATTENDANCE = parse_int(0, ATTENDANCE_MAX)
 
 PREVENTION_KIND = parse_enum(
     PreventionKind,
@@ -42,20 +41,14 @@ PREVENTION_KIND = parse_enum(
 )
 
 
-def parse_village(text: str) -> str:
-    """A village (*desa/kelurahan*) name: letters, spaces and ' . - only, at most 80.
-
-    A place, never a person: no digits or free text that could carry personal data.
-    """
-    value = " ".join(text.split())
-    ok = (
-        len(value) <= _VILLAGE_MAX
-        and value[:1].isalpha()
-        and all(c.isalpha() or c in _VILLAGE_PUNCTUATION for c in value)
-    )
-    if not ok:
-        raise FieldError("", "expected a village name of letters, spaces and ' . - (at most 80)")
-    return value
+# A village (desa/kelurahan) name: letters, spaces and ' . - only, at most VILLAGE_MAX
+# (schemas.contract.is_place_name). A place, never a person: no digits or free text that
+# could carry personal data.
+parse_village = parse_text(
+    VILLAGE_MAX,
+    is_place_name,
+    f"expected a village name of letters, spaces and ' . - (at most {VILLAGE_MAX})",
+)
 
 
 def _ltsa(r: RowReader, desk: Desk, now: datetime) -> LtsaRegistrationRecorded | None:
@@ -93,8 +86,8 @@ def _prevention(r: RowReader, desk: Desk, now: datetime) -> PreventionActivityHe
     occurred = read_occurred(r, now)
     village = r.get("village", parse_village)
     kind = r.get("kind", PREVENTION_KIND)
-    attendance = r.get("attendance", parse_int(0, MAX_ATTENDANCE))
-    women = r.get("attendance_women", parse_int(0, MAX_ATTENDANCE))
+    attendance = r.get("attendance", ATTENDANCE)
+    women = r.get("attendance_women", ATTENDANCE)
     if women is not None and attendance is not None and women > attendance:
         r.fail("attendance_women", "cannot be more than attendance")
     if r.errors:
@@ -117,7 +110,7 @@ PREVENTION = Form(
         **COMMON_COLUMNS,
         "village": "village (desa/kelurahan) name: a place, not a person",
         "kind": "VILLAGE_SOCIALISATION (sosialisasi), SCHOOL_SESSION, RELIGIOUS_GATHERING, ...",
-        "attendance": f"people who attended (0-{MAX_ATTENDANCE})",
+        "attendance": f"people who attended (0-{ATTENDANCE_MAX})",
         "attendance_women": "of whom women, when counted",
     },
     required=frozenset({"occurred_at", "village", "kind", "attendance"}),

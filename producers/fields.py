@@ -9,19 +9,19 @@ never echo personal data (a NIK, a name, a phone number).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from enum import Enum
 from typing import TypeVar
 
-from schemas import reference
+from schemas import contract, reference
 
 E = TypeVar("E", bound=Enum)
 T = TypeVar("T")
 
 # Kupang keeps Central Indonesian Time (WITA, UTC+8): a time typed without a zone is WITA.
 WITA = timezone(timedelta(hours=8), "WITA")
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 
 
 class FieldError(ValueError):
@@ -87,14 +87,23 @@ class RowReader:
 
 
 def parse_moment(text: str, *, now: datetime | None = None) -> datetime:
-    """ISO 8601 date-time; without a zone it is WITA. Never in the future."""
+    """ISO 8601 date-time; without a zone it is WITA. Never in the future, nor before
+    :data:`schemas.contract.EARLIEST_MOMENT`."""
     try:
         moment = datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
     except ValueError:
         raise FieldError("", "expected a date and time like 2026-01-20T08:30 (WITA)") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=WITA)
-    moment = moment.astimezone(UTC)
+    earliest = "must not be before 2000-01-01"
+    if moment.year < contract.EARLIEST_MOMENT.year:  # checked first: year 1 cannot move zones
+        raise FieldError("", earliest)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # the last day of year 9999, behind UTC
+        raise FieldError("", "is out of range") from None
+    if moment < contract.EARLIEST_MOMENT:
+        raise FieldError("", earliest)
     if moment > (now or datetime.now(UTC)) + timedelta(minutes=5):
         raise FieldError("", "is in the future")
     return moment
@@ -136,8 +145,9 @@ def parse_enum(enum: type[E], aliases: Mapping[str, E] | None = None) -> Callabl
     return parse
 
 
-def parse_list(item: Callable[[str], T]) -> Callable[[str], tuple[T, ...]]:
-    """Values separated by ';', '|' or ','; duplicates dropped, order kept."""
+def parse_list(item: Callable[[str], T], most: int | None = None) -> Callable[[str], tuple[T, ...]]:
+    """Values separated by ';', '|' or ','; duplicates dropped, order kept; at most
+    ``most`` distinct values when given."""
 
     def parse(text: str) -> tuple[T, ...]:
         items: list[T] = []
@@ -146,6 +156,8 @@ def parse_list(item: Callable[[str], T]) -> Callable[[str], tuple[T, ...]]:
                 value = item(part)
                 if value not in items:
                     items.append(value)
+        if most is not None and len(items) > most:
+            raise FieldError("", f"must hold at most {most} values")
         return tuple(items)
 
     return parse
@@ -189,10 +201,31 @@ def parse_regency(text: str) -> str:
 
 
 def parse_code(text: str) -> str:
-    """A reference code (group, officer): letters, digits and . _ / - only, no free text."""
-    if not _CODE.match(text):
-        raise FieldError("", "expected a code of letters, digits and . _ / - (at most 64)")
+    """A reference code (group, officer): letters, digits and . _ / - only, no free text
+    (:data:`schemas.contract.CODE`)."""
+    if not contract.CODE.fullmatch(text):
+        raise FieldError(
+            "", f"expected a code of letters, digits and . _ / - (at most {contract.CODE_MAX})"
+        )
     return text
+
+
+def parse_text(most: int, valid: Callable[[str], bool], rule: str) -> Callable[[str], str]:
+    """Free text of at most ``most`` characters, whitespace runs made single spaces and
+    composed (NFC), without control or invisible characters, that ``valid`` accepts;
+    ``rule`` says what ``valid`` wants. Messages never quote the text."""
+
+    def parse(text: str) -> str:
+        value = " ".join(unicodedata.normalize("NFC", text).split())
+        if len(value) > most:
+            raise FieldError("", f"must be at most {most} characters")
+        if contract.has_invisible(value):
+            raise FieldError("", "must not hold control or invisible formatting characters")
+        if not valid(value):
+            raise FieldError("", rule)
+        return value
+
+    return parse
 
 
 def parse_choice(choices: Iterable[str], what: str) -> Callable[[str], str]:

@@ -26,7 +26,7 @@ from producers.fields import (
     parse_moment,
 )
 from producers.pseudonym import Pseudonymiser, normalise_name, normalise_phone
-from schemas import reference
+from schemas import contract, reference
 from schemas.model import Agency, Envelope, Event, Sector, envelope_for
 
 T = TypeVar("T")
@@ -74,6 +74,11 @@ def recruiter_parser(pseudonymiser: Pseudonymiser) -> Callable[[str], str]:
     """
 
     def parse(text: str) -> str:
+        if len(text) > contract.RECRUITER_CONTACT_MAX:
+            # Sealed for police as typed: longer would not fit the sealed field.
+            raise FieldError("", f"must be at most {contract.RECRUITER_CONTACT_MAX} characters")
+        if contract.has_invisible(text):
+            raise FieldError("", "must not hold control or invisible formatting characters")
         if not normalise_phone(text) and not normalise_name(text):
             raise FieldError("", "expected a phone number or a name; leave it empty if unknown")
         return pseudonymiser.recruiter(text)
@@ -176,8 +181,11 @@ def envelope(
     Call it only once the row is valid (:func:`record` has checked ``event_id``).
     """
     event_id = r.get("event_id", parse_uuid) or row_event_id(desk.unit, r.row, desk.row_keyer)
+    # A time a few minutes ahead of the desk's clock is accepted (parse_moment), and an
+    # event is never recorded before it occurred: the contract refuses that.
+    recorded = max(now, occurred)
     return envelope_for(
-        cls, unit=desk.unit, occurred_at=occurred, recorded_at=now, event_id=event_id
+        cls, unit=desk.unit, occurred_at=occurred, recorded_at=recorded, event_id=event_id
     )
 
 
@@ -214,7 +222,38 @@ def record(
     r.get("event_id", parse_uuid)  # checked here, so each build sees its error; read again below
     event = form.build(r, desk, now)
     r.done()
-    return must(event)
+    event = must(event)
+    for violation in contract.violations(event):
+        r.fail(column_of(form, violation.field), violation.rule)
+    r.done()
+    return event
+
+
+# Event fields whose column has another name; person fields lose their record's prefix.
+_COLUMNS_BY_FIELD: Mapping[str, str] = {
+    "recruiter_ref": "recruiter",
+    "suspected_recruiter_ref": "recruiter",
+    "recruiter_contact_sealed": "recruiter",
+    "recruiter_refs": "recruiters",
+    "officer_ref": "officer",
+    "reporter_ref": "reporter",
+    "intended_sector": "sector",
+    "nik_pseudonym": "nik",
+    "nik_status": "nik",
+    "weak_pseudonym": "name",
+    "person": "nik",
+    "subject": "nik",
+}
+
+
+def column_of(form: Form[Event], path: str) -> str:
+    """The column a contract violation is about: the event field's own name or its
+    column's when the form has that column, else the event field's path."""
+    name = path.rsplit(".", 1)[-1]
+    if name in form.columns:
+        return name
+    column = _COLUMNS_BY_FIELD.get(name, path)
+    return column if column in form.columns else path
 
 
 def _check_agency(desk: Desk, form: Form[Event], row_number: int | None) -> None:

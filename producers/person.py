@@ -14,8 +14,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from producers.fields import RowReader, parse_date, parse_enum, parse_int, parse_regency
+from producers.fields import (
+    FieldError,
+    RowReader,
+    parse_date,
+    parse_enum,
+    parse_int,
+    parse_regency,
+)
 from producers.pseudonym import Pseudonymiser
+from schemas import contract
 from schemas import nik as niks
 from schemas.model import NikStatus, Person, Sex
 
@@ -42,6 +50,17 @@ SEX = parse_enum(
         "pria": Sex.MALE,
     },
 )
+
+
+AGE = parse_int(contract.AGE_MIN, contract.AGE_MAX)
+
+
+def parse_birth_date(text: str) -> date:
+    """A birth date, not before :data:`schemas.contract.EARLIEST_BIRTH`."""
+    born = parse_date(text)
+    if born < contract.EARLIEST_BIRTH:
+        raise FieldError("", f"must not be before {contract.EARLIEST_BIRTH.isoformat()}")
+    return born
 
 
 @dataclass(frozen=True)
@@ -75,8 +94,8 @@ def read_person(
     """
     claims = _Claims(
         sex=r.get("sex", SEX) or Sex.UNKNOWN,
-        born=r.get("birth_date", parse_date),
-        estimated_age=r.get("estimated_age", parse_int(0, 100)),
+        born=r.get("birth_date", parse_birth_date),
+        estimated_age=r.get("estimated_age", AGE),
         origin=r.get("origin_regency", parse_regency),
     )
     if r.raw("nik"):

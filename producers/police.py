@@ -9,7 +9,7 @@ suspect meets the recruiter the posts recorded.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from datetime import datetime
 
 from producers.fields import (
@@ -29,7 +29,7 @@ from producers.formkit import (
     read_occurred,
     recruiter_parser,
 )
-from schemas import reference
+from schemas import contract, reference
 from schemas.model import (
     Agency,
     AlertAcknowledged,
@@ -43,9 +43,6 @@ from schemas.model import (
 )
 
 POLDA = "polda-ntt"
-_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 /.-]{0,63}$")
-_OFFICE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-_CASE_ID = re.compile(r"^(nik|weak):[0-9a-f]{32}$")
 
 OFFENCE = parse_enum(
     Offence,
@@ -111,12 +108,17 @@ def police_unit(place: str) -> str:
 def parse_reference(text: str) -> str:
     """A police report number such as ``LP/B/45/I/2026/SPKT/POLDA NTT``.
 
-    Upper-cased with single spaces, so the same report typed twice links the same facts.
+    Upper-cased with single spaces, so the same report typed twice links the same facts
+    (:data:`schemas.contract.INVESTIGATION_REF`).
     """
     value = " ".join(text.split()).upper()
-    if not _REFERENCE.match(value):
+    if len(value) > contract.INVESTIGATION_REF_MAX or not contract.INVESTIGATION_REF.fullmatch(
+        value
+    ):
         raise FieldError(
-            "", "expected a report number of letters, digits, space, / . - (at most 64)"
+            "",
+            "expected a report number of letters, digits, space, / . -"
+            f" (at most {contract.INVESTIGATION_REF_MAX})",
         )
     return value
 
@@ -124,7 +126,7 @@ def parse_reference(text: str) -> str:
 def parse_office(text: str) -> str:
     """A prosecutor's office code such as ``kejati-ntt`` or ``kejari-kupang``."""
     value = text.strip().lower()
-    if len(value) > 64 or not _OFFICE.match(value):
+    if len(value) > contract.OFFICE_MAX or not contract.OFFICE.fullmatch(value):
         raise FieldError(
             "", "expected an office code of lower-case letters, digits and '-', e.g. kejati-ntt"
         )
@@ -133,12 +135,18 @@ def parse_office(text: str) -> str:
 
 def parse_case_id(text: str) -> str:
     value = text.strip().lower()
-    if not _CASE_ID.match(value):
+    if not contract.CASE_ID.fullmatch(value):
         raise FieldError("", "expected hub case ids: nik: or weak: and 32 hex characters")
     return value
 
 
-CASE_IDS = parse_list(parse_case_id)
+CASE_IDS = parse_list(parse_case_id, contract.CASE_IDS_MAX)
+
+
+def recruiters_parser(desk: Desk) -> Callable[[str], tuple[str, ...]]:
+    """Several recruiters' phones or names, at most :data:`schemas.contract.RECRUITERS_MAX`."""
+    return parse_list(recruiter_parser(desk.pseudonymiser), contract.RECRUITERS_MAX)
+
 
 _REF_HELP = "police report number, e.g. LP/B/45/I/2026/SPKT/POLDA NTT"
 _CASES_HELP = "hub case ids of the victims, ';'-separated (nik:... or weak:...)"
@@ -150,7 +158,7 @@ def _investigation(r: RowReader, desk: Desk, now: datetime) -> InvestigationOpen
     ref = r.get("investigation_ref", parse_reference)
     offence = r.get("offence", OFFENCE)
     case_ids = r.get("case_ids", CASE_IDS) or ()
-    recruiters = r.get("recruiters", parse_list(recruiter_parser(desk.pseudonymiser))) or ()
+    recruiters = r.get("recruiters", recruiters_parser(desk)) or ()
     alert_id = r.get("alert_id", parse_uuid)
     if r.errors:
         return None
@@ -219,7 +227,7 @@ def _prosecution(r: RowReader, desk: Desk, now: datetime) -> CaseSentToProsecuto
     ref = r.get("investigation_ref", parse_reference)
     office = r.get("prosecutor_office", parse_office)
     case_ids = r.get("case_ids", CASE_IDS) or ()
-    recruiters = r.get("recruiters", parse_list(recruiter_parser(desk.pseudonymiser))) or ()
+    recruiters = r.get("recruiters", recruiters_parser(desk)) or ()
     if r.errors:
         return None
     return CaseSentToProsecutor(

@@ -29,7 +29,7 @@ from producers.formkit import (
     recruiter_parser,
 )
 from producers.person import PERSON_COLUMNS, read_person
-from schemas import crypto, reference
+from schemas import contract, crypto, reference
 from schemas.model import (
     Agency,
     DocumentIssue,
@@ -54,7 +54,8 @@ DOCUMENTS = parse_list(
             "tidak_terdaftar": DocumentIssue.NOT_REGISTERED,
             "tanpa_pelatihan": DocumentIssue.NO_TRAINING,
         },
-    )
+    ),
+    contract.DOCUMENTS_MAX,
 )
 OUTCOME = parse_enum(
     InterceptionOutcome,
