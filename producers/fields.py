@@ -22,10 +22,15 @@ T = TypeVar("T")
 
 # Kupang keeps Central Indonesian Time (WITA, UTC+8): a time typed without a zone is WITA.
 WITA = timezone(timedelta(hours=8), "WITA")
+# The longest value a cell or option may hold; no field needs more (a NIK is 16).
+CELL_MAX = 4096
 
 
 class FieldError(ValueError):
-    """One field's problem; ``field`` is filled in by the reader when a parser leaves it empty."""
+    """One field's problem; ``field`` is filled in by the reader when a parser leaves it empty.
+
+    A problem of a whole row (too many cells) has a row and no field.
+    """
 
     def __init__(self, field: str, message: str, row: int | None = None) -> None:
         super().__init__(message)
@@ -37,6 +42,8 @@ class FieldError(ValueError):
         return FieldError(self.field, self.message, row)
 
     def __str__(self) -> str:
+        if not self.field:
+            return f"row {self.row} {self.message}" if self.row is not None else self.message
         where = f"row {self.row}, " if self.row is not None else ""
         return f"{where}field {self.field}: {self.message}"
 
@@ -70,12 +77,16 @@ class RowReader:
             if required:
                 self.fail(name, "is required")
             return None
+        if len(text) > CELL_MAX:
+            self.fail(name, f"is longer than {CELL_MAX} characters")
+            return None
         try:
             return parse(text)
         except FieldError as exc:
             self.fail(name, exc.message)
-        except ValueError as exc:
-            self.fail(name, str(exc))
+        except (ValueError, OverflowError):
+            # Not a parser's own FieldError: its message might quote the value.
+            self.fail(name, "is not a valid value")
         return None
 
     def fail(self, name: str, message: str) -> None:

@@ -9,6 +9,8 @@ import it without a cycle.
 from __future__ import annotations
 
 import csv
+import io
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from producers.fields import (
+    CELL_MAX,
     FieldError,
     InvalidInputError,
     RowReader,
@@ -276,12 +279,15 @@ def record_rows(
     """Validate every row (numbered as in a spreadsheet: header is row 1) before any send.
 
     All problems of all rows come in one InvalidInputError, so a file is refused whole.
+    A row with every cell empty is skipped but counted, as a spreadsheet shows it.
     """
     now = now or datetime.now(UTC)
     _check_agency(desk, form, None)
     events: list[E] = []
     errors: list[FieldError] = []
     for number, row in enumerate(rows, start=2):
+        if not any((value or "").strip() for value in row.values()):
+            continue
         try:
             events.append(record(desk, form, row, row_number=number, now=now))
         except InvalidInputError as exc:
@@ -291,10 +297,94 @@ def record_rows(
     return events
 
 
+# --- CSV files ---------------------------------------------------------------------------
+
+# A file larger than this is refused before it is read: split it.
+FILE_MAX_BYTES = 64 * 1024 * 1024
+# A column name as the forms spell them (occurred_at, birth_date): never a value, so
+# messages may show it. A header made of data (a NIK, a name) is refused without echo.
+_COLUMN_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
 def read_csv(path: Path) -> list[dict[str, str | None]]:
-    """Rows of a CSV file (UTF-8, with or without BOM), header names lower-cased."""
+    """Rows of a CSV file (UTF-8, with or without BOM), header names lower-cased.
+
+    The header (row 1) decides the delimiter: ',' or, when it has semicolons and no
+    commas (spreadsheets in an Indonesian locale save so), ';'. Every problem of the
+    file is an :class:`InvalidInputError` naming row and field, never a traceback: not
+    UTF-8, NUL bytes, no header, an empty, malformed or repeated column name, a cell
+    longer than :data:`producers.fields.CELL_MAX`, more cells than the header. Rows
+    keep their spreadsheet numbers: an empty line is returned as an empty row, which
+    :func:`record_rows` skips and counts.
+    """
+    text = _read_text(path)
+    header_line = text.split("\n", 1)[0]
+    delimiter = ";" if ";" in header_line and "," not in header_line else ","
+    # A cell may be as long as the file; it is refused below, by name, if too long.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            return [dict(row) for row in csv.DictReader(handle)]
+        header = next(reader, None)
+        if not header:
+            raise InvalidInputError([FieldError("file", "is empty: row 1 must be the header")])
+        columns = _header(header)
+        return _rows(reader, columns)
+    except csv.Error:
+        row = reader.line_num
+        raise InvalidInputError([FieldError("file", f"is not valid CSV near line {row}")]) from None
+
+
+def _read_text(path: Path) -> str:
+    def refuse(message: str) -> InvalidInputError:
+        return InvalidInputError([FieldError("file", message)])
+
+    try:
+        if path.stat().st_size > FILE_MAX_BYTES:
+            raise refuse(f"is larger than {FILE_MAX_BYTES // (1024 * 1024)} MiB: split it")
+        data = path.read_bytes()
+    except OSError:
+        raise refuse("cannot be read") from None
+    if b"\x00" in data:
+        raise refuse("holds NUL bytes: save it as CSV (UTF-8), not as a spreadsheet")
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInputError([FieldError("file", "is not UTF-8 text")]) from None
+        raise refuse("is not UTF-8 text: save it as CSV (UTF-8)") from None
+
+
+def _header(cells: list[str]) -> list[str]:
+    """The column names, lower-cased; refused whole if any is empty, malformed or repeated."""
+    names = [cell.strip().lower() for cell in cells]
+    errors: list[FieldError] = []
+    first: dict[str, int] = {}
+    for number, name in enumerate(names, start=1):
+        if not name:
+            errors.append(FieldError(f"column {number}", "has no name in the header", 1))
+        elif not _COLUMN_NAME.fullmatch(name):
+            message = "is not a column name (letters, digits, _): is row 1 the header?"
+            errors.append(FieldError(f"column {number}", message, 1))
+        elif name in first:
+            message = f"is in the header twice (columns {first[name]} and {number})"
+            errors.append(FieldError(name, message, 1))
+        else:
+            first[name] = number
+    if errors:
+        raise InvalidInputError(errors)
+    return names
+
+
+def _rows(reader: Iterable[list[str]], columns: list[str]) -> list[dict[str, str | None]]:
+    rows: list[dict[str, str | None]] = []
+    errors: list[FieldError] = []
+    for number, cells in enumerate(reader, start=2):
+        extra = cells[len(columns) :]
+        if any(cell.strip() for cell in extra):
+            message = f"has {len(cells)} cells, the header {len(columns)}"
+            errors.append(FieldError("", message, number))
+        for name, cell in zip(columns, cells, strict=False):
+            if len(cell) > CELL_MAX:
+                errors.append(FieldError(name, f"is longer than {CELL_MAX} characters", number))
+        rows.append(dict(zip(columns, cells, strict=False)))
+    if errors:
+        raise InvalidInputError(errors)
+    return rows
