@@ -3,34 +3,67 @@
 kafka-python with ``acks=all`` and idempotence: a retried send is written once.
 The message key is the person's pseudonym (or the event id), so one person's
 facts from one agency stay in order on one partition.
+
+Two ways to publish:
+
+- :meth:`Publisher.publish`, the hub's way (the processor, tools): send now, wait for
+  the broker, raise if it cannot be reached. The processor keeps its own outbox in
+  PostgreSQL.
+- :meth:`Publisher.record` and :meth:`Publisher.sync`, a desk's way: keep each signed
+  message in the desk's outbox (:mod:`producers.outbox`) first, then deliver what is
+  pending, in order. A hub that cannot be reached is a result (so many wait at the
+  desk), not an error: posts keep working offline.
+
+The Kafka producer is made only when something is sent: kafka-python cannot even
+construct one while no broker answers.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from types import TracebackType
+from typing import Any, Protocol, runtime_checkable
 
 from kafka import KafkaProducer
+from kafka.errors import KafkaError
 
+from producers.outbox import Delivery, DeliveryFailed, DeskMessage, DeskOutbox, Sent
 from producers.signing import Headers, Signer
+from schemas.crypto import now_ms
 from schemas.model import Event
 from schemas.serde import Serializer
 from schemas.topics import spec_for
 
+__all__ = ["Delivery", "Encoded", "Publisher", "Sent", "kafka_producer"]
+
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Sent:
-    event_id: str
-    topic: str
-    partition: int
-    offset: int
+# What a failing transport raises: kafka-python's errors (KafkaTimeoutError "Unable to
+# bootstrap" where 2.x raised NoBrokersAvailable, KafkaConnectionError, authorisation
+# errors, ...) and the socket's.
+TRANSPORT_ERRORS = (KafkaError, OSError)
 
 
-def kafka_producer(bootstrap_servers: str, **security: Any) -> KafkaProducer:
+@runtime_checkable
+class Producer(Protocol):
+    """What the publisher uses of a KafkaProducer (a fake in unit tests)."""
+
+    def send(self, topic: str, *, key: bytes, value: bytes, headers: Headers) -> Any: ...
+
+    def flush(self, timeout: float | None = None) -> None: ...
+
+    def close(self, timeout: float | None = None) -> None: ...
+
+
+Connect = Callable[[], Producer]
+
+
+def kafka_producer(bootstrap_servers: str, **options: Any) -> KafkaProducer:
+    """A producer that waits for every in-sync replica (``acks=all``), idempotent.
+    ``options``: security, and timeouts (a desk gives up sooner than the hub)."""
     return KafkaProducer(
         bootstrap_servers=bootstrap_servers,
         acks="all",
@@ -39,7 +72,7 @@ def kafka_producer(bootstrap_servers: str, **security: Any) -> KafkaProducer:
         batch_size=256 * 1024,
         max_in_flight_requests_per_connection=5,
         client_id="sinergi-publisher",
-        **security,
+        **options,
     )
 
 
@@ -54,30 +87,77 @@ class Encoded:
 
 
 class Publisher:
-    """Encodes, signs and sends one member's events."""
+    """Encodes, signs and sends one member's events; with a desk ``outbox``, keeps them
+    there first.
+
+    ``producer`` is a producer, or a function that connects one when first needed.
+    ``replay_window``: the hub refuses a message reaching it later than this after it
+    was signed; a desk signs again what waited longer than half of it, so what it sends
+    has at least half the window left to arrive.
+    """
 
     def __init__(
         self,
-        producer: KafkaProducer,
+        producer: Producer | Connect,
         serialize: Serializer,
         topic_name: Callable[[str], str],
         signer: Signer,
+        *,
+        outbox: DeskOutbox | None = None,
+        replay_window: timedelta = timedelta(hours=24),
+        timeout: float = 60.0,
+        clock: Callable[[], int] = now_ms,
     ) -> None:
-        self.producer = producer
+        self._producer = producer if isinstance(producer, Producer) else None
+        self._connect = None if isinstance(producer, Producer) else producer
         self.serialize = serialize
         self.topic_name = topic_name
         self.signer = signer
+        self.outbox = outbox
+        self.resign_after_ms = int(replay_window.total_seconds() * 1000) // 2
+        self.timeout = timeout
+        self.clock = clock
 
-    def encode(self, event: Event) -> Encoded:
+    @property
+    def producer(self) -> Producer:
+        """The Kafka producer, connected on first use (raises KafkaError without a broker)."""
+        if self._producer is None:
+            assert self._connect is not None
+            self._producer = self._connect()
+        return self._producer
+
+    # --- encoding ------------------------------------------------------------------------
+
+    def encode(self, event: Event, *, signed_at_ms: int | None = None) -> Encoded:
         """The signed message of ``event``; raises SerializationError before any send."""
         relative = spec_for(event.event_type).name
         topic = self.topic_name(relative)
         key = event.partition_key().encode()
         value = self.serialize(topic, event)
-        return Encoded(topic, key, value, self.signer.headers(relative, key, value))
+        headers = self.signer.headers(relative, key, value, signed_at_ms=signed_at_ms)
+        return Encoded(topic, key, value, headers)
+
+    def desk_message(self, event: Event) -> DeskMessage:
+        """``event`` signed now, as the desk's outbox keeps it."""
+        at = self.clock()
+        m = self.encode(event, signed_at_ms=at)
+        return DeskMessage(
+            event_id=event.event_id,
+            event_type=event.event_type,
+            topic=m.topic,
+            signed_topic=spec_for(event.event_type).name,
+            key=m.key,
+            value=m.value,
+            headers=tuple(m.headers),
+            recorded_at=event.envelope.recorded_at,
+            signed_at_ms=at,
+        )
+
+    # --- the hub's way: send now ------------------------------------------------------------
 
     def publish(self, events: Iterable[Event], *, timeout: float = 60.0) -> list[Sent]:
-        """Encode every event first, then send them all and wait until Kafka has them."""
+        """Encode every event first, then send them all and wait until Kafka has them.
+        Sends directly, never through a desk outbox; raises if Kafka cannot be reached."""
         encoded = [(event.event_id, self.encode(event)) for event in events]
         futures = [
             (event_id, self.producer.send(m.topic, key=m.key, value=m.value, headers=m.headers))
@@ -90,5 +170,90 @@ class Publisher:
             sent.append(Sent(event_id, meta.topic, meta.partition, meta.offset))
         return sent
 
+    # --- a desk's way: keep, then deliver -------------------------------------------------
+
+    def record(self, events: Iterable[Event]) -> Delivery:
+        """Encode and sign every event (all or nothing: an invalid one raises before any is
+        kept), keep them in the desk's outbox, then deliver everything pending, in order."""
+        outbox = self._desk()
+        messages = [self.desk_message(event) for event in events]
+        recorded = outbox.put(messages)
+        return replace(self.sync(), recorded=recorded)
+
+    def sync(self) -> Delivery:
+        """Deliver what waits at the desk, oldest first; stop at the first transport
+        failure (what is left stays pending, with the failure's class name)."""
+        return self._desk().deliver(self._send, resign=self._fresh)
+
+    def _desk(self) -> DeskOutbox:
+        if self.outbox is None:
+            raise ValueError("this publisher has no desk outbox (the hub's own publishes)")
+        return self.outbox
+
+    def _fresh(self, message: DeskMessage) -> DeskMessage:
+        """``message``, signed again with the time now if its signature is older than
+        half the replay window. The value (and the payload's hash) never changes."""
+        now = self.clock()
+        signed = message.signed_at_ms
+        if signed is not None and now - signed <= self.resign_after_ms:
+            return message
+        headers = self.signer.headers(
+            message.signed_topic, message.key, message.value, signed_at_ms=now
+        )
+        return replace(message, headers=tuple(headers), signed_at_ms=now)
+
+    def _send(self, messages: Sequence[DeskMessage]) -> list[Sent]:
+        """Send ``messages`` and wait for the broker's acknowledgements, in order."""
+        try:
+            producer = self.producer
+            futures = [
+                producer.send(m.topic, key=m.key, value=m.value, headers=list(m.headers))
+                for m in messages
+            ]
+            producer.flush(timeout=self.timeout)
+        except TRANSPORT_ERRORS as exc:
+            raise self._failed(exc, []) from exc
+        sent: list[Sent] = []
+        for m, future in zip(messages, futures, strict=True):
+            try:
+                meta = future.get(timeout=self.timeout)
+            except TRANSPORT_ERRORS as exc:
+                raise self._failed(exc, sent) from exc
+            sent.append(Sent(m.event_id, meta.topic, meta.partition, meta.offset))
+        return sent
+
+    def _failed(self, exc: BaseException, sent: list[Sent]) -> DeliveryFailed:
+        """The failure as the outbox records it (its class name only), after dropping a
+        producer we connected ourselves: the next delivery starts with a fresh one."""
+        log.info("delivery stopped after %d message(s): %s", len(sent), type(exc).__name__)
+        if self._connect is not None and self._producer is not None:
+            self._close_producer(timeout=0)
+        return DeliveryFailed(type(exc).__name__, sent)
+
+    # --- closing ------------------------------------------------------------------------------
+
+    def _close_producer(self, timeout: float) -> None:
+        producer, self._producer = self._producer, None
+        if producer is None:
+            return
+        try:
+            producer.close(timeout=timeout)
+        except TRANSPORT_ERRORS as exc:
+            log.info("closing the Kafka producer: %s", type(exc).__name__)
+
     def close(self, timeout: float = 30.0) -> None:
-        self.producer.close(timeout=timeout)
+        """Close the producer (if one was made) and the desk's outbox."""
+        self._close_producer(timeout)
+        if self.outbox is not None:
+            self.outbox.close()
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

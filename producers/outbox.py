@@ -1,0 +1,463 @@
+"""A desk's outbox: every signed message is kept on the desk's own disk before it is sent.
+
+A post at a border crossing records whether or not the hub can be reached (issue 7,
+"posts keep working offline"). So a desk does not send to Kafka directly: it writes
+each signed message to this outbox (SQLite, WAL, ``synchronous=FULL``: on disk when
+:meth:`DeskOutbox.put` returns), then delivers what is pending, oldest first, whenever
+it runs (``sinergi <agency> sync``, or any command that records). A message leaves the
+pending set only once the broker acknowledged it (``acks=all``).
+
+Exactly once in the ledger, not on the wire: a crash between the broker's ack and
+:meth:`DeskOutbox.mark_sent` sends the message again on the next delivery, with the
+same event id and the same value bytes, and the processor stores an event id once.
+A put of an event id the outbox already holds (pending or sent) changes nothing: a
+row recorded twice gets the same derived id, so a file imported twice is sent once.
+
+The outbox holds what the desk sends and nothing more: events are pseudonymised and
+the recruiter's contact sealed before they are encoded, so no personal data is here.
+The file is the member's alone (0600, in a 0700 folder). The same library serves the
+command line and, later, a web form; neither needs to know SQLite or Kafka.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from schemas.crypto import now_ms
+from schemas.registry import SchemaRegistry
+
+Headers = tuple[tuple[str, bytes], ...]
+
+SUFFIX = ".outbox.sqlite"
+_UNIT = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
+_ERROR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+SCHEMA_VERSION = 1
+
+_SCHEMA = (
+    """
+    CREATE TABLE IF NOT EXISTS desk_outbox (
+        seq            INTEGER PRIMARY KEY AUTOINCREMENT,  -- delivery order, never reused
+        event_id       TEXT    NOT NULL UNIQUE,
+        event_type     TEXT    NOT NULL,
+        topic          TEXT    NOT NULL,  -- where it is sent (full name, with any prefix)
+        signed_topic   TEXT    NOT NULL,  -- what the signature covers (the hub's name)
+        msg_key        BLOB    NOT NULL,
+        msg_value      BLOB    NOT NULL,
+        headers        TEXT    NOT NULL,  -- JSON [[name, base64 value], ...]
+        recorded_at_ms INTEGER NOT NULL,
+        signed_at_ms   INTEGER,
+        sent_at_ms     INTEGER,
+        kafka_partition INTEGER,
+        kafka_offset   INTEGER,
+        attempts       INTEGER NOT NULL DEFAULT 0,
+        last_error     TEXT               -- a transport error's class name, never content
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS desk_outbox_pending ON desk_outbox (seq) WHERE sent_at_ms IS NULL",
+    """
+    CREATE TABLE IF NOT EXISTS schema_ids (
+        subject       TEXT    NOT NULL,
+        schema_sha256 TEXT    NOT NULL,
+        schema_id     INTEGER NOT NULL,
+        PRIMARY KEY (subject, schema_sha256)
+    )
+    """,
+)
+_SELECT_PENDING = (
+    "SELECT seq, event_id, event_type, topic, signed_topic, msg_key, msg_value, headers,"
+    " recorded_at_ms, signed_at_ms, attempts, last_error"
+    " FROM desk_outbox WHERE sent_at_ms IS NULL ORDER BY seq LIMIT ?"
+)
+
+
+class OutboxError(RuntimeError):
+    """The desk's outbox cannot be opened or used (a disk or file problem)."""
+
+
+@dataclass(frozen=True)
+class DeskMessage:
+    """A signed message as the desk keeps it until the hub has it."""
+
+    event_id: str
+    event_type: str
+    topic: str
+    signed_topic: str
+    key: bytes
+    value: bytes
+    headers: Headers
+    recorded_at: datetime
+    signed_at_ms: int | None
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A message not yet acknowledged by the hub, with how delivery went so far."""
+
+    seq: int
+    message: DeskMessage
+    attempts: int
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class Sent:
+    """Where the broker put a message (it acknowledged it: ``acks=all``)."""
+
+    event_id: str
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one delivery did: sent in order, how many still wait, and why it stopped."""
+
+    sent: list[Sent]
+    pending: int
+    error: str | None = None
+    # New messages the call put in the outbox first (0 for a delivery alone).
+    recorded: int = 0
+
+
+class DeliveryFailed(Exception):
+    """Raised by a sender when the transport fails: ``error`` is the failure's class name
+    (never its text, which may quote a message), ``sent`` what was acknowledged before."""
+
+    def __init__(self, error: str, sent: Sequence[Sent] = ()) -> None:
+        super().__init__(error)
+        self.error = error
+        self.sent = list(sent)
+
+
+# Sends messages in order and returns one Sent per message, or raises DeliveryFailed.
+Send = Callable[[Sequence[DeskMessage]], list[Sent]]
+# The message to send, signed again if its signature is too old (only headers change).
+Resign = Callable[[DeskMessage], DeskMessage]
+
+
+def _error_name(error: str) -> str:
+    return error if _ERROR_NAME.fullmatch(error) else "TransportError"
+
+
+def _ms(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def _headers_text(headers: Headers) -> str:
+    return json.dumps([[name, base64.b64encode(value).decode()] for name, value in headers])
+
+
+def _headers_from(text: str) -> Headers:
+    return tuple((str(name), base64.b64decode(value)) for name, value in json.loads(text))
+
+
+def _private_dir(folder: Path) -> None:
+    """``folder`` and any missing parent, each readable by this user only."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
+        path.chmod(0o700)
+
+
+def _private_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    path.chmod(0o600)
+
+
+class DeskOutbox:
+    """One member unit's outbox (one SQLite file). Use one instance per thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            _private_file(path)
+            # isolation_level=None: transactions are begun and ended here, explicitly.
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+        except (OSError, sqlite3.Error) as exc:
+            raise OutboxError(f"cannot open the desk's outbox {path}: {exc}") from exc
+        try:
+            self._prepare()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _prepare(self) -> None:
+        """Write-ahead log, a sync at every commit, and the tables."""
+        [(mode,)] = self._query("PRAGMA journal_mode=WAL")
+        if mode != "wal":
+            raise OutboxError(f"the desk's outbox {self.path} cannot use a write-ahead log")
+        self._query("PRAGMA synchronous=FULL")
+        with self._transaction() as db:
+            for statement in _SCHEMA:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    @classmethod
+    def for_unit(cls, folder: Path, unit: str) -> DeskOutbox:
+        """The outbox of ``unit`` in ``folder`` (made 0700), created on first use (0600)."""
+        if not _UNIT.fullmatch(unit):
+            raise OutboxError(f"not a member id: {unit[:40]!r}")
+        try:
+            _private_dir(folder)
+        except OSError as exc:
+            raise OutboxError(f"cannot make the desk folder {folder}: {exc}") from exc
+        return cls(folder / f"{unit}{SUFFIX}")
+
+    @staticmethod
+    def units(folder: Path) -> list[str]:
+        """The member units that have an outbox in ``folder``."""
+        if not folder.is_dir():
+            return []
+        names = (p.name.removesuffix(SUFFIX) for p in folder.glob(f"*{SUFFIX}"))
+        return sorted(n for n in names if _UNIT.fullmatch(n))
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> DeskOutbox:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, on disk once it commits (WAL, synchronous=FULL)."""
+        with self._errors():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                if self._db.in_transaction:  # SQLite may have rolled back already
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """A disk full, a locked or damaged file: the desk's problem, said as such."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise OutboxError(f"the desk's outbox {self.path}: {exc}") from exc
+
+    def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
+        with self._errors():
+            return self._db.execute(sql, params).fetchall()
+
+    # --- recording ---------------------------------------------------------------------
+
+    def put(self, messages: Iterable[DeskMessage]) -> int:
+        """Keep ``messages`` (one transaction, on disk when this returns); an event id
+        already held, pending or sent, is left as it is. Returns how many were new."""
+        rows = [
+            (
+                m.event_id,
+                m.event_type,
+                m.topic,
+                m.signed_topic,
+                m.key,
+                m.value,
+                _headers_text(m.headers),
+                _ms(m.recorded_at),
+                m.signed_at_ms,
+            )
+            for m in messages
+        ]
+        with self._transaction() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT INTO desk_outbox (event_id, event_type, topic, signed_topic, msg_key,"
+                " msg_value, headers, recorded_at_ms, signed_at_ms)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+                rows,
+            )
+            return db.total_changes - before
+
+    # --- reading -----------------------------------------------------------------------
+
+    def pending(self, limit: int | None = None) -> list[Pending]:
+        """Messages the hub has not acknowledged, in the order they were recorded."""
+        # LIMIT -1: no limit, in SQLite's words.
+        rows = self._query(_SELECT_PENDING, (-1 if limit is None else limit,))
+        return [_pending(row) for row in rows]
+
+    def count_pending(self) -> int:
+        [(count,)] = self._query("SELECT count(*) FROM desk_outbox WHERE sent_at_ms IS NULL")
+        return int(count)
+
+    def sent(self, event_id: str) -> Sent | None:
+        """Where the hub put ``event_id``, once it acknowledged it."""
+        rows = self._query(
+            "SELECT topic, kafka_partition, kafka_offset FROM desk_outbox"
+            " WHERE event_id = ? AND sent_at_ms IS NOT NULL",
+            (event_id,),
+        )
+        return Sent(event_id, *rows[0]) if rows else None
+
+    # --- delivering --------------------------------------------------------------------
+
+    def mark_sent(self, sent: Sequence[Sent], *, at_ms: int | None = None) -> None:
+        """Record the broker's acknowledgements: these messages are no longer pending."""
+        at = now_ms() if at_ms is None else at_ms
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE desk_outbox SET sent_at_ms = ?, kafka_partition = ?, kafka_offset = ?"
+                " WHERE event_id = ? AND sent_at_ms IS NULL",
+                [(at, s.partition, s.offset, s.event_id) for s in sent],
+            )
+
+    def deliver(self, send: Send, *, resign: Resign | None = None, chunk: int = 1000) -> Delivery:
+        """Send what is pending, in order, ``chunk`` messages at a time, marking each
+        acknowledged one sent; stop at the first transport failure, the rest waits."""
+        delivered: list[Sent] = []
+        while batch := self.pending(limit=chunk):
+            messages = self._attempt(batch, resign)
+            acked, error = _send_chunk(send, messages)
+            self.mark_sent(acked)
+            delivered += acked
+            if error is not None:
+                self._failed(messages[len(acked) :], error)
+                return Delivery(delivered, self.count_pending(), error)
+        return Delivery(delivered, 0)
+
+    def _attempt(self, batch: Sequence[Pending], resign: Resign | None) -> list[DeskMessage]:
+        """Count an attempt for each message and keep any new signature before sending,
+        so what the outbox holds is what went on the wire."""
+        messages = [_resigned(p.message, resign) for p in batch]
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE desk_outbox SET attempts = attempts + 1, headers = ?, signed_at_ms = ?"
+                " WHERE event_id = ?",
+                [(_headers_text(m.headers), m.signed_at_ms, m.event_id) for m in messages],
+            )
+        return messages
+
+    def _failed(self, messages: Sequence[DeskMessage], error: str) -> None:
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE desk_outbox SET last_error = ? WHERE event_id = ? AND sent_at_ms IS NULL",
+                [(error, m.event_id) for m in messages],
+            )
+
+    # --- schema ids, for framing while the registry cannot be reached ------------------
+
+    def schema_id(self, subject: str, schema_text: str) -> int | None:
+        rows = self._query(
+            "SELECT schema_id FROM schema_ids WHERE subject = ? AND schema_sha256 = ?",
+            (subject, _sha256(schema_text)),
+        )
+        return int(rows[0][0]) if rows else None
+
+    def remember_schema(self, subject: str, schema_text: str, schema_id: int) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO schema_ids (subject, schema_sha256, schema_id) VALUES (?, ?, ?)"
+                " ON CONFLICT (subject, schema_sha256)"
+                " DO UPDATE SET schema_id = excluded.schema_id",
+                (subject, _sha256(schema_text), schema_id),
+            )
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _pending(row: Any) -> Pending:
+    """A row of :data:`_SELECT_PENDING`."""
+    (seq, event_id, event_type, topic, signed_topic, key, value, headers) = row[:8]
+    recorded_at_ms, signed_at_ms, attempts, last_error = row[8:]
+    message = DeskMessage(
+        event_id=event_id,
+        event_type=event_type,
+        topic=topic,
+        signed_topic=signed_topic,
+        key=bytes(key),
+        value=bytes(value),
+        headers=_headers_from(headers),
+        recorded_at=datetime.fromtimestamp(recorded_at_ms / 1000, tz=UTC),
+        signed_at_ms=signed_at_ms,
+    )
+    return Pending(seq, message, attempts, last_error)
+
+
+def _resigned(message: DeskMessage, resign: Resign | None) -> DeskMessage:
+    if resign is None:
+        return message
+    fresh = resign(message)
+    same = (fresh.event_id, fresh.topic, fresh.signed_topic, fresh.key, fresh.value)
+    if same != (message.event_id, message.topic, message.signed_topic, message.key, message.value):
+        raise ValueError("signing again may change a message's headers only")
+    return fresh
+
+
+def _send_chunk(send: Send, messages: Sequence[DeskMessage]) -> tuple[list[Sent], str | None]:
+    """The acknowledgements that match ``messages`` from the first one on, and why the
+    rest were not (None: all were). Only that prefix may be marked sent."""
+    try:
+        sent, error = send(messages), None
+    except DeliveryFailed as failure:
+        sent, error = failure.sent, _error_name(failure.error)
+    acked = _acked_prefix(messages, sent)
+    if error is None and len(acked) < len(messages):
+        error = "IncompleteDelivery"
+    return acked, error
+
+
+def _acked_prefix(messages: Sequence[DeskMessage], sent: Sequence[Sent]) -> list[Sent]:
+    """The acknowledgements that match the messages from the start, in order."""
+    prefix: list[Sent] = []
+    for message, ack in zip(messages, sent, strict=False):
+        if ack.event_id != message.event_id:
+            break
+        prefix.append(ack)
+    return prefix
+
+
+class RememberedSchemas:
+    """The registry as a desk sees it: a schema id looked up once is kept in the desk's
+    outbox file, so the desk still frames events (the wire format needs the id) while
+    the hub, and its registry, cannot be reached. Ids of a registered schema never change.
+    """
+
+    def __init__(self, outbox: DeskOutbox, registry: SchemaRegistry) -> None:
+        self.outbox = outbox
+        self.registry = registry
+
+    def lookup(self, subject: str, schema_text: str) -> int | None:
+        known = self.outbox.schema_id(subject, schema_text)
+        if known is not None:
+            return known
+        found = self.registry.lookup(subject, schema_text)
+        if found is not None:
+            self.outbox.remember_schema(subject, schema_text, found)
+        return found
+
+    def register(self, subject: str, schema_text: str) -> int:
+        found = self.registry.register(subject, schema_text)
+        self.outbox.remember_schema(subject, schema_text, found)
+        return found
+
+    def schema(self, schema_id: int) -> str:
+        return self.registry.schema(schema_id)
