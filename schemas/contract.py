@@ -712,10 +712,10 @@ def violations(event: Event) -> list[Violation]:
         return [Violation("event_type", "must be an event type of the contract")]
     out: list[Violation] = []
     for spec in fields:
-        if type(spec) is _Record:
+        if isinstance(spec, _Record):
             _check_record(spec, getattr(event, spec.path, None), out)
         else:
-            name, path, rule = spec  # type: ignore[misc]
+            name, path, rule = spec
             broken = rule(getattr(event, name, _MISSING))
             if broken is not None:
                 out.append(Violation(path, broken))
