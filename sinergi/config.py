@@ -9,6 +9,7 @@ read ``os.environ`` themselves.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -63,6 +64,8 @@ class Settings:
     alert_tip_match_days: int = 60
     # A message reaching the hub longer than this after it was recorded is a replay.
     replay_window_hours: int = 24
+    # How long a desk tries to reach the hub before keeping what it records for later.
+    desk_connect_timeout_s: int = 10
     java_home: Path | None = None
     registry_java_home: Path | None = None
     maven: str = "mvn"
@@ -105,6 +108,18 @@ class Settings:
     def directory_anchor_file(self) -> Path:
         """The directory administrator's public key: the trust anchor."""
         return self.home / "directory" / "anchor.pub"
+
+    @property
+    def desk_dir(self) -> Path:
+        """The desks' outboxes on this machine (one file per member unit, mode 0600).
+
+        One folder per deployment (topic prefix): an event id already sent to one hub's
+        topics is still to be sent to another's, so their outboxes must not mix.
+        """
+        if not self.topic_prefix:
+            return self.home / "desk"
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", self.topic_prefix)
+        return self.home / "desk" / f"prefix-{safe}"
 
     @property
     def hotline_key_file(self) -> Path:
@@ -170,6 +185,9 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         alert_group_size=_int(env, "SINERGI_ALERT_GROUP_SIZE", base.alert_group_size),
         alert_tip_match_days=_int(env, "SINERGI_ALERT_TIP_MATCH_DAYS", base.alert_tip_match_days),
         replay_window_hours=_int(env, "SINERGI_REPLAY_WINDOW_HOURS", base.replay_window_hours),
+        desk_connect_timeout_s=_int(
+            env, "SINERGI_DESK_CONNECT_TIMEOUT_S", base.desk_connect_timeout_s
+        ),
         java_home=_path(env, "SINERGI_JAVA_HOME") or _path(env, "JAVA_HOME"),
         registry_java_home=_path(env, "SINERGI_REGISTRY_JAVA_HOME"),
         maven=env.get("SINERGI_MAVEN", base.maven),
