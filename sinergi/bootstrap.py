@@ -24,6 +24,7 @@ from processors.authenticity import Authenticator
 from processors.pipeline import Outputs, Pipeline, Security
 from processors.ports import OutboxMessage
 from producers.forms import Desk, desk_for
+from producers.outbox import DeskOutbox, RememberedSchemas
 from producers.pseudonym import Pseudonymiser, load_or_create_key
 from producers.publisher import Publisher, kafka_producer
 from producers.signing import Signer
@@ -99,12 +100,46 @@ def signer(settings: Settings, member_id: str) -> Signer:
 def publisher(
     settings: Settings, member_id: str, client: RegistryClient | None = None
 ) -> Publisher:
-    """A publisher that authenticates and signs as ``member_id``."""
+    """A publisher that authenticates and signs as ``member_id`` and sends directly (the
+    hub's own, tools and tests; desks use :func:`desk_publisher`). It connects to Kafka
+    when it first sends."""
+    security = kafka_security(settings, member_id)
     return Publisher(
-        kafka_producer(settings.bootstrap_servers, **kafka_security(settings, member_id)),
+        lambda: kafka_producer(settings.bootstrap_servers, **security),
         EventSerializer(client or registry_reader(settings)),
         settings.topic,
         signer(settings, member_id),
+    )
+
+
+def desk_outbox(settings: Settings, unit: str) -> DeskOutbox:
+    """The outbox of a member's desk on this machine (made on first use)."""
+    return DeskOutbox.for_unit(settings.desk_dir, unit)
+
+
+def desk_units(settings: Settings, agency: Agency) -> list[str]:
+    """The units of ``agency`` that have an outbox on this machine."""
+    return [u for u in DeskOutbox.units(settings.desk_dir) if u.startswith(f"{agency.value}-")]
+
+
+def desk_publisher(settings: Settings, unit: str) -> Publisher:
+    """The publisher of a member's desk: what it records is kept in the desk's outbox
+    first, then delivered; the schema ids it looked up are remembered there too, so the
+    desk records while the hub cannot be reached. What waited longer than half the
+    replay window is signed again before it is sent."""
+    security = kafka_security(settings, unit)
+    sign = signer(settings, unit)
+    connect_ms = settings.desk_connect_timeout_s * 1000
+    # A desk gives up on an unreachable hub sooner than kafka-python's 30 s and 60 s.
+    options = {"bootstrap_timeout_ms": connect_ms, "max_block_ms": connect_ms, **security}
+    outbox = desk_outbox(settings, unit)
+    return Publisher(
+        lambda: kafka_producer(settings.bootstrap_servers, **options),
+        EventSerializer(RememberedSchemas(outbox, registry_reader(settings))),
+        settings.topic,
+        sign,
+        outbox=outbox,
+        replay_window=timedelta(hours=settings.replay_window_hours),
     )
 
 

@@ -7,7 +7,9 @@ per form, one option per column, the same checks as a CSV import.
 from __future__ import annotations
 
 import inspect
+import json
 import logging
+import shlex
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,6 +23,7 @@ from rich.table import Table
 from deploy.procs import StackError
 from producers import forms
 from producers.fields import InvalidInputError
+from producers.outbox import Delivery, OutboxError, Pending, Sent
 from producers.pseudonym import PseudonymKeyError
 from schemas.access import Role
 from schemas.crypto import CryptoError
@@ -60,6 +63,9 @@ app.add_typer(audit_app, name="audit")
 
 out = Console()
 err = Console(stderr=True)
+# A desk that cannot reach the hub says so in one sentence; kafka-python's own account
+# (with no logging configured, Python would print its errors) is not for the officer.
+logging.getLogger("kafka").addHandler(logging.NullHandler())
 
 EXPECTED_ERRORS = (
     StackError,
@@ -71,6 +77,7 @@ EXPECTED_ERRORS = (
     SerializationError,
     InvalidInputError,
     PseudonymKeyError,
+    OutboxError,
 )
 
 
@@ -145,7 +152,8 @@ def publish_rows(
     dry_run: bool,
     from_file: bool,
 ) -> list[Event]:
-    """Validate every row, then (unless a dry run) publish them all."""
+    """Validate every row, then (unless a dry run) keep them all at the desk and deliver
+    what waits there: a hub that cannot be reached leaves them waiting, not lost."""
     s = settings()
     try:
         form = forms.FORMS[form_name]
@@ -157,20 +165,61 @@ def publish_rows(
         if dry_run:
             out.print(f"[green]valid:[/green] {len(events)} {form_name} row(s); nothing sent")
             return events
-        pub = bootstrap.publisher(s, desk.unit)
-        try:
-            sent = pub.publish(events)
-        finally:
-            pub.close()
+        with bootstrap.desk_publisher(s, desk.unit) as pub:
+            delivery = pub.record(events)
     except EXPECTED_ERRORS as exc:
         fail(exc)
         return []
-    out.print(f"[green]published[/green] {len(sent)} {form_name}(s) from {desk.unit}")
+    show_recorded(agency, desk.unit, form_name, events, delivery)
+    return events
+
+
+def show_recorded(
+    agency: Agency, unit: str, form_name: str, events: list[Event], delivery: Delivery
+) -> None:
+    """What a recording command did: published, or kept at the desk, or both."""
+    mine = {event.event_id for event in events}
+    published = sum(item.event_id in mine for item in delivery.sent)
+    if delivery.sent or not delivery.pending:
+        out.print(f"[green]published[/green] {published} {form_name}(s) from {unit}")
+        show_sent(delivery.sent)
+    earlier = len(delivery.sent) - published
+    if earlier:
+        out.print(f"  with {earlier} earlier record(s) that had waited at the desk")
+    again = len(events) - delivery.recorded
+    if again:
+        out.print(f"  {again} {form_name}(s) were recorded at this desk before: kept once")
+    show_waiting(agency, unit, delivery)
+
+
+def show_sent(sent: list[Sent]) -> None:
     for item in sent[:5]:
         out.print(f"  {item.event_id} -> {item.topic}[{item.partition}]@{item.offset}")
     if len(sent) > 5:
         out.print(f"  ... and {len(sent) - 5} more")
-    return events
+
+
+def show_waiting(agency: Agency, unit: str, delivery: Delivery) -> None:
+    """One sentence when records wait at the desk: how many, and how to send them."""
+    if not delivery.pending:
+        return
+    place = shlex.quote(unit.removeprefix(f"{agency.value}-"))
+    out.print(
+        f"[yellow]kept at the desk:[/yellow] the hub cannot be reached now ({delivery.error}),"
+        f" so {delivery.pending} record(s) of {unit} wait there;"
+        f" `sinergi {agency.value} sync --at {place}` delivers them."
+    )
+
+
+def _with_parameters(
+    command: Callable[..., None], params: list[inspect.Parameter], doc: str
+) -> Callable[..., None]:
+    """Give typer real annotation objects: this module's are strings (from __future__),
+    which typer could not evaluate for a closure."""
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    command.__doc__ = doc
+    return command
 
 
 def _option(help_text: str, *, required: bool = False) -> Any:
@@ -212,16 +261,13 @@ def form_command(form: forms.Form[Event], place_param: str = "at") -> Callable[.
         row = {k: v for k, v in values.items() if v != ""}
         publish_rows(form.agency, form.name, place, [row], dry_run=dry_run, from_file=False)
 
-    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in params}
-    command.__doc__ = f"Record one {form.name} ({form.event_type.event_type})."
-    return command
+    return _with_parameters(
+        command, params, f"Record one {form.name} ({form.event_type.event_type})."
+    )
 
 
 def import_command(agency: Agency) -> Callable[..., None]:
     names = [f.name for f in forms.forms_of(agency)]
-    # Built with explicit annotation objects: the module's annotations are strings
-    # (from __future__), which typer could not evaluate for a closure.
     params = [
         inspect.Parameter(
             "form",
@@ -257,10 +303,141 @@ def import_command(agency: Agency) -> Callable[..., None]:
             return
         publish_rows(agency, form, at, rows, dry_run=dry_run, from_file=True)
 
-    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in params}
-    command.__doc__ = "Import a CSV file: every row is checked before anything is sent."
-    return command
+    return _with_parameters(
+        command, params, "Import a CSV file: every row is checked before anything is sent."
+    )
+
+
+def _desk_units(agency: Agency, at: str | None) -> list[str]:
+    """The unit at ``at``, or every unit of ``agency`` with an outbox on this machine."""
+    s = settings()
+    if at:
+        return [bootstrap.desk(s, agency, at).unit]
+    return bootstrap.desk_units(s, agency)
+
+
+def _at_parameter(agency: Agency) -> inspect.Parameter:
+    help_text = PLACE_HELP[agency] + " (default: every desk of this machine)"
+    return inspect.Parameter(
+        "at",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[str | None, typer.Option(help=help_text)],
+    )
+
+
+def sync_command(agency: Agency) -> Callable[..., None]:
+    def command(*, at: str | None) -> None:
+        waiting = False
+        try:
+            units = _desk_units(agency, at)
+            for unit in units:
+                with bootstrap.desk_publisher(settings(), unit) as pub:
+                    delivery = pub.sync()
+                show_synced(agency, unit, delivery)
+                waiting = waiting or delivery.pending > 0
+        except EXPECTED_ERRORS as exc:
+            fail(exc)
+            return
+        if not units:
+            out.print(f"no {agency.value} desk on this machine has kept anything")
+        if waiting:
+            raise typer.Exit(code=1)
+
+    return _with_parameters(
+        command,
+        [_at_parameter(agency)],
+        "Deliver what waits at the desk, in order (exit code 1 while some still waits).",
+    )
+
+
+def show_synced(agency: Agency, unit: str, delivery: Delivery) -> None:
+    if delivery.sent:
+        out.print(f"[green]delivered[/green] {len(delivery.sent)} record(s) from {unit}")
+        show_sent(delivery.sent)
+    elif not delivery.pending:
+        out.print(f"{unit}: nothing waits at the desk")
+    show_waiting(agency, unit, delivery)
+
+
+def pending_command(agency: Agency) -> Callable[..., None]:
+    def command(*, at: str | None, json_lines: bool) -> None:
+        try:
+            found: dict[str, list[Pending]] = {}
+            for unit in _desk_units(agency, at):
+                with bootstrap.desk_outbox(settings(), unit) as outbox:
+                    found[unit] = outbox.pending()
+        except EXPECTED_ERRORS as exc:
+            fail(exc)
+            return
+        if json_lines:
+            for unit, pending in found.items():
+                for item in pending:
+                    print(json.dumps(pending_record(unit, item)), flush=True)
+            return
+        if not found:
+            out.print(f"no {agency.value} desk on this machine has kept anything")
+        for unit, pending in found.items():
+            show_pending(unit, pending)
+
+    json_option = inspect.Parameter(
+        "json_lines",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=False,
+        annotation=Annotated[
+            bool, typer.Option("--json", help="One JSON object per waiting record")
+        ],
+    )
+    return _with_parameters(
+        command,
+        [_at_parameter(agency), json_option],
+        "What waits at the desk for the hub: event ids, types, times, attempts, last error.",
+    )
+
+
+def pending_record(unit: str, item: Pending) -> dict[str, object]:
+    """A waiting record as JSON: ids, type, times and delivery attempts (no personal data:
+    the outbox holds pseudonymised events only, and none of their fields are shown)."""
+    m = item.message
+    signed = None if m.signed_at_ms is None else datetime.fromtimestamp(m.signed_at_ms / 1000, UTC)
+    return {
+        "unit": unit,
+        "seq": item.seq,
+        "event_id": m.event_id,
+        "event_type": m.event_type,
+        "recorded_at": m.recorded_at.isoformat(),
+        "signed_at": None if signed is None else signed.isoformat(),
+        "attempts": item.attempts,
+        "last_error": item.last_error,
+    }
+
+
+PENDING_SHOWN = 100
+
+
+def show_pending(unit: str, pending: list[Pending]) -> None:
+    if not pending:
+        out.print(f"{unit}: nothing waits at the desk")
+        return
+    out.print(f"{unit}: {len(pending)} record(s) wait for the hub")
+    table = Table()
+    table.add_column("event type", no_wrap=True)
+    table.add_column("recorded (WITA)", no_wrap=True)
+    table.add_column("attempts", justify="right")
+    table.add_column("last error", overflow="fold")
+    table.add_column("event id", no_wrap=True, min_width=36)  # whole, to be copied
+    for item in pending[:PENDING_SHOWN]:
+        m = item.message
+        table.add_row(
+            m.event_type,
+            local_time(m.recorded_at),
+            str(item.attempts),
+            item.last_error or "-",
+            m.event_id,
+        )
+    out.print(table)
+    if len(pending) > PENDING_SHOWN:
+        out.print(f"  ... and {len(pending) - PENDING_SHOWN} more (--json lists them all)")
 
 
 AGENCY_HELP = {
@@ -281,6 +458,8 @@ for _agency in (Agency.POST, Agency.POLICE, Agency.BP3MI, Agency.DISTRICT, Agenc
         # `sinergi post record --post eltari ...`, the posts' everyday command.
         _group.command("record")(form_command(forms.FORMS["interception"], place_param="post"))
     _group.command("import")(import_command(_agency))
+    _group.command("sync")(sync_command(_agency))
+    _group.command("pending")(pending_command(_agency))
     app.add_typer(_group, name=_agency.value)
 
 

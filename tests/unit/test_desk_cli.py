@@ -1,0 +1,126 @@
+"""A post records while the hub cannot be reached, sees what waits, and syncs later: the
+command line over the desk's outbox, with Kafka and the registry standing in."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from rich.console import Console
+from typer.testing import CliRunner
+
+from producers.outbox import DeskOutbox
+from producers.pseudonym import load_or_create_key
+from schemas import avro, crypto
+from schemas.access import Role
+from schemas.directory import Directory, Member, save
+from schemas.topics import subject_for
+from sinergi import bootstrap, cli
+from sinergi.config import from_env
+from tests.unit.fake_kafka import FakeBroker
+
+NIK = "5302014101900001"
+RECORD = ["post", "record", "--post", "eltari", "--occurred-at", "2026-01-20T08:30",
+          "--nik", NIK, "--outcome", "SENT_HOME", "--officer", "ELT-07"]  # fmt: skip
+
+
+@pytest.fixture
+def post_desk(tmp_path, monkeypatch):
+    """A machine at the El Tari post: its keys and the directory, as `agency add` left
+    them; the schema id looked up once, while the hub could be reached."""
+    monkeypatch.setenv("SINERGI_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SINERGI_TOPIC_PREFIX", "t.")
+    settings = from_env()
+    load_or_create_key(settings.pseudonym_key_file, create=True)
+    post = crypto.signing_private(settings.keys_dir / "post-eltari.signing.key", create=True)
+    admin = Ed25519PrivateKey.generate()
+    member = Member("post-eltari", Role.POST, crypto.public_signing(post), "2026-01-01T00:00:00")
+    save(Directory().with_member(member), settings.directory_file, admin)
+    settings.directory_anchor_file.write_text(crypto.public_signing(admin))
+    settings.kafka_credentials_dir.mkdir(parents=True)
+    (settings.kafka_credentials_dir / "post-eltari.password").write_text("secret")
+    with bootstrap.desk_outbox(settings, "post-eltari") as outbox:
+        subject = subject_for(settings.topic("posts.interception-recorded"))
+        outbox.remember_schema(subject, avro.load("InterceptionRecorded").text, 7)
+    monkeypatch.setattr(cli, "out", Console(width=160))
+    broker = FakeBroker(up=False)
+    monkeypatch.setattr(bootstrap, "kafka_producer", lambda servers, **options: broker.connect())
+    return settings, broker
+
+
+class Ran:
+    """A command's exit code and output, its lines unwrapped (rich wraps at 80 columns)."""
+
+    def __init__(self, *args: str) -> None:
+        result = CliRunner().invoke(cli.app, list(args))
+        self.exit_code = result.exit_code
+        self.lines = result.output.splitlines()
+        self.output = " ".join(result.output.split())
+
+
+run = Ran
+
+
+def test_a_post_records_offline_sees_what_waits_and_syncs_when_the_hub_is_back(post_desk):
+    _, broker = post_desk
+    recorded = run(*RECORD)
+    assert recorded.exit_code == 0, recorded.output
+    assert "kept at the desk" in recorded.output
+    assert "1 record(s) of post-eltari wait" in recorded.output
+    assert "sinergi post sync --at eltari" in recorded.output
+    assert "Traceback" not in recorded.output and "published" not in recorded.output
+
+    listed = run("post", "pending", "--json")
+    assert listed.exit_code == 0, listed.output
+    [line] = listed.lines
+    waiting = json.loads(line)
+    assert (waiting["unit"], waiting["event_type"]) == ("post-eltari", "InterceptionRecorded")
+    assert (waiting["attempts"], waiting["last_error"]) == (1, "KafkaTimeoutError")
+    assert NIK not in listed.output
+    table = run("post", "pending", "--at", "eltari")
+    assert "1 record(s) wait for the hub" in table.output
+    assert waiting["event_id"] in table.output
+
+    still_down = run("post", "sync")
+    assert still_down.exit_code == 1
+    assert "kept at the desk" in still_down.output
+
+    broker.up = True
+    synced = run("post", "sync", "--at", "eltari")
+    assert synced.exit_code == 0, synced.output
+    assert "delivered 1 record(s) from post-eltari" in synced.output
+    assert f"{waiting['event_id']} -> t.posts.interception-recorded[" in synced.output
+    assert len(broker.records) == 1
+    assert "nothing waits at the desk" in run("post", "pending").output
+
+
+def test_a_post_online_publishes_as_before_and_the_same_row_again_is_kept_once(post_desk):
+    _, broker = post_desk
+    broker.up = True
+    first = run(*RECORD)
+    assert first.exit_code == 0, first.output
+    assert "published 1 interception(s) from post-eltari" in first.output
+    assert "-> t.posts.interception-recorded[" in first.output
+    again = run(*RECORD)
+    assert "published 0 interception(s)" in again.output
+    assert "recorded at this desk before" in again.output
+    assert len(broker.records) == 1
+
+
+def test_every_agency_has_sync_and_pending(post_desk):
+    for agency in ("post", "police", "bp3mi", "district", "hotline"):
+        for command in ("sync", "pending"):
+            shown = run(agency, command, "--help")
+            assert shown.exit_code == 0, (agency, command, shown.output)
+            assert "--at" in shown.output
+    nothing = run("police", "pending")
+    assert "no police desk on this machine has kept anything" in nothing.output
+
+
+def test_outboxes_of_different_deployments_never_mix(post_desk):
+    settings, _ = post_desk
+    other = settings.with_overrides(topic_prefix="u.")
+    assert settings.desk_dir != other.desk_dir
+    assert DeskOutbox.units(other.desk_dir) == []
+    assert settings.with_overrides(topic_prefix="").desk_dir == settings.home / "desk"
