@@ -17,10 +17,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from schemas import crypto
 from schemas.access import Role
+from schemas.faults import TransientError
 
 
 class DirectoryError(ValueError):
     """The directory is missing, unsigned, or its signature does not verify."""
+
+
+class DirectoryUnavailableError(DirectoryError, TransientError):
+    """The processor cannot read a trusted directory right now: no message can be judged,
+    so none is refused; the worker waits until the directory is back."""
+
+    cause = "directory"
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,19 @@ from typing import Any, Protocol
 
 import httpx
 
+from schemas.faults import TransientError
+
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 
 
 class RegistryError(RuntimeError):
-    """The schema registry refused a request or could not be reached."""
+    """The schema registry refused a request (e.g. no schema has that id)."""
+
+
+class RegistryUnavailableError(RegistryError, TransientError):
+    """The schema registry could not be reached or failed (5xx): try again later."""
+
+    cause = "registry"
 
 
 class SchemaRegistry(Protocol):
@@ -58,7 +66,13 @@ class RegistryClient:
                 method, path, content=None if body is None else json.dumps(body)
             )
         except httpx.HTTPError as exc:
-            raise RegistryError(f"schema registry at {self.url} unreachable: {exc}") from exc
+            raise RegistryUnavailableError(
+                f"schema registry at {self.url} unreachable ({type(exc).__name__})"
+            ) from exc
+        if response.status_code >= 500:
+            raise RegistryUnavailableError(
+                f"schema registry failed {method} {path}: {response.status_code}"
+            )
         if response.status_code >= 400:
             raise RegistryError(
                 f"schema registry refused {method} {path}: {response.status_code} "
@@ -90,6 +104,8 @@ class RegistryClient:
                 return self._ids[key]
         try:
             versions = self._call("GET", f"/subjects/{subject}/versions")
+        except RegistryUnavailableError:
+            raise
         except RegistryError:
             return None
         for version in sorted((int(v) for v in versions), reverse=True):

@@ -18,7 +18,7 @@ from fastavro.validation import ValidationError, validate
 from schemas import avro
 from schemas.codec import from_dict, to_dict
 from schemas.model import EVENT_TYPES, Event
-from schemas.registry import RegistryError, SchemaRegistry
+from schemas.registry import RegistryError, RegistryUnavailableError, SchemaRegistry
 from schemas.topics import subject_for
 
 MAGIC = 0
@@ -85,6 +85,8 @@ class EventSerializer:
                     found: int | None = self.registry.register(subject, schema.text)
                 else:
                     found = self.registry.lookup(subject, schema.text)
+            except RegistryUnavailableError:
+                raise  # a fault that passes (TransientError), not a bad event
             except RegistryError as exc:
                 raise SerializationError(str(exc)) from exc
             if found is None:
@@ -128,8 +130,10 @@ class EventDeserializer:
             return found
         try:
             text = self.registry.schema(schema_id)
-        except RegistryError as exc:
-            raise SerializationError(f"schema id {schema_id}: {exc}") from exc
+        except RegistryUnavailableError:
+            raise  # the message may be fine: try again when the registry answers
+        except RegistryError:
+            raise SerializationError(f"schema id {schema_id} is not in the registry") from None
         try:
             writer = avro.parse_text(text)
         except Exception as exc:
@@ -138,7 +142,7 @@ class EventDeserializer:
         event_type = name.rsplit(".", 1)[-1]
         cls = EVENT_TYPES.get(event_type)
         if cls is None:
-            raise SerializationError(f"schema id {schema_id} is {name!r}, not a hub event type")
+            raise SerializationError(f"schema id {schema_id} is not a hub event type")
         ours = avro.load(event_type)
         reader = None if avro.parse_text(ours.text) == writer else ours.parsed
         found = (writer, reader, cls)
@@ -164,8 +168,11 @@ class EventDeserializer:
         schema_id, cls, record = self.decode_dict(data)
         try:
             return Decoded(schema_id, from_dict(cls, record), record)
-        except (TypeError, ValueError, KeyError) as exc:
-            raise SerializationError(f"{cls.event_type} record is incomplete: {exc}") from None
+        except (TypeError, ValueError, KeyError, OverflowError) as exc:
+            # The exception's text may quote the value: name only its kind.
+            raise SerializationError(
+                f"{cls.event_type} record does not convert to the event ({type(exc).__name__})"
+            ) from None
 
 
 Serializer = Callable[[str, Event], bytes]
