@@ -41,6 +41,25 @@ class StoredEvent:
     schema_id: int
     # The Avro dict form, when the decoder kept it (saves converting the event back).
     record: dict[str, Any] | None = None
+    # SHA-256 of what the event says, without when it was recorded (see
+    # processors.intake.content_sha256): the same fact sent again has the same hash.
+    content_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class KnownEvent:
+    """What the store knows of an event id already taken: where it was first read, who
+    published it and what it said (its content hash)."""
+
+    topic: str
+    partition: int
+    offset: int
+    unit: str | None
+    content_sha256: str | None
+
+    @property
+    def position(self) -> tuple[str, int, int]:
+        return (self.topic, self.partition, self.offset)
 
 
 @dataclass(frozen=True)
@@ -102,12 +121,12 @@ class UnitOfWork(Protocol):
 
     def add_outbox(self, messages: Sequence[OutboxMessage]) -> None: ...
 
-    def positions(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int, int]]:
-        """Where in Kafka each stored event was first read: (topic, partition, offset)."""
+    def known(self, event_ids: Sequence[str]) -> dict[str, KnownEvent]:
+        """What is stored of each of these event ids (absent: not stored)."""
         ...
 
     def append_audit(self, entries: Sequence[AuditEntry]) -> None:
-        """Append entries to the hash-chained audit trail."""
+        """Append entries to the audit trail: one hash chain per topic partition."""
         ...
 
 
@@ -115,28 +134,8 @@ class LedgerStore(Protocol):
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]: ...
 
 
-class DeadLetterSink(Protocol):
-    """Where messages nobody can decode go, with the reason."""
-
-    def add(self, letter: DeadLetter) -> None: ...
-
-    def flush(self) -> None: ...
-
-
 class Relay(Protocol):
-    """Publishes what committed batches left in the outbox."""
+    """Publishes what committed batches left in the outbox (raises TransientError when
+    it cannot: the outbox keeps the messages)."""
 
     def publish_pending(self) -> int: ...
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    """A message the hub could not use. Carries no payload: only where it is and why."""
-
-    topic: str
-    partition: int
-    offset: int
-    reason: str
-    payload_sha256: str
-    payload_bytes: int
-    schema_id: int | None = None

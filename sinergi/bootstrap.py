@@ -20,9 +20,10 @@ from deploy.procs import StackError
 from deploy.registry import REGISTRY_USER
 from deploy.secrets import read_password
 from processors.alerts import AlertRules
-from processors.authenticity import Authenticator
+from processors.authenticity import Authenticator, signed_at
 from processors.pipeline import Outputs, Pipeline, Security
-from processors.ports import OutboxMessage
+from processors.ports import LedgerStore, OutboxMessage
+from processors.worker import WorkerConfig
 from producers.forms import Desk, desk_for
 from producers.outbox import DeskOutbox, RememberedSchemas
 from producers.pseudonym import Pseudonymiser, load_or_create_key
@@ -31,14 +32,14 @@ from producers.signing import Signer
 from schemas import avro, crypto
 from schemas.access import Role
 from schemas.crypto import CryptoError, signing_private
-from schemas.directory import Directory, DirectoryError
+from schemas.directory import Directory, DirectoryError, DirectoryUnavailableError
 from schemas.directory import load as load_directory
 from schemas.model import Agency, Event
-from schemas.registry import RegistryClient
+from schemas.registry import RegistryClient, SchemaRegistry
 from schemas.serde import EventDeserializer, EventSerializer
 from schemas.topics import ALL_TOPICS, INPUT_TOPICS, subject_for
 from sinergi.config import Settings
-from sinks.kafka import KafkaDeadLetters, OutboxRelay
+from sinks.kafka import OutboxRelay
 from sinks.postgres import PostgresLedgerStore
 
 log = logging.getLogger(__name__)
@@ -145,7 +146,8 @@ def desk_publisher(settings: Settings, unit: str) -> Publisher:
 
 class DirectoryCache:
     """The member directory, read again whenever its file changes (members added or
-    revoked while the processor runs)."""
+    revoked while the processor runs). A directory that cannot be read or trusted is a
+    fault of the hub, not of the message being checked: DirectoryUnavailableError."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -157,9 +159,12 @@ class DirectoryCache:
         try:
             stamp = path.stat().st_mtime
         except OSError:
-            raise DirectoryError(f"no member directory at {path}") from None
+            raise DirectoryUnavailableError(f"no member directory at {path}") from None
         if self._directory is None or stamp != self._stamp:
-            self._directory = directory(self.settings)
+            try:
+                self._directory = directory(self.settings)
+            except DirectoryError as exc:
+                raise DirectoryUnavailableError(str(exc)) from exc
             self._stamp = stamp
         return self._directory
 
@@ -213,30 +218,67 @@ class ProcessorParts:
         self.publisher.close()
 
 
+def ledger_pipeline(
+    settings: Settings,
+    store: LedgerStore,
+    client: SchemaRegistry,
+    outputs: Outputs | None = None,
+) -> Pipeline:
+    """The one way the ledger's pipeline is built: live, rebuild and tests trust exactly
+    the same things (signatures, signers, freshness, the contract, the rules). A rebuild
+    differs only in publishing nothing (``outputs`` None)."""
+    return Pipeline(
+        EventDeserializer(client),
+        store,
+        rules=alert_rules(settings),
+        outputs=outputs,
+        security=security(settings),
+    )
+
+
 def processor_parts(settings: Settings, *, database: str | None = None) -> ProcessorParts:
+    """The live processor's pipeline: PostgreSQL as the processor role, its outputs
+    relayed to Kafka from the outbox after each commit."""
     client = registry_reader(settings)
-    pub = publisher(settings, PROCESSOR_MEMBER, client)
+    options = {
+        # The relay gives up on an unreachable broker after 10 s (the outbox keeps it).
+        "max_block_ms": 10_000,
+        **kafka_security(settings, PROCESSOR_MEMBER),
+    }
+    pub = Publisher(
+        lambda: kafka_producer(settings.bootstrap_servers, **options),
+        EventSerializer(client),
+        settings.topic,
+        signer(settings, PROCESSOR_MEMBER),
+    )
     store = PostgresLedgerStore(conninfo(settings, "sinergi_processor", database))
 
     def encode(event: Event) -> OutboxMessage:
         m = pub.encode(event)
         return OutboxMessage(m.topic, m.key, m.value, tuple(m.headers))
 
-    pipeline = Pipeline(
-        EventDeserializer(client),
-        store,
-        KafkaDeadLetters(pub, unit=PROCESSOR_MEMBER),
-        rules=alert_rules(settings),
-        outputs=Outputs(encode, OutboxRelay(store, pub.producer), PROCESSOR_MEMBER),
-        security=security(settings),
-    )
-    return ProcessorParts(pipeline, store, pub)
+    relay = OutboxRelay(store, lambda: pub.producer)
+    outputs = Outputs(encode, relay, PROCESSOR_MEMBER)
+    return ProcessorParts(ledger_pipeline(settings, store, client, outputs), store, pub)
 
 
 def security(settings: Settings) -> Security:
     return Security(
         authenticate=Authenticator(DirectoryCache(settings), settings.topic_prefix),
         max_age=timedelta(hours=settings.replay_window_hours),
+        signed_at=signed_at,
+    )
+
+
+def worker_config(settings: Settings) -> WorkerConfig:
+    """The live worker's consumer: its group, topics, batches and credentials."""
+    return WorkerConfig(
+        group=settings.processor_group,
+        bootstrap_servers=settings.bootstrap_servers,
+        topics=input_topics(settings),
+        batch_max=settings.batch_max,
+        batch_within_s=settings.batch_within_s,
+        security=kafka_security(settings, PROCESSOR_MEMBER),
     )
 
 

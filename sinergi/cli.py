@@ -31,7 +31,7 @@ from schemas.directory import DirectoryError
 from schemas.model import Agency, Event
 from schemas.registry import RegistryError
 from schemas.serde import SerializationError
-from sinergi import bootstrap, members, police, runtime, views
+from sinergi import auditing, bootstrap, members, police, runtime, views
 from sinergi.config import ConfigError, Settings, from_env
 from sinergi.display import local_time, severity
 from sinergi.members import MemberError
@@ -615,16 +615,41 @@ def agency_revoke(name: Annotated[str, typer.Argument(help="Member id")]) -> Non
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Recompute the audit trail's hash chain; any changed, removed or inserted entry shows."""
+    """Check the audit trail: every partition's hash chain, that every offset the processor
+    committed has an entry, and that the dead-letter topic agrees with it."""
     try:
-        check = runtime.verify_audit(settings())
+        report = auditing.verify(settings())
     except EXPECTED_ERRORS as exc:
         fail(exc)
         return
-    if check.intact:
-        out.print(f"[green]intact:[/green] {check.entries} entries, head {check.head}")
-        return
-    fail(StackError(f"the audit trail is broken at entry {check.broken_at}: {check.reason}"))
+    chains = report.chains
+    if chains.intact:
+        out.print(f"[green]intact:[/green] {chains.entries} entries in {chains.chains} chain(s)")
+    else:
+        err.print(
+            f"[red]broken:[/red] chain {chains.broken_chain}, entry {chains.broken_at}:"
+            f" {chains.reason}"
+        )
+    partitions = len(report.coverage)
+    if report.complete:
+        out.print(
+            f"[green]complete:[/green] every offset below the committed offset of"
+            f" {partitions} partition(s) has an entry"
+        )
+    for gap in report.coverage:
+        if not gap.complete:
+            err.print(f"[red]incomplete:[/red] {gap.describe()}")
+    if report.dead_letters_agree:
+        out.print(
+            f"[green]dead letters agree:[/green] {report.dead_lettered} in the audit,"
+            f" {report.on_topic} on the dead-letter topic (or about to be relayed)"
+        )
+    for topic, partition, offset in report.not_published[:20]:
+        err.print(f"[red]no dead letter[/red] for {topic}[{partition}]@{offset}")
+    for topic, partition, offset in report.not_audited[:20]:
+        err.print(f"[red]not in the audit:[/red] dead letter of {topic}[{partition}]@{offset}")
+    if not report.ok:
+        fail(StackError("the audit trail does not prove that nothing was lost or changed"))
 
 
 # --- processor ---------------------------------------------------------------------------

@@ -19,14 +19,14 @@ import psycopg
 from kafka import KafkaConsumer, TopicPartition
 from psycopg import sql
 
+from processors.isolation import process_isolating
 from processors.pipeline import Pipeline
 from processors.ports import RawMessage
-from schemas.serde import EventDeserializer
 from sinergi import bootstrap
 from sinergi.config import Settings
 from sinergi.runtime import wait_until_processed
-from sinks.memory import MemoryDeadLetters
-from sinks.postgres import TABLES, PostgresLedgerStore, migrate
+from sinks.migrate import migrate
+from sinks.postgres import TABLES, PostgresLedgerStore
 
 Report = Callable[[str], None]
 
@@ -112,7 +112,7 @@ def replay(settings: Settings, pipeline: Pipeline, until: dict[TopicPartition, i
                 if m.offset < until[TopicPartition(m.topic, m.partition)]
             ]
             if batch:
-                pipeline.process(batch)
+                process_isolating(pipeline, batch)
                 done += len(batch)
             for tp in list(remaining):
                 if consumer.position(tp) >= remaining[tp]:
@@ -157,13 +157,8 @@ def rebuild(
     migrate(owner, schema=schema)
     store = PostgresLedgerStore(owner, schema=schema)
     try:
-        client = bootstrap.registry_reader(settings)
-        pipeline = Pipeline(
-            EventDeserializer(client),
-            store,
-            MemoryDeadLetters(),
-            rules=bootstrap.alert_rules(settings),
-        )
+        # The same pipeline as live (signatures, contract, rules), publishing nothing.
+        pipeline = bootstrap.ledger_pipeline(settings, store, bootstrap.registry_reader(settings))
         replayed = replay(settings, pipeline, until)
         report(f"replayed {replayed} messages from {len(until)} partitions into schema {schema}")
         rows, differences = compare(owner, "public", schema)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import random
+import signal
 import sys
 import time
 from collections import Counter, defaultdict
@@ -12,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import faust
 from kafka import KafkaConsumer, TopicPartition
 
 from deploy.procs import (
@@ -25,16 +27,15 @@ from deploy.procs import (
     wait_until,
 )
 from deploy.stack import Stack, StackConfig
-from processors.audit import ChainCheck, verify_chain
 from processors.pipeline import Pipeline
-from processors.worker import WorkerConfig, build_app
+from processors.worker import Health, LedgerWorker
 from producers import forms
 from producers.pseudonym import load_or_create_key
 from producers.simulate import Simulator
 from schemas.model import Agency, Event
 from sinergi import bootstrap, members, police, views
 from sinergi.config import Settings
-from sinks.postgres import migrate, read_audit
+from sinks.migrate import migrate
 from sinks.prometheus import LedgerMetricsCollector, WorkerMetrics
 
 log = logging.getLogger(__name__)
@@ -96,46 +97,45 @@ def status(settings: Settings) -> dict[str, str]:
 
 
 def run_processor(settings: Settings) -> None:
-    """Run the faust worker in this process until stopped."""
+    """Run the ledger worker in this process until SIGTERM or SIGINT."""
     metrics = WorkerMetrics()
     metrics.registry.register(
         LedgerMetricsCollector(bootstrap.conninfo(settings, "sinergi_processor"))
     )
-    metrics.serve(settings.host, settings.ports.metrics)
+    health = Health()
+    metrics.ready.set_function(lambda: 1.0 if health.ready else 0.0)
+    server = metrics.serve(
+        settings.host, settings.ports.metrics, lambda: (health.ready, health.reason)
+    )
     parts: list[bootstrap.ProcessorParts] = []
 
     def pipeline_factory() -> Pipeline:
         parts.append(bootstrap.processor_parts(settings))
         return parts[-1].pipeline
 
-    app = build_app(
-        WorkerConfig(
-            app_id=settings.processor_group,
-            broker=f"kafka://{settings.bootstrap_servers}",
-            topics=bootstrap.input_topics(settings),
-            batch_max=settings.batch_max,
-            batch_within_s=settings.batch_within_s,
-            broker_credentials=faust.SASLCredentials(
-                username=bootstrap.PROCESSOR_MEMBER,
-                password=bootstrap.kafka_password(settings, bootstrap.PROCESSOR_MEMBER),
-                mechanism="SCRAM-SHA-512",
-            ),
-        ),
-        pipeline_factory,
-        metrics,
-    )
+    worker = LedgerWorker(bootstrap.worker_config(settings), pipeline_factory, metrics,
+                          health=health)  # fmt: skip
     log.info(
         "processor %s: metrics on http://%s:%d/metrics",
         settings.processor_group,
         settings.host,
         settings.ports.metrics,
     )
-    worker = faust.Worker(app, loglevel="INFO", quiet=True, redirect_stdouts=False)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, worker.stop)
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker.run()
+
     try:
-        worker.execute_from_commandline()
+        asyncio.run(main())
     finally:
+        server.shutdown()
         for part in parts:
             part.close()
+        log.info("processor %s stopped", settings.processor_group)
 
 
 @dataclass
@@ -190,11 +190,6 @@ def processor(settings: Settings) -> ProcessorService:
 
 
 # --- the demonstration ---------------------------------------------------------------------
-
-
-def verify_audit(settings: Settings) -> ChainCheck:
-    """Recompute the audit trail's hash chain (as the hub's owner: analysts see a view)."""
-    return verify_chain(read_audit(bootstrap.conninfo(settings, "sinergi_owner")))
 
 
 def backlog(settings: Settings) -> int:

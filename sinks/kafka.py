@@ -1,71 +1,46 @@
-"""Kafka as a sink: the dead-letter topic, and the relay of the outbox."""
+"""Kafka as a sink: the relay of the outbox (alerts, case changes, dead letters)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from kafka import KafkaProducer
+from kafka.errors import KafkaError
 
-from processors.ports import DeadLetter
-from producers.publisher import Publisher
+from producers.publisher import Producer
 from schemas import crypto
-from schemas.model import MessageDeadLettered, envelope_for, utcnow
+from schemas.faults import TransientError
 from sinks.postgres import PostgresLedgerStore
 
 log = logging.getLogger(__name__)
 
 
-class KafkaDeadLetters:
-    """Publishes :class:`MessageDeadLettered` events; ``flush`` waits for the broker."""
+class BrokerUnavailableError(TransientError):
+    """Kafka did not acknowledge in time: the messages stay in the outbox."""
 
-    def __init__(self, publisher: Publisher, unit: str) -> None:
-        self.publisher = publisher
-        self.unit = unit
-        self.pending: list[MessageDeadLettered] = []
-
-    def add(self, letter: DeadLetter) -> None:
-        now = utcnow()
-        self.pending.append(
-            MessageDeadLettered(
-                envelope=envelope_for(
-                    MessageDeadLettered, unit=self.unit, occurred_at=now, recorded_at=now
-                ),
-                source_topic=letter.topic,
-                source_partition=letter.partition,
-                source_offset=letter.offset,
-                reason=letter.reason,
-                payload_sha256=letter.payload_sha256,
-                payload_bytes=letter.payload_bytes,
-                schema_id=letter.schema_id,
-            )
-        )
-
-    def flush(self) -> None:
-        if self.pending:
-            self.publisher.publish(self.pending)
-            self.pending.clear()
+    cause = "kafka"
 
 
 class OutboxRelay:
     """Sends the outbox's messages in order, then deletes them, in one transaction.
 
     A crash after sending and before deleting sends them again: consumers see the same
-    ids again (an alert's id is stable, a case change's id names the case version).
+    ids again (an alert's id is stable, a case change's id names the case version, a
+    dead letter's id names the refused message's position and payload).
     """
 
     def __init__(
-        self, store: PostgresLedgerStore, producer: KafkaProducer, batch: int = 5000
+        self, store: PostgresLedgerStore, producer: Callable[[], Producer], batch: int = 5000
     ) -> None:
         self.store = store
-        self.producer = producer
+        self.producer = producer  # connected on first use: Kafka may be down at start
         self.batch = batch
 
     def publish_pending(self) -> int:
-        conn = self.store.connection()
         total = 0
         while True:
-            with conn.transaction():
+            with self.store.transaction() as conn:
                 rows: list[Any] = conn.execute(
                     "SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT %s"
                     " FOR UPDATE SKIP LOCKED",
@@ -73,17 +48,24 @@ class OutboxRelay:
                 ).fetchall()
                 if not rows:
                     return total
-                futures = [
-                    self.producer.send(
-                        topic,
-                        key=bytes(key),
-                        value=bytes(value),
-                        headers=[(name, crypto.unb64(b64)) for name, b64 in headers],
-                    )
-                    for _, topic, key, value, headers in rows
-                ]
-                self.producer.flush()
-                for future in futures:
-                    future.get(timeout=30)
+                self._send(rows)
                 conn.execute("DELETE FROM outbox WHERE id = ANY(%s)", ([r[0] for r in rows],))
             total += len(rows)
+
+    def _send(self, rows: list[Any]) -> None:
+        try:
+            producer = self.producer()
+            futures = [
+                producer.send(
+                    topic,
+                    key=bytes(key),
+                    value=bytes(value),
+                    headers=[(name, crypto.unb64(b64)) for name, b64 in headers],
+                )
+                for _, topic, key, value, headers in rows
+            ]
+            producer.flush(timeout=30)
+            for future in futures:
+                future.get(timeout=30)
+        except KafkaError as exc:
+            raise BrokerUnavailableError(f"Kafka: {type(exc).__name__}") from exc

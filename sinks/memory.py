@@ -7,12 +7,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from processors.alerts import Alert
-from processors.audit import GENESIS, AuditEntry, chain
+from processors.audit import AuditEntry, link_all
 from processors.ledger import Entity, Kind, Ref
 from processors.ports import (
     Acknowledgement,
     AlertChanges,
-    DeadLetter,
+    KnownEvent,
     MetricKey,
     OutboxMessage,
     StoredEvent,
@@ -91,17 +91,19 @@ class MemoryUnitOfWork:
     def add_outbox(self, messages: Sequence[OutboxMessage]) -> None:
         self.outbox.extend(messages)
 
-    def positions(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int, int]]:
+    def known(self, event_ids: Sequence[str]) -> dict[str, KnownEvent]:
         found = {}
         for event_id in event_ids:
-            stored = self.store.events.get(event_id) or self.events.get(event_id)
-            if stored is not None:
-                found[event_id] = (stored.topic, stored.partition, stored.offset)
+            s = self.store.events.get(event_id) or self.events.get(event_id)
+            if s is not None:
+                found[event_id] = KnownEvent(
+                    s.topic, s.partition, s.offset, s.event.envelope.unit, s.content_sha256
+                )
         return found
 
     def append_audit(self, entries: Sequence[AuditEntry]) -> None:
-        previous = self.audit[-1][2] if self.audit else self.store.audit_head()
-        self.audit.extend(chain(previous, entries))
+        heads = self.store.audit_heads() | {e.chain: digest for e, _, digest in self.audit}
+        self.audit.extend(link_all(heads, entries))
 
 
 class MemoryLedgerStore:
@@ -117,8 +119,9 @@ class MemoryLedgerStore:
         self.outbox: list[OutboxMessage] = []
         self.audit: list[tuple[AuditEntry, str, str]] = []
 
-    def audit_head(self) -> str:
-        return self.audit[-1][2] if self.audit else GENESIS
+    def audit_heads(self) -> dict[str, str]:
+        """The last hash of each chain (a topic partition)."""
+        return {entry.chain: digest for entry, _, digest in self.audit}
 
     @contextmanager
     def unit_of_work(self) -> Iterator[MemoryUnitOfWork]:
@@ -140,19 +143,6 @@ class MemoryLedgerStore:
     @property
     def cases(self) -> dict[str, Entity]:
         return {r.key: e for r, e in self.entities.items() if r.kind is Kind.CASE}
-
-
-class MemoryDeadLetters:
-    def __init__(self) -> None:
-        self.pending: list[DeadLetter] = []
-        self.sent: list[DeadLetter] = []
-
-    def add(self, letter: DeadLetter) -> None:
-        self.pending.append(letter)
-
-    def flush(self) -> None:
-        self.sent.extend(self.pending)
-        self.pending.clear()
 
 
 class MemoryRelay:

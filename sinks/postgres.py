@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import orjson
@@ -23,105 +22,49 @@ from psycopg.types.json import set_json_loads
 
 from processors import ledger
 from processors.alerts import Alert
-from processors.audit import GENESIS, AuditEntry, chain
+from processors.audit import AuditEntry, link_all
 from processors.ledger import Case, Entity, Group, Investigation, Kind, Recruiter
 from processors.ports import (
     Acknowledgement,
     AlertChanges,
+    KnownEvent,
     MetricKey,
     OutboxMessage,
     StoredEvent,
 )
 from schemas import crypto
 from schemas.codec import to_dict
+from schemas.faults import DataRefusedError, TransientError
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS = resources.files("sinks") / "migrations"
-_MIGRATION_LOCK = 0x53494E45  # "SINE": one migrator at a time
-_AUDIT_LOCK = 0x41554449  # "AUDI": one writer extends the audit chain at a time
+
+class StoreUnavailableError(TransientError):
+    """PostgreSQL cannot be reached, the connection dropped, or it rolled the
+    transaction back (serialization failure, deadlock, shutdown): try again."""
+
+    cause = "postgres"
+
+
+class StoreRefusedError(DataRefusedError):
+    """PostgreSQL refused the batch's data (an invalid character, a value too large, a
+    violated constraint): a message of the batch is at fault, not the database.
+
+    The message names the error class and SQLSTATE only, never the data."""
+
+
+def store_error(exc: psycopg.Error) -> Exception:
+    """The project's error for a psycopg error: refused data, or a fault that passes."""
+    state = exc.sqlstate or ""
+    name = type(exc).__name__
+    if isinstance(exc, psycopg.DataError | psycopg.IntegrityError) or state.startswith("54"):
+        return StoreRefusedError(f"refused by the event store: {name} ({state})")
+    return StoreUnavailableError(f"PostgreSQL: {name}" + (f" ({state})" if state else ""))
 
 
 def to_json(value: Any) -> str:
     """Compact JSON (orjson: datetimes, dates and enums natively, keys sorted)."""
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-
-
-def read_audit(
-    conninfo: str, *, schema: str | None = None
-) -> list[tuple[int, AuditEntry, str, str]]:
-    """The whole audit trail in sequence order, for verification."""
-    with psycopg.connect(conninfo) as conn:
-        if schema is not None:
-            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
-        rows = conn.execute(
-            "SELECT seq, topic, kafka_partition, kafka_offset, outcome, payload_sha256, event_id,"
-            " event_type, signer, recorded_at, reason, prev_hash, hash FROM audit_log ORDER BY seq"
-        ).fetchall()
-    return [
-        (
-            r[0],
-            AuditEntry(
-                topic=r[1],
-                partition=r[2],
-                offset=r[3],
-                outcome=r[4],
-                payload_sha256=r[5],
-                event_id=r[6],
-                event_type=r[7],
-                signer=r[8],
-                recorded_at=r[9],
-                reason=r[10],
-            ),
-            r[11],
-            r[12],
-        )
-        for r in rows
-    ]
-
-
-def migrations() -> list[tuple[int, str, str]]:
-    """(version, name, sql) of every migration shipped, in order."""
-    found = []
-    for entry in MIGRATIONS.iterdir():
-        if entry.name.endswith(".sql"):
-            version = int(entry.name.split("_", 1)[0])
-            found.append((version, entry.name, entry.read_text()))
-    return sorted(found)
-
-
-def migrate(conninfo: str, *, schema: str | None = None) -> list[str]:
-    """Apply the migrations not applied yet, each in its own transaction; return their names.
-
-    ``schema``: apply them in that schema instead of ``public`` (the rebuild's projection).
-    """
-    applied: list[str] = []
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        if schema is not None:
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
-        conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
-        try:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version integer PRIMARY KEY, name text NOT NULL,"
-                " applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-            for version, name, text in migrations():
-                if version in done:
-                    continue
-                with conn.transaction():
-                    conn.execute(text.encode())
-                    conn.execute(
-                        "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                        (version, name),
-                    )
-                applied.append(name)
-                log.info("applied migration %s", name)
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
-    return applied
 
 
 # --- how each kind of entity is stored ----------------------------------------------------
@@ -230,7 +173,7 @@ TABLES: dict[Kind, EntityTable] = {
 
 _EVENT_COLUMNS = (
     "event_id", "event_type", "case_id", "occurred_at", "recorded_at", "agency", "unit",
-    "topic", "kafka_partition", "kafka_offset", "schema_id", "payload",
+    "topic", "kafka_partition", "kafka_offset", "schema_id", "payload", "content_sha256",
 )  # fmt: skip
 
 
@@ -265,6 +208,7 @@ class PostgresUnitOfWork:
                             s.offset,
                             s.schema_id,
                             to_json(record),
+                            s.content_sha256,
                         )
                     )
             cur.execute(
@@ -444,34 +388,48 @@ class PostgresUnitOfWork:
                 headers = [[name, crypto.b64(value)] for name, value in m.headers]
                 copy.write_row((m.topic, m.key, m.value, to_json(headers)))
 
-    def positions(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int, int]]:
+    def known(self, event_ids: Sequence[str]) -> dict[str, KnownEvent]:
         if not event_ids:
             return {}
         rows = self.conn.execute(
-            "SELECT event_id::text, topic, kafka_partition, kafka_offset FROM events"
-            " WHERE event_id = ANY(%s::uuid[])",
+            "SELECT event_id::text, topic, kafka_partition, kafka_offset, unit, content_sha256"
+            " FROM events WHERE event_id = ANY(%s::uuid[])",
             (list(event_ids),),
         ).fetchall()
-        return {row[0]: (row[1], row[2], row[3]) for row in rows}
+        return {row[0]: KnownEvent(*row[1:]) for row in rows}
 
     def append_audit(self, entries: Sequence[AuditEntry]) -> None:
         if not entries:
             return
-        # One writer at a time extends the chain; the lock ends with the transaction.
-        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (_AUDIT_LOCK,))
-        last = self.conn.execute("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-        linked = chain(last[0] if last else GENESIS, entries)
+        chains = sorted({e.chain for e in entries})
+        # One writer at a time per chain (a topic partition), locks taken in sorted order
+        # and released at commit: workers on different partitions never wait.
+        self.conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('audit:' || k, 0))"
+            " FROM unnest(%s::text[]) AS k",
+            (chains,),
+        )
+        heads = {
+            key: head
+            for key, head in self.conn.execute(
+                "SELECT k, (SELECT hash FROM audit_log WHERE chain = k ORDER BY seq DESC LIMIT 1)"
+                " FROM unnest(%s::text[]) AS k",
+                (chains,),
+            )
+            if head is not None
+        }
         with (
             self.conn.cursor() as cur,
             cur.copy(
-                "COPY audit_log (topic, kafka_partition, kafka_offset, outcome, payload_sha256,"
-                " event_id, event_type, signer, recorded_at, reason, prev_hash, hash)"
-                " FROM STDIN"
+                "COPY audit_log (chain, topic, kafka_partition, kafka_offset, outcome,"
+                " payload_sha256, event_id, event_type, signer, recorded_at, reason, prev_hash,"
+                " hash) FROM STDIN"
             ) as copy,
         ):
-            for e, previous, digest in linked:
+            for e, previous, digest in link_all(heads, entries):
                 copy.write_row(
                     (
+                        e.chain,
                         e.topic,
                         e.partition,
                         e.offset,
@@ -519,15 +477,25 @@ class PostgresLedgerStore:
         return self._conn
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[PostgresUnitOfWork]:
-        conn = self.connection()
+    def transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        """One transaction on the worker's connection; psycopg's errors become the
+        project's (:func:`store_error`), and a broken connection is replaced next time."""
+        try:
+            conn = self.connection()
+        except psycopg.Error as exc:
+            raise store_error(exc) from exc
         try:
             with conn.transaction():
-                yield PostgresUnitOfWork(conn)
-        except psycopg.OperationalError:
-            # A broken connection is replaced on the next batch.
-            conn.close()
-            raise
+                yield conn
+        except psycopg.Error as exc:
+            if conn.broken or isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+                conn.close()
+            raise store_error(exc) from exc
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[PostgresUnitOfWork]:
+        with self.transaction() as conn:
+            yield PostgresUnitOfWork(conn)
 
     def close(self) -> None:
         if self._conn is not None:

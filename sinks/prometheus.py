@@ -7,14 +7,18 @@ worker's throughput, dead letters and lag are live process metrics.
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import psycopg
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -24,6 +28,8 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from processors import metrics
+
+log = logging.getLogger(__name__)
 
 ACK_BUCKETS = (60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 12 * 3600.0, 86400.0, 3 * 86400.0)
 
@@ -91,7 +97,18 @@ class LedgerMetricsCollector(Collector):
             return self._cached
 
     def collect(self) -> Iterable[Metric]:
-        snap = self.snapshot()
+        try:
+            snap = self.snapshot()
+        except psycopg.Error as exc:
+            # PostgreSQL unreachable: say so, and leave the ledger's counts out of this scrape.
+            log.warning("ledger metrics unavailable (%s)", type(exc).__name__)
+            yield GaugeMetricFamily(
+                "sinergi_ledger_metrics_up", "1 when the ledger's counts could be read.", value=0
+            )
+            return
+        yield GaugeMetricFamily(
+            "sinergi_ledger_metrics_up", "1 when the ledger's counts could be read.", value=1
+        )
         families: dict[str, CounterMetricFamily] = {}
         for metric, labels, value in snap.cells:
             name = metric.removesuffix("_total")
@@ -162,8 +179,15 @@ class WorkerMetrics:
         self.registry = registry or CollectorRegistry()
         self.messages = Counter(
             "sinergi_processor_messages",
-            "Messages handled by the ledger processor, by topic and outcome.",
+            "Messages handled by the ledger processor, by topic and outcome (stored,"
+            " redelivered, already_recorded, dead_lettered).",
             ["topic", "outcome"],
+            registry=self.registry,
+        )
+        self.dead_letters = Counter(
+            "sinergi_processor_dead_letters",
+            "Messages dead-lettered, by the rule they broke (a bounded set of names).",
+            ["rule"],
             registry=self.registry,
         )
         self.batch_seconds = Histogram(
@@ -178,6 +202,74 @@ class WorkerMetrics:
             ["topic"],
             registry=self.registry,
         )
+        self.last_processed = Gauge(
+            "sinergi_processor_last_processed_timestamp_seconds",
+            "When the processor last stored a batch holding messages of the topic.",
+            ["topic"],
+            registry=self.registry,
+        )
+        self.ready = Gauge(
+            "sinergi_processor_ready",
+            "1 when the processor consumes; 0 while it waits for a service that is down.",
+            registry=self.registry,
+        )
+        self.retries = Counter(
+            "sinergi_processor_retries",
+            "Batches (or starts, or relays) tried again after a fault that passes, by cause.",
+            ["cause"],
+            registry=self.registry,
+        )
+        self.backoff_seconds = Gauge(
+            "sinergi_processor_backoff_seconds",
+            "How long the processor is waiting before its next attempt (0: not waiting).",
+            registry=self.registry,
+        )
+        self.commit_failures = Counter(
+            "sinergi_processor_commit_failures",
+            "Offset commits that failed after the batch was stored (it will be redelivered).",
+            registry=self.registry,
+        )
 
-    def serve(self, host: str, port: int) -> Any:
-        return start_http_server(port, addr=host, registry=self.registry)
+    def serve(self, host: str, port: int, ready: Callable[[], tuple[bool, str]]) -> WSGIServer:
+        """``/metrics``, ``/healthz`` (the process answers) and ``/readyz`` (it consumes;
+        503 with the reason while it waits for a service), in a background thread."""
+        server = make_server(
+            host, port, health_app(make_wsgi_app(self.registry), ready),
+            server_class=_ThreadingServer, handler_class=_QuietHandler,
+        )  # fmt: skip
+        threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+        return server
+
+
+Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def health_app(metrics_app: Wsgi, ready: Callable[[], tuple[bool, str]]) -> Wsgi:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "/")
+        if path == "/healthz":
+            return _json(start_response, "200 OK", {"status": "alive"})
+        if path == "/readyz":
+            ok, reason = ready()
+            status = "200 OK" if ok else "503 Service Unavailable"
+            return _json(start_response, status, {"ready": ok, "reason": reason})
+        return metrics_app(environ, start_response)
+
+    return app
+
+
+def _json(start_response: Callable[..., Any], status: str, body: dict[str, Any]) -> list[bytes]:
+    data = json.dumps(body).encode()
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    )
+    return [data]
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Scrapes are not news."""

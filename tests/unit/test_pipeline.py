@@ -10,13 +10,13 @@ from datetime import date, timedelta
 import pytest
 
 from processors import metrics
-from processors.audit import verify_chain
+from processors.audit import verify_chains
 from processors.ledger import CaseStatus
 from processors.pipeline import Outputs, Pipeline
 from processors.ports import OutboxMessage, RawMessage
 from schemas.model import AlertRule, Person
 from schemas.serde import EventDeserializer, EventSerializer
-from sinks.memory import MemoryDeadLetters, MemoryLedgerStore, MemoryRelay
+from sinks.memory import MemoryLedgerStore, MemoryRelay
 from tests.factories import (
     acknowledgement,
     case_id,
@@ -39,7 +39,6 @@ DAY = 24 * 60
 class Hub:
     pipeline: Pipeline
     store: MemoryLedgerStore
-    dead: MemoryDeadLetters
     relay: MemoryRelay
     registry: MemoryRegistry
     offset: int = 0
@@ -50,7 +49,12 @@ class Hub:
 
     def send(self, *events):
         encode = EventSerializer(self.registry, register=True)
-        return self.pipeline.process([self.message(encode(TOPIC, e)) for e in events])
+        return self.process([self.message(encode(TOPIC, e)) for e in events])
+
+    def process(self, batch):
+        result = self.pipeline.process(batch)
+        self.pipeline.publish_pending()
+        return result
 
     def count(self, metric, **labels):
         return sum(
@@ -58,6 +62,11 @@ class Hub:
             for k, v in self.store.metrics.items()
             if k.metric == metric and all(dict(k.labels).get(n) == x for n, x in labels.items())
         )
+
+    @property
+    def dead(self):
+        """The dead letters the hub published (relayed from its outbox)."""
+        return self.published("MessageDeadLettered")
 
     def published(self, event_type):
         decode = EventDeserializer(self.registry)
@@ -71,7 +80,7 @@ class Hub:
 @pytest.fixture
 def hub():
     registry = MemoryRegistry()
-    store, dead = MemoryLedgerStore(), MemoryDeadLetters()
+    store = MemoryLedgerStore()
     relay = MemoryRelay(store)
     encode_value = EventSerializer(registry, register=True)
 
@@ -81,9 +90,9 @@ def hub():
         )
 
     pipeline = Pipeline(
-        EventDeserializer(registry), store, dead, outputs=Outputs(encode, relay, "hub-test")
+        EventDeserializer(registry), store, outputs=Outputs(encode, relay, "hub-test")
     )
-    return Hub(pipeline, store, dead, relay, registry)
+    return Hub(pipeline, store, relay, registry)
 
 
 def test_a_batch_from_every_agency_is_stored_folded_and_counted(hub):
@@ -97,7 +106,7 @@ def test_a_batch_from_every_agency_is_stored_folded_and_counted(hub):
         tip(subject_n=5),
         investigation(),
     )
-    assert (result.stored, result.duplicates, result.dead_lettered) == (8, 0, 0)
+    assert (result.stored, result.redelivered, result.dead_lettered) == (8, 0, 0)
     assert set(hub.store.cases) == {case_id(n) for n in range(1, 6)}
     assert hub.count(metrics.INTERCEPTIONS, post="eltari") == 2
     assert hub.count(metrics.INTERCEPTIONS, post="tenau") == 1
@@ -112,14 +121,31 @@ def test_an_event_sent_twice_is_stored_counted_and_alerted_once(hub):
     event = interception(1, person=person(1, birth_date=date(2010, 1, 1)))
     first = hub.send(event)
     again = hub.send(event, event)
-    # Sent again from another place in Kafka: replays, refused with the reason.
-    assert (again.stored, again.dead_lettered) == (0, 2)
-    assert all("replayed" in d.reason for d in hub.dead.sent)
+    # Sent again, same payload, from another place in Kafka: an honest re-send (a desk
+    # retrying), recorded as such, neither stored again nor dead-lettered.
+    assert (again.stored, again.already_recorded, again.dead_lettered) == (0, 2, 0)
+    assert [e.outcome for e, _, _ in hub.store.audit[-2:]] == ["already_recorded"] * 2
+    assert hub.dead == []
     assert hub.count(metrics.INTERCEPTIONS) == 1
     assert hub.store.cases[case_id(1)].interceptions == 1
     assert [a.rule for a in first.alerts_raised] == [AlertRule.MINOR_INTERCEPTED]
     assert again.alerts_raised == []
     assert len(hub.published("AlertRaised")) == 1
+
+
+def test_the_same_fact_recorded_again_later_is_already_recorded_and_other_content_a_replay(hub):
+    event = interception(1)
+    hub.send(event)
+    # The same file imported again tomorrow: the desk encodes it anew (a new recorded_at).
+    later = _replace_envelope(event, recorded_at=event.envelope.recorded_at + timedelta(days=1))
+    again = hub.send(later)
+    assert (again.stored, again.already_recorded, again.dead_lettered) == (0, 1, 0)
+    # The same id saying something else is not the same fact: a replay, refused.
+    changed = dataclasses.replace(event, officer_ref="ELT-99")
+    refused = hub.send(changed)
+    assert (refused.stored, refused.dead_lettered) == (0, 1)
+    assert hub.dead[0].reason.startswith("replayed: the event id is already in the ledger")
+    assert hub.store.cases[case_id(1)].interceptions == 1
 
 
 def test_an_alert_is_raised_once_however_many_batches_keep_it_true(hub):
@@ -138,7 +164,7 @@ def test_a_batch_redelivered_after_a_crash_is_a_silent_no_op(hub):
     batch = [hub.message(encode(TOPIC, interception(n))) for n in range(3)]
     hub.pipeline.process(batch)
     again = hub.pipeline.process(batch)  # the same offsets: Kafka redelivered them
-    assert (again.stored, again.duplicates, again.dead_lettered) == (0, 3, 0)
+    assert (again.stored, again.redelivered, again.dead_lettered) == (0, 3, 0)
     assert [e.outcome for e, _, _ in hub.store.audit[-3:]] == ["redelivered"] * 3
 
 
@@ -147,13 +173,29 @@ def test_every_message_leaves_a_hash_chained_audit_entry(hub):
     hub.pipeline.process([hub.message(b"garbage")])
     outcomes = [entry.outcome for entry, _, _ in hub.store.audit]
     assert outcomes == ["stored", "stored", "dead_lettered"]
-    rows = [(n, e, prev, h) for n, (e, prev, h) in enumerate(hub.store.audit)]
-    assert verify_chain(rows).intact
+    rows = [(n, e.chain, e, prev, h) for n, (e, prev, h) in enumerate(hub.store.audit)]
+    assert verify_chains(rows).intact
     tampered = list(rows)
-    n, entry, prev, h = tampered[1]
-    tampered[1] = (n, dataclasses.replace(entry, signer="post-tenau"), prev, h)
-    check = verify_chain(tampered)
+    n, chain, entry, prev, h = tampered[1]
+    tampered[1] = (n, chain, dataclasses.replace(entry, signer="post-tenau"), prev, h)
+    check = verify_chains(tampered)
     assert check.broken_at == 1 and "does not match" in check.reason
+
+
+def test_each_partition_has_its_own_audit_chain(hub):
+    encode = EventSerializer(hub.registry, register=True)
+    for partition in (0, 1, 0, 2):
+        value = encode(TOPIC, interception(partition + 10 * hub.offset))
+        hub.offset += 1
+        hub.pipeline.process([RawMessage(TOPIC, partition, hub.offset, None, value)])
+    rows = [(n, e.chain, e, prev, h) for n, (e, prev, h) in enumerate(hub.store.audit)]
+    check = verify_chains(rows)
+    assert check.intact and check.chains == 3
+    # The second entry of partition 0 follows the first entry of partition 0, not entry 1.
+    assert rows[2][3] == rows[0][4]
+    moved = list(rows)
+    moved[1] = (1, f"{TOPIC}/0", *rows[1][2:])  # filed under another partition's chain
+    assert not verify_chains(moved).intact
 
 
 def test_the_earliest_acknowledgement_of_an_alert_is_kept_whatever_the_arrival_order(hub):
@@ -206,7 +248,6 @@ def test_nothing_is_published_before_the_batch_commits():
     pipeline = Pipeline(
         EventDeserializer(registry),
         store,
-        MemoryDeadLetters(),
         outputs=Outputs(lambda e: OutboxMessage("o", b"", b""), relay, "hub-test"),
     )
     value = EventSerializer(registry, register=True)(TOPIC, repatriation(1))
@@ -219,7 +260,7 @@ def test_nothing_is_published_before_the_batch_commits():
 def test_undecodable_messages_go_to_dead_letters_and_the_rest_is_stored(hub):
     # Schema ids this hub's registry never issued:
     stranger = EventSerializer(MemoryRegistry(), register=True)
-    result = hub.pipeline.process(
+    result = hub.process(
         [
             hub.message(b"garbage"),
             hub.message(stranger(TOPIC, interception(3))),
@@ -227,10 +268,10 @@ def test_undecodable_messages_go_to_dead_letters_and_the_rest_is_stored(hub):
         ]
     )
     assert result.dead_lettered == 3 - result.stored
-    reasons = [d.reason for d in hub.dead.sent]
+    reasons = [d.reason for d in hub.dead]
     assert any("magic byte" in r for r in reasons)
     assert any("tombstone" in r for r in reasons)
-    assert all(d.payload_sha256 and d.topic == TOPIC for d in hub.dead.sent)
+    assert all(d.payload_sha256 and d.source_topic == TOPIC for d in hub.dead)
 
 
 def _replace_envelope(event, **changes):
@@ -250,15 +291,16 @@ def test_events_breaking_the_rules_are_dead_lettered_with_the_rule(hub):
     ]
     result = hub.send(*bad)
     assert result.stored == 0 and result.dead_lettered == len(bad)
-    reasons = " | ".join(sorted(d.reason for d in hub.dead.sent))
+    reasons = " | ".join(sorted(d.reason for d in hub.dead))
+    # Each names the field and the contract's rule (schemas/contract.py).
     for expected in (
-        "occurred_at is after",
-        "not a UUID",
-        "must be published by a post",
-        "names no person",
-        "person.nik_pseudonym is not a pseudonym",
-        "recruiter_ref is not a pseudonym",
-        "case_ids holds a value that is not a hub case id",
+        "envelope.occurred_at: must not be after envelope.recorded_at",
+        "envelope.event_id: must be a UUID",
+        "envelope.agency: must be the agency",
+        "person: must name a person",
+        "person.nik_pseudonym: must be a pseudonym",
+        "recruiter_ref: must be a pseudonym",
+        "case_ids: each value must be a hub case id",
     ):
         assert expected in reasons
     assert "5302014101900001" not in reasons and "3456" not in reasons
@@ -267,13 +309,13 @@ def test_events_breaking_the_rules_are_dead_lettered_with_the_rule(hub):
 def test_a_future_recorded_at_is_refused(hub):
     future = interception(6).envelope.occurred_at + timedelta(days=3650)
     hub.send(_replace_envelope(interception(6), occurred_at=future, recorded_at=future))
-    assert "in the future" in hub.dead.sent[0].reason
+    assert "in the future" in hub.dead[0].reason
 
 
 def test_dead_letter_reasons_never_carry_the_payload(hub):
     secret = b"\x00\x00\x00\x00\x01" + b"5302014101900001 Maria Nenobais"
-    hub.pipeline.process([hub.message(secret)])
-    letter = hub.dead.sent[0]
+    hub.process([hub.message(secret)])
+    letter = hub.dead[0]
     assert "5302014101900001" not in repr(letter) and "Maria" not in repr(letter)
     assert letter.payload_bytes == len(secret)
 
@@ -288,7 +330,7 @@ def test_a_full_batch_of_many_people_is_folded_into_one_case_each(hub):
 def test_without_outputs_a_rebuild_publishes_nothing():
     registry = MemoryRegistry()
     store = MemoryLedgerStore()
-    pipeline = Pipeline(EventDeserializer(registry), store, MemoryDeadLetters())
+    pipeline = Pipeline(EventDeserializer(registry), store)
     value = EventSerializer(registry, register=True)(TOPIC, repatriation(1))
     result = pipeline.process([RawMessage(TOPIC, 0, 0, None, value)])
     assert result.alerts_raised and store.outbox == []

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from processors.authenticity import Authenticator
+from processors.authenticity import Authenticator, signed_at
 from processors.pipeline import Pipeline, Security
 from processors.ports import RawMessage
 from producers.signing import Signer
@@ -19,7 +19,7 @@ from schemas.access import READS, Role, may_publish, reads, role_of_unit, writes
 from schemas.directory import Directory, DirectoryError, Member, load, save
 from schemas.serde import EventDeserializer, EventSerializer
 from schemas.topics import ALL_TOPICS
-from sinks.memory import MemoryDeadLetters, MemoryLedgerStore
+from sinks.memory import MemoryLedgerStore
 from tests.factories import interception, placement
 from tests.unit.fakes import MemoryRegistry
 
@@ -149,14 +149,19 @@ class Fixture:
             }
         )
         self.store = MemoryLedgerStore()
-        self.dead = MemoryDeadLetters()
         self.pipeline = Pipeline(
             EventDeserializer(self.registry),
             self.store,
-            self.dead,
-            security=Security(Authenticator(lambda: self.directory, "t."), timedelta(hours=24)),
+            security=Security(
+                Authenticator(lambda: self.directory, "t."), timedelta(hours=24), signed_at
+            ),
         )
         self.offset = 0
+
+    @property
+    def refusals(self):
+        """The reasons of the messages refused, from the audit trail."""
+        return [e.reason for e, _, _ in self.store.audit if e.outcome == "dead_lettered"]
 
     def message(self, event, *, signer="post-eltari", topic=TOPIC, value=None, at=None,
                 headers=None):  # fmt: skip
@@ -197,14 +202,17 @@ def test_a_signed_event_from_its_own_member_is_stored_and_audited_with_its_signe
             ),
             "not a member",
         ),
-        (lambda f, e: f.message(e, signer="bp3mi-ntt"), "envelope.unit is post-eltari"),
+        (
+            lambda f, e: f.message(e, signer="bp3mi-ntt"),
+            "envelope.unit is not the signer bp3mi-ntt",
+        ),
     ],
 )
 def test_unsigned_and_stranger_signed_messages_are_refused_with_the_reason(secured, tamper,
                                                                             reason):  # fmt: skip
     secured.pipeline.process([tamper(secured, _now_interception())])
     assert secured.store.events == {}
-    assert reason in secured.dead.sent[0].reason
+    assert reason in secured.refusals[0]
 
 
 def test_an_altered_message_fails_its_signature(secured):
@@ -212,7 +220,7 @@ def test_an_altered_message_fails_its_signature(secured):
     altered = bytearray(good.value or b"")
     altered[-1] ^= 0x01
     secured.pipeline.process([dataclasses.replace(good, value=bytes(altered))])
-    assert "does not verify" in secured.dead.sent[0].reason
+    assert "does not verify" in secured.refusals[0]
 
 
 def test_a_forged_signature_fails(secured):
@@ -222,14 +230,14 @@ def test_a_forged_signature_fails(secured):
     key = event.partition_key().encode()
     headers = Signer("post-eltari", forger).headers(TOPIC, key, value)
     secured.pipeline.process([secured.message(event, value=value, headers=headers)])
-    assert "does not verify" in secured.dead.sent[0].reason
+    assert "does not verify" in secured.refusals[0]
 
 
 def test_a_message_moved_to_another_topic_fails_its_signature(secured):
     good = secured.message(_now_interception())
     moved = dataclasses.replace(good, topic="t.bp3mi.placement-registered")
     secured.pipeline.process([moved])
-    assert "does not verify" in secured.dead.sent[0].reason
+    assert "does not verify" in secured.refusals[0]
 
 
 def test_a_member_may_not_publish_another_agencys_event_type(secured):
@@ -239,28 +247,37 @@ def test_a_member_may_not_publish_another_agencys_event_type(secured):
         event, envelope=dataclasses.replace(event.envelope, unit="post-eltari", agency="bp3mi")
     )
     secured.pipeline.process([secured.message(event, topic="bp3mi.placement-registered")])
-    assert "post-eltari (post) may not publish PlacementRegistered" in secured.dead.sent[0].reason
+    assert "post-eltari (post) may not publish PlacementRegistered" in secured.refusals[0]
 
 
 def test_a_revoked_member_cannot_publish(secured):
     event = _now_interception(post="tenau")
     secured.pipeline.process([secured.message(event, signer="post-tenau")])
-    assert "revoked" in secured.dead.sent[0].reason
+    assert "revoked" in secured.refusals[0]
 
 
 def test_a_message_arriving_long_after_it_was_recorded_is_a_replay(secured):
     event = _now_interception()
     late = datetime.now(UTC) + timedelta(days=3)
     secured.pipeline.process([secured.message(event, at=late)])
-    assert secured.dead.sent[0].reason.startswith("replayed: recorded 72 h before")
+    assert secured.refusals[0].startswith("replayed: signed 72 h before")
 
 
-def test_the_same_signed_message_sent_again_is_a_replay_and_counted_once(secured):
+def test_the_same_signed_message_sent_again_is_already_recorded_and_counted_once(secured):
     event = _now_interception()
     first = secured.message(event)
     secured.pipeline.process([first])
-    replay = dataclasses.replace(first, offset=first.offset + 100)
-    result = secured.pipeline.process([replay])
-    assert result.stored == 0
-    assert "replayed: event" in secured.dead.sent[0].reason
-    assert [e.outcome for e, _, _ in secured.store.audit] == ["stored", "replayed"]
+    resent = dataclasses.replace(first, offset=first.offset + 100)  # a desk retrying
+    result = secured.pipeline.process([resent])
+    assert (result.stored, result.already_recorded, result.dead_lettered) == (0, 1, 0)
+    assert [e.outcome for e, _, _ in secured.store.audit] == ["stored", "already_recorded"]
+
+
+def test_another_payload_under_a_known_event_id_is_a_replay(secured):
+    event = _now_interception()
+    secured.pipeline.process([secured.message(event)])
+    other = dataclasses.replace(event, officer_ref="ELT-99")  # same id, different content
+    result = secured.pipeline.process([secured.message(other)])
+    assert (result.stored, result.dead_lettered) == (0, 1)
+    assert "replayed: the event id is already in the ledger" in secured.refusals[0]
+    assert [e.outcome for e, _, _ in secured.store.audit] == ["stored", "dead_lettered"]

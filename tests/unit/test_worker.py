@@ -1,0 +1,267 @@
+"""The worker's commit order, through the real wiring with fakes for Kafka's consumer and
+the store: an offset is committed only after its batch is stored or dead-lettered; a
+fault that passes is retried (never skipped, never dead-lettered); a poison message is
+bisected out; a failed commit or relay loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+
+import pytest
+from aiokafka import TopicPartition
+from aiokafka.errors import CommitFailedError
+
+from processors.isolation import process_isolating
+from processors.pipeline import Outputs, Pipeline
+from processors.ports import OutboxMessage, RawMessage
+from processors.worker import Health, LedgerWorker, WorkerConfig
+from schemas.faults import DataRefusedError, TransientError
+from schemas.serde import EventDeserializer, EventSerializer
+from sinks.memory import MemoryLedgerStore, MemoryRelay
+from sinks.prometheus import WorkerMetrics
+from tests.factories import interception
+from tests.unit.fakes import MemoryRegistry
+
+TOPIC = "t.posts.interception-recorded"
+
+
+@dataclass
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp: int = 0
+    headers: tuple = ()
+
+
+class FakeConsumer:
+    """Hands out the records in batches of ``batch``; records commits."""
+
+    def __init__(self, records, batch=4, fail_commits=0):
+        self.records = list(records)
+        self.batch = batch
+        self.position = 0
+        self.commits: list[dict[TopicPartition, int]] = []
+        self.fail_commits = fail_commits
+        self.paused: set[TopicPartition] = set()
+        self.worker: LedgerWorker | None = None
+
+    async def start(self):
+        pass
+
+    async def stop(self):
+        pass
+
+    async def getmany(self, *partitions, timeout_ms=0, max_records=None):
+        if self.position >= len(self.records):
+            assert self.worker is not None
+            self.worker.stop()  # nothing more: end the test's run
+            await asyncio.sleep(0)
+            return {}
+        chunk = self.records[self.position : self.position + self.batch]
+        self.position += len(chunk)
+        out: dict[TopicPartition, list[Record]] = {}
+        for r in chunk:
+            out.setdefault(TopicPartition(r.topic, r.partition), []).append(r)
+        return out
+
+    async def commit(self, offsets):
+        if self.fail_commits:
+            self.fail_commits -= 1
+            raise CommitFailedError("rebalanced")
+        self.commits.append(dict(offsets))
+
+    def assignment(self):
+        return {TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)}
+
+    def pause(self, *partitions):
+        self.paused |= set(partitions)
+
+    def resume(self, *partitions):
+        self.paused -= set(partitions)
+
+    def highwater(self, partition):
+        return len(self.records)
+
+
+class Outage(TransientError):
+    cause = "postgres"
+
+
+class FlakyStore(MemoryLedgerStore):
+    """Fails the first ``outages`` transactions like an unreachable database, and refuses
+    (like PostgreSQL refusing a NUL character) any batch holding ``poison``."""
+
+    def __init__(self, outages=0, poison=None):
+        super().__init__()
+        self.outages = outages
+        self.poison = poison
+        self.attempts = 0
+
+    @contextmanager
+    def unit_of_work(self):
+        self.attempts += 1
+        if self.outages:
+            self.outages -= 1
+            raise Outage("PostgreSQL: OperationalError")
+        with super().unit_of_work() as uow:
+            original = uow.add_events
+
+            def add_events(events):
+                if any(s.event.event_id == self.poison for s in events):
+                    raise DataRefusedError("refused by the event store: UntranslatableCharacter")
+                return original(events)
+
+            uow.add_events = add_events
+            yield uow
+
+
+class Harness:
+    def __init__(self, store, n=10, *, fail_commits=0, relay=None):
+        self.registry = MemoryRegistry()
+        self.store = store
+        encode = EventSerializer(self.registry, register=True)
+        self.events = [interception(i) for i in range(n)]
+        records = [
+            Record(TOPIC, i % 2, i // 2, None, encode(TOPIC, e)) for i, e in enumerate(self.events)
+        ]
+        self.consumer = FakeConsumer(records, fail_commits=fail_commits)
+        self.relay = relay or MemoryRelay(store)
+        self.metrics = WorkerMetrics()
+        self.health = Health()
+
+        def encode_out(event):
+            return OutboxMessage("out", b"", encode("out", event))
+
+        def pipeline_factory():
+            return Pipeline(
+                EventDeserializer(self.registry),
+                store,
+                outputs=Outputs(encode_out, self.relay, "hub-test"),
+            )
+
+        self.worker = LedgerWorker(
+            WorkerConfig("g", "unused:0", [TOPIC], backoff_initial_s=0.001, backoff_max_s=0.004),
+            pipeline_factory,
+            self.metrics,
+            health=self.health,
+            consumer_factory=lambda cfg: self.consumer,
+        )
+        self.consumer.worker = self.worker
+
+    def run(self):
+        async def main():
+            with suppress(asyncio.CancelledError):
+                await self.worker.run()
+
+        asyncio.run(main())
+
+    def sample(self, name, **labels):
+        return self.metrics.registry.get_sample_value(name, labels) or 0
+
+
+def kinds(h):
+    decode = EventDeserializer(h.registry)
+    return Counter(decode(m.value).event.event_type for m in h.relay.published)
+
+
+def audited_positions(store):
+    return sorted((e.partition, e.offset) for e, _, _ in store.audit)
+
+
+def test_a_database_outage_is_retried_until_the_batch_is_stored_and_only_then_committed():
+    h = Harness(FlakyStore(outages=3))
+    h.run()
+    # Nothing lost, nothing dead-lettered, every message audited once.
+    assert len(h.store.events) == 10
+    assert [e.outcome for e, _, _ in h.store.audit].count("stored") == 10
+    assert audited_positions(h.store) == sorted((i % 2, i // 2) for i in range(10))
+    assert h.sample("sinergi_processor_retries_total", cause="postgres") == 3
+    # Committed exactly once per batch, after it was stored: the last offsets + 1.
+    committed: dict[TopicPartition, int] = {}
+    for c in h.consumer.commits:
+        committed.update(c)
+    assert committed == {TopicPartition(TOPIC, 0): 5, TopicPartition(TOPIC, 1): 5}
+    assert h.consumer.paused == set()  # resumed after the outage
+    assert h.health.ready
+
+
+def test_no_offset_is_committed_while_the_batch_cannot_be_stored():
+    h = Harness(FlakyStore(outages=10**6))
+
+    async def main():
+        task = asyncio.create_task(h.worker.run())
+        await asyncio.sleep(0.2)
+        assert not h.health.ready and h.health.reason.startswith("postgres")
+        h.worker.stop()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert h.consumer.commits == []  # a restart reads the same batch again
+    assert h.store.events == {} and h.store.audit == []
+
+
+def test_a_poison_message_is_isolated_and_every_other_message_of_the_batch_is_stored():
+    store = FlakyStore()
+    h = Harness(store)
+    store.poison = h.events[6].event_id
+    h.run()
+    assert len(store.events) == 9 and h.events[6].event_id not in store.events
+    outcomes = {(e.partition, e.offset): (e.outcome, e.reason) for e, _, _ in store.audit}
+    assert outcomes[(0, 3)] == (
+        "dead_lettered",
+        "refused by the event store: UntranslatableCharacter",
+    )
+    assert len(outcomes) == 10  # published = stored + dead-lettered = audited
+    assert h.sample("sinergi_processor_dead_letters_total", rule="store") == 1
+    [letter] = [m for m in h.relay.published if b"UntranslatableCharacter" in m.value]
+    assert letter.topic == "out"
+
+
+def test_a_failed_offset_commit_loses_nothing_and_the_worker_goes_on():
+    h = Harness(FlakyStore(), fail_commits=1)
+    h.run()
+    assert len(h.store.events) == 10
+    assert h.sample("sinergi_processor_commit_failures_total") == 1
+    # The batch whose commit failed is stored; only a redelivery (a no-op) could follow.
+
+
+def test_a_relay_that_cannot_reach_kafka_keeps_the_outbox_and_tries_again():
+    class FlakyRelay(MemoryRelay):
+        def __init__(self, store):
+            super().__init__(store)
+            self.failures = 2
+
+        def publish_pending(self):
+            if self.failures:
+                self.failures -= 1
+                raise Outage("Kafka: KafkaTimeoutError")
+            return super().publish_pending()
+
+    calm = Harness(FlakyStore())
+    calm.run()
+    store = FlakyStore()
+    h = Harness(store, relay=FlakyRelay(store))
+    h.run()
+    assert store.outbox == []
+    # Case changes and alerts: as many of each kind as without failures, none lost.
+    assert kinds(h) == kinds(calm) and sum(kinds(h).values()) == len(h.relay.published)
+    assert h.sample("sinergi_processor_retries_total", cause="postgres") == 2
+
+
+def test_bisection_finds_the_poison_with_few_transactions():
+    store = FlakyStore()
+    registry = MemoryRegistry()
+    encode = EventSerializer(registry, register=True)
+    events = [interception(i) for i in range(64)]
+    batch = [RawMessage(TOPIC, 0, i, None, encode(TOPIC, e)) for i, e in enumerate(events)]
+    store.poison = events[41].event_id
+    result = process_isolating(Pipeline(EventDeserializer(registry), store), batch)
+    assert (result.stored, result.dead_lettered, result.received) == (63, 1, 64)
+    assert store.attempts <= 2 * 6 + 2  # about 2·log2(64) transactions, not 64
