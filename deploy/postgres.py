@@ -216,11 +216,13 @@ class PostgresService:
                 )
             conn.execute("REVOKE ALL ON DATABASE postgres FROM PUBLIC")
 
-    def stop(self) -> str:
+    def stop(self, mode: str = "fast") -> str:
+        """Stop the server: ``fast`` (roll back sessions, checkpoint) or ``immediate``
+        (abort at once, recover at the next start: what a crash looks like)."""
         if self.running() is None:
             return "not running"
         done = subprocess.run(
-            self._cmd(self._bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"),
+            self._cmd(self._bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"),
             capture_output=True,
             text=True,
             check=False,

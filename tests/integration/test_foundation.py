@@ -22,7 +22,7 @@ from schemas.registry import RegistryClient
 from schemas.serde import EventDeserializer, frame
 from schemas.topics import DEAD_LETTER, INPUT_TOPICS, subject_for
 from sinergi import bootstrap, runtime
-from tests.integration.conftest import Hub
+from tests.integration.hub import Hub
 
 pytestmark = pytest.mark.integration
 

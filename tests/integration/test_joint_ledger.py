@@ -23,7 +23,7 @@ from schemas.model import Agency, AlertRule, CaseUpdated
 from schemas.serde import EventDeserializer
 from schemas.topics import CASES
 from sinergi import bootstrap
-from tests.integration.conftest import Hub
+from tests.integration.hub import Hub
 
 pytestmark = pytest.mark.integration
 

@@ -28,7 +28,7 @@ from schemas.model import Agency
 from schemas.serde import EventDeserializer
 from schemas.topics import ALL_TOPICS, DEAD_LETTER
 from sinergi import bootstrap
-from tests.integration.conftest import Hub
+from tests.integration.hub import Hub
 
 pytestmark = pytest.mark.integration
 
@@ -140,7 +140,7 @@ def _dead_letters(hub: Hub, count: int) -> list:
     return found
 
 
-def test_forged_altered_and_replayed_messages_are_dead_lettered_with_the_reason(hub):
+def test_forged_and_altered_messages_are_dead_lettered_and_a_captured_resend_changes_nothing(hub):
     desk = bootstrap.desk(hub.settings, Agency.POST, "eltari")
     from producers.forms import FORMS, record
 
@@ -193,14 +193,17 @@ def test_forged_altered_and_replayed_messages_are_dead_lettered_with_the_reason(
 
     hub.start_worker()
     hub.wait_for(lambda: hub.event_count() == 1, what="the one genuine event")
-    reasons = sorted(d.reason for d in _dead_letters(hub, 3))  # type: ignore[attr-defined]
+    reasons = sorted(d.reason for d in _dead_letters(hub, 2))  # type: ignore[attr-defined]
     assert any("signature of post-eltari does not verify" in r for r in reasons)
     assert sum("does not verify" in r for r in reasons) == 2
-    assert any(r.startswith(f"replayed: event {good.event_id}") for r in reasons)
     time.sleep(1)
     assert hub.event_count() == 1
+    # The captured message sent again is byte for byte the post's own: it cannot be told
+    # from the post's desk retrying, and it changes nothing (already recorded, counted
+    # once). A replay that would change something needs another payload, and so the
+    # post's signing key; a stale one is refused by the freshness window.
     outcomes = dict(hub.query("SELECT outcome, count(*) FROM audit_log GROUP BY 1"))
-    assert outcomes == {"stored": 1, "dead_lettered": 2, "replayed": 1}
+    assert outcomes == {"stored": 1, "dead_lettered": 2, "already_recorded": 1}
 
 
 def send_as(hub: Hub, user: str, password: str, topic: str) -> None:

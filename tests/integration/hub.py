@@ -1,0 +1,171 @@
+"""One test's (or one chaos run's) private slice of the shared stack: its own topics,
+consumer group and database, and helpers to drive the hub as a user would.
+
+Used by the integration tests (the ``hub`` fixture in ``conftest.py``) and by
+``make chaos`` (``bench/chaos.py``), which runs the same fault scenarios larger.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from deploy.procs import terminate
+from sinergi import bootstrap, members
+from sinergi.config import Settings, from_env
+from sinks.migrate import migrate
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Hub:
+    """One test's private slice of the stack, and helpers to drive it as a user would."""
+
+    settings: Settings
+    env: dict[str, str]
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def cli(
+        self, *args: str, check: bool = True, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``sinergi ARGS`` as a user runs it; ``env``: variables to change for this run."""
+        done = subprocess.run(
+            [sys.executable, "-m", "sinergi", *args],
+            env=self.env | dict(env or {}),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"sinergi {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        return done
+
+    def run(
+        self, *command: str, check: bool = True, **options: str
+    ) -> subprocess.CompletedProcess[str]:
+        """``sinergi COMMAND --option value ...``: options as keywords (occurred_at=...)."""
+        args = [*command]
+        for name, value in options.items():
+            args += [f"--{name.replace('_', '-')}", value]
+        return self.cli(*args, check=check)
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        log = self.settings.home / "logs" / f"worker-{self.settings.processor_group}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "sinergi", "process"],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.workers.append(proc)
+        return proc
+
+    def stop_worker(self, proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
+        if kill:
+            proc.kill()
+        else:
+            terminate(proc.pid, timeout=30)
+        proc.wait(timeout=30)
+
+    @property
+    def worker_log(self) -> Path:
+        return self.settings.home / "logs" / f"worker-{self.settings.processor_group}.log"
+
+    def query(self, statement: str, *params: object) -> list[tuple[object, ...]]:
+        with psycopg.connect(bootstrap.conninfo(self.settings, "sinergi_owner")) as conn:
+            return conn.execute(statement.encode(), params).fetchall()
+
+    def wait_for(
+        self, condition: Callable[[], bool], *, timeout: float = 60, what: str = "condition"
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            for proc in self.workers:
+                if proc.poll() is not None and proc.returncode not in (0, -15, -9):
+                    raise AssertionError(
+                        f"worker exited {proc.returncode}:\n{self.worker_log.read_text()[-3000:]}"
+                    )
+            time.sleep(0.2)
+        tail = self.worker_log.read_text()[-3000:] if self.worker_log.exists() else ""
+        raise AssertionError(f"timed out waiting for {what}\n{tail}")
+
+    def kafka(self, principal: str = "admin") -> dict[str, object]:
+        """kafka-python options for a client of this stack, as ``principal``."""
+        return {
+            "bootstrap_servers": self.settings.bootstrap_servers,
+            **bootstrap.kafka_security(self.settings, principal),
+        }
+
+    def event_count(self) -> int:
+        return int(self.query("SELECT count(*) FROM events")[0][0])  # type: ignore[call-overload]
+
+
+def make_hub(base: Mapping[str, str], **overrides: str) -> Hub:
+    """A fresh slice of the stack: topics with a random prefix, a consumer group, a
+    database with the migrations applied, and this deployment's ACLs."""
+    tag = uuid.uuid4().hex[:10]
+    env = (
+        dict(base)
+        | {
+            "SINERGI_TOPIC_PREFIX": f"t{tag}.",
+            "SINERGI_PROCESSOR_GROUP": f"g{tag}",
+            "SINERGI_DATABASE": f"t{tag}",
+            "SINERGI_METRICS_PORT": str(free_port()),
+            "SINERGI_BATCH_WITHIN_MS": "100",
+            "SINERGI_TOPIC_PARTITIONS": "3",
+            "COLUMNS": "200",  # wide enough that tables are not cut
+        }
+        | overrides
+    )
+    settings = from_env(env)
+    owner = bootstrap.conninfo(settings, "sinergi_owner", "sinergi")
+    with psycopg.connect(owner, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(settings.database)))
+    migrate(bootstrap.conninfo(settings, "sinergi_owner"))
+    bootstrap.create_topics(settings)
+    # Every unit's credential and key exist once per stack; the ACLs are per deployment
+    # (this slice's topics and consumer group).
+    members.ensure(settings, members.default_members())
+    return Hub(settings, env)
+
+
+def drop_hub(hub: Hub) -> None:
+    """Stop the slice's workers and remove its topics, ACLs and database."""
+    settings = hub.settings
+    for proc in hub.workers:
+        if proc.poll() is None:
+            hub.stop_worker(proc, kill=True)
+    with bootstrap.kafka_admin(settings) as admin:
+        mine = [t for t in admin.list_topics() if t.startswith(settings.topic_prefix)]
+        if mine:
+            admin.delete_topics(mine)
+    members.forget_deployment(settings)
+    # As the superuser: FORCE must end every role's sessions, and a killed worker's
+    # backend (sinergi_processor) or an analyst's may still be closing.
+    superuser = bootstrap.conninfo(settings, "postgres", "postgres")
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(settings.database)
+            )
+        )
