@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install up down status demo test lint typecheck unit integration bench clean
+.PHONY: help install up down status demo test lint typecheck unit integration bench chaos clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,5 +47,8 @@ test: lint typecheck unit integration ## Everything CI runs: lint, types, unit, 
 bench: $(STAMP) ## Drain 100,000 interceptions from Kafka into PostgreSQL, print events/s
 	$(BIN)/python -m bench.drain
 
+chaos: $(STAMP) ## Fault scenarios, larger and repeated, in their own stack: prints lost/duplicated (must be 0)
+	$(BIN)/python -m bench.chaos
+
 clean: ## Remove the Python environment and all local data (stops nothing: run make down first)
-	rm -rf $(VENV) .sinergi .sinergi-test
+	rm -rf $(VENV) .sinergi .sinergi-test .sinergi-chaos

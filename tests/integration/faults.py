@@ -73,17 +73,20 @@ class Accounting:
 
 
 def simulated_events(hub: Hub, count: int, seed: int = 7) -> list[tuple[str, Event]]:
-    """``count`` events of every agency, in realistic proportions, as (unit, event) in the
-    order they happened; recorded now (so the hub's freshness check passes)."""
+    """``count`` events of every agency, in realistic proportions (an even sample of
+    simulated months), as (unit, event) in a shuffled order; recorded now (so the hub's
+    freshness check passes)."""
     shared = bootstrap.pseudonymiser(hub.settings)
+    sim = Simulator(seed=seed, months=6, scale=max(1.0, count / 5000))
+    every = [
+        (form, place, dict(row))
+        for form, place, row in sim.events_rows(shared)
+        if form != "acknowledgement"  # acknowledgements name alerts of another run
+    ]
+    step = max(1, len(every) // count)
     rows: dict[tuple[str, str], list[dict[str, str | None]]] = defaultdict(list)
-    sim = Simulator(seed=seed, months=6, scale=max(1.0, count / 1500))
-    for n, (form, place, row) in enumerate(sim.events_rows(shared)):
-        if n >= count:
-            break
-        if form == "acknowledgement":
-            continue  # acknowledgements name alerts of another run
-        rows[(form, place)].append(dict(row))
+    for form, place, row in every[::step][:count]:
+        rows[(form, place)].append(row)
     out: list[tuple[str, Event]] = []
     for (form, place), form_rows in rows.items():
         desk = bootstrap.desk(hub.settings, forms.FORMS[form].agency, place)
@@ -344,28 +347,31 @@ def poison_between_valid(hub: Hub, *, events: int = 60) -> tuple[Accounting, lis
     personal data in a code field, a record naming 10,000 recruiters. Returns the
     accounting and the dead-letter reasons."""
     good = simulated_events(hub, events)
-    post = next(e for u, e in good if u.startswith("post-") and isinstance(e, InterceptionRecorded))
-    post_unit = post.envelope.unit
+    post_desk = bootstrap.desk(hub.settings, Agency.POST, "eltari")
+    post = forms.record(post_desk, forms.FORMS["interception"], {
+        "occurred_at": "2026-01-20T08:30", "nik": "5371015505950002", "sex": "P",
+        "outcome": "SENT_HOME", "officer": "ELT-07", "destination_country": "MY",
+    })  # fmt: skip
     bad = [
-        dataclasses.replace(post, officer_ref="ELT\x0007"),
-        dataclasses.replace(post, exit_point="x" * 2000),
-        dataclasses.replace(post, destination_country="ZZ"),
-        dataclasses.replace(post, destination_country=f"{PLANTED_NIK} {PLANTED_NAME}"),
+        _new_id(dataclasses.replace(post, officer_ref="ELT\x0007")),
+        _new_id(dataclasses.replace(post, exit_point="x" * 2000)),
+        _new_id(dataclasses.replace(post, destination_country="ZZ")),
+        _new_id(dataclasses.replace(post, destination_country=f"{PLANTED_NIK} {PLANTED_NAME}")),
     ]
-    bad = [_new_id(e) for e in bad]
-    police = next(e for u, e in good if u.startswith("police-"))
-    many = _new_id(
-        dataclasses.replace(police, recruiter_refs=tuple(f"{n:032x}" for n in range(10_000)))
-    ) if hasattr(police, "recruiter_refs") else None  # fmt: skip
+    police_desk = bootstrap.desk(hub.settings, Agency.POLICE, "polda-ntt")
+    opened = forms.record(police_desk, forms.FORMS["investigation"], {
+        "occurred_at": "2026-01-21T10:00", "investigation_ref": "LP/B/45/I/2026",
+        "offence": "TPPO",
+    })  # fmt: skip
+    many = dataclasses.replace(opened, recruiter_refs=tuple(f"{n:032x}" for n in range(10_000)))
     mixed: list[tuple[str, Event]] = list(good)
-    for n, event in enumerate(bad):
-        mixed.insert(len(mixed) * (n + 1) // (len(bad) + 1), (post_unit, event))
-    if many is not None:
-        mixed.insert(len(mixed) // 2, (police.envelope.unit, many))
+    for n, event in enumerate([*bad, many]):
+        unit = event.envelope.unit
+        mixed.insert(len(mixed) * (n + 1) // (len(bad) + 2), (unit, event))
     published = publish_all(hub, mixed)
     hub.start_worker()
     wait_processed(hub)
-    poison = {e.event_id for e in bad} | ({many.event_id} if many is not None else set())
+    poison = {e.event_id for e in [*bad, many]}
     acc = account(hub, "poison messages between valid ones", published, poison=poison)
     reasons = [str(r[0]) for r in hub.query(
         "SELECT reason FROM audit_log WHERE outcome = 'dead_lettered'")]  # fmt: skip
