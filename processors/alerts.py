@@ -4,8 +4,9 @@ Each rule looks at one entity's timeline and says which alerts hold. An alert's 
 is derived from what it is about (the rule and the causing fact, recruiter or
 group), so evaluating again, or replaying the topics, yields the same ids: the
 store keeps each id once and an alert is raised once. Thresholds come from
-configuration (:class:`AlertRules`). Summaries are in Bahasa Indonesia, for the
-police reader, and carry codes and counts only.
+configuration (:class:`AlertRules`; the age rule and the age thresholds are the
+ledger's and the metrics' too: :mod:`processors.person_rules`). Summaries are in
+Bahasa Indonesia, for the police reader, and carry codes and counts only.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from processors.ledger import Case, Entity, Fact, Group, Recruiter
+from processors.person_rules import PersonRules, is_minor
 from schemas.model import (
     AlertRule,
     InterceptionRecorded,
@@ -34,13 +36,14 @@ INTERCEPTION = InterceptionRecorded.event_type
 
 @dataclass(frozen=True)
 class AlertRules:
-    """Thresholds of the rules (SINERGI_ALERT_* settings)."""
+    """Thresholds of the rules (SINERGI_ALERT_* settings); the age thresholds are in
+    ``person``, shared with the ledger and the metrics."""
 
     recruiter_people: int = 3
     recruiter_window_days: int = 30
-    minor_age: int = 18
     group_size: int = 5
     tip_match_days: int = 60
+    person: PersonRules = field(default_factory=PersonRules)
     enabled: frozenset[AlertRule] = field(default_factory=lambda: frozenset(AlertRule))
 
 
@@ -116,8 +119,8 @@ def _case_alerts(case: Case, rules: AlertRules) -> list[Alert]:
 def _minor_intercepted(case: Case, rules: AlertRules) -> list[Alert]:
     alerts = []
     for fact in _of(case.facts, INTERCEPTION):
-        age = case.age_on(fact.occurred_at.date())
-        if age is not None and age < rules.minor_age:
+        age = fact.age()
+        if is_minor(age, rules.person):
             alerts.append(
                 Alert(
                     alert_id=alert_id(AlertRule.MINOR_INTERCEPTED, fact.event_id),

@@ -13,21 +13,23 @@ The ledger holds four kinds of entity, each a timeline of facts:
 
 An event becomes one :class:`Fact` on every entity it names (see :func:`refs`).
 Everything else in an entity is derived from its timeline sorted by
-``(occurred_at, event_id)``: the result does not depend on the order events
-arrive in, and applying an event twice changes nothing.
+``(occurred_at, event_id)`` (and, for a case's minor flag, the configured age
+threshold: :mod:`processors.person_rules`, the one age rule): the result does not
+depend on the order events arrive in, and applying an event twice changes nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from functools import singledispatch
 from typing import Any
 
 import orjson
 
+from processors.person_rules import PersonRules, age_at, is_minor
 from schemas.model import (
     CaseSentToProsecutor,
     Event,
@@ -43,7 +45,7 @@ from schemas.model import (
     TipReceived,
 )
 
-MINOR_AGE = 18
+_DEFAULT_RULES = PersonRules()
 
 
 class Kind(StrEnum):
@@ -96,6 +98,17 @@ class Fact:
 
     def sort_key(self) -> tuple[datetime, str]:
         return (self.occurred_at, self.event_id)
+
+    def age(self, moment: datetime | None = None) -> int | None:
+        """The age of the fact's person when it happened (or at ``moment``), from this
+        fact alone by the one age rule (:func:`processors.person_rules.age_at`); None
+        when the fact tells no age."""
+        born = self.person.get("birth_date")
+        return age_at(
+            moment or self.occurred_at,
+            date.fromisoformat(born) if born else None,
+            self.person.get("estimated_age"),
+        )
 
 
 # --- which entities an event names -------------------------------------------------------
@@ -334,7 +347,10 @@ class Case:
     birth_date: date | None = None
     estimated_age: int | None = None
     origin_regency: str | None = None
+    # A child at the first fact that tells the person's age, by the threshold below
+    # (configuration, kept in the state so that a stored case reads back as it was judged).
     minor_when_first_seen: bool = False
+    minor_age: int = _DEFAULT_RULES.minor_age
     interceptions: int = 0
     placements: int = 0
     registrations: int = 0
@@ -350,9 +366,6 @@ class Case:
     @property
     def key(self) -> str:
         return self.case_id
-
-    def age_on(self, day: date) -> int | None:
-        return _age(self.birth_date, self.estimated_age, self.first_seen, day)
 
 
 @dataclass(frozen=True)
@@ -421,13 +434,21 @@ Entity = Case | Recruiter | Group | Investigation
 # --- the fold ----------------------------------------------------------------------------
 
 
-def apply(entity: Entity | None, ref: Ref, event: Event) -> Entity:
+def apply(
+    entity: Entity | None, ref: Ref, event: Event, rules: PersonRules = _DEFAULT_RULES
+) -> Entity:
     """Fold one event into the entity ``ref`` (``None`` when not seen before)."""
-    return apply_many(entity, ref, [event])
+    return apply_many(entity, ref, [event], rules)
 
 
-def apply_many(entity: Entity | None, ref: Ref, events: Iterable[Event]) -> Entity:
-    """Fold several events into one entity, deriving it once (a batch's worth)."""
+def apply_many(
+    entity: Entity | None,
+    ref: Ref,
+    events: Iterable[Event],
+    rules: PersonRules = _DEFAULT_RULES,
+) -> Entity:
+    """Fold several events into one entity, deriving it once (a batch's worth).
+    ``rules``: the configured age thresholds (a case's minor flag depends on them)."""
     if entity is not None and (entity.kind, entity.key) != (ref.kind, ref.key):
         raise LedgerError(f"events for {ref} folded into {entity.kind}:{entity.key}")
     facts = entity.facts if entity is not None else ()
@@ -442,13 +463,13 @@ def apply_many(entity: Entity | None, ref: Ref, events: Iterable[Event]) -> Enti
             raise LedgerError(f"nothing to fold into {ref}")
         return entity
     timeline = tuple(sorted((*facts, *new), key=Fact.sort_key))
-    return derive(ref, timeline)
+    return derive(ref, timeline, rules)
 
 
-def derive(ref: Ref, facts: tuple[Fact, ...]) -> Entity:
-    """An entity computed from its timeline alone."""
+def derive(ref: Ref, facts: tuple[Fact, ...], rules: PersonRules = _DEFAULT_RULES) -> Entity:
+    """An entity computed from its timeline and the age thresholds alone."""
     if ref.kind is Kind.CASE:
-        return derive_case(ref.key, facts)
+        return derive_case(ref.key, facts, rules)
     if ref.kind is Kind.RECRUITER:
         return derive_recruiter(ref.key, facts)
     if ref.kind is Kind.GROUP:
@@ -471,9 +492,11 @@ _COUNTED = {
 }
 
 
-def derive_case(case_id: str, facts: tuple[Fact, ...]) -> Case:
+def derive_case(case_id: str, facts: tuple[Fact, ...], rules: PersonRules = _DEFAULT_RULES) -> Case:
     """Person data: the earliest fact that knows a value gives it. Status: the latest
-    lifecycle fact, except that DECEASED stays."""
+    lifecycle fact, except that DECEASED stays. A minor when first seen: by the age on
+    the first fact's day that the earliest fact telling an age gives (police files name
+    a case without telling an age; an estimate is taken as it was made, never aged)."""
     person: dict[str, Any] = {}
     counts = dict.fromkeys(_COUNTED.values(), 0)
     recruiters: set[str] = set()
@@ -496,25 +519,32 @@ def derive_case(case_id: str, facts: tuple[Fact, ...]) -> Case:
         elif fact.event_type == CaseSentToProsecutor.event_type:
             investigation = InvestigationState.PROSECUTED
     birth = person.get("birth_date")
-    birth_date = date.fromisoformat(birth) if birth else None
     first = facts[0].occurred_at if facts else None
-    age = _age(birth_date, person.get("estimated_age"), first, first.date()) if first else None
     return Case(
         case_id=case_id,
         match="strong" if case_id.startswith("nik:") else "weak",
         facts=facts,
         status=status or CaseStatus.REPORTED,
         sex=person.get("sex", Sex.UNKNOWN.value),
-        birth_date=birth_date,
+        birth_date=date.fromisoformat(birth) if birth else None,
         estimated_age=person.get("estimated_age"),
         origin_regency=person.get("origin_regency"),
-        minor_when_first_seen=age is not None and age < MINOR_AGE,
+        minor_when_first_seen=is_minor(_age_when_first_seen(facts), rules),
+        minor_age=rules.minor_age,
         investigation=investigation,
         recruiters=frozenset(recruiters),
         first_seen=first,
         last_seen=facts[-1].occurred_at if facts else None,
         **counts,
     )
+
+
+def _age_when_first_seen(facts: tuple[Fact, ...]) -> int | None:
+    """The age on the first fact's day, from the earliest fact that tells an age."""
+    for fact in facts:
+        if fact.age() is not None:
+            return fact.age(facts[0].occurred_at)
+    return None
 
 
 def _recruiters_in(fact: Fact) -> list[str]:
@@ -590,17 +620,6 @@ def derive_investigation(ref: str, facts: tuple[Fact, ...]) -> Investigation:
     )
 
 
-def _age(
-    born: date | None, estimated_age: int | None, first_seen: datetime | None, day: date
-) -> int | None:
-    """Age on ``day`` from the birth date, or from the age estimated at first sight."""
-    if born is not None:
-        return day.year - born.year - int((day.month, day.day) < (born.month, born.day))
-    if estimated_age is not None and first_seen is not None:
-        return estimated_age + (day - first_seen.date()) // timedelta(days=365)
-    return estimated_age
-
-
 def by_ref(events: Iterable[Event]) -> dict[Ref, list[Event]]:
     """The events grouped by each entity they name, in arrival order."""
     grouped: dict[Ref, list[Event]] = {}
@@ -610,11 +629,15 @@ def by_ref(events: Iterable[Event]) -> dict[Ref, list[Event]]:
     return grouped
 
 
-def fold(events: Iterable[Event], ledger: Mapping[Ref, Entity] | None = None) -> dict[Ref, Entity]:
+def fold(
+    events: Iterable[Event],
+    ledger: Mapping[Ref, Entity] | None = None,
+    rules: PersonRules = _DEFAULT_RULES,
+) -> dict[Ref, Entity]:
     """Fold many events into a ledger (a mapping of entity ref to entity)."""
     out = dict(ledger or {})
     for ref, ref_events in by_ref(events).items():
-        out[ref] = apply_many(out.get(ref), ref, ref_events)
+        out[ref] = apply_many(out.get(ref), ref, ref_events, rules)
     return out
 
 
@@ -655,6 +678,8 @@ def _moment(value: datetime | str) -> datetime:
 
 
 def from_json(data: Mapping[str, Any]) -> Entity:
+    """An entity from its JSON form, derived again from its timeline with the thresholds
+    it was derived with (states stored before they were kept: the defaults of then)."""
     facts = tuple(
         Fact(
             event_id=f["event_id"],
@@ -666,7 +691,9 @@ def from_json(data: Mapping[str, Any]) -> Entity:
         )
         for f in data["facts"]
     )
-    return derive(Ref(Kind(data["kind"]), data["key"]), facts)
+    minor_age = data.get("derived", {}).get("minor_age", _DEFAULT_RULES.minor_age)
+    rules = PersonRules(minor_age=minor_age)
+    return derive(Ref(Kind(data["kind"]), data["key"]), facts, rules)
 
 
 def canonical(entity: Entity) -> str:

@@ -1,10 +1,16 @@
-"""What each event adds to the daily metrics: a pure function of the event.
+"""What each event adds to the daily metrics: a pure function of the event (and the
+configured age thresholds, :class:`~processors.person_rules.PersonRules`).
 
 Names follow Prometheus conventions (``sinergi_<what>_total`` for counts, one label
 set per metric). Each dimension is its own metric rather than one metric with
 every label: no cross-tabulation of small numbers (origin x sex x age x
 destination) that could single out a person. Labels are codes, never anything
 about a person.
+
+Each event is counted on its own, once, when it is stored: what it adds never depends
+on the facts that come before or after it. So a minor is counted by the age the
+interception itself tells (the one age rule, :func:`processors.person_rules.age_at`),
+the same age the ledger and the alerts judge that interception by.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from collections.abc import Iterable
 from datetime import date
 from functools import singledispatch
 
+from processors.person_rules import PersonRules, age_at, is_minor
 from processors.ports import MetricKey
 from schemas.model import (
     CaseSentToProsecutor,
@@ -28,8 +35,6 @@ from schemas.model import (
     SuspectIdentified,
     TipReceived,
 )
-
-MINOR_AGE = 18
 
 INTERCEPTIONS = "sinergi_interceptions_total"
 INTERCEPTIONS_BY_EXIT = "sinergi_interceptions_by_exit_point_total"
@@ -57,7 +62,7 @@ HELP = {
     INTERCEPTIONS_BY_DESTINATION: "Interceptions by intended destination (ISO country).",
     INTERCEPTIONS_BY_ORIGIN: "Interceptions by origin regency (Kemendagri code).",
     INTERCEPTIONS_BY_SEX: "Interceptions by sex.",
-    MINORS_INTERCEPTED: "Interceptions of people under 18, by post.",
+    MINORS_INTERCEPTED: "Interceptions of minors (under SINERGI_ALERT_MINOR_AGE), by post.",
     REPATRIATIONS: "Repatriations recorded by BP3MI, by kind and procedural status.",
     REPATRIATIONS_BY_COUNTRY: "Repatriations by country returned from.",
     DEATHS: "Deceased migrant workers repatriated, by procedural status.",
@@ -73,13 +78,13 @@ HELP = {
 
 
 @singledispatch
-def increments(event: Event) -> list[Cell]:
-    """The (metric, labels, amount) cells an event adds to."""
+def increments(event: Event, rules: PersonRules) -> list[Cell]:
+    """The (metric, labels, amount) cells an event adds to; ``rules``: the age thresholds."""
     return []
 
 
 @increments.register
-def _(event: InterceptionRecorded) -> list[Cell]:
+def _(event: InterceptionRecorded, rules: PersonRules) -> list[Cell]:
     person = event.person
     cells: list[Cell] = [
         (INTERCEPTIONS, {"post": event.post_id}, 1),
@@ -88,14 +93,13 @@ def _(event: InterceptionRecorded) -> list[Cell]:
         (INTERCEPTIONS_BY_ORIGIN, {"regency": person.origin_regency or "unknown"}, 1),
         (INTERCEPTIONS_BY_SEX, {"sex": person.sex.value.lower()}, 1),
     ]
-    age = person.age_on(event.occurred_at.date())
-    if age is not None and age < MINOR_AGE:
+    if is_minor(age_at(event.occurred_at, person.birth_date, person.estimated_age), rules):
         cells.append((MINORS_INTERCEPTED, {"post": event.post_id}, 1))
     return cells
 
 
 @increments.register
-def _(event: RepatriationRecorded) -> list[Cell]:
+def _(event: RepatriationRecorded, rules: PersonRules) -> list[Cell]:
     procedural = event.procedural.value.lower()
     cells: list[Cell] = [
         (REPATRIATIONS, {"kind": event.kind.value.lower(), "procedural": procedural}, 1),
@@ -107,38 +111,38 @@ def _(event: RepatriationRecorded) -> list[Cell]:
 
 
 @increments.register
-def _(event: PlacementRegistered) -> list[Cell]:
+def _(event: PlacementRegistered, rules: PersonRules) -> list[Cell]:
     return [(PLACEMENTS, {"country": event.destination_country}, 1)]
 
 
 @increments.register
-def _(event: LtsaRegistrationRecorded) -> list[Cell]:
+def _(event: LtsaRegistrationRecorded, rules: PersonRules) -> list[Cell]:
     return [(LTSA_REGISTRATIONS, {"regency": event.ltsa_regency}, 1)]
 
 
 @increments.register
-def _(event: PreventionActivityHeld) -> list[Cell]:
+def _(event: PreventionActivityHeld, rules: PersonRules) -> list[Cell]:
     kind = {"kind": event.kind.value.lower()}
     return [(PREVENTION_ACTIVITIES, kind, 1), (PREVENTION_ATTENDANCE, kind, event.attendance)]
 
 
 @increments.register
-def _(event: TipReceived) -> list[Cell]:
+def _(event: TipReceived, rules: PersonRules) -> list[Cell]:
     return [(TIPS, {"concern": event.concern.value.lower()}, 1)]
 
 
 @increments.register
-def _(event: InvestigationOpened) -> list[Cell]:
+def _(event: InvestigationOpened, rules: PersonRules) -> list[Cell]:
     return [(INVESTIGATIONS, {"offence": event.offence.value.lower()}, 1)]
 
 
 @increments.register
-def _(event: SuspectIdentified) -> list[Cell]:
+def _(event: SuspectIdentified, rules: PersonRules) -> list[Cell]:
     return [(SUSPECTS, {"role": event.role.value.lower()}, 1)]
 
 
 @increments.register
-def _(event: CaseSentToProsecutor) -> list[Cell]:
+def _(event: CaseSentToProsecutor, rules: PersonRules) -> list[Cell]:
     return [(PROSECUTIONS, {}, 1)]
 
 
@@ -150,8 +154,9 @@ def tally(cells: Iterable[tuple[date, Cell]]) -> Counter[MetricKey]:
     return total
 
 
-def event_cells(events: Iterable[Event]) -> Iterable[tuple[date, Cell]]:
+def event_cells(events: Iterable[Event], rules: PersonRules) -> Iterable[tuple[date, Cell]]:
+    """The (day, cell) pairs the events add to, ``rules`` being the configured thresholds."""
     for event in events:
         day = event.occurred_at.date()
-        for cell in increments(event):
+        for cell in increments(event, rules):
             yield day, cell

@@ -144,7 +144,7 @@ class Pipeline:
             }
             alerts = uow.sync_alerts(holding)
             uow.add_acknowledgements(_acknowledgements(fresh))
-            uow.add_metrics(metrics.tally(metrics.event_cells(fresh)))
+            uow.add_metrics(metrics.tally(metrics.event_cells(fresh, self.rules.person)))
             uow.append_audit([r.audit() for r in received])
             if self.outputs is not None:
                 uow.add_outbox(self._outputs(received, alerts.raised, changed.values()))
@@ -214,7 +214,8 @@ class Pipeline:
                 known[Ref(kind, key)] = entity
         # One derivation per entity per batch, however many of its facts the batch holds.
         return {
-            ref: ledger.apply_many(known.get(ref), ref, events) for ref, events in by_ref.items()
+            ref: ledger.apply_many(known.get(ref), ref, events, self.rules.person)
+            for ref, events in by_ref.items()
         }
 
     def _outputs(

@@ -3,7 +3,7 @@ investigations; independent of arrival order; idempotent."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from hypothesis import given, settings
@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from processors import ledger
 from processors.ledger import CaseStatus, InvestigationState, Kind, Ref
+from processors.person_rules import PersonRules
 from schemas.model import Person, RepatriationKind, Sex
 from tests.factories import (
     case_id,
@@ -243,8 +244,29 @@ def test_replaying_a_ledger_over_itself_is_a_no_op():
     assert ledger.fold(events, once) == once
 
 
-def test_age_from_an_estimate_grows_with_time():
+def test_an_estimated_age_is_the_age_at_its_own_record_and_is_never_aged():
+    first = interception(4, person=person(4, birth_date=None, estimated_age=17))
+    later = interception(4, minutes=400 * DAY, person=person(4, birth_date=None, estimated_age=17))
+    case = case_of([first, later], 4)
+    assert [f.age() for f in case.facts] == [17, 17]
+    assert case.minor_when_first_seen is True
+
+
+def test_a_birth_date_gives_the_age_on_the_first_day_even_from_a_later_fact():
+    # A police file names the case first, without an age; the interception a year later
+    # tells the birth date: the person was 17 when first seen, 18 when intercepted.
+    opened = investigation(case_ids=(case_id(4),), minutes=-365 * DAY)
+    caught = interception(4, person=person(4, birth_date=date(2008, 1, 1)))
+    case = case_of([opened, caught], 4)
+    assert caught.occurred_at.date() == date(2026, 1, 20)
+    assert case.minor_when_first_seen is True
+
+
+def test_the_minor_threshold_is_the_configured_one_and_a_stored_case_keeps_it():
     event = interception(4, person=person(4, birth_date=None, estimated_age=17))
-    case = case_of([event], 4)
-    assert case.age_on(event.occurred_at.date()) == 17
-    assert case.age_on(event.occurred_at.date() + timedelta(days=400)) == 18
+    ref = Ref(Kind.CASE, case_id(4))
+    strict = ledger.apply(None, ref, event, PersonRules(minor_age=16))
+    assert isinstance(strict, ledger.Case)
+    assert (strict.minor_when_first_seen, strict.minor_age) == (False, 16)
+    assert ledger.from_json(ledger.to_json(strict)) == strict
+    assert ledger.apply(None, ref, event).minor_when_first_seen is True  # type: ignore[union-attr]

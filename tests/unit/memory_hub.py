@@ -1,0 +1,87 @@
+"""The real batch pipeline over the in-memory store, for unit tests that need the whole
+fold (ledger, alerts, metrics, outbox) without services: as in test_pipeline.py."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+from processors import ledger
+from processors.alerts import Alert, AlertRules
+from processors.pipeline import BatchResult, Outputs, Pipeline
+from processors.ports import MetricKey, OutboxMessage, RawMessage
+from schemas.model import AlertRule, Event
+from schemas.serde import EventDeserializer, EventSerializer
+from sinks.memory import MemoryLedgerStore, MemoryRelay
+from tests.factories import T0
+from tests.unit.fakes import MemoryRegistry
+
+TOPIC = "t.any"
+# The hub's clock: after every fact the tests make (factories start at T0), whatever
+# the date on the machine that runs them.
+NOW_MS = (T0 + timedelta(days=3 * 365)).timestamp() * 1000
+
+
+@dataclasses.dataclass
+class MemoryHub:
+    pipeline: Pipeline
+    store: MemoryLedgerStore
+    relay: MemoryRelay
+    registry: MemoryRegistry
+    offset: int = 0
+
+    def send(self, *events: Event) -> BatchResult:
+        """One batch of the events, in this order, each at its own Kafka offset."""
+        encode = EventSerializer(self.registry, register=True)
+        batch = []
+        for event in events:
+            self.offset += 1
+            batch.append(RawMessage(TOPIC, 0, self.offset, None, encode(TOPIC, event)))
+        result = self.pipeline.process(batch)
+        self.pipeline.publish_pending()
+        return result
+
+    def ledger(self) -> dict[str, str]:
+        """Every entity, in the ledger's canonical form."""
+        return {str(ref): ledger.canonical(e) for ref, e in self.store.entities.items()}
+
+    def holding(self, rule: AlertRule | None = None) -> dict[str, Alert]:
+        """The alerts that hold now (raised and not withdrawn), by id."""
+        return {
+            alert_id: alert
+            for alert_id, alert in self.store.alerts.items()
+            if alert_id not in self.store.withdrawn and rule in (None, alert.rule)
+        }
+
+    def metrics(self) -> dict[MetricKey, int]:
+        return {key: value for key, value in self.store.metrics.items() if value}
+
+    def count(self, metric: str) -> int:
+        return sum(v for k, v in self.store.metrics.items() if k.metric == metric)
+
+    def published(self, event_type: str) -> list[Event]:
+        decode = EventDeserializer(self.registry)
+        found = (decode(m.value).event for m in self.relay.published)
+        return [e for e in found if e.event_type == event_type]
+
+
+def memory_hub(rules: AlertRules | None = None) -> MemoryHub:
+    """A hub publishing into a memory relay, with ``rules`` (the defaults if None)."""
+    registry = MemoryRegistry()
+    store = MemoryLedgerStore()
+    relay = MemoryRelay(store)
+    encode_value = EventSerializer(registry, register=True)
+
+    def encode(event: Event) -> OutboxMessage:
+        return OutboxMessage(
+            f"out.{event.event_type}", event.partition_key().encode(), encode_value("out", event)
+        )
+
+    pipeline = Pipeline(
+        EventDeserializer(registry),
+        store,
+        rules=rules,
+        outputs=Outputs(encode, relay, "hub-test"),
+        clock_ms=lambda: NOW_MS,
+    )
+    return MemoryHub(pipeline, store, relay, registry)
