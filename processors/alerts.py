@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from processors.ledger import Case, Entity, Fact, Group, Recruiter
-from processors.person_rules import PersonRules, is_minor
+from processors.person_rules import PersonRules, below_migrant_work_age, is_minor
 from schemas.model import (
     AlertRule,
     InterceptionRecorded,
@@ -110,6 +110,7 @@ def _of(facts: Iterable[Fact], event_type: str) -> list[Fact]:
 def _case_alerts(case: Case, rules: AlertRules) -> list[Alert]:
     return [
         *_minor_intercepted(case, rules),
+        *_underage_registrations(case, rules),
         *_repeat_interceptions(case),
         *_tips_matched_by_person(case, rules),
         *_deceased(case),
@@ -137,6 +138,50 @@ def _minor_intercepted(case: Case, rules: AlertRules) -> list[Alert]:
                 )
             )
     return alerts
+
+
+_REGISTRATIONS = (PlacementRegistered.event_type, LtsaRegistrationRecorded.event_type)
+
+
+def _underage_registrations(case: Case, rules: AlertRules) -> list[Alert]:
+    """A placement (BP3MI) or an LTSA registration (district) of someone below the legal
+    minimum age for migrant work: one alert per registration. In NTT documents are
+    falsified to make children old enough to go: the record's own age says otherwise."""
+    alerts = []
+    for fact in case.facts:
+        if fact.event_type not in _REGISTRATIONS:
+            continue
+        age = fact.age()
+        if not below_migrant_work_age(age, rules.person):
+            continue
+        alerts.append(
+            Alert(
+                alert_id=alert_id(AlertRule.UNDERAGE_REGISTRATION, fact.event_id),
+                rule=AlertRule.UNDERAGE_REGISTRATION,
+                severity=Severity.HIGH,
+                case_ids=(case.case_id,),
+                cause_event_ids=(fact.event_id,),
+                summary=(
+                    f"{_registered_where(fact)} untuk orang berusia {age} tahun, di bawah usia"
+                    f" minimum {rules.person.min_migrant_work_age} tahun untuk bekerja ke luar"
+                    " negeri: periksa kemungkinan pemalsuan umur"
+                ),
+                triggered_at=fact.occurred_at,
+            )
+        )
+    return alerts
+
+
+def _registered_where(fact: Fact) -> str:
+    if fact.event_type == PlacementRegistered.event_type:
+        return (
+            f"Penempatan BP3MI ke {fact.detail.get('destination')}"
+            f" (perusahaan {fact.detail.get('company')})"
+        )
+    return (
+        f"Pendaftaran LTSA di kabupaten {fact.detail.get('ltsa_regency')}"
+        f" (tujuan {fact.detail.get('destination') or '?'})"
+    )
 
 
 def _repeat_interceptions(case: Case) -> list[Alert]:

@@ -59,7 +59,13 @@ class Settings:
     # Alert rule thresholds (see processors/alerts.py).
     alert_recruiter_people: int = 3
     alert_recruiter_window_days: int = 30
+    # Under this age a person is a minor for the ledger, the metrics and the alerts alike
+    # (processors/person_rules.py).
     alert_minor_age: int = 18
+    # The legal minimum age for migrant work (UU 18/2017 Pasal 5: at least 18): below it a
+    # placement or LTSA registration is UNDERAGE_REGISTRATION. Set apart from the minor
+    # age, a protection policy the hub may tune; this one follows the law.
+    min_migrant_work_age: int = 18
     alert_group_size: int = 5
     alert_tip_match_days: int = 60
     # A message reaching the hub longer than this after it was recorded is a replay.
@@ -182,6 +188,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
             env, "SINERGI_ALERT_RECRUITER_WINDOW_DAYS", base.alert_recruiter_window_days
         ),
         alert_minor_age=_int(env, "SINERGI_ALERT_MINOR_AGE", base.alert_minor_age),
+        min_migrant_work_age=_int(env, "SINERGI_MIN_MIGRANT_WORK_AGE", base.min_migrant_work_age),
         alert_group_size=_int(env, "SINERGI_ALERT_GROUP_SIZE", base.alert_group_size),
         alert_tip_match_days=_int(env, "SINERGI_ALERT_TIP_MATCH_DAYS", base.alert_tip_match_days),
         replay_window_hours=_int(env, "SINERGI_REPLAY_WINDOW_HOURS", base.replay_window_hours),

@@ -16,7 +16,7 @@ from processors.person_rules import PersonRules, age_at, below_migrant_work_age,
 from schemas.model import AlertRule, Event, InterceptionRecorded
 from sinergi import bootstrap
 from sinergi.config import Settings, from_env
-from tests.factories import case_id, interception, investigation, person
+from tests.factories import case_id, interception, investigation, ltsa, person, placement
 from tests.unit.memory_hub import memory_hub
 
 DAY = 24 * 60
@@ -107,33 +107,37 @@ def _birthday(born: date, year: int) -> date:
 
 
 def _records(records: list[tuple[date | None, int | None, datetime]]) -> list[Event]:
-    """The same person intercepted at each record."""
+    """The same person intercepted (even records) or registered (odd records)."""
     events: list[Event] = []
-    for born, estimate, moment in records:
+    for i, (born, estimate, moment) in enumerate(records):
         who = person(4, birth_date=born, estimated_age=estimate)
-        events.append(interception(4, at=moment, person=who))
+        make = interception if i % 2 == 0 else (ltsa if i % 4 == 1 else placement)
+        events.append(make(4, at=moment, person=who))
     return events
 
 
 @settings(max_examples=150, deadline=None)
-@given(RECORDS, st.integers(10, 21))
-def test_ledger_metrics_and_alerts_agree_on_every_record(records, minor_age):
-    rules = PersonRules(minor_age=minor_age)
+@given(RECORDS, st.integers(10, 21), st.integers(15, 21))
+def test_ledger_metrics_and_alerts_agree_on_every_record(records, minor_age, work_age):
+    rules = PersonRules(minor_age=minor_age, min_migrant_work_age=work_age)
     events = _records(records)
     [case] = [e for e in ledger.fold(events, rules=rules).values() if isinstance(e, Case)]
     alerts = evaluate(case, AlertRules(person=rules))
     minor_alerts = {a.cause_event_ids[0] for a in alerts if a.rule is AlertRule.MINOR_INTERCEPTED}
+    underage = {a.cause_event_ids[0] for a in alerts if a.rule is AlertRule.UNDERAGE_REGISTRATION}
     facts = {f.event_id: f for f in case.facts}
     for event, (born, estimate, _) in zip(events, records, strict=True):
         age = _expected_age(event.occurred_at, born, estimate)
         assert facts[event.event_id].age() == age  # the ledger
-        assert isinstance(event, InterceptionRecorded)
-        counted = any(
-            m == metrics.MINORS_INTERCEPTED for m, _, _ in metrics.increments(event, rules)
-        )
-        minor = age is not None and age < minor_age
-        assert counted is minor  # the metrics
-        assert (event.event_id in minor_alerts) is minor  # the alerts
+        if isinstance(event, InterceptionRecorded):
+            counted = any(
+                m == metrics.MINORS_INTERCEPTED for m, _, _ in metrics.increments(event, rules)
+            )
+            minor = age is not None and age < minor_age
+            assert counted is minor  # the metrics
+            assert (event.event_id in minor_alerts) is minor  # the alerts
+        else:
+            assert (event.event_id in underage) is (age is not None and age < work_age)
     first = case.facts[0]
     if first.age() is not None:
         # When first seen: the first record's own answer, the one metrics and alerts gave.
