@@ -72,16 +72,7 @@ class LedgerMetricsCollector(Collector):
                 "SELECT extract(epoch FROM time_to_acknowledge)::float8 FROM v_alerts"
                 " WHERE acknowledged_at IS NOT NULL"
             ).fetchall()
-            alerts = {
-                (str(rule), str(severity)): (int(raised), int(acked), int(withdrawn), int(open_))
-                for rule, severity, raised, acked, withdrawn, open_ in conn.execute(
-                    "SELECT rule, severity, count(*),"
-                    " count(*) FILTER (WHERE acknowledged_at IS NOT NULL),"
-                    " count(*) FILTER (WHERE withdrawn_at IS NOT NULL),"
-                    " count(*) FILTER (WHERE acknowledged_at IS NULL AND withdrawn_at IS NULL)"
-                    " FROM v_alerts GROUP BY rule, severity"
-                )
-            }
+            alerts = _alert_counts(conn)
         return Snapshot(
             cells,
             int(deaths[0]) if deaths else 0,
@@ -143,6 +134,25 @@ class LedgerMetricsCollector(Collector):
             buckets=buckets,
             sum_value=sum(snap.ack_seconds),
         )
+
+
+def _alert_counts(
+    conn: psycopg.Connection[Any],
+) -> dict[tuple[str, str], tuple[int, int, int, int]]:
+    """(rule, severity) -> (raised, acknowledged, withdrawn, open). Open is v_alert_status's
+    (migration 0007): holding and not acknowledged, the definition the command line and
+    v_alerts_daily use; a withdrawn alert is never open, acknowledged or not."""
+    return {
+        (str(rule), str(severity)): (int(raised), int(acked), int(withdrawn), int(open_))
+        for rule, severity, raised, acked, withdrawn, open_ in conn.execute(
+            "SELECT a.rule, a.severity, count(*),"
+            " count(*) FILTER (WHERE a.acknowledged_at IS NOT NULL),"
+            " count(*) FILTER (WHERE s.status = 'withdrawn'),"
+            " count(*) FILTER (WHERE s.status = 'open')"
+            " FROM v_alerts a JOIN v_alert_status s USING (alert_id)"
+            " GROUP BY a.rule, a.severity"
+        )
+    }
 
 
 def _alert_families(
