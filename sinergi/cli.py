@@ -14,11 +14,13 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from deploy.procs import StackError
 from producers import forms
@@ -28,7 +30,7 @@ from producers.pseudonym import PseudonymKeyError
 from schemas.access import Role
 from schemas.crypto import CryptoError
 from schemas.directory import DirectoryError
-from schemas.model import Agency, Event
+from schemas.model import Agency, AlertRaised, Event
 from schemas.registry import RegistryError
 from schemas.serde import SerializationError
 from sinergi import auditing, bootstrap, members, police, runtime, views
@@ -476,6 +478,17 @@ def list_forms() -> None:
 # --- police: alerts ------------------------------------------------------------------------
 
 
+def refuse(exc: BaseException) -> NoReturn:
+    """A read of the ledger that cannot be answered: its sentence, never a traceback. The
+    message may hold what was typed, so it is printed without markup."""
+    err.print(Text.assemble(("error: ", "red"), str(exc)), soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+# What reading the ledger may meet: a sentence each (a prefix, a filter, no connection).
+READ_ERRORS = (views.LedgerReadError, *EXPECTED_ERRORS)
+
+
 @alerts_app.command("follow")
 def alerts_follow(
     unit: Annotated[str, typer.Option(help="Police unit following (its own consumer group)")] = (
@@ -489,36 +502,67 @@ def alerts_follow(
         bool, typer.Option(help="Open the recruiter contacts sealed for police")
     ] = False,
 ) -> None:
-    """Follow alerts as the hub raises them (Ctrl-C to stop)."""
+    """Follow alerts as the hub raises (and withdraws) them (Ctrl-C to stop)."""
     s = settings()
     opener = police.contact_opener(s) if reveal else None
     try:
-        for alert in police.follow(
+        for item in police.follow(
             s,
             unit=unit,
             from_beginning=from_beginning,
             max_alerts=max_alerts or None,
             idle_timeout_s=idle_timeout or None,
-            on_skip=lambda why: err.print(f"[yellow]skipped[/yellow] {why}"),
+            on_skip=lambda why: err.print(f"[yellow]skipped[/yellow] {escape(why)}"),
         ):
-            contacts = [opener(c) for c in alert.sealed_contacts] if opener else []
-            if json_lines:
-                print(police.as_json(alert, contacts), flush=True)
-                continue
-            out.print(
-                local_time(alert.triggered_at),
-                severity(alert.severity.value),
-                f"[bold]{alert.rule.value}[/bold]",
-                alert.summary,
-                f"[dim]cases {', '.join(c[:13] for c in alert.case_ids)}"
-                f" alert {alert.alert_id}[/dim]",
-            )
-            if contacts:
-                out.print(f"    recruiter contact (police only): {', '.join(contacts)}")
+            show_followed(item, opener, json_lines=json_lines)
     except EXPECTED_ERRORS as exc:
         fail(exc)
     except KeyboardInterrupt:
         pass
+
+
+def show_followed(
+    item: police.Followed, opener: Callable[[str], str] | None, *, json_lines: bool
+) -> None:
+    """One alert raised or withdrawn, as a line of JSON or for a person; ids whole."""
+    if isinstance(item, police.Withdrawn):
+        if json_lines:
+            print(police.as_json(item), flush=True)
+        else:
+            out.print(*withdrawn_lines(item), sep="\n")
+        return
+    contacts = [opener(c) for c in item.alert.sealed_contacts] if opener else []
+    if json_lines:
+        print(police.as_json(item, contacts), flush=True)
+    else:
+        out.print(*raised_lines(item.alert, contacts), sep="\n")
+
+
+def raised_lines(alert: AlertRaised, contacts: list[str]) -> list[Text]:
+    lines = [
+        Text.assemble(
+            local_time(alert.triggered_at), " ", severity(alert.severity.value), " ",
+            (alert.rule.value, "bold"), " ", alert.summary,
+        ),
+        Text(f"    alert {alert.alert_id}", style="dim"),
+        Text(f"    cases {', '.join(alert.case_ids)}", style="dim"),
+    ]  # fmt: skip
+    if contacts:
+        lines.append(Text(f"    recruiter contact (police only): {', '.join(contacts)}"))
+    return lines
+
+
+def withdrawn_lines(item: police.Withdrawn) -> list[Text]:
+    """A withdrawn alert says so, and why; it is never shown as if it held."""
+    why = f"{item.reason}: {item.summary}" if item.summary else item.reason
+    head: list[str | tuple[str, str]] = [local_time(item.withdrawn_at), " ", ("WITHDRAWN", "bold")]
+    if item.rule:
+        head += [" ", (item.rule, "bold")]
+    head.append(" ")
+    return [
+        Text.assemble(*head, why),
+        Text(f"    alert {item.alert_id}", style="dim"),
+    ]
 
 
 @alerts_app.command("ack")
@@ -544,26 +588,35 @@ def alerts_ack(
 
 @alerts_app.command("list")
 def alerts_list(
-    open_only: Annotated[bool, typer.Option("--open", help="Only alerts not acknowledged")] = False,
-    limit: Annotated[int, typer.Option(help="How many, newest first")] = 20,
+    open_only: Annotated[
+        bool, typer.Option("--open", help="Only open alerts: holding and not acknowledged")
+    ] = False,
+    rule: Annotated[str, typer.Option(help="Only this rule (e.g. MINOR_INTERCEPTED)")] = "",
+    severity_name: Annotated[
+        str, typer.Option("--severity", help="Only this severity (LOW, MEDIUM, HIGH, CRITICAL)")
+    ] = "",
+    limit: Annotated[int, typer.Option(min=1, help="How many, newest first")] = 20,
+    json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per alert")] = False,
 ) -> None:
-    """Alerts with their acknowledgement, from the analysts' view."""
-    table = Table("triggered (WITA)", "severity", "rule", "summary", "acknowledged", "alert id")
-    for row in views.alerts(settings(), only_open=open_only, limit=limit):
-        acked = (
-            f"{views.when(row['acknowledged_at'])} {row['acknowledged_by']} {row['action']}"
-            if row["acknowledged_at"]
-            else "-"
+    """Alerts with their status (open, acknowledged, withdrawn) and acknowledgement."""
+    try:
+        rows = views.alerts(
+            settings(),
+            only_open=open_only,
+            limit=limit,
+            rule=views.parse_rule(rule) if rule else None,
+            severity=views.parse_severity(severity_name) if severity_name else None,
         )
-        table.add_row(
-            views.when(row["triggered_at"]),
-            severity(row["severity"]),
-            row["rule"],
-            row["summary"],
-            acked,
-            str(row["alert_id"]),
-        )
-    out.print(table)
+    except READ_ERRORS as exc:
+        refuse(exc)
+    if json_lines:
+        for row in rows:
+            print(json.dumps(views.alert_record(row), ensure_ascii=False), flush=True)
+        return
+    if not rows:
+        out.print("no open alerts" if open_only else "no alerts")
+        return
+    out.print(views.render_alerts(rows, width=out.width))
 
 
 # --- members and audit -------------------------------------------------------------------
@@ -686,11 +739,12 @@ def processor_stop() -> None:
 
 @ledger_app.command("summary")
 def ledger_summary() -> None:
-    """Cases, statuses, interceptions per post, recruiters and alerts."""
+    """Cases, statuses, interceptions per post, recruiters and alerts (open, acknowledged,
+    withdrawn)."""
     try:
         out.print(views.render_summary(views.ledger_summary(settings())))
-    except EXPECTED_ERRORS as exc:
-        fail(exc)
+    except READ_ERRORS as exc:
+        refuse(exc)
 
 
 @ledger_app.command("case")

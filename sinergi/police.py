@@ -1,20 +1,69 @@
-"""What police do with the hub: follow the alerts as they are raised."""
+"""What police do with the hub: follow the alerts as they are raised, and withdrawn."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, TypeAlias
 
 from kafka import KafkaConsumer
 
 from producers.posts import RECRUITER_CONTACT
 from schemas import crypto
-from schemas.model import AlertRaised
+from schemas.model import AlertRaised, Event
 from schemas.serde import EventDeserializer, SerializationError
 from schemas.topics import ALERTS
 from sinergi import bootstrap
 from sinergi.config import Settings
+
+
+@dataclass(frozen=True)
+class Raised:
+    """The hub raised an alert."""
+
+    alert: AlertRaised
+    kind: Literal["raised"] = "raised"
+
+    @property
+    def alert_id(self) -> str:
+        return self.alert.alert_id
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    """The hub withdrew an alert it had raised: a later fact ended the situation."""
+
+    alert_id: str
+    reason: str
+    withdrawn_at: datetime
+    rule: str | None = None
+    summary: str = ""
+    case_ids: tuple[str, ...] = ()
+    kind: Literal["withdrawn"] = "withdrawn"
+
+
+# What `follow` yields: one item per alert raised or withdrawn, in topic order.
+Followed: TypeAlias = Raised | Withdrawn
+
+
+def followed(event: Event) -> Followed | None:
+    """What police see of an event on the alerts topic (None: nothing for them)."""
+    if isinstance(event, AlertRaised):
+        return Raised(event)
+    return withdrawn(event)
+
+
+def withdrawn(event: Event) -> Withdrawn | None:
+    """HOOK for the AlertWithdrawn event (issue 9), which the hub does not publish yet.
+
+    When schemas.model defines it, decode it here, e.g. ``if isinstance(event,
+    AlertWithdrawn): return Withdrawn(alert_id=..., reason=..., withdrawn_at=..., rule=...,
+    summary=..., case_ids=...)`` from its fields; ``follow``, ``as_json`` and ``sinergi
+    alerts follow`` already show a Withdrawn item. Until then nothing is a withdrawal."""
+    return None
 
 
 def follow(
@@ -25,9 +74,10 @@ def follow(
     max_alerts: int | None = None,
     idle_timeout_s: float | None = None,
     on_skip: Callable[[str], None] | None = None,
-) -> Iterator[AlertRaised]:
-    """Alerts from the alerts topic, as they come. The consumer group is the police
-    unit's, so a unit resumes where it stopped; ``from_beginning`` replays them all."""
+) -> Iterator[Followed]:
+    """Alerts raised and withdrawn, from the alerts topic, as they come (``max_alerts``
+    counts both). The consumer group is the police unit's, so a unit resumes where it
+    stopped; ``from_beginning`` replays them all."""
     consumer = KafkaConsumer(
         settings.topic(ALERTS.name),
         bootstrap_servers=settings.bootstrap_servers,
@@ -41,10 +91,7 @@ def follow(
     last_message = time.monotonic()
     try:
         if from_beginning:
-            consumer.poll(timeout_ms=0)  # join the group, get partitions
-            while not consumer.assignment():
-                consumer.poll(timeout_ms=200)
-            consumer.seek_to_beginning()
+            _rewind(consumer)
         while max_alerts is None or seen < max_alerts:
             polled = consumer.poll(timeout_ms=500)
             if not polled:
@@ -54,19 +101,34 @@ def follow(
             last_message = time.monotonic()
             for records in polled.values():
                 for message in records:
-                    try:
-                        event = decode(message.value).event
-                    except SerializationError as exc:
-                        if on_skip is not None:
-                            on_skip(f"offset {message.offset}: {exc}")
+                    item = _item(decode, message, on_skip)
+                    if item is None:
                         continue
-                    if isinstance(event, AlertRaised):
-                        seen += 1
-                        yield event
-                        if max_alerts is not None and seen >= max_alerts:
-                            return
+                    seen += 1
+                    yield item
+                    if max_alerts is not None and seen >= max_alerts:
+                        return
     finally:
         consumer.close()
+
+
+def _rewind(consumer: Any) -> None:
+    consumer.poll(timeout_ms=0)  # join the group, get partitions
+    while not consumer.assignment():
+        consumer.poll(timeout_ms=200)
+    consumer.seek_to_beginning()
+
+
+def _item(
+    decode: EventDeserializer, message: Any, on_skip: Callable[[str], None] | None
+) -> Followed | None:
+    try:
+        event = decode(message.value).event
+    except SerializationError as exc:
+        if on_skip is not None:
+            on_skip(f"offset {message.offset}: {exc}")
+        return None
+    return followed(event)
 
 
 def contact_opener(settings: Settings) -> Callable[[str], str]:
@@ -82,9 +144,25 @@ def contact_opener(settings: Settings) -> Callable[[str], str]:
     return open_contact
 
 
-def as_json(alert: AlertRaised, contacts: list[str] | None = None) -> str:
+def as_json(item: Followed, contacts: list[str] | None = None) -> str:
+    """One line of JSON: ``kind`` says raised or withdrawn; ids are whole."""
+    if isinstance(item, Withdrawn):
+        return json.dumps(
+            {
+                "kind": item.kind,
+                "alert_id": item.alert_id,
+                "rule": item.rule,
+                "reason": item.reason,
+                "summary": item.summary,
+                "case_ids": list(item.case_ids),
+                "withdrawn_at": item.withdrawn_at.isoformat(),
+            },
+            ensure_ascii=False,
+        )
+    alert = item.alert
     return json.dumps(
         {
+            "kind": item.kind,
             "alert_id": alert.alert_id,
             "rule": alert.rule.value,
             "severity": alert.severity.value,

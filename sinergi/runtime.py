@@ -293,10 +293,12 @@ def demo(settings: Settings, *, months: int, seed: int, report: Report = print) 
             f"the processor has not caught up after 300s; see {settings.home / 'logs'}"
         )
     report("police follow the alerts (`sinergi alerts follow`), the first five:")
-    for alert in police.follow(
+    for item in police.follow(
         settings, unit="police-polda-ntt", from_beginning=True, max_alerts=5, idle_timeout_s=10
     ):
-        report(f"  {alert.severity.value:<8} {alert.rule.value:<28} {alert.summary}")
+        if isinstance(item, police.Raised):
+            alert = item.alert
+            report(f"  {alert.severity.value:<8} {alert.rule.value:<28} {alert.summary}")
     acked = acknowledge_some(settings, 0.6, seed)
     report(f"police acknowledged {acked} alerts (`sinergi alerts ack ALERT_ID --officer ...`)")
     wait_until_processed(settings, timeout=120)

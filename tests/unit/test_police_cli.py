@@ -1,0 +1,340 @@
+"""Police and analysts at the command line: rule and severity filters, alert status (a
+withdrawn alert is never open), JSON lines, whole ids at 80 columns, and withdrawn alerts
+when following.
+The analysts' PostgreSQL connection is stood in for by rows (``FakeLedger``)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from producers.pseudonym import load_or_create_key
+from schemas.model import AlertRaised, AlertRule, Severity, envelope_for
+from sinergi import bootstrap, cli, police, views
+from sinergi.config import from_env
+
+NIK = "5302014101900001"
+T0 = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
+ALERT_OPEN = "0b7c2f4e-6a51-4c1e-9e2d-5f8a3b1c7d90"
+ALERT_ACKED = "0b7c2f4f-1111-4c1e-9e2d-5f8a3b1c7d90"
+ALERT_WITHDRAWN = "9d2e8a10-3b4c-4d5e-8f90-a1b2c3d4e5f6"
+STRONG = "nik:" + "5f06ab12" * 4
+WEAK = "weak:" + "5f06ab99" * 4
+OTHER = "nik:" + "77aa0011" * 4
+
+
+# --- rule and severity filters ------------------------------------------------------------------
+
+
+def test_rules_and_severities_are_parsed_in_any_case():
+    assert views.parse_rule("minor_intercepted") is AlertRule.MINOR_INTERCEPTED
+    assert views.parse_rule(" Deceased-Unregistered ") is AlertRule.DECEASED_UNREGISTERED
+    assert views.parse_severity("critical") is Severity.CRITICAL
+    for rule in AlertRule:
+        assert views.parse_rule(rule.value.lower()) is rule
+
+
+def test_an_unknown_rule_or_severity_is_one_line_naming_the_known_ones():
+    with pytest.raises(views.ChoiceError) as refused:
+        views.parse_rule("calo")
+    message = str(refused.value)
+    assert "\n" not in message
+    assert message.startswith("unknown rule 'calo'; known: RECRUITER_NETWORK, ")
+    assert all(rule.value in message for rule in AlertRule)
+    with pytest.raises(views.ChoiceError, match=r"known: LOW, MEDIUM, HIGH, CRITICAL$"):
+        views.parse_severity("urgent")
+
+
+# --- the analysts' connection, stood in for -----------------------------------------------------
+
+
+def alert_row(alert_id: str, status: str, **overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "alert_id": alert_id,
+        "rule": "DECEASED_UNREGISTERED",
+        "severity": "HIGH",
+        "status": status,
+        "summary": "Jenazah dipulangkan dari MY: tidak pernah terdaftar di LTSA [bold]",
+        "case_ids": [STRONG],
+        "triggered_at": T0,
+        "raised_at": T0 + timedelta(minutes=1),
+        "acknowledged_at": None,
+        "acknowledged_by": None,
+        "action": None,
+        "withdrawn_at": None,
+    }
+    if status == "acknowledged":
+        row |= {
+            "acknowledged_at": T0 + timedelta(hours=2),
+            "acknowledged_by": "police-polda-ntt",
+            "action": "INVESTIGATING",
+        }
+    if status == "withdrawn":
+        row["withdrawn_at"] = T0 + timedelta(days=1)
+    return row | overrides
+
+
+ROWS = [
+    alert_row(ALERT_OPEN, "open", rule="MINOR_INTERCEPTED"),
+    alert_row(ALERT_ACKED, "acknowledged"),
+    alert_row(ALERT_WITHDRAWN, "withdrawn", severity="CRITICAL"),
+]
+
+
+class Result:
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def fetchall(self) -> list[dict[str, Any]]:
+        return self.rows
+
+    def fetchone(self) -> dict[str, Any] | None:
+        return self.rows[0] if self.rows else None
+
+
+class FakeLedger:
+    """Answers the queries of sinergi/views.py from rows, as PostgreSQL would."""
+
+    def __init__(self, alerts: list[dict[str, Any]], cases: list[str]) -> None:
+        self.alerts = alerts
+        self.cases = cases
+        self.queries: list[tuple[str, Any]] = []
+
+    def __enter__(self) -> FakeLedger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def execute(self, query: str, params: Any = None) -> Result:
+        self.queries.append((query, params))
+        if "FROM v_alerts a JOIN v_alert_status" in query:
+            return Result(self._alerts(params))
+        if "FROM v_alerts WHERE alert_id BETWEEN" in query:
+            return Result([{"alert_id": a["alert_id"]} for a in self.alerts])
+        if "FROM v_cases WHERE case_id LIKE ANY" in query:
+            return Result([{"case_id": c} for c in self.cases])
+        if "FROM v_cases WHERE case_id = %s" in query:
+            return Result([self._case(c) for c in self.cases if c == params[0]])
+        if "FROM v_case_timeline" in query:
+            return Result([self._fact()])
+        if "FROM v_alert_status GROUP BY status" in query:
+            statuses = [a["status"] for a in self.alerts]
+            return Result([{"status": s, "n": statuses.count(s)} for s in set(statuses)])
+        if "FROM v_cases" in query and "count(*) AS cases" in query:
+            return Result([dict.fromkeys(("cases", "strong", "weak"), 1) | _zero_counts()])
+        if "count(*) AS n FROM v_recruiters" in query:
+            return Result([{"n": 0}])
+        return Result([])  # statuses per case, interceptions per post
+
+    def _alerts(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        rows = [
+            a
+            for a in self.alerts
+            if (a["status"] == params["open"] or not params["only_open"])
+            and params["rule"] in (None, a["rule"])
+            and params["severity"] in (None, a["severity"])
+        ]
+        return rows[: params["limit"]]
+
+    @staticmethod
+    def _case(case_id: str) -> dict[str, Any]:
+        return {
+            "case_id": case_id, "match_kind": "strong", "status": "DECEASED", "sex": "F",
+            "origin_regency": "5302", "minor": False, "interceptions": 0, "registrations": 0,
+            "placements": 0, "repatriations": 1, "tips": 0, "investigation": "NONE",
+            "recruiters": [],
+        }  # fmt: skip
+
+    @staticmethod
+    def _fact() -> dict[str, Any]:
+        return {
+            "occurred_at": T0,
+            "event_type": "RepatriationRecorded",
+            "unit": "bp3mi-ntt",
+            "facts": {"kind": "DECEASED", "country": "MY"},
+        }
+
+
+def _zero_counts() -> dict[str, int]:
+    return {"repeat": 0, "minors": 0, "interceptions": 0}
+
+
+@pytest.fixture
+def ledger(tmp_path, monkeypatch):
+    """A machine with the members' shared key, whose ledger holds three alerts (open,
+    acknowledged, withdrawn) and the case of NIK and two others; a console of 80 columns."""
+    monkeypatch.setenv("SINERGI_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("COLUMNS", "80")
+    settings = from_env()
+    load_or_create_key(settings.pseudonym_key_file, create=True)
+    nik_case = "nik:" + bootstrap.pseudonymiser(settings).nik(NIK)
+    fake = FakeLedger(list(ROWS), [nik_case, STRONG, WEAK, OTHER])
+    monkeypatch.setattr(views, "_analyst", lambda settings: fake)
+    monkeypatch.setattr(cli, "out", Console())  # reads COLUMNS=80
+    monkeypatch.setattr(cli, "err", Console(stderr=True))
+    return fake
+
+
+class Ran:
+    def __init__(self, *args: str) -> None:
+        result = CliRunner().invoke(cli.app, list(args))
+        self.exit_code = result.exit_code
+        self.stdout = result.stdout
+        self.stderr = result.stderr
+        self.lines = result.stdout.splitlines()
+
+
+def test_alerts_list_json_gives_whole_ids_status_and_times_in_iso(ledger):
+    listed = Ran("alerts", "list", "--json")
+    assert listed.exit_code == 0, listed.stderr
+    records = [json.loads(line) for line in listed.lines]
+    assert [r["alert_id"] for r in records] == [ALERT_OPEN, ALERT_ACKED, ALERT_WITHDRAWN]
+    assert [r["status"] for r in records] == ["open", "acknowledged", "withdrawn"]
+    assert set(records[0]) == {
+        "alert_id", "rule", "severity", "status", "triggered_at", "summary", "case_ids",
+        "acknowledged_at", "acknowledged_by", "action", "withdrawn_at",
+    }  # fmt: skip
+    acked, withdrawn = records[1], records[2]
+    assert datetime.fromisoformat(records[0]["triggered_at"]) == T0
+    assert (acked["acknowledged_by"], acked["action"]) == ("police-polda-ntt", "INVESTIGATING")
+    assert datetime.fromisoformat(acked["acknowledged_at"]) == T0 + timedelta(hours=2)
+    assert datetime.fromisoformat(withdrawn["withdrawn_at"]) == T0 + timedelta(days=1)
+    assert records[0]["withdrawn_at"] is None and records[0]["acknowledged_at"] is None
+    assert records[0]["case_ids"] == [STRONG]
+
+
+def test_alerts_list_open_asks_for_open_alerts_only(ledger):
+    listed = Ran("alerts", "list", "--open", "--json")
+    assert [json.loads(line)["alert_id"] for line in listed.lines] == [ALERT_OPEN]
+    [(_, params)] = [q for q in ledger.queries if "v_alert_status" in q[0]]
+    assert params["only_open"] is True and params["open"] == views.OPEN == "open"
+
+
+def test_alerts_list_filters_by_rule_and_severity_in_any_case(ledger):
+    listed = Ran("alerts", "list", "--json", "--rule", "deceased_unregistered", "--severity",
+                 "critical")  # fmt: skip
+    assert listed.exit_code == 0, listed.stderr
+    assert [json.loads(line)["alert_id"] for line in listed.lines] == [ALERT_WITHDRAWN]
+
+
+def test_alerts_list_refuses_an_unknown_rule_in_one_line(ledger):
+    refused = Ran("alerts", "list", "--rule", "[/calo]")
+    assert refused.exit_code == 2
+    [line] = refused.stderr.splitlines()
+    assert line.startswith("error: unknown rule '[/calo]'; known: RECRUITER_NETWORK, ")
+    assert not ledger.queries
+    bad = Ran("alerts", "list", "--severity", "urgent")
+    assert bad.exit_code == 2
+    assert (
+        bad.stderr.strip() == "error: unknown severity 'urgent'; known: LOW, MEDIUM, HIGH, CRITICAL"
+    )
+
+
+def test_alerts_list_at_80_columns_shows_whole_ids_and_a_withdrawn_alert_as_withdrawn(ledger):
+    listed = Ran("alerts", "list")
+    assert listed.exit_code == 0, listed.stderr
+    assert all(len(line) <= 80 for line in listed.lines)
+    for alert_id in (ALERT_OPEN, ALERT_ACKED, ALERT_WITHDRAWN):
+        assert f"alert {alert_id}" in listed.stdout
+    heads = [line for line in listed.lines if line.startswith("2026-")]
+    assert [head.split()[-1] for head in heads] == ["open", "acknowledged", "withdrawn"]
+    assert "[bold]" in listed.stdout  # a summary is text, not markup
+    assert "acknowledged 2026-01-05 10:00 police-polda-ntt INVESTIGATING" in listed.stdout
+    assert "withdrawn 2026-01-06 08:00" in listed.stdout
+
+
+def test_alerts_list_on_a_wide_console_is_a_table_with_whole_ids(ledger, monkeypatch):
+    monkeypatch.setattr(cli, "out", Console(width=200))
+    listed = Ran("alerts", "list")
+    assert listed.exit_code == 0, listed.stderr
+    [row] = [line for line in listed.lines if ALERT_WITHDRAWN in line]
+    assert "withdrawn" in row and "CRITICAL" in row
+    assert all(any(a in line for line in listed.lines) for a in (ALERT_OPEN, ALERT_ACKED))
+
+
+def test_ledger_summary_counts_a_withdrawn_alert_out_of_the_open_ones(ledger):
+    summary = views.ledger_summary(from_env())
+    assert (summary.alerts, summary.alerts_open) == (3, 1)
+    assert (summary.alerts_acknowledged, summary.alerts_withdrawn) == (1, 1)
+    shown = Ran("ledger", "summary")
+    assert shown.exit_code == 0, shown.stderr
+    text = " ".join(shown.stdout.split())
+    assert "alerts for police │ 3" in text
+    assert "open (holding, not yet acknowledged) │ 1" in text
+    assert "withdrawn (a later fact ended them) │ 1" in text
+
+
+# --- following: raised and withdrawn ----------------------------------------------------------
+
+
+def raised() -> AlertRaised:
+    return AlertRaised(
+        envelope=envelope_for(AlertRaised, unit="hub-processor", occurred_at=T0),
+        alert_id=ALERT_OPEN,
+        rule=AlertRule.DECEASED_UNREGISTERED,
+        severity=Severity.HIGH,
+        case_ids=(STRONG, WEAK),
+        recruiter_ref=None,
+        group_ref=None,
+        cause_event_ids=("e1",),
+        summary="Jenazah dipulangkan dari MY",
+        triggered_at=T0,
+    )
+
+
+WITHDRAWN = police.Withdrawn(
+    alert_id=ALERT_OPEN,
+    reason="LATE_FACT",
+    withdrawn_at=T0 + timedelta(days=1),
+    rule="DECEASED_UNREGISTERED",
+    summary="terdaftar di LTSA",
+)
+
+
+def test_an_alert_raised_is_followed_as_raised_and_other_events_not_yet_at_all():
+    alert = raised()
+    item = police.followed(alert)
+    assert isinstance(item, police.Raised) and item.kind == "raised" and item.alert is alert
+    assert police.withdrawn(alert) is None  # the hook, until AlertWithdrawn exists
+
+
+def test_follow_json_says_which_kind_with_whole_ids():
+    record = json.loads(police.as_json(police.Raised(raised())))
+    assert (record["kind"], record["alert_id"]) == ("raised", ALERT_OPEN)
+    assert record["case_ids"] == [STRONG, WEAK]
+    gone = json.loads(police.as_json(WITHDRAWN))
+    assert gone == {
+        "kind": "withdrawn",
+        "alert_id": ALERT_OPEN,
+        "rule": "DECEASED_UNREGISTERED",
+        "reason": "LATE_FACT",
+        "summary": "terdaftar di LTSA",
+        "case_ids": [],
+        "withdrawn_at": (T0 + timedelta(days=1)).isoformat(),
+    }
+
+
+def test_alerts_follow_prints_a_withdrawn_alert_as_withdrawn_with_its_reason(ledger, monkeypatch):
+    items: list[police.Followed] = [police.Raised(raised()), WITHDRAWN]
+    monkeypatch.setattr(police, "follow", lambda settings, **options: iter(items))
+    shown = Ran("alerts", "follow")
+    assert shown.exit_code == 0, shown.stderr
+    raised_line, raised_id, *cases, withdrawn_line, withdrawn_id = shown.lines
+    assert "DECEASED_UNREGISTERED" in raised_line and "HIGH" in raised_line
+    assert raised_id.split() == ["alert", ALERT_OPEN]
+    assert " ".join(cases).split() == ["cases", f"{STRONG},", WEAK]  # whole, wrapped at 80
+    assert withdrawn_line.split()[2:] == [
+        "WITHDRAWN", "DECEASED_UNREGISTERED", "LATE_FACT:", "terdaftar", "di", "LTSA",
+    ]  # fmt: skip
+    assert withdrawn_id.split() == ["alert", ALERT_OPEN]
+    as_json = Ran("alerts", "follow", "--json")
+    assert [json.loads(line)["kind"] for line in as_json.lines] == ["raised", "withdrawn"]
