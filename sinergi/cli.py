@@ -567,7 +567,12 @@ def withdrawn_lines(item: police.Withdrawn) -> list[Text]:
 
 @alerts_app.command("ack")
 def alerts_ack(
-    alert_id: Annotated[str, typer.Argument(help="The alert to acknowledge")],
+    alert_id: Annotated[
+        str,
+        typer.Argument(
+            help="The alert to acknowledge: its id, or 8 or more of its first hex digits"
+        ),
+    ],
     officer: Annotated[str, typer.Option(help="Your staff code")],
     action: Annotated[str, typer.Option(help="NOTED, INVESTIGATING, REFERRED, NO_ACTION")] = (
         "NOTED"
@@ -575,10 +580,14 @@ def alerts_ack(
     unit: Annotated[str, typer.Option(help="Your police unit")] = "polda-ntt",
     occurred_at: Annotated[str, typer.Option(help="When (default: now)")] = "",
 ) -> None:
-    """Acknowledge an alert (publishes AlertAcknowledged)."""
+    """Acknowledge an alert (publishes AlertAcknowledged with the alert's whole id)."""
+    try:
+        full_id = views.find_alert(settings(), alert_id)
+    except READ_ERRORS as exc:
+        refuse(exc)
     when = occurred_at or datetime.now(UTC).isoformat(timespec="seconds")
     row: dict[str, str | None] = {
-        "alert_id": alert_id,
+        "alert_id": full_id,
         "officer": officer,
         "action": action,
         "occurred_at": when,
@@ -748,12 +757,24 @@ def ledger_summary() -> None:
 
 
 @ledger_app.command("case")
-def ledger_case(case_id: Annotated[str, typer.Argument(help="nik:... or weak:...")]) -> None:
+def ledger_case(
+    case: Annotated[
+        str,
+        typer.Argument(
+            help="The case id (nik:... or weak:...), 8 or more of its first hex digits,"
+            " or a 16-digit NIK (pseudonymised here, never sent)",
+            metavar="CASE_ID_OR_NIK",
+        ),
+    ],
+) -> None:
     """One case and its timeline across agencies."""
-    found = views.case_view(settings(), case_id)
-    if found is None:
-        fail(StackError(f"no case {case_id}"))
-        return
+    s = settings()
+    try:
+        found = views.case_view(s, views.find_case(s, case))
+    except READ_ERRORS as exc:
+        refuse(exc)
+    if found is None:  # resolved a moment ago: only a rebuild in between removes it
+        refuse(views.IdError("the case is no longer in the ledger"))
     out.print(views.render_case(*found))
 
 

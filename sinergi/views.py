@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from schemas.model import AlertRule, Severity
+from schemas.nik import NIK_LENGTH, normalise_nik
 from sinergi import bootstrap
 from sinergi.config import Settings
 from sinergi.display import local_time
@@ -30,6 +32,22 @@ class LedgerReadError(RuntimeError):
 
 class ChoiceError(LedgerReadError):
     """A filter value that is not one of its enum's members."""
+
+
+class IdError(LedgerReadError):
+    """An id that cannot be resolved: malformed, too short, unknown or ambiguous."""
+
+
+class AmbiguousIdError(IdError):
+    """A prefix that begins more than one id; the candidates are part of the message."""
+
+    def __init__(self, message: str, candidates: Sequence[str]) -> None:
+        shown = list(candidates[:CANDIDATES_SHOWN])
+        lines = [message, *(f"  {c}" for c in shown)]
+        if len(candidates) > len(shown):
+            lines.append(f"  ... and {len(candidates) - len(shown)} more")
+        super().__init__("\n".join(lines))
+        self.candidates = list(candidates)
 
 
 @contextmanager
@@ -344,3 +362,135 @@ def _alert_block(row: dict[str, Any]) -> RichGroup:
 
 def when(value: datetime | None) -> str:
     return local_time(value) if value else "-"
+
+
+# --- ids from what people type: prefixes, and a NIK for a case --------------------------------
+
+ALERT_PREFIX_MIN = 8  # hex digits of an alert id (a UUID)
+CASE_PREFIX_MIN = 8  # hex digits of a case's pseudonym
+CANDIDATES_SHOWN = 10
+CASE_KINDS = ("nik", "weak")
+_HEX = re.compile(r"[0-9a-f]+")
+_NIK = re.compile(rf"[0-9]{{{NIK_LENGTH}}}")
+
+
+@dataclass(frozen=True)
+class IdPrefix:
+    """The beginning of an alert or case id, as typed, ready to match full ids."""
+
+    what: str  # "alert" or "case"
+    starts: tuple[str, ...]  # an id matches when (without '-') it begins with one of these
+    shown: str | None  # how refusals name it; None: never echoed
+
+    def matches(self, full_id: str) -> bool:
+        compact = full_id.lower().replace("-", "")
+        return any(compact.startswith(start) for start in self.starts)
+
+
+def alert_prefix(text: str) -> IdPrefix:
+    """A whole alert id or its first ``ALERT_PREFIX_MIN`` or more hex digits ('-' ignored)."""
+    typed = text.strip().lower()
+    compact = typed.replace("-", "")
+    if not _HEX.fullmatch(compact) or len(compact) > 32:
+        raise IdError("an alert id is a UUID, or its first 8 or more hex digits")
+    if len(compact) < ALERT_PREFIX_MIN:
+        raise IdError(
+            f"{typed} is too short to name one alert: give at least"
+            f" {ALERT_PREFIX_MIN} hex digits of its id"
+        )
+    return IdPrefix("alert", (compact,), typed)
+
+
+def case_prefix(text: str) -> IdPrefix:
+    """``nik:``/``weak:`` and at least ``CASE_PREFIX_MIN`` hex digits, or the digits alone
+    (either kind). A bare prefix is never echoed: it could be a mistyped NIK."""
+    typed = text.strip().lower()
+    kind, colon, digits = typed.rpartition(":")
+    if (colon and kind not in CASE_KINDS) or not _HEX.fullmatch(digits) or len(digits) > 32:
+        raise IdError(
+            "a case is named by its id (nik: or weak: and hex digits, at least 8 of them),"
+            " by those digits alone, or by a 16-digit NIK"
+        )
+    shown = typed if colon else None
+    if len(digits) < CASE_PREFIX_MIN:
+        named = typed if shown else "that prefix"
+        raise IdError(
+            f"{named} is too short to name one case: give at least {CASE_PREFIX_MIN}"
+            " hex digits of its id"
+        )
+    starts = (typed,) if colon else tuple(f"{k}:{digits}" for k in CASE_KINDS)
+    return IdPrefix("case", starts, shown)
+
+
+def resolve(prefix: IdPrefix, ids: Iterable[str]) -> str:
+    """The one id among ``ids`` that ``prefix`` begins, or an IdError in one sentence
+    (unknown), or one sentence and the candidates (ambiguous)."""
+    found = sorted({i for i in ids if prefix.matches(i)})
+    if len(found) == 1:
+        return found[0]
+    named = f"with {prefix.shown}" if prefix.shown else "with that prefix"
+    if not found:
+        raise IdError(f"no {prefix.what} id begins {named}")
+    raise AmbiguousIdError(
+        f"{len(found)} {prefix.what} ids begin {named}; give more of the id:", found
+    )
+
+
+def resolve_alert_id(text: str, ids: Iterable[str]) -> str:
+    return resolve(alert_prefix(text), ids)
+
+
+def resolve_case_id(text: str, ids: Iterable[str]) -> str:
+    return resolve(case_prefix(text), ids)
+
+
+def is_nik(text: str) -> bool:
+    """16 digits (spaces, dots and dashes as people type them) and no case kind."""
+    return ":" not in text and bool(_NIK.fullmatch(normalise_nik(text.strip())))
+
+
+def _uuid_bounds(compact: str) -> tuple[str, str]:
+    """The smallest and the largest UUID beginning with these hex digits."""
+    return str(uuid.UUID(compact.ljust(32, "0"))), str(uuid.UUID(compact.ljust(32, "f")))
+
+
+def find_alert(settings: Settings, text: str) -> str:
+    """The full id of the one alert whose id begins with ``text``."""
+    prefix = alert_prefix(text)
+    low, high = _uuid_bounds(prefix.starts[0])
+    with _analyst(settings) as conn:
+        ids = [
+            r["alert_id"]
+            for r in conn.execute(
+                "SELECT alert_id::text AS alert_id FROM v_alerts"
+                " WHERE alert_id BETWEEN %s::uuid AND %s::uuid",
+                (low, high),
+            )
+        ]
+    return resolve(prefix, ids)
+
+
+def find_case(settings: Settings, text: str) -> str:
+    """The full id of the one case ``text`` names: an id or its prefix, or a NIK, which is
+    pseudonymised here with the members' shared key and never leaves this machine."""
+    if is_nik(text):
+        return _case_of_nik(settings, normalise_nik(text.strip()))
+    prefix = case_prefix(text)
+    with _analyst(settings) as conn:
+        ids = [
+            r["case_id"]
+            for r in conn.execute(
+                "SELECT case_id FROM v_cases WHERE case_id LIKE ANY(%s)",
+                ([f"{start}%" for start in prefix.starts],),
+            )
+        ]
+    return resolve(prefix, ids)
+
+
+def _case_of_nik(settings: Settings, nik: str) -> str:
+    case_id = "nik:" + bootstrap.pseudonymiser(settings).nik(nik)
+    with _analyst(settings) as conn:
+        found = conn.execute("SELECT 1 FROM v_cases WHERE case_id = %s", (case_id,)).fetchone()
+    if found is None:
+        raise IdError("no case for this NIK")
+    return case_id

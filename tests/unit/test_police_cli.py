@@ -1,11 +1,12 @@
-"""Police and analysts at the command line: rule and severity filters, alert status (a
-withdrawn alert is never open), JSON lines, whole ids at 80 columns, and withdrawn alerts
-when following.
+"""Police and analysts at the command line: alert and case ids resolved from a prefix (or a
+NIK, pseudonymised locally), rule and severity filters, alert status (a withdrawn alert is
+never open), JSON lines, whole ids at 80 columns, and withdrawn alerts when following.
 The analysts' PostgreSQL connection is stood in for by rows (``FakeLedger``)."""
 
 from __future__ import annotations
 
 import json
+import socket
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+from deploy.secrets import ensure_password
 from producers.pseudonym import load_or_create_key
 from schemas.model import AlertRaised, AlertRule, Severity, envelope_for
 from sinergi import bootstrap, cli, police, views
@@ -26,6 +28,104 @@ ALERT_WITHDRAWN = "9d2e8a10-3b4c-4d5e-8f90-a1b2c3d4e5f6"
 STRONG = "nik:" + "5f06ab12" * 4
 WEAK = "weak:" + "5f06ab99" * 4
 OTHER = "nik:" + "77aa0011" * 4
+
+
+# --- alert ids: pure functions over a list of ids --------------------------------------------
+
+
+def test_an_alert_prefix_of_eight_hex_digits_names_the_one_alert_it_begins():
+    ids = [ALERT_OPEN, ALERT_ACKED, ALERT_WITHDRAWN]
+    assert views.resolve_alert_id("9d2e8a10", ids) == ALERT_WITHDRAWN
+    assert views.resolve_alert_id("0B7C2F4E", ids) == ALERT_OPEN  # any case
+    assert views.resolve_alert_id("0b7c2f4f-11", ids) == ALERT_ACKED  # with its dash
+    assert views.resolve_alert_id(ALERT_OPEN.replace("-", ""), ids) == ALERT_OPEN
+    assert views.resolve_alert_id(f"  {ALERT_OPEN} ", ids) == ALERT_OPEN
+
+
+def test_an_ambiguous_alert_prefix_is_refused_with_the_whole_candidate_ids():
+    twin = "0b7c2f4e-0000-4000-8000-000000000000"
+    with pytest.raises(views.AmbiguousIdError) as refused:
+        views.resolve_alert_id("0b7c2f4e", [ALERT_OPEN, ALERT_ACKED, ALERT_WITHDRAWN, twin])
+    first, *candidates = str(refused.value).splitlines()
+    assert first == "2 alert ids begin with 0b7c2f4e; give more of the id:"
+    assert [c.strip() for c in candidates] == [twin, ALERT_OPEN]
+    assert refused.value.candidates == [twin, ALERT_OPEN]
+
+
+def test_at_most_ten_candidates_are_listed():
+    ids = [f"abcdef01-0000-4000-8000-{n:012d}" for n in range(13)]
+    with pytest.raises(views.AmbiguousIdError) as refused:
+        views.resolve_alert_id("abcdef01", ids)
+    lines = str(refused.value).splitlines()
+    assert lines[0].startswith("13 alert ids begin with abcdef01")
+    assert [line.strip() for line in lines[1:11]] == sorted(ids)[:10]
+    assert lines[11:] == ["  ... and 3 more"]
+
+
+def test_an_unknown_alert_prefix_is_refused_in_one_sentence():
+    with pytest.raises(views.IdError) as refused:
+        views.resolve_alert_id("12345678", [ALERT_OPEN, ALERT_WITHDRAWN])
+    assert not isinstance(refused.value, views.AmbiguousIdError)
+    assert str(refused.value) == "no alert id begins with 12345678"
+
+
+@pytest.mark.parametrize("typed", ["0b7c2f4", "0b7c-2f4", "0b"])
+def test_an_alert_prefix_shorter_than_eight_hex_digits_is_refused(typed):
+    # Too short even when it would be unique.
+    with pytest.raises(views.IdError, match="too short to name one alert: give at least 8"):
+        views.resolve_alert_id(typed, [ALERT_OPEN])
+
+
+@pytest.mark.parametrize("typed", ["", "0b7c2f4x", "nik:0b7c2f4e", ALERT_OPEN + "0", "0b7c%2f4e"])
+def test_what_is_not_an_alert_id_is_refused(typed):
+    with pytest.raises(views.IdError, match="an alert id is a UUID"):
+        views.alert_prefix(typed)
+
+
+# --- case ids ---------------------------------------------------------------------------------
+
+
+def test_a_case_prefix_names_the_one_case_with_or_without_its_kind():
+    ids = [STRONG, WEAK, OTHER]
+    assert views.resolve_case_id("nik:5f06ab12", ids) == STRONG
+    assert views.resolve_case_id("WEAK:5f06ab99", ids) == WEAK
+    assert views.resolve_case_id("77aa0011", ids) == OTHER  # bare digits: either kind
+    assert views.resolve_case_id(STRONG, ids) == STRONG
+
+
+def test_a_bare_case_prefix_that_begins_a_strong_and_a_weak_case_is_ambiguous():
+    with pytest.raises(views.AmbiguousIdError) as refused:
+        views.resolve_case_id("5f06ab12", [STRONG, "weak:" + "5f06ab12" * 4, OTHER])
+    assert refused.value.candidates == [STRONG, "weak:" + "5f06ab12" * 4]
+    assert str(refused.value).startswith("2 case ids begin with that prefix; give more")
+
+
+def test_a_case_refusal_never_echoes_bare_digits_that_could_be_a_mistyped_nik():
+    mistyped = NIK[:15]  # 15 digits: hex, so read as a bare prefix
+    with pytest.raises(views.IdError) as refused:
+        views.resolve_case_id(mistyped, [STRONG, WEAK])
+    assert str(refused.value) == "no case id begins with that prefix"
+    with pytest.raises(views.IdError) as short:
+        views.resolve_case_id(NIK[:6], [STRONG])
+    assert NIK[:6] not in str(short.value)
+    assert "too short to name one case" in str(short.value)
+
+
+@pytest.mark.parametrize(
+    "typed", ["nik:5f06", "weak:5f06ab1", "5f06ab1", "case:5f06ab12", "nik:5f06zz12", ""]
+)
+def test_a_case_prefix_that_is_too_short_or_malformed_is_refused(typed):
+    with pytest.raises(views.IdError, match=r"too short to name one case|a case is named by"):
+        views.resolve_case_id(typed, [STRONG, WEAK])
+
+
+def test_sixteen_digits_are_a_nik_however_they_are_typed():
+    assert views.is_nik(NIK)
+    assert views.is_nik("5302 0141 0190 0001")
+    assert views.is_nik("5302.0141.0190.0001")
+    assert not views.is_nik(NIK[:15])
+    assert not views.is_nik("nik:" + NIK)
+    assert not views.is_nik("530201410190000a")
 
 
 # --- rule and severity filters ------------------------------------------------------------------
@@ -261,6 +361,73 @@ def test_alerts_list_on_a_wide_console_is_a_table_with_whole_ids(ledger, monkeyp
     assert all(any(a in line for line in listed.lines) for a in (ALERT_OPEN, ALERT_ACKED))
 
 
+def test_alerts_ack_with_a_prefix_publishes_the_whole_id(ledger, monkeypatch):
+    published: list[dict[str, Any]] = []
+
+    def publish_rows(agency, form_name, place, rows, **options):
+        published.append({"form": form_name, "place": place, "rows": rows})
+        return []
+
+    monkeypatch.setattr(cli, "publish_rows", publish_rows)
+    done = Ran("alerts", "ack", "9D2E8A10", "--officer", "POLDA-17", "--action", "INVESTIGATING")
+    assert done.exit_code == 0, done.stderr
+    [call] = published
+    assert call["form"] == "acknowledgement" and call["place"] == "polda-ntt"
+    assert call["rows"][0]["alert_id"] == ALERT_WITHDRAWN
+    assert call["rows"][0]["action"] == "INVESTIGATING"
+
+
+def test_alerts_ack_refuses_an_ambiguous_or_unknown_prefix_and_publishes_nothing(
+    ledger, monkeypatch
+):
+    monkeypatch.setattr(cli, "publish_rows", lambda *a, **k: pytest.fail("published"))
+    ambiguous = Ran("alerts", "ack", "0b7c2f4", "--officer", "POLDA-17")
+    assert ambiguous.exit_code == 2
+    assert "too short" in ambiguous.stderr
+    ledger.alerts.append(alert_row("0b7c2f4e-0000-4000-8000-000000000000", "open"))
+    ambiguous = Ran("alerts", "ack", "0b7c2f4e", "--officer", "POLDA-17")
+    assert ambiguous.exit_code == 2
+    assert "2 alert ids begin with 0b7c2f4e" in ambiguous.stderr
+    assert ALERT_OPEN in ambiguous.stderr and "0b7c2f4e-0000-4000-8000-000000000000" in (
+        ambiguous.stderr
+    )
+    unknown = Ran("alerts", "ack", "12345678", "--officer", "POLDA-17")
+    assert unknown.exit_code == 2
+    assert unknown.stderr.strip() == "error: no alert id begins with 12345678"
+
+
+def test_ledger_case_by_nik_shows_the_case_and_never_the_nik(ledger):
+    shown = Ran("ledger", "case", NIK)
+    assert shown.exit_code == 0, shown.stderr
+    assert NIK not in shown.stdout + shown.stderr
+    case_id = "nik:" + bootstrap.pseudonymiser(from_env()).nik(NIK)
+    assert f"Case {case_id}" in shown.stdout  # whole, at 80 columns
+    assert "RepatriationRecorded" in shown.stdout
+    lookups = [params for query, params in ledger.queries if "case_id = %s" in query]
+    assert lookups and all(NIK not in repr(params) for params in lookups)
+
+
+def test_ledger_case_for_a_nik_with_no_case_says_so_without_the_nik(ledger):
+    ledger.cases.clear()
+    refused = Ran("ledger", "case", "5371015505950002")
+    assert refused.exit_code == 2
+    assert refused.stderr.strip() == "error: no case for this NIK"
+    assert "5371015505950002" not in refused.stdout
+
+
+def test_ledger_case_by_prefix(ledger):
+    shown = Ran("ledger", "case", "nik:77aa0011")
+    assert shown.exit_code == 0, shown.stderr
+    assert f"Case {OTHER}" in shown.stdout
+    ambiguous = Ran("ledger", "case", "5f06ab")
+    assert ambiguous.exit_code == 2 and "too short" in ambiguous.stderr
+    ledger.cases.append("weak:" + "77aa0011" * 4)
+    ambiguous = Ran("ledger", "case", "77aa0011")
+    assert ambiguous.exit_code == 2
+    assert "2 case ids begin with that prefix" in ambiguous.stderr
+    assert OTHER in ambiguous.stderr and "weak:" + "77aa0011" * 4 in ambiguous.stderr
+
+
 def test_ledger_summary_counts_a_withdrawn_alert_out_of_the_open_ones(ledger):
     summary = views.ledger_summary(from_env())
     assert (summary.alerts, summary.alerts_open) == (3, 1)
@@ -338,3 +505,25 @@ def test_alerts_follow_prints_a_withdrawn_alert_as_withdrawn_with_its_reason(led
     assert withdrawn_id.split() == ["alert", ALERT_OPEN]
     as_json = Ran("alerts", "follow", "--json")
     assert [json.loads(line)["kind"] for line in as_json.lines] == ["raised", "withdrawn"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_ledger_out_of_reach_is_one_sentence_not_a_traceback(tmp_path, monkeypatch):
+    monkeypatch.setenv("SINERGI_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SINERGI_PG_PORT", str(free_port()))  # nothing listens there
+    monkeypatch.setattr(cli, "err", Console(stderr=True))
+    no_secret = Ran("alerts", "list")
+    assert no_secret.exit_code == 2
+    assert "run `sinergi stack up` first" in no_secret.stderr
+    ensure_password(from_env().secrets_dir, "sinergi_analyst")
+    for command in (["alerts", "list"], ["alerts", "ack", ALERT_OPEN, "--officer", "P-1"],
+                    ["ledger", "case", STRONG], ["ledger", "summary"]):  # fmt: skip
+        refused = Ran(*command)
+        assert refused.exit_code == 2
+        assert refused.stderr.startswith("error: the ledger cannot be read: PostgreSQL at")
+        assert "Traceback" not in refused.stderr
