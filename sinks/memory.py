@@ -75,7 +75,8 @@ class MemoryUnitOfWork:
     def add_acknowledgements(self, acks: Sequence[Acknowledgement]) -> list[Acknowledgement]:
         first = []
         for ack in sorted(acks, key=lambda a: (a.acknowledged_at, a.event_id)):
-            known = self.store.acks.get(ack.alert_id) or self.acks.get(ack.alert_id)
+            # This batch's own earlier acknowledgement first, then the stored one.
+            known = self.acks.get(ack.alert_id) or self.store.acks.get(ack.alert_id)
             if known is None or (ack.acknowledged_at, ack.event_id) < (
                 known.acknowledged_at,
                 known.event_id,

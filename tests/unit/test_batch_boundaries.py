@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 from datetime import date
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -108,9 +107,8 @@ RULES = st.builds(
 
 
 def _state(hub: MemoryHub) -> dict[str, object]:
-    # Acknowledgements belong here too once the memory store keeps the earliest across
-    # batches (see the xfail test below); PostgreSQL already does.
     return {
+        "acks": {a: k.event_id for a, k in hub.store.acks.items()},
         "ledger": hub.ledger(),
         "alerts": hub.holding(),
         "metrics": hub.metrics(),
@@ -135,13 +133,6 @@ def test_any_batches_in_any_order_give_what_one_batch_gives(history, rules):
         assert set(hub.holding()) <= set(raised)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sinks/memory.py: MemoryUnitOfWork.add_acknowledgements compares each ack with"
-    " the stored one before the batch's own earlier one (`self.store.acks.get(..) or"
-    " self.acks.get(..)`), so a later ack of the same batch replaces an earlier one;"
-    " PostgreSQL (ON CONFLICT ... WHERE earlier) is right. Found by the property above.",
-)
 def test_the_earliest_acknowledgement_is_kept_whatever_the_batches():
     target = alert_id(AlertRule.DECEASED_UNREGISTERED, "x")
     late, early, middle = (acknowledgement(target, minutes=m) for m in (34, 32, 33))
