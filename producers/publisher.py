@@ -35,7 +35,7 @@ from producers.signing import Headers, Signer
 from schemas.crypto import now_ms
 from schemas.model import Event
 from schemas.serde import Serializer
-from schemas.topics import spec_for
+from schemas.topics import topic_of
 
 __all__ = ["Delivery", "Encoded", "Publisher", "Sent", "kafka_producer"]
 
@@ -130,7 +130,7 @@ class Publisher:
 
     def encode(self, event: Event, *, signed_at_ms: int | None = None) -> Encoded:
         """The signed message of ``event``; raises SerializationError before any send."""
-        relative = spec_for(event.event_type).name
+        relative = topic_of(event).name
         topic = self.topic_name(relative)
         key = event.partition_key().encode()
         value = self.serialize(topic, event)
@@ -145,7 +145,7 @@ class Publisher:
             event_id=event.event_id,
             event_type=event.event_type,
             topic=m.topic,
-            signed_topic=spec_for(event.event_type).name,
+            signed_topic=topic_of(event).name,
             key=m.key,
             value=m.value,
             headers=tuple(m.headers),

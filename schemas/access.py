@@ -54,8 +54,25 @@ def reads(role: Role) -> list[TopicSpec]:
 
 
 def may_publish(role: Role, event_type: str) -> bool:
-    """May a member of ``role`` sign and publish events of ``event_type``?"""
-    return any(t.event_type == event_type for t in writes(role))
+    """May a member of ``role`` sign and publish events of ``event_type``? (For an
+    amendment, the processor also checks the amended record's type: see
+    :func:`may_amend`.)"""
+    return any(event_type in t.event_types for t in writes(role))
+
+
+def agency_admin(agency: Agency) -> str:
+    """The member id of an agency's administrator, who may amend any of its units'
+    records (a unit amends only its own)."""
+    return f"{agency.value}-admin"
+
+
+def may_amend(signer: str, role: Role, record_unit: str, record_type: str) -> bool:
+    """May ``signer`` (of ``role``) correct or retract a ``record_type`` record that
+    ``record_unit`` published? Its own records, or as its agency's administrator."""
+    agency = PUBLISHES_AS.get(role)
+    if agency is None or not may_publish(role, record_type):
+        return False
+    return signer == record_unit or signer == agency_admin(agency)
 
 
 def role_of_unit(unit: str) -> Role | None:

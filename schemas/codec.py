@@ -1,7 +1,8 @@
 """Explicit conversion between event dataclasses and the dicts fastavro reads and writes.
 
 fastavro already maps ``timestamp-millis`` to aware datetimes and ``date`` to
-dates; this module adds enums (by symbol), nested records and arrays. The
+dates; this module adds enums (by symbol), nested records and arrays. Reading, it
+also takes the JSON form the event store keeps (ISO 8601 times and dates). The
 conversion plan of each class is computed once.
 """
 
@@ -11,6 +12,7 @@ import dataclasses
 import types
 import typing
 from collections.abc import Callable
+from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -59,10 +61,23 @@ def _enum_from(enum_cls: type[Enum]) -> _Convert:
     return convert
 
 
+def _moment(value: Any) -> Any:
+    """A timestamp as fastavro gives it (a datetime) or as JSON keeps it (ISO 8601)."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _day(value: Any) -> Any:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def _from_avro_for(hint: Any) -> _Convert:
     inner, optional = _unwrap_optional(hint)
-    if isinstance(inner, type) and issubclass(inner, Enum):
-        conv: _Convert = _enum_from(inner)
+    if inner is datetime:
+        conv: _Convert = _moment
+    elif inner is date:
+        conv = _day
+    elif isinstance(inner, type) and issubclass(inner, Enum):
+        conv = _enum_from(inner)
     elif isinstance(inner, type) and dataclasses.is_dataclass(inner):
         cls = inner
         conv = lambda v: from_dict(cls, v)  # noqa: E731
@@ -87,10 +102,13 @@ _PLANS: dict[type, tuple[tuple[str, _Convert, _Convert], ...]] = {}
 
 
 def _make_plan(cls: type) -> tuple[tuple[str, _Convert, _Convert], ...]:
+    """Each Avro field's conversions; a dataclass field with ``metadata={"avro": False}``
+    is the Python side's only (e.g. a Kafka key carried beside the record)."""
     hints = typing.get_type_hints(cls)
     return tuple(
         (f.name, _to_avro_for(hints[f.name]), _from_avro_for(hints[f.name]))
         for f in dataclasses.fields(cls)
+        if f.metadata.get("avro", True)
     )
 
 

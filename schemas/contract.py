@@ -34,11 +34,13 @@ from typing import Any, Final
 
 from schemas import reference
 from schemas.model import (
+    AMENDABLE,
     Agency,
     AlertAcknowledged,
     AlertAction,
     AlertRaised,
     AlertRule,
+    AlertWithdrawn,
     CaseSentToProsecutor,
     CaseUpdated,
     DocumentIssue,
@@ -57,9 +59,12 @@ from schemas.model import (
     PreventionActivityHeld,
     PreventionKind,
     Procedural,
+    RecordCorrected,
+    RecordRetracted,
     RepatriationCause,
     RepatriationKind,
     RepatriationRecorded,
+    RetractionReason,
     Sector,
     Severity,
     Sex,
@@ -67,6 +72,7 @@ from schemas.model import (
     SuspectStatus,
     TipConcern,
     TipReceived,
+    WithdrawalReason,
 )
 
 __all__ = [
@@ -90,6 +96,7 @@ __all__ = [
     "OFFICE_MAX",
     "PSEUDONYM",
     "REASON_MAX",
+    "RECORD_BYTES_MAX",
     "RECRUITERS_MAX",
     "RECRUITER_CONTACT_MAX",
     "SEALED_MAX",
@@ -145,6 +152,7 @@ RECRUITER_CONTACT_MAX: Final = 80
 RECRUITERS_MAX: Final = 20  # recruiters named in one record
 CASE_IDS_MAX: Final = 100  # victims named in one investigation or prosecution
 DOCUMENTS_MAX: Final = len(DocumentIssue)
+RECORD_BYTES_MAX: Final = 65_536  # a corrected record, in the wire format
 HUB_LIST_MAX: Final = 1000  # the hub's own outputs: cases, causes, contacts of one alert
 
 # --- patterns (always used with fullmatch) --------------------------------------------------
@@ -440,6 +448,23 @@ def _table(**rules: Rule | _Record) -> tuple[_Field, ...]:
     return tuple(fields)
 
 
+_amendable = _one_of(
+    (cls.event_type for cls in AMENDABLE), CODE_MAX, "must be the type of an agency's record"
+)
+
+
+def _wire_record(value: Any) -> str | None:
+    """An amendment's corrected record: wire-format bytes, bounded (decoded and checked
+    on its own by the hub, like any message)."""
+    if not isinstance(value, bytes):
+        return "must be bytes"
+    if len(value) > RECORD_BYTES_MAX:
+        return f"must be at most {RECORD_BYTES_MAX} bytes"
+    if len(value) < 5 or value[0] != 0:
+        return "must be a record in the wire format (magic byte 0, schema id, Avro)"
+    return None
+
+
 _recruiter_refs = _items(_pseudonym, RECRUITERS_MAX, unique=True, what="recruiters")
 _case_ids = _items(_case_id, CASE_IDS_MAX, unique=True, what="case ids")
 
@@ -547,6 +572,26 @@ _FIELDS: dict[type[Event], tuple[_Field, ...]] = {
         last_seen=_moment,
         fact_count=_count,
     ),
+    AlertWithdrawn: _table(
+        alert_id=_uuid,
+        rule=_member(AlertRule),
+        severity=_member(Severity),
+        case_ids=_items(_case_id, HUB_LIST_MAX, what="case ids"),
+        reason=_member(WithdrawalReason),
+        ended_by_event_ids=_items(_uuid, HUB_LIST_MAX, what="event ids"),
+        summary=_summary,
+        withdrawn_at=_moment,
+    ),
+    RecordCorrected: _table(
+        corrects_event_id=_uuid,
+        record_type=_amendable,
+        record=_wire_record,
+    ),
+    RecordRetracted: _table(
+        retracts_event_id=_uuid,
+        record_type=_amendable,
+        reason=_member(RetractionReason),
+    ),
     MessageDeadLettered: _table(
         source_topic=_topic,
         source_partition=_count,
@@ -567,7 +612,7 @@ def _in_time_order(event: Event) -> str | None:
 
 
 def _own_agency(event: Event) -> str | None:
-    if event.envelope.agency != event.agency.value:
+    if event.envelope.agency != event.publishing_agency().value:
         return "must be the agency that publishes this event type"
     return None
 
@@ -683,8 +728,17 @@ _OWN_RELATIONS: dict[type[Event], tuple[_Relation, ...]] = {
         _Relation("match", frozenset({"match", "case_id"}), _match_of_case),
     ),
 }
+# An amendment's agency is its record's: the relation reads record_type too.
+_AMENDMENT_RELATIONS = (
+    _ENVELOPE_RELATIONS[0],
+    _Relation("envelope.agency", frozenset({"envelope.agency", "record_type"}), _own_agency),
+)
 _RELATIONS: dict[type[Event], tuple[_Relation, ...]] = {
-    cls: _ENVELOPE_RELATIONS + _OWN_RELATIONS.get(cls, ()) for cls in _FIELDS
+    cls: (
+        _AMENDMENT_RELATIONS if cls in (RecordCorrected, RecordRetracted) else _ENVELOPE_RELATIONS
+    )
+    + _OWN_RELATIONS.get(cls, ())
+    for cls in _FIELDS
 }
 
 # --- checking ---------------------------------------------------------------------------------

@@ -153,6 +153,23 @@ class AlertRule(StrEnum):
     DECEASED_AFTER_INTERCEPTION = "DECEASED_AFTER_INTERCEPTION"
     DECEASED_UNREGISTERED = "DECEASED_UNREGISTERED"
     GROUP_INTERCEPTED = "GROUP_INTERCEPTED"
+    UNDERAGE_REGISTRATION = "UNDERAGE_REGISTRATION"
+
+
+class WithdrawalReason(StrEnum):
+    """Why an alert stopped holding."""
+
+    LATE_FACT = "LATE_FACT"
+    RECORD_CORRECTED = "RECORD_CORRECTED"
+    RECORD_RETRACTED = "RECORD_RETRACTED"
+
+
+class RetractionReason(StrEnum):
+    ENTERED_IN_ERROR = "ENTERED_IN_ERROR"
+    DUPLICATE = "DUPLICATE"
+    WRONG_PERSON = "WRONG_PERSON"
+    NOT_AN_EVENT = "NOT_AN_EVENT"
+    OTHER = "OTHER"
 
 
 def utcnow() -> datetime:
@@ -243,6 +260,10 @@ class Event:
     def partition_key(self) -> str:
         """Kafka message key: events about one person go to one partition, in order."""
         return self.event_id
+
+    def publishing_agency(self) -> Agency:
+        """The agency that publishes this event (the record's, for an amendment)."""
+        return self.agency
 
 
 @dataclass(frozen=True)
@@ -481,6 +502,77 @@ def envelope_for(
 
 
 @dataclass(frozen=True)
+class AlertWithdrawn(Event):
+    """A raised alert no longer holds (published on hub.alerts beside AlertRaised)."""
+
+    event_type: ClassVar[str] = "AlertWithdrawn"
+    agency: ClassVar[Agency] = Agency.HUB
+
+    alert_id: str
+    rule: AlertRule
+    severity: Severity
+    case_ids: tuple[str, ...]
+    reason: WithdrawalReason
+    ended_by_event_ids: tuple[str, ...]
+    summary: str
+    withdrawn_at: datetime
+
+    def partition_key(self) -> str:
+        return self.alert_id
+
+
+# --- amendments: corrections and retractions of an agency's own records -----------------
+
+
+@dataclass(frozen=True)
+class RecordCorrected(Event):
+    """The whole corrected record replaces the record ``corrects_event_id`` in the ledger.
+
+    ``record`` is the corrected record in the wire format (it decodes like a message
+    of its own type); published on the topic of ``record_type``, keyed like it."""
+
+    event_type: ClassVar[str] = "RecordCorrected"
+    agency: ClassVar[Agency] = Agency.HUB  # see publishing_agency(): the record's
+
+    corrects_event_id: str
+    record_type: str
+    record: bytes
+    # The record's Kafka key, so that an amendment lands beside its record (not in Avro).
+    key: str = field(default="", compare=False, metadata={"avro": False})
+
+    def publishing_agency(self) -> Agency:
+        return _agency_of(self.record_type)
+
+    def partition_key(self) -> str:
+        return self.key or self.corrects_event_id
+
+
+@dataclass(frozen=True)
+class RecordRetracted(Event):
+    """The record ``retracts_event_id`` is absent from the ledger from now on."""
+
+    event_type: ClassVar[str] = "RecordRetracted"
+    agency: ClassVar[Agency] = Agency.HUB  # see publishing_agency(): the record's
+
+    retracts_event_id: str
+    record_type: str
+    reason: RetractionReason
+    # The record's Kafka key, so that an amendment lands beside its record (not in Avro).
+    key: str = field(default="", compare=False, metadata={"avro": False})
+
+    def publishing_agency(self) -> Agency:
+        return _agency_of(self.record_type)
+
+    def partition_key(self) -> str:
+        return self.key or self.retracts_event_id
+
+
+def _agency_of(record_type: str) -> Agency:
+    cls = EVENT_TYPES.get(record_type)
+    return cls.agency if cls is not None else Agency.HUB
+
+
+@dataclass(frozen=True)
 class MessageDeadLettered(Event):
     event_type: ClassVar[str] = "MessageDeadLettered"
     agency: ClassVar[Agency] = Agency.HUB
@@ -511,7 +603,24 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PreventionActivityHeld,
         TipReceived,
         AlertRaised,
+        AlertWithdrawn,
         CaseUpdated,
         MessageDeadLettered,
+        RecordCorrected,
+        RecordRetracted,
     )
 }
+
+# What a member may amend: the records agencies publish (not the hub's own outputs).
+AMENDABLE: tuple[type[Event], ...] = (
+    InterceptionRecorded,
+    InvestigationOpened,
+    SuspectIdentified,
+    CaseSentToProsecutor,
+    AlertAcknowledged,
+    PlacementRegistered,
+    RepatriationRecorded,
+    LtsaRegistrationRecorded,
+    PreventionActivityHeld,
+    TipReceived,
+)

@@ -79,7 +79,7 @@ class EventSerializer:
         key = (topic, event_type)
         if key not in self._ids:
             schema = avro.load(event_type)
-            subject = subject_for(topic)
+            subject = subject_for(topic, event_type)
             try:
                 if self.register:
                     found: int | None = self.registry.register(subject, schema.text)

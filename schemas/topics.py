@@ -7,22 +7,33 @@ deployment's prefix.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from schemas.model import Agency
+from schemas.model import Agency, Event, RecordCorrected, RecordRetracted
+
+# What every agency topic carries besides its own record type: the agency's amendments
+# of those records (RecordCorrected, RecordRetracted), keyed like the record.
+AMENDMENTS: tuple[str, ...] = ("RecordCorrected", "RecordRetracted")
 
 
 @dataclass(frozen=True)
 class TopicSpec:
     name: str
-    event_type: str
+    event_type: str  # the topic's own type: subject <topic>-value (TopicNameStrategy)
     writer: Agency
     compacted: bool = False
     doc: str = ""
+    # Further types on the topic, each under subject <topic>-<record full name>
+    # (TopicRecordNameStrategy); a reader decodes by schema id whatever the subject.
+    also: tuple[str, ...] = ()
+
+    @property
+    def event_types(self) -> tuple[str, ...]:
+        return (self.event_type, *self.also)
 
 
 # What agencies publish and the ledger consumes.
-INPUT_TOPICS: tuple[TopicSpec, ...] = (
+_INPUT_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         "posts.interception-recorded",
         "InterceptionRecorded",
@@ -85,12 +96,15 @@ INPUT_TOPICS: tuple[TopicSpec, ...] = (
     ),
 )
 
+INPUT_TOPICS: tuple[TopicSpec, ...] = tuple(replace(t, also=AMENDMENTS) for t in _INPUT_TOPICS)
+
 # What the hub publishes.
 ALERTS = TopicSpec(
     "hub.alerts",
     "AlertRaised",
     Agency.HUB,
-    doc="Alerts for police, each citing the events that caused it.",
+    doc="Alerts for police, each citing the events that caused it; and their withdrawals.",
+    also=("AlertWithdrawn",),
 )
 CASES = TopicSpec(
     "hub.cases",
@@ -110,16 +124,46 @@ OUTPUT_TOPICS: tuple[TopicSpec, ...] = (ALERTS, CASES, DEAD_LETTER)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (*INPUT_TOPICS, *OUTPUT_TOPICS)
 
-BY_EVENT_TYPE: dict[str, TopicSpec] = {t.event_type: t for t in ALL_TOPICS}
+# An event type's topic (amendments excepted: they go to their record's topic).
+BY_EVENT_TYPE: dict[str, TopicSpec] = {
+    event_type: t
+    for t in ALL_TOPICS
+    for event_type in t.event_types
+    if event_type not in AMENDMENTS
+}
+BY_NAME: dict[str, TopicSpec] = {t.name: t for t in ALL_TOPICS}
 
 
 def spec_for(event_type: str) -> TopicSpec:
+    """The topic of an event type's own records (an amendment goes to its record's topic:
+    see :func:`topic_of`)."""
     try:
         return BY_EVENT_TYPE[event_type]
     except KeyError:
         raise KeyError(f"no topic carries {event_type}") from None
 
 
-def subject_for(topic: str) -> str:
-    """Confluent TopicNameStrategy: the value schema of ``topic``."""
-    return f"{topic}-value"
+def topic_of(event: Event) -> TopicSpec:
+    """The topic an event is published on: its type's, or for an amendment
+    (RecordCorrected, RecordRetracted) the topic of the record it amends."""
+    if isinstance(event, RecordCorrected | RecordRetracted):
+        return spec_for(event.record_type)
+    return spec_for(event.event_type)
+
+
+def subject_for(topic: str, event_type: str | None = None) -> str:
+    """The value schema's subject: ``<topic>-value`` for the topic's own type (Confluent's
+    TopicNameStrategy), ``<topic>-sinergi.events.<Type>`` for a further type on one of
+    the hub's topics (TopicRecordNameStrategy)."""
+    spec = BY_NAME.get(_relative(topic))
+    if event_type is None or spec is None or event_type == spec.event_type:
+        return f"{topic}-value"
+    return f"{topic}-sinergi.events.{event_type}"
+
+
+def _relative(topic: str) -> str:
+    """The hub's name of a (possibly prefixed) topic."""
+    for name in BY_NAME:
+        if topic == name or topic.endswith(f".{name}"):
+            return name
+    return topic

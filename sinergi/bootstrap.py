@@ -21,6 +21,7 @@ from deploy.registry import REGISTRY_USER
 from deploy.secrets import read_password
 from processors.alerts import AlertRules
 from processors.authenticity import Authenticator, signed_at
+from processors.person_rules import PersonRules
 from processors.pipeline import Outputs, Pipeline, Security
 from processors.ports import LedgerStore, OutboxMessage
 from processors.worker import WorkerConfig
@@ -198,12 +199,17 @@ def desk(settings: Settings, agency: Agency, place: str) -> Desk:
 
 
 def alert_rules(settings: Settings) -> AlertRules:
+    """The rules' thresholds; ``person`` (the age thresholds) is also what the ledger's
+    fold and the metrics use, through the pipeline: one source for all three."""
     return AlertRules(
         recruiter_people=settings.alert_recruiter_people,
         recruiter_window_days=settings.alert_recruiter_window_days,
-        minor_age=settings.alert_minor_age,
         group_size=settings.alert_group_size,
         tip_match_days=settings.alert_tip_match_days,
+        person=PersonRules(
+            minor_age=settings.alert_minor_age,
+            min_migrant_work_age=settings.min_migrant_work_age,
+        ),
     )
 
 
@@ -323,9 +329,10 @@ def create_topics(settings: Settings) -> list[str]:
     client = registry(settings)
     try:
         for spec in ALL_TOPICS:
-            subject = subject_for(settings.topic(spec.name))
-            client.register(subject, avro.load(spec.event_type).text)
-            client.set_compatibility(subject, "BACKWARD")
+            for event_type in spec.event_types:
+                subject = subject_for(settings.topic(spec.name), event_type)
+                client.register(subject, avro.load(event_type).text)
+                client.set_compatibility(subject, "BACKWARD")
     finally:
         client.close()
     return created

@@ -25,13 +25,18 @@ from schemas.model import (
     Agency,
     AlertRaised,
     AlertRule,
+    AlertWithdrawn,
     CaseUpdated,
     DocumentIssue,
     Event,
     MessageDeadLettered,
     Person,
+    RecordCorrected,
+    RecordRetracted,
+    RetractionReason,
     Severity,
     Sex,
+    WithdrawalReason,
     envelope_for,
 )
 from schemas.reference import BpsCode
@@ -101,6 +106,51 @@ def dead_letter(**overrides: Any) -> MessageDeadLettered:
     return MessageDeadLettered(**values)
 
 
+def withdrawn(**overrides: Any) -> AlertWithdrawn:
+    values: dict[str, Any] = {
+        "envelope": envelope_for(AlertWithdrawn, unit="hub-processor", occurred_at=T0),
+        "alert_id": UUID,
+        "rule": AlertRule.DECEASED_UNREGISTERED,
+        "severity": Severity.HIGH,
+        "case_ids": (f.case_id(1),),
+        "reason": WithdrawalReason.LATE_FACT,
+        "ended_by_event_ids": (str(uuid.uuid4()),),
+        "summary": "Peringatan ditarik: fakta yang datang kemudian mengakhiri keadaannya",
+        "withdrawn_at": T0,
+    }
+    values.update(overrides)
+    return AlertWithdrawn(**values)
+
+
+def corrected(**overrides: Any) -> RecordCorrected:
+    record = f.interception()
+    values: dict[str, Any] = {
+        "envelope": dataclasses.replace(
+            envelope_for(RecordCorrected, unit="post-eltari", occurred_at=T0, recorded_at=T0),
+            agency="post",
+        ),
+        "corrects_event_id": record.event_id,
+        "record_type": "InterceptionRecorded",
+        "record": b"\x00\x00\x00\x00\x01" + b"avro",
+    }
+    values.update(overrides)
+    return RecordCorrected(**values)
+
+
+def retracted(**overrides: Any) -> RecordRetracted:
+    values: dict[str, Any] = {
+        "envelope": dataclasses.replace(
+            envelope_for(RecordRetracted, unit="bp3mi-ntt", occurred_at=T0, recorded_at=T0),
+            agency="bp3mi",
+        ),
+        "retracts_event_id": UUID,
+        "record_type": "RepatriationRecorded",
+        "reason": RetractionReason.ENTERED_IN_ERROR,
+    }
+    values.update(overrides)
+    return RecordRetracted(**values)
+
+
 # One valid event of every type, by its type's name.
 EXAMPLES: dict[str, Callable[..., Event]] = {
     "InterceptionRecorded": f.interception,
@@ -116,6 +166,9 @@ EXAMPLES: dict[str, Callable[..., Event]] = {
         subject_n=2, recruiter_n=3, **{"expected_departure": date(2026, 2, 1), **kw}
     ),
     "AlertRaised": alert,
+    "AlertWithdrawn": withdrawn,
+    "RecordCorrected": corrected,
+    "RecordRetracted": retracted,
     "CaseUpdated": case_updated,
     "MessageDeadLettered": dead_letter,
 }
@@ -133,6 +186,8 @@ def paths(event: Any, prefix: str = "") -> list[str]:
     """Every field's dotted path, nested records included."""
     found = []
     for field in dataclasses.fields(event):
+        if not field.metadata.get("avro", True):
+            continue  # beside the record, not in it (an amendment's Kafka key)
         value = getattr(event, field.name)
         found.append(prefix + field.name)
         if dataclasses.is_dataclass(value):

@@ -126,7 +126,7 @@ def _minimal_record(schema):
         return []
     if isinstance(kind, dict | list):
         return _minimal_record(kind)
-    return {"string": "", "int": 0, "long": 0, "boolean": False, "null": None}[kind]
+    return {"string": "", "bytes": b"", "int": 0, "long": 0, "boolean": False, "null": None}[kind]
 
 
 def test_a_publisher_only_looks_schemas_up_and_names_what_is_not_registered():
