@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from processors.ledger import Case, Entity, Fact, Group, Recruiter
 from processors.person_rules import PersonRules, below_migrant_work_age, is_minor
@@ -45,6 +46,10 @@ class AlertRules:
     tip_match_days: int = 60
     person: PersonRules = field(default_factory=PersonRules)
     enabled: frozenset[AlertRule] = field(default_factory=lambda: frozenset(AlertRule))
+    # A rule that rests on a fact being absent (never registered) waits this long after
+    # the hub received its cause before it is raised (SINERGI_ALERT_GRACE_HOURS; 0: at
+    # once): other agencies' facts normally arrive within it.
+    grace: timedelta = timedelta(0)
 
 
 @dataclass(frozen=True)
@@ -60,10 +65,52 @@ class Alert:
     group_ref: str | None = None
     # Recruiter contacts of the causes, sealed for police (the hub cannot read them).
     sealed_contacts: tuple[str, ...] = ()
+    # Held back until then (the hub's clock): a rule resting on an absence waits for
+    # late facts. None: raised at once.
+    due_at: datetime | None = None
+
+
+def alert_to_json(alert: Alert) -> dict[str, Any]:
+    """An alert as JSON-ready values (times stay datetimes; orjson writes ISO 8601)."""
+    return {
+        **{f.name: getattr(alert, f.name) for f in fields(Alert)},
+        "rule": alert.rule.value,
+        "severity": alert.severity.value,
+    }
+
+
+def _moment(value: Any) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def alert_from_json(data: Mapping[str, Any]) -> Alert:
+    """The alert :func:`alert_to_json` wrote (read back from JSON, times as text)."""
+    due = data.get("due_at")
+    return Alert(
+        alert_id=data["alert_id"],
+        rule=AlertRule(data["rule"]),
+        severity=Severity(data["severity"]),
+        case_ids=tuple(data["case_ids"]),
+        cause_event_ids=tuple(data["cause_event_ids"]),
+        summary=data["summary"],
+        triggered_at=_moment(data["triggered_at"]),
+        recruiter_ref=data.get("recruiter_ref"),
+        group_ref=data.get("group_ref"),
+        sealed_contacts=tuple(data.get("sealed_contacts") or ()),
+        due_at=_moment(due) if due else None,
+    )
 
 
 def alert_id(rule: AlertRule, subject: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{rule.value}:{subject}"))
+
+
+def _after_grace(fact: Fact, rules: AlertRules) -> datetime | None:
+    """When an alert resting on an absence may be raised: the grace period after the hub
+    received its cause (None: at once, when there is no grace or no receipt time)."""
+    if not rules.grace or fact.received_at is None:
+        return None
+    return fact.received_at + rules.grace
 
 
 def _short(ref: str) -> str:
@@ -113,7 +160,7 @@ def _case_alerts(case: Case, rules: AlertRules) -> list[Alert]:
         *_underage_registrations(case, rules),
         *_repeat_interceptions(case),
         *_tips_matched_by_person(case, rules),
-        *_deceased(case),
+        *_deceased(case, rules),
     ]
 
 
@@ -241,7 +288,7 @@ def _tips_matched_by_person(case: Case, rules: AlertRules) -> list[Alert]:
     return alerts
 
 
-def _deceased(case: Case) -> list[Alert]:
+def _deceased(case: Case, rules: AlertRules) -> list[Alert]:
     alerts = []
     for fact in _of(case.facts, RepatriationRecorded.event_type):
         if fact.detail.get("kind") != RepatriationKind.DECEASED.value:
@@ -283,6 +330,7 @@ def _deceased(case: Case) -> list[Alert]:
                         "atau penempatan BP3MI (non-prosedural)"
                     ),
                     triggered_at=fact.occurred_at,
+                    due_at=_after_grace(fact, rules),
                 )
             )
     return alerts

@@ -14,7 +14,7 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -24,13 +24,14 @@ from processors import ledger
 from processors.audit import AuditEntry
 from processors.authenticity import AuthenticityError
 from processors.ledger import Kind
-from processors.ports import RawMessage, StoredEvent
-from schemas.access import may_publish
-from schemas.contract import ContractError, violations
+from processors.ports import Amendment, RawMessage, StoredEvent
+from schemas.access import may_amend, may_publish
+from schemas.contract import ContractError, Violation, violations
 from schemas.crypto import CryptoError
 from schemas.directory import Member
-from schemas.model import Event
+from schemas.model import Event, RecordCorrected, RecordRetracted
 from schemas.serde import Decoded, SerializationError
+from schemas.topics import spec_for
 
 # A recorded_at this far after the clock of the hub is a broken clock or a forgery.
 MAX_CLOCK_SKEW = timedelta(minutes=10)
@@ -120,6 +121,11 @@ def check_signer(event: Event, signer: Member) -> None:
         )
 
 
+def topic_name(topic: str, prefix: str) -> str:
+    """The hub's name of a deployment's topic (without its prefix)."""
+    return topic.removeprefix(prefix)
+
+
 @dataclass(frozen=True)
 class Security:
     """How the processor knows who sent what: the signature check, when the signature
@@ -184,9 +190,11 @@ class Intake:
         self,
         decode: Callable[[bytes | None], Decoded],
         security: Security | None = None,
+        topic_prefix: str = "",
     ) -> None:
         self.decode = decode
         self.security = security
+        self.topic_prefix = topic_prefix
 
     def receive(
         self,
@@ -219,23 +227,81 @@ class Intake:
         schema_id, event, record = self.decode(msg.value)
         # The broker's clock (LogAppendTime) where there is one: a rebuild, later, then
         # judges each message as the live processor did.
-        check(event, msg.timestamp_ms if msg.timestamp_ms > 0 else now_ms)
+        clock = msg.timestamp_ms if msg.timestamp_ms > 0 else now_ms
+        check(event, clock)
         if self.security is not None and signer is not None:
             check_signer(event, signer)
             self._check_fresh(msg, event)
-        refs = ledger.refs(event)
+        amendment = None
+        if isinstance(event, RecordCorrected | RecordRetracted):
+            amendment, record = self._amendment(msg, event, record, clock, signer)
+        about = amendment.corrected if amendment and amendment.corrected else event
+        refs = ledger.refs(about)
         case_ids = [r.key for r in refs if r.kind is Kind.CASE]
         stored = StoredEvent(
             event,
-            ledger.case_key(event) or (case_ids[0] if len(case_ids) == 1 else None),
+            ledger.case_key(about) or (case_ids[0] if len(case_ids) == 1 else None),
             msg.topic,
             msg.partition,
             msg.offset,
             schema_id,
             record,
             content_sha256(record),
+            received_at=datetime.fromtimestamp(clock / 1000, UTC),
+            amendment=amendment,
         )
         return stored, signer.member_id if signer is not None else None
+
+    def _amendment(
+        self,
+        msg: RawMessage,
+        event: RecordCorrected | RecordRetracted,
+        record: dict[str, Any],
+        clock: float,
+        signer: Member | None,
+    ) -> tuple[Amendment, dict[str, Any]]:
+        """An amendment's own checks: it travels on its record's topic, its signer's
+        agency publishes such records, and a correction's record is a whole, valid record
+        of that type, under the id it corrects, of a unit the signer may amend. (Whether
+        the record's publisher matches is checked against the store: see Pipeline.)"""
+        if topic_name(msg.topic, self.topic_prefix) != spec_for(event.record_type).name:
+            raise InvalidEventError(
+                f"{event.event_type} of a {event.record_type} on another record type's topic",
+                "contract",
+            )
+        if signer is not None and not may_publish(signer.role, event.record_type):
+            raise InvalidEventError(
+                f"{signer.member_id} ({signer.role.value}) may not amend {event.record_type}",
+                "signer",
+            )
+        if isinstance(event, RecordRetracted):
+            return Amendment(event.retracts_event_id, event.record_type), record
+        try:
+            _, corrected, nested = self.decode(event.record)
+        except SerializationError as exc:
+            raise InvalidEventError(f"record: {exc}", "undecodable") from None
+        if corrected.event_type != event.record_type:
+            raise InvalidEventError("record: is not of record_type", "contract")
+        if corrected.event_id != event.corrects_event_id:
+            raise InvalidEventError("record: envelope.event_id is not corrects_event_id",
+                                    "contract")  # fmt: skip
+        try:
+            check(corrected, clock)
+        except ContractError as exc:
+            raise ContractError(
+                [Violation(f"record.{v.field}", v.rule) for v in exc.violations]
+            ) from None
+        unit = corrected.envelope.unit
+        if signer is not None and not may_amend(signer.member_id, signer.role, unit,
+                                                event.record_type):  # fmt: skip
+            raise InvalidEventError(
+                f"{signer.member_id} may not correct a record of another unit", "signer"
+            )
+        # The event store keeps the corrected record itself, readable, not its bytes.
+        return Amendment(event.corrects_event_id, event.record_type, corrected), {
+            **record,
+            "record": nested,
+        }
 
     def _check_fresh(self, msg: RawMessage, event: Event) -> None:
         """A message must reach the broker (its LogAppendTime) within ``max_age`` of its

@@ -20,7 +20,7 @@ depend on the order events arrive in, and applying an event twice changes nothin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -95,6 +95,9 @@ class Fact:
     unit: str
     detail: Mapping[str, Any] = field(default_factory=dict)
     person: Mapping[str, Any] = field(default_factory=dict)
+    # When the hub received it (the broker's LogAppendTime): the hub's clock, for rules
+    # that wait a grace period for late facts. None for facts stored before it was kept.
+    received_at: datetime | None = None
 
     def sort_key(self) -> tuple[datetime, str]:
         return (self.occurred_at, self.event_id)
@@ -304,7 +307,7 @@ def _person_facts(person: Person | None) -> dict[str, Any]:
     }
 
 
-def fact_of(event: Event) -> Fact:
+def fact_of(event: Event, received_at: datetime | None = None) -> Fact:
     return Fact(
         event_id=event.event_id,
         event_type=event.event_type,
@@ -312,6 +315,7 @@ def fact_of(event: Event) -> Fact:
         unit=event.envelope.unit,
         detail=detail_of(event),
         person=_person_facts(person_of(event)),
+        received_at=received_at,
     )
 
 
@@ -323,12 +327,13 @@ _LINK_DETAIL = (
 )  # fmt: skip
 
 
-def fact_for(kind: Kind, event: Event) -> Fact:
+def fact_for(kind: Kind, event: Event, received_at: datetime | None = None) -> Fact:
     """The fact ``event`` becomes on an entity of ``kind``."""
-    fact = fact_of(event)
+    fact = fact_of(event, received_at)
     if kind in (Kind.RECRUITER, Kind.GROUP):
         detail = {k: v for k, v in fact.detail.items() if k in _LINK_DETAIL and v}
-        return Fact(fact.event_id, fact.event_type, fact.occurred_at, fact.unit, detail)
+        return Fact(fact.event_id, fact.event_type, fact.occurred_at, fact.unit, detail,
+                    received_at=received_at)  # fmt: skip
     return fact
 
 
@@ -449,20 +454,39 @@ def apply_many(
 ) -> Entity:
     """Fold several events into one entity, deriving it once (a batch's worth).
     ``rules``: the configured age thresholds (a case's minor flag depends on them)."""
+    revised = revise(entity, ref, events, (), rules)
+    if revised is None:
+        raise LedgerError(f"nothing to fold into {ref}")
+    return revised
+
+
+def revise(
+    entity: Entity | None,
+    ref: Ref,
+    add: Iterable[Event],
+    remove: Collection[str],
+    rules: PersonRules = _DEFAULT_RULES,
+    received: Mapping[str, datetime] | None = None,
+) -> Entity | None:
+    """The entity with the facts ``remove`` (event ids) taken out and ``add`` folded in,
+    derived once; None when no fact is left. A correction is both: its record's old
+    version removed, the corrected one added under the same id. ``received``: when the
+    hub received each added event (event id -> time)."""
     if entity is not None and (entity.kind, entity.key) != (ref.kind, ref.key):
         raise LedgerError(f"events for {ref} folded into {entity.kind}:{entity.key}")
-    facts = entity.facts if entity is not None else ()
-    known = {f.event_id for f in facts}
+    kept = tuple(f for f in entity.facts if f.event_id not in remove) if entity else ()
+    known = {f.event_id for f in kept}
     new = []
-    for event in events:
+    for event in add:
         if event.event_id not in known:
             known.add(event.event_id)
-            new.append(fact_for(ref.kind, event))
-    if not new:
-        if entity is None:
-            raise LedgerError(f"nothing to fold into {ref}")
+            at = received.get(event.event_id) if received else None
+            new.append(fact_for(ref.kind, event, at))
+    if not new and entity is not None and len(kept) == len(entity.facts):
         return entity
-    timeline = tuple(sorted((*facts, *new), key=Fact.sort_key))
+    if not new and not kept:
+        return None
+    timeline = tuple(sorted((*kept, *new), key=Fact.sort_key))
     return derive(ref, timeline, rules)
 
 
@@ -667,6 +691,7 @@ def to_json(entity: Entity) -> dict[str, Any]:
                 "unit": f.unit,
                 "detail": f.detail,
                 "person": f.person,
+                "received_at": f.received_at,
             }
             for f in entity.facts
         ],
@@ -688,6 +713,7 @@ def from_json(data: Mapping[str, Any]) -> Entity:
             unit=f["unit"],
             detail=f["detail"],
             person=f.get("person", {}),
+            received_at=_moment(f["received_at"]) if f.get("received_at") else None,
         )
         for f in data["facts"]
     )

@@ -24,26 +24,32 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from processors import alerts as alert_rules
-from processors import ledger, metrics
+from processors import amendments, ledger
 from processors.alerts import Alert, AlertRules
 from processors.intake import Intake, Outcome, Position, Received, Security
 from processors.ledger import Case, Entity, Kind, Ref
 from processors.ports import (
     Acknowledgement,
+    AlertChanges,
+    Amendment,
     KnownEvent,
     LedgerStore,
     OutboxMessage,
     RawMessage,
     Relay,
+    StoredEvent,
     UnitOfWork,
 )
+from schemas.access import may_amend, role_of_unit
 from schemas.model import (
     AlertAcknowledged,
     AlertRaised,
+    AlertWithdrawn,
     CaseUpdated,
     Event,
     MessageDeadLettered,
     Sex,
+    WithdrawalReason,
     envelope_for,
 )
 from schemas.serde import Decoded, SerializationError, unframe
@@ -111,8 +117,9 @@ class Pipeline:
         outputs: Outputs | None = None,
         security: Security | None = None,
         clock_ms: Callable[[], float] = lambda: time.time() * 1000,
+        topic_prefix: str = "",
     ) -> None:
-        self.intake = Intake(decode, security)
+        self.intake = Intake(decode, security, topic_prefix)
         self.store = store
         self.rules = rules or AlertRules()
         self.outputs = outputs
@@ -131,27 +138,32 @@ class Pipeline:
         """Take a batch in, in one transaction. ``refuse``: messages to dead-letter
         outright, position -> (reason, rule) (see :mod:`processors.isolation`)."""
         started = time.perf_counter()
-        received = self.intake.receive(batch, self.clock_ms(), refuse)
+        now_ms = self.clock_ms()
+        now = datetime.fromtimestamp(now_ms / 1000, UTC)
+        received = self.intake.receive(batch, now_ms, refuse)
         with self.store.unit_of_work() as uow:
             fresh = self._store_events(uow, received)
-            changed = self._fold(uow, fresh)
+            plan = self._plan(uow, fresh)
+            changed, emptied = self._fold(uow, plan)
             uow.put_entities(changed.values())
+            uow.remove_entities((ref.kind, ref.key) for ref in emptied)
+            uow.put_versions(list(plan.versions.values()))
             # Alerts are a projection too: each changed entity's alerts are what its rules
-            # say now; the first time an alert holds, it is published.
-            holding = {
-                f"{e.kind.value}:{e.key}": alert_rules.evaluate(e, self.rules)
-                for e in changed.values()
-            }
-            alerts = uow.sync_alerts(holding)
-            uow.add_acknowledgements(_acknowledgements(fresh))
-            uow.add_metrics(metrics.tally(metrics.event_cells(fresh, self.rules.person)))
+            # say now; the first time an alert holds (and is due), it is published.
+            holding = {str(ref): alert_rules.evaluate(e, self.rules) for ref, e in changed.items()}
+            holding |= {str(ref): [] for ref in emptied}
+            alerts = uow.sync_alerts(holding, now)
+            uow.add_acknowledgements(_acknowledgements(plan.additions))
+            uow.add_metrics(plan.cells)
             uow.append_audit([r.audit() for r in received])
             if self.outputs is not None:
-                uow.add_outbox(self._outputs(received, alerts.raised, changed.values()))
-        result = _result(received, fresh)
-        result.entities_changed = len(changed)
+                out = self._outputs(received, alerts, changed.values(), plan, now)
+                uow.add_outbox(out)
+        events = [s.event for s in fresh]
+        result = _result(received, events)
+        result.entities_changed = len(changed) + len(emptied)
         result.alerts_raised = alerts.raised
-        result.alerts_withdrawn = alerts.withdrawn
+        result.alerts_withdrawn = [a.alert_id for _, a in alerts.withdrawn]
         result.seconds = time.perf_counter() - started
         for item in received:
             if item.outcome is Outcome.DEAD_LETTERED:
@@ -170,9 +182,20 @@ class Pipeline:
         Kafka or the database cannot be reached: the outbox keeps it)."""
         return self.outputs.relay.publish_pending() if self.outputs is not None else 0
 
+    def raise_due(self) -> list[Alert]:
+        """Raise the alerts held back for a grace period whose time has come (a timer:
+        no new fact needs to arrive); they go to the outbox like any alert."""
+        now = datetime.fromtimestamp(self.clock_ms() / 1000, UTC)
+        with self.store.unit_of_work() as uow:
+            due = uow.raise_due(now)
+            if due and self.outputs is not None:
+                unit = self.outputs.unit
+                uow.add_outbox([self.outputs.encode(alert_event(a, unit, now)) for a in due])
+        return due
+
     # --- the steps of the transaction ---------------------------------------------------
 
-    def _store_events(self, uow: UnitOfWork, received: Sequence[Received]) -> list[Event]:
+    def _store_events(self, uow: UnitOfWork, received: Sequence[Received]) -> list[StoredEvent]:
         """Append the new events; sort out the rest: a redelivery (the same Kafka position
         again, after a crash) and an honest re-send (same id, unit and content: a desk
         retrying, a file imported again) are no-ops; the same id with another unit or
@@ -187,7 +210,7 @@ class Pipeline:
                 first[event_id] = item
             else:
                 _sort_out(item, _known_from(earlier))
-        candidates = list(first.values())
+        candidates = _authorised(uow, list(first.values()))
         new_ids = uow.add_events([r.stored for r in candidates if r.stored is not None])
         taken = [r.stored.event.event_id for r in candidates if r.stored is not None]
         known = uow.known([event_id for event_id in taken if event_id not in new_ids])
@@ -197,37 +220,71 @@ class Pipeline:
             event_id = item.stored.event.event_id
             if event_id in new_ids:
                 item.outcome = Outcome.STORED
-                fresh.append(item.stored.event)
+                fresh.append(item.stored)
             else:
                 _sort_out(item, known.get(event_id))
-        return sorted(fresh, key=lambda e: (e.occurred_at, e.event_id))
+        return sorted(fresh, key=lambda s: (s.event.occurred_at, s.event.event_id))
 
-    def _fold(self, uow: UnitOfWork, fresh: Sequence[Event]) -> dict[Ref, Entity]:
-        """Load the entities the events name, fold the events in, return those changed."""
-        by_ref = ledger.by_ref(fresh)
+    def _plan(self, uow: UnitOfWork, fresh: Sequence[StoredEvent]) -> amendments.Plan:
+        """Which versions of which records the batch folds in and takes out."""
+        records = [s for s in fresh if s.amendment is None]
+        amending = [s for s in fresh if s.amendment is not None]
+        person = self.rules.person
+        wanted = amendments.roots(amending)
+        if not wanted:
+            # Usually nothing was amended: one look for records amended before they came.
+            versions = uow.versions([s.event.event_id for s in records]) if records else {}
+            return amendments.plan(records, [], versions, {}, person)
+        versions = uow.versions(sorted(wanted | {s.event.event_id for s in records}))
+        in_batch = {s.event.event_id for s in records}
+        missing = sorted(wanted - set(versions) - in_batch)
+        stored = uow.load_events(missing) if missing else {}
+        return amendments.plan(records, amending, versions, stored, person)
+
+    def _fold(self, uow: UnitOfWork, plan: amendments.Plan) -> tuple[dict[Ref, Entity], list[Ref]]:
+        """Load the entities the plan touches, take out and fold in; return those changed
+        and those left without any fact."""
+        by_ref = ledger.by_ref(plan.additions)
+        touched = set(by_ref) | set(plan.removals)
         wanted: dict[Kind, set[str]] = defaultdict(set)
-        for ref in by_ref:
+        for ref in touched:
             wanted[ref.kind].add(ref.key)
         known: dict[Ref, Entity] = {}
         for kind in sorted(wanted):
             for key, entity in uow.get_entities(kind, sorted(wanted[kind])).items():
                 known[Ref(kind, key)] = entity
+        changed: dict[Ref, Entity] = {}
+        emptied: list[Ref] = []
         # One derivation per entity per batch, however many of its facts the batch holds.
-        return {
-            ref: ledger.apply_many(known.get(ref), ref, events, self.rules.person)
-            for ref, events in by_ref.items()
-        }
+        for ref in sorted(touched):
+            before = known.get(ref)
+            after = ledger.revise(before, ref, by_ref.get(ref, ()), plan.removals.get(ref, ()),
+                                  self.rules.person, plan.received)  # fmt: skip
+            if after is None:
+                if before is not None:
+                    emptied.append(ref)
+            elif after is not before:
+                changed[ref] = after
+        return changed, emptied
 
     def _outputs(
-        self, received: Iterable[Received], raised: Iterable[Alert], changed: Iterable[Entity]
+        self,
+        received: Iterable[Received],
+        alerts: AlertChanges,
+        changed: Iterable[Entity],
+        plan: amendments.Plan,
+        now: datetime,
     ) -> list[OutboxMessage]:
         assert self.outputs is not None
-        now = datetime.now(UTC)
         unit = self.outputs.unit
         events: list[Event] = [
             dead_letter_event(r, unit, now) for r in received if r.outcome is Outcome.DEAD_LETTERED
         ]
-        events += [alert_event(a, unit, now) for a in raised]
+        events += [alert_event(a, unit, now) for a in alerts.raised]
+        events += [
+            withdrawal_event(alert, plan.touched.get(source, ()), unit, now)
+            for source, alert in alerts.withdrawn
+        ]
         events += [
             case_event(e, unit, now)
             for e in changed
@@ -275,6 +332,55 @@ def _result(received: Sequence[Received], fresh: list[Event]) -> BatchResult:
             result.dead_lettered += 1
             result.refusals[item.rule or "invalid"] += 1
     return result
+
+
+def _authorised(uow: UnitOfWork, candidates: list[Received]) -> list[Received]:
+    """Amendments whose record the hub holds, checked against it: the same type, the
+    record's own unit or its agency's administrator, and for a correction, the record's
+    unit kept. (An amendment of a record not here yet is checked when it comes: see
+    processors.amendments.) The others are refused; the rest go on."""
+    amending = {r.stored.amendment.root_id for r in candidates
+                if r.stored is not None and r.stored.amendment is not None}  # fmt: skip
+    if not amending:
+        return candidates
+    in_batch = {r.stored.event.event_id: r.stored.event for r in candidates if r.stored}
+    known = uow.known(sorted(amending - set(in_batch)))
+    records = {k: (v.unit, v.event_type) for k, v in known.items()}
+    records |= {k: (e.envelope.unit, e.event_type) for k, e in in_batch.items() if k in amending}
+    kept = []
+    for item in candidates:
+        amendment = item.stored.amendment if item.stored else None
+        record = records.get(amendment.root_id) if amendment else None
+        if amendment is not None and record is not None:
+            why = _amendment_refused(item, amendment, *record)
+            if why is not None:
+                item.refuse(why, "signer")
+                continue
+        kept.append(item)
+    return kept
+
+
+def _amendment_refused(
+    item: Received, amendment: Amendment, record_unit: str | None, record_type: str | None
+) -> str | None:
+    assert item.stored is not None
+    signer = item.stored.event.envelope.unit
+    verb = "retract" if amendment.retraction else "correct"
+    if record_type != amendment.record_type:
+        return f"{item.stored.event.event_type}: record_type is not the type of the record"
+    role = role_of_unit(signer)
+    if (
+        role is None
+        or record_unit is None
+        or not may_amend(signer, role, record_unit, amendment.record_type)
+    ):
+        return (
+            f"{signer} may not {verb} a record of another unit (only the unit that"
+            " published it or its agency's administrator may)"
+        )
+    if amendment.corrected is not None and amendment.corrected.envelope.unit != record_unit:
+        return "record: envelope.unit is not the unit that published the record"
+    return None
 
 
 def _acknowledgements(events: Iterable[Event]) -> list[Acknowledgement]:
@@ -337,6 +443,44 @@ def alert_event(alert: Alert, unit: str, now: datetime) -> AlertRaised:
         summary=alert.summary,
         triggered_at=alert.triggered_at,
         sealed_contacts=alert.sealed_contacts,
+    )
+
+
+_WITHDRAWN = uuid.UUID("a3c52f0e-7d61-4b9a-8e2f-1c4d6b8a0e37")
+_SAYS_WHY = {
+    WithdrawalReason.LATE_FACT: "fakta yang dicatat kemudian mengakhiri keadaannya",
+    WithdrawalReason.RECORD_CORRECTED: "catatan yang menjadi dasarnya telah dikoreksi",
+    WithdrawalReason.RECORD_RETRACTED: "catatan yang menjadi dasarnya telah ditarik",
+}
+
+
+def withdrawal_event(
+    alert: Alert, ended: Sequence[tuple[str, WithdrawalReason]], unit: str, now: datetime
+) -> AlertWithdrawn:
+    """An alert that stopped holding, with what ended it: the batch's facts, corrections
+    and retractions on the entity whose rules raised it (``ended``: event id, how)."""
+    reasons = {why for _, why in ended}
+    reason = next(
+        (r for r in (WithdrawalReason.RECORD_RETRACTED, WithdrawalReason.RECORD_CORRECTED)
+         if r in reasons),
+        WithdrawalReason.LATE_FACT,
+    )  # fmt: skip
+    return AlertWithdrawn(
+        envelope=envelope_for(
+            AlertWithdrawn,
+            unit=unit,
+            occurred_at=now,
+            recorded_at=now,
+            event_id=str(uuid.uuid5(_WITHDRAWN, f"{alert.alert_id}/{now.isoformat()}")),
+        ),
+        alert_id=alert.alert_id,
+        rule=alert.rule,
+        severity=alert.severity,
+        case_ids=alert.case_ids,
+        reason=reason,
+        ended_by_event_ids=tuple(sorted({event_id for event_id, _ in ended}))[:1000],
+        summary=f"Peringatan {alert.rule.value} ditarik: {_SAYS_WHY[reason]}",
+        withdrawn_at=now,
     )
 
 

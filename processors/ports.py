@@ -30,6 +30,20 @@ class RawMessage:
 
 
 @dataclass(frozen=True)
+class Amendment:
+    """What a RecordCorrected or RecordRetracted does: to which record (its id and type),
+    and, for a correction, the whole corrected record (under the record's id)."""
+
+    root_id: str
+    record_type: str
+    corrected: Event | None = None  # None: a retraction
+
+    @property
+    def retraction(self) -> bool:
+        return self.corrected is None
+
+
+@dataclass(frozen=True)
 class StoredEvent:
     """An event as the hub keeps it: with where it came from and which case it joined."""
 
@@ -44,6 +58,10 @@ class StoredEvent:
     # SHA-256 of what the event says, without when it was recorded (see
     # processors.intake.content_sha256): the same fact sent again has the same hash.
     content_sha256: str | None = None
+    # When the hub received it (the broker's LogAppendTime).
+    received_at: datetime | None = None
+    # For a RecordCorrected or RecordRetracted: what it amends.
+    amendment: Amendment | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,7 @@ class KnownEvent:
     offset: int
     unit: str | None
     content_sha256: str | None
+    event_type: str | None = None
 
     @property
     def position(self) -> tuple[str, int, int]:
@@ -83,8 +102,29 @@ class Acknowledgement:
 
 @dataclass(frozen=True)
 class AlertChanges:
-    raised: list[Alert]  # never stored before: these are published
-    withdrawn: list[str]  # ids that no longer hold (a late fact changed the picture)
+    raised: list[Alert]  # to publish: new, due, or holding again after a withdrawal
+    # (source, alert) raised before and no longer holding (a late fact, an amendment).
+    withdrawn: list[tuple[str, Alert]]
+
+
+@dataclass(frozen=True)
+class FactVersion:
+    """Which version of an agency's record the ledger holds, once it was amended.
+
+    ``root_id`` is the record's own event id; ``head_id`` the event whose version holds
+    (the record itself, or the latest RecordCorrected), ordered by ``head_order``;
+    ``retracted_by`` the RecordRetracted that took it out (final). ``refs`` and
+    ``cells`` say where the holding version was folded and counted, so that the next
+    amendment can take it out again."""
+
+    root_id: str
+    record_type: str
+    record_unit: str  # the unit that published the record
+    head_id: str
+    head_order: tuple[datetime, str] | None  # None: the record itself
+    retracted_by: str | None = None
+    refs: tuple[str, ...] = ()  # "kind:key" of the entities the holding version is on
+    cells: tuple[tuple[date, str, tuple[tuple[str, str], ...], int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,10 +148,30 @@ class UnitOfWork(Protocol):
 
     def put_entities(self, entities: Iterable[Entity]) -> None: ...
 
-    def sync_alerts(self, holding: Mapping[str, Sequence[Alert]]) -> AlertChanges:
-        """Make the stored alerts of each source entity (by ref) exactly ``holding``:
-        insert new ones, update changed ones, withdraw those that no longer hold."""
+    def sync_alerts(self, holding: Mapping[str, Sequence[Alert]], now: datetime) -> AlertChanges:
+        """Make the alerts of each source entity (by ref) exactly ``holding``: raise new
+        ones that are due (``due_at`` None or past ``now``), hold back the others until
+        they are due, update changed ones, withdraw raised ones that no longer hold, and
+        drop held-back ones that no longer hold (never raised, never withdrawn)."""
         ...
+
+    def raise_due(self, now: datetime) -> list[Alert]:
+        """Raise the held-back alerts whose time has come (they still hold)."""
+        ...
+
+    def remove_entities(self, refs: Iterable[tuple[Kind, str]]) -> None:
+        """Delete entities left without facts (their records retracted or moved)."""
+        ...
+
+    def load_events(self, event_ids: Sequence[str]) -> dict[str, Event]:
+        """Stored events by id, as the event store keeps them."""
+        ...
+
+    def versions(self, root_ids: Sequence[str]) -> dict[str, FactVersion]:
+        """The versions of amended records (absent: never amended)."""
+        ...
+
+    def put_versions(self, versions: Sequence[FactVersion]) -> None: ...
 
     def add_acknowledgements(self, acks: Sequence[Acknowledgement]) -> list[Acknowledgement]:
         """Record the first acknowledgement of each alert; return those that were first."""

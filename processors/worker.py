@@ -59,6 +59,9 @@ class WorkerConfig:
     security: Mapping[str, Any] = field(default_factory=dict)
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 30.0
+    # How often held-back alerts whose grace period passed are raised (a timer: they
+    # are raised even when no new fact arrives).
+    timer_s: float = 30.0
 
 
 class Backoff:
@@ -176,6 +179,7 @@ class LedgerWorker:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
         self.pipeline: Pipeline | None = None
         self.relay_due = True  # a previous run may have left messages in the outbox
+        self.timer_at = 0.0  # when the next held-back alerts are due a look (monotonic)
         self.stopping = asyncio.Event()
 
     # --- the loop --------------------------------------------------------------------------
@@ -193,6 +197,8 @@ class LedgerWorker:
                     await self._commit(consumer, batch)
                     self._record(result, batch)
                     self._lag(consumer, batch)
+                if time.monotonic() >= self.timer_at:
+                    await self._raise_due()
                 if self.relay_due or batch:
                     await self._relay()
                 if not batch and self.pipeline is not None and not self.relay_due:
@@ -283,6 +289,20 @@ class LedgerWorker:
             self.metrics.commit_failures.inc()
             log.warning("offsets not committed (%s): the batch will be redelivered, a no-op",
                         type(exc).__name__)  # fmt: skip
+
+    async def _raise_due(self) -> None:
+        """Raise the alerts whose grace period has passed (into the outbox)."""
+        if self.pipeline is None:
+            return
+        try:
+            due = await self._in_thread(self.pipeline.raise_due)
+        except TransientError as exc:
+            await self._wait(exc.cause, f"held-back alerts not raised: {exc}")
+            return
+        self.timer_at = time.monotonic() + self.cfg.timer_s
+        if due:
+            self.relay_due = True
+            log.info("raised %d alert(s) whose grace period passed", len(due))
 
     async def _relay(self) -> None:
         if self.pipeline is None:

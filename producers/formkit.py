@@ -40,6 +40,8 @@ E_co = TypeVar("E_co", bound=Event, covariant=True)
 COMMON_COLUMNS: Mapping[str, str] = {
     "event_id": "the agency's own record id (a UUID); derived from the row when empty",
     "occurred_at": "when it happened, e.g. 2026-01-20T08:30 (WITA unless a zone is given)",
+    "corrects": "the event id of a record of this desk that this row corrects: the row is"
+    " the whole corrected record (empty: a new record)",
 }
 
 SECTOR = parse_enum(
@@ -183,7 +185,11 @@ def envelope(
 
     Call it only once the row is valid (:func:`record` has checked ``event_id``).
     """
-    event_id = r.get("event_id", parse_uuid) or row_event_id(desk.unit, r.row, desk.row_keyer)
+    # A correction is the whole record again, under the id of the record it corrects.
+    corrects = r.get("corrects", parse_uuid)
+    event_id = (
+        corrects or r.get("event_id", parse_uuid) or row_event_id(desk.unit, r.row, desk.row_keyer)
+    )
     # A time a few minutes ahead of the desk's clock is accepted (parse_moment), and an
     # event is never recorded before it occurred: the contract refuses that.
     recorded = max(now, occurred)
@@ -222,7 +228,11 @@ def record(
     r = FormReader(row, row_number, form.required)
     for column in sorted(set(r.row) - set(form.columns)):
         r.fail(column, f"unknown column; expected {', '.join(form.columns)}")
-    r.get("event_id", parse_uuid)  # checked here, so each build sees its error; read again below
+    # Checked here, so each build sees their errors; read again in envelope().
+    given = r.get("event_id", parse_uuid)
+    corrects = r.get("corrects", parse_uuid)
+    if given and corrects and given != corrects:
+        r.fail("event_id", "leave it empty in a correction: the record keeps its own id")
     event = form.build(r, desk, now)
     r.done()
     event = must(event)

@@ -307,6 +307,18 @@ class DeskOutbox:
         [(count,)] = self._query("SELECT count(*) FROM desk_outbox WHERE sent_at_ms IS NULL")
         return int(count)
 
+    def record_of(self, event_id: str) -> tuple[str, bytes] | None:
+        """The type and Kafka key of a record this desk kept (to amend it), or None."""
+        rows = self._query(
+            "SELECT event_type, msg_key FROM desk_outbox WHERE event_id = ?", (event_id,)
+        )
+        return (str(rows[0][0]), bytes(rows[0][1])) if rows else None
+
+    def key_of(self, event_id: str) -> str | None:
+        """The Kafka key this desk sent ``event_id`` under (an amendment goes beside it)."""
+        found = self.record_of(event_id)
+        return found[1].decode() if found else None
+
     def sent(self, event_id: str) -> Sent | None:
         """Where the hub put ``event_id``, once it acknowledged it."""
         rows = self._query(

@@ -30,10 +30,13 @@ from typing import Any, Protocol, runtime_checkable
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from producers.amend import Recorded, amendment
 from producers.outbox import Delivery, DeliveryFailed, DeskMessage, DeskOutbox, Sent
 from producers.signing import Headers, Signer
 from schemas.crypto import now_ms
-from schemas.model import Event
+from schemas.model import (
+    Event,
+)
 from schemas.serde import Serializer
 from schemas.topics import topic_of
 
@@ -137,6 +140,16 @@ class Publisher:
         headers = self.signer.headers(relative, key, value, signed_at_ms=signed_at_ms)
         return Encoded(topic, key, value, headers)
 
+    def amendment(self, item: Recorded) -> Event:
+        """The event to publish for ``item``: itself, or the RecordCorrected or
+        RecordRetracted that this member signs (see :func:`producers.amend.amendment`)."""
+        return amendment(
+            item,
+            self.signer.member_id,
+            lambda record: self.serialize(self.topic_name(topic_of(record).name), record),
+            self.outbox.key_of if self.outbox is not None else lambda event_id: None,
+        )
+
     def desk_message(self, event: Event) -> DeskMessage:
         """``event`` signed now, as the desk's outbox keeps it."""
         at = self.clock()
@@ -155,10 +168,11 @@ class Publisher:
 
     # --- the hub's way: send now ------------------------------------------------------------
 
-    def publish(self, events: Iterable[Event], *, timeout: float = 60.0) -> list[Sent]:
+    def publish(self, events: Iterable[Recorded], *, timeout: float = 60.0) -> list[Sent]:
         """Encode every event first, then send them all and wait until Kafka has them.
         Sends directly, never through a desk outbox; raises if Kafka cannot be reached."""
-        encoded = [(event.event_id, self.encode(event)) for event in events]
+        amended = [self.amendment(event) for event in events]
+        encoded = [(event.event_id, self.encode(event)) for event in amended]
         futures = [
             (event_id, self.producer.send(m.topic, key=m.key, value=m.value, headers=m.headers))
             for event_id, m in encoded
@@ -172,11 +186,13 @@ class Publisher:
 
     # --- a desk's way: keep, then deliver -------------------------------------------------
 
-    def record(self, events: Iterable[Event]) -> Delivery:
+    def record(self, events: Iterable[Recorded]) -> Delivery:
         """Encode and sign every event (all or nothing: an invalid one raises before any is
-        kept), keep them in the desk's outbox, then deliver everything pending, in order."""
+        kept), keep them in the desk's outbox, then deliver everything pending, in order.
+        A correction or retraction is published as the RecordCorrected or RecordRetracted
+        of this desk's member."""
         outbox = self._desk()
-        messages = [self.desk_message(event) for event in events]
+        messages = [self.desk_message(self.amendment(event)) for event in events]
         recorded = outbox.put(messages)
         return replace(self.sync(), recorded=recorded)
 

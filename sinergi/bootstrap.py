@@ -210,6 +210,7 @@ def alert_rules(settings: Settings) -> AlertRules:
             minor_age=settings.alert_minor_age,
             min_migrant_work_age=settings.min_migrant_work_age,
         ),
+        grace=timedelta(hours=settings.alert_grace_hours),
     )
 
 
@@ -239,6 +240,7 @@ def ledger_pipeline(
         rules=alert_rules(settings),
         outputs=outputs,
         security=security(settings),
+        topic_prefix=settings.topic_prefix,
     )
 
 

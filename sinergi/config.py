@@ -68,6 +68,9 @@ class Settings:
     min_migrant_work_age: int = 18
     alert_group_size: int = 5
     alert_tip_match_days: int = 60
+    # Rules resting on an absent fact (never registered) wait this long on the hub's
+    # clock for late facts before police are told (0: at once).
+    alert_grace_hours: int = 24
     # A message reaching the hub longer than this after it was recorded is a replay.
     replay_window_hours: int = 24
     # How long a desk tries to reach the hub before keeping what it records for later.
@@ -191,6 +194,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         min_migrant_work_age=_int(env, "SINERGI_MIN_MIGRANT_WORK_AGE", base.min_migrant_work_age),
         alert_group_size=_int(env, "SINERGI_ALERT_GROUP_SIZE", base.alert_group_size),
         alert_tip_match_days=_int(env, "SINERGI_ALERT_TIP_MATCH_DAYS", base.alert_tip_match_days),
+        alert_grace_hours=_int(env, "SINERGI_ALERT_GRACE_HOURS", base.alert_grace_hours),
         replay_window_hours=_int(env, "SINERGI_REPLAY_WINDOW_HOURS", base.replay_window_hours),
         desk_connect_timeout_s=_int(
             env, "SINERGI_DESK_CONNECT_TIMEOUT_S", base.desk_connect_timeout_s

@@ -1,10 +1,17 @@
-"""An in-memory ledger store: the same contract as PostgreSQL, for tests and dry runs."""
+"""An in-memory ledger store: the same contract as PostgreSQL, for tests and dry runs.
+
+A unit of work changes copies of the store's tables and puts them in place when the
+batch raised nothing (commit); an exception leaves the store as it was (rollback).
+"""
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from processors.alerts import Alert
 from processors.audit import AuditEntry, link_all
@@ -12,138 +19,213 @@ from processors.ledger import Entity, Kind, Ref
 from processors.ports import (
     Acknowledgement,
     AlertChanges,
+    FactVersion,
     KnownEvent,
     MetricKey,
     OutboxMessage,
     StoredEvent,
 )
+from schemas.model import Event
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """An alert as the store keeps it: raised (published) or held back until due, and
+    withdrawn once it stopped holding."""
+
+    alert: Alert
+    source: str
+    raised: bool
+    withdrawn: bool = False
+
+
+@dataclass
+class Tables:
+    events: dict[str, StoredEvent] = field(default_factory=dict)
+    entities: dict[Ref, Entity] = field(default_factory=dict)
+    alerts: dict[str, AlertRow] = field(default_factory=dict)
+    acks: dict[str, Acknowledgement] = field(default_factory=dict)
+    metrics: Counter[MetricKey] = field(default_factory=Counter)
+    versions: dict[str, FactVersion] = field(default_factory=dict)
+    outbox: list[OutboxMessage] = field(default_factory=list)
+    audit: list[tuple[AuditEntry, str, str]] = field(default_factory=list)
 
 
 class MemoryUnitOfWork:
-    def __init__(self, store: MemoryLedgerStore) -> None:
-        self.store = store
-        self.events: dict[str, StoredEvent] = {}
-        self.entities: dict[Ref, Entity] = {}
-        self.alerts: dict[str, Alert] = {}
-        self.sources: dict[str, str] = {}
-        self.withdrawn: set[str] = set()
-        self.acks: dict[str, Acknowledgement] = {}
-        self.metrics: Counter[MetricKey] = Counter()
-        self.outbox: list[OutboxMessage] = []
-        self.audit: list[tuple[AuditEntry, str, str]] = []
+    def __init__(self, tables: Tables) -> None:
+        self.t = tables
 
     def add_events(self, events: Sequence[StoredEvent]) -> set[str]:
         new: set[str] = set()
         for stored in events:
             event_id = stored.event.event_id
-            if event_id not in self.store.events and event_id not in self.events:
-                self.events[event_id] = stored
+            if event_id not in self.t.events:
+                self.t.events[event_id] = stored
                 new.add(event_id)
         return new
 
     def get_entities(self, kind: Kind, keys: Iterable[str]) -> dict[str, Entity]:
         found = {}
         for key in keys:
-            entity = self.store.entities.get(Ref(kind, key))
+            entity = self.t.entities.get(Ref(kind, key))
             if entity is not None:
                 found[key] = entity
         return found
 
     def put_entities(self, entities: Iterable[Entity]) -> None:
         for entity in entities:
-            self.entities[Ref(entity.kind, entity.key)] = entity
+            self.t.entities[Ref(entity.kind, entity.key)] = entity
 
-    def sync_alerts(self, holding: Mapping[str, Sequence[Alert]]) -> AlertChanges:
+    def remove_entities(self, refs: Iterable[tuple[Kind, str]]) -> None:
+        for kind, key in refs:
+            self.t.entities.pop(Ref(kind, key), None)
+
+    def sync_alerts(self, holding: Mapping[str, Sequence[Alert]], now: datetime) -> AlertChanges:
         raised: list[Alert] = []
-        withdrawn: list[str] = []
+        withdrawn: list[tuple[str, Alert]] = []
         for source, alerts in sorted(holding.items()):
-            now = {a.alert_id: a for a in alerts}
-            for alert_id, alert in now.items():
-                if alert_id not in self.store.alerts and alert_id not in self.alerts:
-                    raised.append(alert)
-                self.alerts[alert_id] = alert
-                self.withdrawn.discard(alert_id)
-            known = self.store.by_source.get(source, set())
-            for alert_id in sorted(known - set(now)):
-                if alert_id not in self.store.withdrawn:
-                    withdrawn.append(alert_id)
-                self.withdrawn.add(alert_id)
-            for alert_id in now:
-                self.sources[alert_id] = source
+            current = {a.alert_id: a for a in alerts}
+            for alert_id, alert in sorted(current.items()):
+                row = self.t.alerts.get(alert_id)
+                due = alert.due_at is None or alert.due_at <= now
+                if row is not None and row.raised:
+                    if row.withdrawn:
+                        raised.append(alert)  # holds again: police are told again
+                    self.t.alerts[alert_id] = AlertRow(alert, source, True)
+                else:
+                    self.t.alerts[alert_id] = AlertRow(alert, source, due)
+                    if due:
+                        raised.append(alert)
+            for alert_id, row in sorted(self.t.alerts.items()):
+                if row.source != source or alert_id in current or row.withdrawn:
+                    continue
+                if row.raised:
+                    self.t.alerts[alert_id] = replace(row, withdrawn=True)
+                    withdrawn.append((source, row.alert))
+                else:
+                    del self.t.alerts[alert_id]  # held back, never raised: simply dropped
         return AlertChanges(raised, withdrawn)
+
+    def raise_due(self, now: datetime) -> list[Alert]:
+        due = []
+        for alert_id, row in sorted(self.t.alerts.items()):
+            at = row.alert.due_at
+            if not row.raised and not row.withdrawn and (at is None or at <= now):
+                self.t.alerts[alert_id] = replace(row, raised=True)
+                due.append(row.alert)
+        return due
 
     def add_acknowledgements(self, acks: Sequence[Acknowledgement]) -> list[Acknowledgement]:
         first = []
         for ack in sorted(acks, key=lambda a: (a.acknowledged_at, a.event_id)):
-            # This batch's own earlier acknowledgement first, then the stored one.
-            known = self.acks.get(ack.alert_id) or self.store.acks.get(ack.alert_id)
+            known = self.t.acks.get(ack.alert_id)
             if known is None or (ack.acknowledged_at, ack.event_id) < (
                 known.acknowledged_at,
                 known.event_id,
             ):
-                self.acks[ack.alert_id] = ack
+                self.t.acks[ack.alert_id] = ack
                 if known is None:
                     first.append(ack)
         return first
 
     def add_metrics(self, increments: Mapping[MetricKey, int]) -> None:
-        self.metrics.update(increments)
+        self.t.metrics.update(increments)
 
     def add_outbox(self, messages: Sequence[OutboxMessage]) -> None:
-        self.outbox.extend(messages)
+        self.t.outbox.extend(messages)
 
     def known(self, event_ids: Sequence[str]) -> dict[str, KnownEvent]:
         found = {}
         for event_id in event_ids:
-            s = self.store.events.get(event_id) or self.events.get(event_id)
+            s = self.t.events.get(event_id)
             if s is not None:
                 found[event_id] = KnownEvent(
-                    s.topic, s.partition, s.offset, s.event.envelope.unit, s.content_sha256
+                    s.topic,
+                    s.partition,
+                    s.offset,
+                    s.event.envelope.unit,
+                    s.content_sha256,
+                    s.event.event_type,
                 )
         return found
 
+    def load_events(self, event_ids: Sequence[str]) -> dict[str, Event]:
+        return {i: self.t.events[i].event for i in event_ids if i in self.t.events}
+
+    def versions(self, root_ids: Sequence[str]) -> dict[str, FactVersion]:
+        return {i: self.t.versions[i] for i in root_ids if i in self.t.versions}
+
+    def put_versions(self, versions: Sequence[FactVersion]) -> None:
+        for version in versions:
+            self.t.versions[version.root_id] = version
+
     def append_audit(self, entries: Sequence[AuditEntry]) -> None:
-        heads = self.store.audit_heads() | {e.chain: digest for e, _, digest in self.audit}
-        self.audit.extend(link_all(heads, entries))
+        heads = {entry.chain: digest for entry, _, digest in self.t.audit}
+        self.t.audit.extend(link_all(heads, entries))
 
 
 class MemoryLedgerStore:
     def __init__(self) -> None:
-        self.events: dict[str, StoredEvent] = {}
-        self.entities: dict[Ref, Entity] = {}
-        self.alerts: dict[str, Alert] = {}
-        self.sources: dict[str, str] = {}
-        self.by_source: dict[str, set[str]] = {}
-        self.withdrawn: set[str] = set()
-        self.acks: dict[str, Acknowledgement] = {}
-        self.metrics: Counter[MetricKey] = Counter()
-        self.outbox: list[OutboxMessage] = []
-        self.audit: list[tuple[AuditEntry, str, str]] = []
-
-    def audit_heads(self) -> dict[str, str]:
-        """The last hash of each chain (a topic partition)."""
-        return {entry.chain: digest for entry, _, digest in self.audit}
+        self.tables = Tables()
 
     @contextmanager
     def unit_of_work(self) -> Iterator[MemoryUnitOfWork]:
-        uow = MemoryUnitOfWork(self)
-        yield uow
-        # Reached only when the batch raised nothing: commit.
-        self.events.update(uow.events)
-        self.entities.update(uow.entities)
-        self.alerts.update(uow.alerts)
-        self.sources.update(uow.sources)
-        for alert_id, source in uow.sources.items():
-            self.by_source.setdefault(source, set()).add(alert_id)
-        self.withdrawn = (self.withdrawn - set(uow.alerts)) | uow.withdrawn
-        self.acks.update(uow.acks)
-        self.metrics.update(uow.metrics)
-        self.outbox.extend(uow.outbox)
-        self.audit.extend(uow.audit)
+        work = Tables(
+            events=dict(self.tables.events),
+            entities=dict(self.tables.entities),
+            alerts=dict(self.tables.alerts),
+            acks=dict(self.tables.acks),
+            metrics=copy.copy(self.tables.metrics),
+            versions=dict(self.tables.versions),
+            outbox=list(self.tables.outbox),
+            audit=list(self.tables.audit),
+        )
+        yield MemoryUnitOfWork(work)
+        self.tables = work  # reached only when the batch raised nothing: commit
+
+    # --- what tests read -------------------------------------------------------------------
+
+    @property
+    def events(self) -> dict[str, StoredEvent]:
+        return self.tables.events
+
+    @property
+    def entities(self) -> dict[Ref, Entity]:
+        return self.tables.entities
 
     @property
     def cases(self) -> dict[str, Entity]:
         return {r.key: e for r, e in self.entities.items() if r.kind is Kind.CASE}
+
+    @property
+    def alerts(self) -> dict[str, Alert]:
+        """Alerts raised to police that still hold."""
+        return {k: r.alert for k, r in self.tables.alerts.items() if r.raised and not r.withdrawn}
+
+    @property
+    def held_back(self) -> dict[str, Alert]:
+        """Alerts waiting for their grace period to pass."""
+        return {k: r.alert for k, r in self.tables.alerts.items() if not r.raised}
+
+    @property
+    def withdrawn(self) -> set[str]:
+        return {k for k, r in self.tables.alerts.items() if r.withdrawn}
+
+    @property
+    def acks(self) -> dict[str, Acknowledgement]:
+        return self.tables.acks
+
+    @property
+    def metrics(self) -> Counter[MetricKey]:
+        return self.tables.metrics
+
+    @property
+    def outbox(self) -> list[OutboxMessage]:
+        return self.tables.outbox
+
+    @property
+    def audit(self) -> list[tuple[AuditEntry, str, str]]:
+        return self.tables.audit
 
 
 class MemoryRelay:

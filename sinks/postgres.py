@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -21,20 +22,22 @@ from psycopg import sql
 from psycopg.types.json import set_json_loads
 
 from processors import ledger
-from processors.alerts import Alert
+from processors.alerts import Alert, alert_from_json, alert_to_json
 from processors.audit import AuditEntry, link_all
 from processors.ledger import Case, Entity, Group, Investigation, Kind, Recruiter
 from processors.ports import (
     Acknowledgement,
     AlertChanges,
+    FactVersion,
     KnownEvent,
     MetricKey,
     OutboxMessage,
     StoredEvent,
 )
 from schemas import crypto
-from schemas.codec import to_dict
+from schemas.codec import from_dict, to_dict
 from schemas.faults import DataRefusedError, TransientError
+from schemas.model import EVENT_TYPES, AlertRule, Event, Severity
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +184,45 @@ def _ident_list(names: Iterable[str]) -> sql.Composed:
     return sql.SQL(", ").join(sql.Identifier(n) for n in names)
 
 
+_ALERT_COLUMNS = (
+    "rule, severity, case_ids, recruiter_ref, group_ref, cause_event_ids, summary,"
+    " triggered_at, sealed_contacts"
+)
+
+
+def _alert_of(row: Sequence[Any]) -> Alert:
+    """An alert from its row's columns (_ALERT_COLUMNS, from alert_id on)."""
+    alert_id, rule, severity, cases, recruiter, group, causes, summary, at, sealed = row
+    return Alert(
+        alert_id=str(alert_id),
+        rule=AlertRule(rule),
+        severity=Severity(severity),
+        case_ids=tuple(cases),
+        cause_event_ids=tuple(causes),
+        summary=summary,
+        triggered_at=at,
+        recruiter_ref=recruiter,
+        group_ref=group,
+        sealed_contacts=tuple(sealed),
+    )
+
+
+def _alert_row(a: Alert, source: str) -> tuple[Any, ...]:
+    return (
+        a.alert_id,
+        source,
+        a.rule.value,
+        a.severity.value,
+        list(a.case_ids),
+        a.recruiter_ref,
+        a.group_ref,
+        list(a.cause_event_ids),
+        a.summary,
+        a.triggered_at,
+        list(a.sealed_contacts),
+    )
+
+
 class PostgresUnitOfWork:
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
@@ -274,35 +316,63 @@ class PostgresUnitOfWork:
             )
             cur.execute(sql.SQL("TRUNCATE {}").format(stage))
 
-    def sync_alerts(self, holding: Mapping[str, Sequence[Alert]]) -> AlertChanges:
+    def sync_alerts(self, holding: Mapping[str, Sequence[Alert]], now: datetime) -> AlertChanges:
         if not holding:
             return AlertChanges([], [])
         sources = sorted(holding)
         known = {
-            row[0]: row[1]
+            str(row[0]): (bool(row[1]), str(row[2]), _alert_of(row[3:]))
             for row in self.conn.execute(
-                "SELECT alert_id::text, withdrawn_at IS NOT NULL FROM alerts"
-                " WHERE source = ANY(%s)",
+                f"SELECT alert_id::text, withdrawn_at IS NOT NULL, source, {_ALERT_COLUMNS}"
+                " FROM alerts WHERE source = ANY(%s)",
                 (sources,),
             )
         }
-        rows = [
-            (
-                a.alert_id,
-                source,
-                a.rule.value,
-                a.severity.value,
-                list(a.case_ids),
-                a.recruiter_ref,
-                a.group_ref,
-                list(a.cause_event_ids),
-                a.summary,
-                a.triggered_at,
-                list(a.sealed_contacts),
+        held = {
+            str(row[0])
+            for row in self.conn.execute(
+                "SELECT alert_id::text FROM alerts_held WHERE source = ANY(%s)", (sources,)
             )
-            for source in sources
-            for a in sorted(holding[source], key=lambda a: a.alert_id)
-        ]
+        }
+        rows, hold, raised = [], [], []
+        for source in sources:
+            for a in sorted(holding[source], key=lambda a: a.alert_id):
+                before = known.get(a.alert_id)
+                if before is not None or a.due_at is None or a.due_at <= now:
+                    rows.append(_alert_row(a, source))
+                    if before is None or before[0]:
+                        raised.append(a)  # new, or holding again after a withdrawal
+                else:
+                    hold.append((a.alert_id, source, a.due_at, to_json(alert_to_json(a))))
+        self._upsert_alerts(rows)
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO alerts_held (alert_id, source, due_at, alert)"
+                " VALUES (%s, %s, %s, %s::jsonb) ON CONFLICT (alert_id) DO UPDATE SET"
+                " source = EXCLUDED.source, due_at = EXCLUDED.due_at, alert = EXCLUDED.alert,"
+                " updated_at = now()",
+                hold,
+            )
+        let_go = sorted(held - {h[0] for h in hold})  # raised now, or no longer holding
+        if let_go:
+            self.conn.execute("DELETE FROM alerts_held WHERE alert_id = ANY(%s::uuid[])", (let_go,))
+        holding_ids = {a.alert_id for alerts in holding.values() for a in alerts}
+        gone = sorted(
+            (k, source, alert)
+            for k, (withdrawn, source, alert) in known.items()
+            if k not in holding_ids and not withdrawn
+        )
+        if gone:
+            self.conn.execute(
+                "UPDATE alerts SET withdrawn_at = %s, updated_at = now()"
+                " WHERE alert_id = ANY(%s::uuid[])",
+                (now, [k for k, _, _ in gone]),
+            )
+        return AlertChanges(
+            sorted(raised, key=lambda a: a.alert_id), [(source, a) for _, source, a in gone]
+        )
+
+    def _upsert_alerts(self, rows: Sequence[tuple[Any, ...]]) -> None:
         with self.conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO alerts AS a (alert_id, source, rule, severity, case_ids,"
@@ -321,16 +391,92 @@ class PostgresUnitOfWork:
                 "        EXCLUDED.sealed_contacts, false)",
                 rows,
             )
-        now_holding = {a.alert_id for alerts in holding.values() for a in alerts}
-        gone = sorted(k for k, withdrawn in known.items() if k not in now_holding and not withdrawn)
-        if gone:
-            self.conn.execute(
-                "UPDATE alerts SET withdrawn_at = now(), updated_at = now()"
-                " WHERE alert_id = ANY(%s::uuid[])",
-                (gone,),
+
+    def raise_due(self, now: datetime) -> list[Alert]:
+        due = [
+            (str(source), alert_from_json(alert))
+            for source, alert in self.conn.execute(
+                "DELETE FROM alerts_held WHERE due_at <= %s RETURNING source, alert", (now,)
             )
-        raised = [a for alerts in holding.values() for a in alerts if a.alert_id not in known]
-        return AlertChanges(sorted(raised, key=lambda a: a.alert_id), gone)
+        ]
+        self._upsert_alerts([_alert_row(a, source) for source, a in due])
+        return sorted((a for _, a in due), key=lambda a: a.alert_id)
+
+    def remove_entities(self, refs: Iterable[tuple[Kind, str]]) -> None:
+        by_kind: dict[Kind, list[str]] = {}
+        for kind, key in refs:
+            by_kind.setdefault(kind, []).append(key)
+        for kind, keys in sorted(by_kind.items()):
+            spec = TABLES[kind]
+            self.conn.execute(
+                sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(
+                    sql.Identifier(spec.table), sql.Identifier(spec.key)
+                ),
+                (sorted(keys),),
+            )
+
+    def load_events(self, event_ids: Sequence[str]) -> dict[str, Event]:
+        if not event_ids:
+            return {}
+        rows = self.conn.execute(
+            "SELECT event_id::text, event_type, payload FROM events"
+            " WHERE event_id = ANY(%s::uuid[])",
+            (list(event_ids),),
+        ).fetchall()
+        return {row[0]: from_dict(EVENT_TYPES[row[1]], row[2]) for row in rows}
+
+    def versions(self, root_ids: Sequence[str]) -> dict[str, FactVersion]:
+        if not root_ids:
+            return {}
+        rows = self.conn.execute(
+            "SELECT root_event_id::text, record_type, record_unit, head_event_id::text,"
+            " head_recorded_at, retracted_by::text, refs, cells FROM fact_versions"
+            " WHERE root_event_id = ANY(%s::uuid[])",
+            (list(root_ids),),
+        ).fetchall()
+        return {
+            r[0]: FactVersion(
+                root_id=r[0],
+                record_type=r[1],
+                record_unit=r[2],
+                head_id=r[3],
+                head_order=(r[4], r[3]) if r[4] is not None else None,
+                retracted_by=r[5],
+                refs=tuple(r[6]),
+                cells=tuple(
+                    (date.fromisoformat(day), metric, tuple((k, v) for k, v in labels), n)
+                    for day, metric, labels, n in r[7]
+                ),
+            )
+            for r in rows
+        }
+
+    def put_versions(self, versions: Sequence[FactVersion]) -> None:
+        rows = [
+            (
+                v.root_id,
+                v.record_type,
+                v.record_unit,
+                v.head_id,
+                v.head_order[0] if v.head_order else None,
+                v.retracted_by,
+                list(v.refs),
+                to_json([[day, metric, labels, n] for day, metric, labels, n in v.cells]),
+            )
+            for v in sorted(versions, key=lambda v: v.root_id)
+        ]
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO fact_versions (root_event_id, record_type, record_unit,"
+                " head_event_id, head_recorded_at, retracted_by, refs, cells)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
+                " ON CONFLICT (root_event_id) DO UPDATE SET record_unit = EXCLUDED.record_unit,"
+                " head_event_id = EXCLUDED.head_event_id,"
+                " head_recorded_at = EXCLUDED.head_recorded_at,"
+                " retracted_by = EXCLUDED.retracted_by, refs = EXCLUDED.refs,"
+                " cells = EXCLUDED.cells, updated_at = now()",
+                rows,
+            )
 
     def add_acknowledgements(self, acks: Sequence[Acknowledgement]) -> list[Acknowledgement]:
         first: list[Acknowledgement] = []
@@ -392,8 +538,8 @@ class PostgresUnitOfWork:
         if not event_ids:
             return {}
         rows = self.conn.execute(
-            "SELECT event_id::text, topic, kafka_partition, kafka_offset, unit, content_sha256"
-            " FROM events WHERE event_id = ANY(%s::uuid[])",
+            "SELECT event_id::text, topic, kafka_partition, kafka_offset, unit, content_sha256,"
+            " event_type FROM events WHERE event_id = ANY(%s::uuid[])",
             (list(event_ids),),
         ).fetchall()
         return {row[0]: KnownEvent(*row[1:]) for row in rows}

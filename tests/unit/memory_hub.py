@@ -10,16 +10,19 @@ from processors import ledger
 from processors.alerts import Alert, AlertRules
 from processors.pipeline import BatchResult, Outputs, Pipeline
 from processors.ports import MetricKey, OutboxMessage, RawMessage
+from producers.amend import Correction, Recorded, amendment
 from schemas.model import AlertRule, Event
 from schemas.serde import EventDeserializer, EventSerializer
+from schemas.topics import topic_of
 from sinks.memory import MemoryLedgerStore, MemoryRelay
 from tests.factories import T0
 from tests.unit.fakes import MemoryRegistry
 
-TOPIC = "t.any"
 # The hub's clock: after every fact the tests make (factories start at T0), whatever
 # the date on the machine that runs them.
 NOW_MS = (T0 + timedelta(days=3 * 365)).timestamp() * 1000
+# When corrections and retractions are made (after every fact, before the hub's clock).
+AMENDED_AT = T0 + timedelta(days=2 * 365)
 
 
 @dataclasses.dataclass
@@ -28,18 +31,41 @@ class MemoryHub:
     store: MemoryLedgerStore
     relay: MemoryRelay
     registry: MemoryRegistry
+    clock: list[float]
     offset: int = 0
 
-    def send(self, *events: Event) -> BatchResult:
-        """One batch of the events, in this order, each at its own Kafka offset."""
+    def send(self, *items: Recorded) -> BatchResult:
+        """One batch of the events (records, corrections, retractions), in this order,
+        each on its topic at its own Kafka offset."""
         encode = EventSerializer(self.registry, register=True)
         batch = []
-        for event in events:
+        for item in items:
+            event = self.amended(item)
+            topic = topic_of(event).name
             self.offset += 1
-            batch.append(RawMessage(TOPIC, 0, self.offset, None, encode(TOPIC, event)))
+            batch.append(RawMessage(topic, 0, self.offset, None, encode(topic, event)))
         result = self.pipeline.process(batch)
         self.pipeline.publish_pending()
         return result
+
+    def amended(self, item: Recorded, by: str | None = None) -> Event:
+        """``item`` as published: a correction or retraction by ``by`` (default: the unit
+        of the record, or post-eltari for a retraction)."""
+        encode = EventSerializer(self.registry, register=True)
+        if isinstance(item, Correction):
+            unit = by or item.record.envelope.unit
+        else:
+            unit = by or "post-eltari"
+        return amendment(
+            item, unit, lambda r: encode(topic_of(r).name, r), lambda i: None, now=AMENDED_AT
+        )
+
+    def raise_due(self, at_ms: float) -> list[Alert]:
+        """The timer, at the hub's time ``at_ms``."""
+        self.clock[0] = at_ms
+        due = self.pipeline.raise_due()
+        self.pipeline.publish_pending()
+        return due
 
     def ledger(self) -> dict[str, str]:
         """Every entity, in the ledger's canonical form."""
@@ -77,11 +103,12 @@ def memory_hub(rules: AlertRules | None = None) -> MemoryHub:
             f"out.{event.event_type}", event.partition_key().encode(), encode_value("out", event)
         )
 
+    clock = [NOW_MS]
     pipeline = Pipeline(
         EventDeserializer(registry),
         store,
         rules=rules,
         outputs=Outputs(encode, relay, "hub-test"),
-        clock_ms=lambda: NOW_MS,
+        clock_ms=lambda: clock[0],
     )
-    return MemoryHub(pipeline, store, relay, registry)
+    return MemoryHub(pipeline, store, relay, registry, clock)
