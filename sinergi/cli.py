@@ -24,13 +24,15 @@ from rich.text import Text
 
 from deploy.procs import StackError
 from producers import forms
-from producers.fields import InvalidInputError
+from producers.amend import Retraction, as_recorded
+from producers.fields import FieldError, InvalidInputError
+from producers.formkit import parse_uuid
 from producers.outbox import Delivery, OutboxError, Pending, Sent
 from producers.pseudonym import PseudonymKeyError
-from schemas.access import Role
+from schemas.access import Role, agency_admin
 from schemas.crypto import CryptoError
 from schemas.directory import DirectoryError
-from schemas.model import Agency, AlertRaised, Event
+from schemas.model import Agency, AlertRaised, Event, RetractionReason
 from schemas.registry import RegistryError
 from schemas.serde import SerializationError
 from sinergi import auditing, bootstrap, members, police, runtime, views
@@ -153,9 +155,12 @@ def publish_rows(
     *,
     dry_run: bool,
     from_file: bool,
+    as_admin: bool = False,
 ) -> list[Event]:
     """Validate every row, then (unless a dry run) keep them all at the desk and deliver
-    what waits there: a hub that cannot be reached leaves them waiting, not lost."""
+    what waits there: a hub that cannot be reached leaves them waiting, not lost. A row
+    with ``corrects`` is published as a correction of that record; ``as_admin``: signed
+    by the agency's administrator (who may correct any of its units' records)."""
     s = settings()
     try:
         form = forms.FORMS[form_name]
@@ -167,12 +172,13 @@ def publish_rows(
         if dry_run:
             out.print(f"[green]valid:[/green] {len(events)} {form_name} row(s); nothing sent")
             return events
-        with bootstrap.desk_publisher(s, desk.unit) as pub:
-            delivery = pub.record(events)
+        signer = agency_admin(agency) if as_admin else desk.unit
+        with bootstrap.desk_publisher(s, signer) as pub:
+            delivery = pub.record(as_recorded(events, rows))
     except EXPECTED_ERRORS as exc:
         fail(exc)
         return []
-    show_recorded(agency, desk.unit, form_name, events, delivery)
+    show_recorded(agency, signer, form_name, events, delivery)
     return events
 
 
@@ -266,6 +272,164 @@ def form_command(form: forms.Form[Event], place_param: str = "at") -> Callable[.
     return _with_parameters(
         command, params, f"Record one {form.name} ({form.event_type.event_type})."
     )
+
+
+def correct_command(agency: Agency) -> Callable[..., None]:
+    """``sinergi <agency> correct EVENT_ID --column value ...``: the whole record again,
+    with what was wrong put right; the hub replaces the record with it."""
+    names = [f.name for f in forms.forms_of(agency) if f.name != "acknowledgement"]
+    columns: dict[str, str] = {}
+    for name in names:
+        for column, help_text in forms.FORMS[name].columns.items():
+            if column not in ("event_id", "corrects"):
+                columns.setdefault(column, help_text)
+    params = [
+        inspect.Parameter(
+            "event_id",
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            annotation=Annotated[str, typer.Argument(help="The id of the record to correct")],
+        ),
+        *_amend_options(agency, names),
+        *(
+            inspect.Parameter(
+                column,
+                inspect.Parameter.KEYWORD_ONLY,
+                default="",
+                annotation=Annotated[str, _option(help_text)],
+            )
+            for column, help_text in columns.items()
+        ),
+    ]
+
+    def command(event_id: str, **values: Any) -> None:
+        place, as_admin, form_name = values.pop("at"), values.pop("as_admin"), values.pop("form")
+        form = _form_of(agency, names, form_name, event_id, place)
+        if form is None:
+            return
+        row = {k: v for k, v in values.items() if v != "" and k in form.columns}
+        row["corrects"] = event_id
+        publish_rows(agency, form.name, place, [row], dry_run=False, from_file=False,
+                     as_admin=as_admin)  # fmt: skip
+
+    return _with_parameters(
+        command,
+        params,
+        "Correct a record this desk published: give the whole record again, as it should"
+        " have been (the hub replaces the record with it; nothing is changed in place).",
+    )
+
+
+def retract_command(agency: Agency) -> Callable[..., None]:
+    """``sinergi <agency> retract EVENT_ID --reason R``: take a record out of the ledger."""
+    names = [f.name for f in forms.forms_of(agency) if f.name != "acknowledgement"]
+    reasons = ", ".join(r.value for r in RetractionReason)
+    params = [
+        inspect.Parameter(
+            "event_id",
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            annotation=Annotated[str, typer.Argument(help="The id of the record to retract")],
+        ),
+        inspect.Parameter(
+            "reason",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=Annotated[str, typer.Option(help=f"Why (a code): {reasons}")],
+        ),
+        *_amend_options(agency, names),
+    ]
+
+    def command(event_id: str, *, reason: str, at: str, as_admin: bool, form: str) -> None:
+        try:
+            why = RetractionReason(reason.strip().upper())
+        except ValueError:
+            fail(StackError(f"unknown reason; expected one of {reasons}"))
+            return
+        found = _form_of(agency, names, form, event_id, at)
+        if found is None:
+            return
+        s = settings()
+        try:
+            desk = bootstrap.desk(s, agency, at)
+            record_id = parse_uuid(event_id)
+            retraction = Retraction(record_id, found.event_type.event_type, why)
+            signer = agency_admin(agency) if as_admin else desk.unit
+            with bootstrap.desk_publisher(s, signer) as pub:
+                delivery = pub.record([retraction])
+        except EXPECTED_ERRORS as exc:
+            fail(exc)
+            return
+        except FieldError:
+            fail(StackError("the event id must be a UUID"))
+            return
+        show_recorded(agency, signer, "retraction", [], delivery)
+
+    return _with_parameters(
+        command, params, "Retract a record this desk published: the ledger treats it as absent."
+    )
+
+
+def _amend_options(agency: Agency, names: list[str]) -> list[inspect.Parameter]:
+    return [
+        inspect.Parameter(
+            "at",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=DEFAULT_PLACE.get(agency, ...),
+            annotation=Annotated[
+                str, typer.Option(help=PLACE_HELP[agency] + " (the unit that published it)")
+            ],
+        ),
+        inspect.Parameter(
+            "form",
+            inspect.Parameter.KEYWORD_ONLY,
+            default="",
+            annotation=Annotated[
+                str,
+                typer.Option(
+                    help=f"The record's form ({', '.join(names)}); default: as this desk"
+                    " recorded it"
+                ),
+            ],
+        ),
+        inspect.Parameter(
+            "as_admin",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=False,
+            annotation=Annotated[
+                bool,
+                typer.Option(
+                    help=f"Sign as the agency's administrator ({agency_admin(agency)}),"
+                    " who may amend any of its units' records"
+                ),
+            ],
+        ),
+    ]
+
+
+def _form_of(
+    agency: Agency, names: list[str], given: str, event_id: str, place: str
+) -> forms.Form[Event] | None:
+    """The form of the record to amend: given, or as this desk recorded it, or the
+    agency's only one."""
+    if given:
+        if given not in names:
+            fail(StackError(f"the {agency.value} has no form {given!r}; forms: {', '.join(names)}"))
+            return None
+        return forms.FORMS[given]
+    if len(names) == 1:
+        return forms.FORMS[names[0]]
+    s = settings()
+    try:
+        unit = bootstrap.desk(s, agency, place).unit
+        with bootstrap.desk_outbox(s, unit) as outbox:
+            found = outbox.record_of(event_id.strip().lower())
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
+        return None
+    by_type = {forms.FORMS[n].event_type.event_type: n for n in names}
+    if found is None or found[0] not in by_type:
+        fail(StackError(f"this desk did not record that event: say its form with --form"
+                        f" ({', '.join(names)})"))  # fmt: skip
+        return None
+    return forms.FORMS[by_type[found[0]]]
 
 
 def import_command(agency: Agency) -> Callable[..., None]:
@@ -460,6 +624,8 @@ for _agency in (Agency.POST, Agency.POLICE, Agency.BP3MI, Agency.DISTRICT, Agenc
         # `sinergi post record --post eltari ...`, the posts' everyday command.
         _group.command("record")(form_command(forms.FORMS["interception"], place_param="post"))
     _group.command("import")(import_command(_agency))
+    _group.command("correct")(correct_command(_agency))
+    _group.command("retract")(retract_command(_agency))
     _group.command("sync")(sync_command(_agency))
     _group.command("pending")(pending_command(_agency))
     app.add_typer(_group, name=_agency.value)

@@ -29,7 +29,7 @@ from kafka.admin._users import UserScramCredentialDeletion, UserScramCredentialU
 
 from deploy.secrets import ensure_password, password_file
 from schemas import crypto, reference
-from schemas.access import Role, reads, role_of_unit, writes
+from schemas.access import PUBLISHES_AS, Role, agency_admin, reads, role_of_unit, writes
 from schemas.directory import Directory, DirectoryError, Member
 from schemas.directory import save as save_directory
 from sinergi import bootstrap
@@ -59,6 +59,12 @@ def default_members() -> list[tuple[str, Role]]:
     members += [("bp3mi-ntt", Role.BP3MI), ("hotline-sisaga", Role.HOTLINE)]
     members += [(f"district-{c}", Role.DISTRICT) for c in codes]
     members += [(bootstrap.PROCESSOR_MEMBER, Role.PROCESSOR), ("ops", Role.OPS)]
+    # Each agency's administrator may amend any of its units' records (schemas.access).
+    members += [
+        (agency_admin(agency), role)
+        for role, agency in PUBLISHES_AS.items()
+        if role is not Role.PROCESSOR
+    ]
     return members
 
 

@@ -13,7 +13,7 @@ from kafka import KafkaConsumer
 
 from producers.posts import RECRUITER_CONTACT
 from schemas import crypto
-from schemas.model import AlertRaised, Event
+from schemas.model import AlertRaised, AlertWithdrawn, Event
 from schemas.serde import EventDeserializer, SerializationError
 from schemas.topics import ALERTS
 from sinergi import bootstrap
@@ -53,16 +53,15 @@ def followed(event: Event) -> Followed | None:
     """What police see of an event on the alerts topic (None: nothing for them)."""
     if isinstance(event, AlertRaised):
         return Raised(event)
-    return withdrawn(event)
-
-
-def withdrawn(event: Event) -> Withdrawn | None:
-    """HOOK for the AlertWithdrawn event (issue 9), which the hub does not publish yet.
-
-    When schemas.model defines it, decode it here, e.g. ``if isinstance(event,
-    AlertWithdrawn): return Withdrawn(alert_id=..., reason=..., withdrawn_at=..., rule=...,
-    summary=..., case_ids=...)`` from its fields; ``follow``, ``as_json`` and ``sinergi
-    alerts follow`` already show a Withdrawn item. Until then nothing is a withdrawal."""
+    if isinstance(event, AlertWithdrawn):
+        return Withdrawn(
+            alert_id=event.alert_id,
+            reason=event.reason.value,
+            withdrawn_at=event.withdrawn_at,
+            rule=event.rule.value,
+            summary=event.summary,
+            case_ids=event.case_ids,
+        )
     return None
 
 

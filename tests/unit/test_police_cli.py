@@ -16,7 +16,14 @@ from typer.testing import CliRunner
 
 from deploy.secrets import ensure_password
 from producers.pseudonym import load_or_create_key
-from schemas.model import AlertRaised, AlertRule, Severity, envelope_for
+from schemas.model import (
+    AlertRaised,
+    AlertRule,
+    AlertWithdrawn,
+    Severity,
+    WithdrawalReason,
+    envelope_for,
+)
 from sinergi import bootstrap, cli, police, views
 from sinergi.config import from_env
 
@@ -467,11 +474,28 @@ WITHDRAWN = police.Withdrawn(
 )
 
 
-def test_an_alert_raised_is_followed_as_raised_and_other_events_not_yet_at_all():
+def test_an_alert_raised_or_withdrawn_is_followed_as_such():
     alert = raised()
     item = police.followed(alert)
     assert isinstance(item, police.Raised) and item.kind == "raised" and item.alert is alert
-    assert police.withdrawn(alert) is None  # the hook, until AlertWithdrawn exists
+    gone = AlertWithdrawn(
+        envelope=envelope_for(AlertWithdrawn, unit="hub-processor", occurred_at=T0),
+        alert_id=ALERT_OPEN,
+        rule=AlertRule.DECEASED_UNREGISTERED,
+        severity=Severity.HIGH,
+        case_ids=(STRONG,),
+        reason=WithdrawalReason.LATE_FACT,
+        ended_by_event_ids=("e2",),
+        summary="ditarik",
+        withdrawn_at=T0,
+    )
+    followed = police.followed(gone)
+    assert isinstance(followed, police.Withdrawn)
+    assert (followed.alert_id, followed.reason, followed.case_ids) == (
+        ALERT_OPEN,
+        "LATE_FACT",
+        (STRONG,),
+    )
 
 
 def test_follow_json_says_which_kind_with_whole_ids():
