@@ -133,6 +133,9 @@ def make_hub(base: Mapping[str, str], **overrides: str) -> Hub:
             "SINERGI_METRICS_PORT": str(free_port()),
             "SINERGI_BATCH_WITHIN_MS": "100",
             "SINERGI_TOPIC_PARTITIONS": "3",
+            # Alerts resting on an absence are raised at once here (their grace period and
+            # its timer are tested in tests/unit/test_amendments.py).
+            "SINERGI_ALERT_GRACE_HOURS": "0",
             "COLUMNS": "200",  # wide enough that tables are not cut
         }
         | overrides

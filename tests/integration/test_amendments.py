@@ -1,0 +1,162 @@
+"""Mistakes corrected and records retracted through the real stack, as agencies do it at
+the command line; police told when an alert is withdrawn; honest re-sends recorded as
+such; and a rebuild that trusts exactly what live trusts."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+from kafka import KafkaProducer
+
+from producers import forms
+from schemas.access import Role
+from schemas.model import Agency
+from sinergi import bootstrap, members
+from tests.integration.hub import Hub
+from tests.integration.test_foundation import write_csv
+
+pytestmark = pytest.mark.integration
+
+NIK = "5302014101900001"  # TTS, female, born 1 January 1990
+DEAD_NIK = "5371015505950002"  # Kota Kupang, female, born 15 May 1995
+INTERCEPTION = {
+    "occurred_at": "2026-01-20T08:30",
+    "nik": NIK,
+    "sex": "P",
+    "origin_regency": "5302",
+    "destination_country": "MY",
+    "outcome": "SENT_HOME",
+    "officer": "ELT-07",
+}
+
+
+def event_ids(output: str) -> list[str]:
+    return re.findall(r"([0-9a-f-]{36}) -> ", output)
+
+
+def outcomes(hub: Hub) -> dict[str, int]:
+    return {str(k): int(v) for k, v in hub.query(  # type: ignore[call-overload]
+        "SELECT outcome, count(*) FROM audit_log GROUP BY 1")}  # fmt: skip
+
+
+def test_a_corrected_outcome_leaves_one_interception_and_no_repeat_alert(hub: Hub):
+    [recorded] = event_ids(hub.run("post", "record", post="eltari", **INTERCEPTION).stdout)
+    hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() == 1, what="the interception")
+    fixed = dict(INTERCEPTION, outcome="HANDED_TO_POLICE")
+    done = hub.run("post", "correct", recorded, at="eltari", **fixed)
+    assert "published 1 interception(s) from post-eltari" in done.stdout
+    hub.wait_for(lambda: hub.event_count() == 2, what="the correction")
+    [(interceptions, state)] = hub.query("SELECT interceptions, state FROM cases")
+    assert interceptions == 1
+    [fact] = state["facts"]  # type: ignore[index]
+    assert (fact["event_id"], fact["detail"]["outcome"]) == (recorded, "HANDED_TO_POLICE")
+    assert hub.query("SELECT count(*) FROM alerts WHERE rule = 'REPEAT_INTERCEPTION'")[0][0] == 0
+    counted = hub.query("SELECT sum(value) FROM metrics_daily"
+                        " WHERE metric = 'sinergi_interceptions_total'")[0][0]  # fmt: skip
+    assert counted == 1
+
+
+def test_a_unit_cannot_correct_another_units_record(hub: Hub):
+    [recorded] = event_ids(hub.run("post", "record", post="eltari", **INTERCEPTION).stdout)
+    hub.run("post", "correct", recorded, at="tenau", **dict(INTERCEPTION, officer="TEN-01"))
+    hub.start_worker()
+    hub.wait_for(lambda: outcomes(hub).get("dead_lettered") == 1, what="the refusal")
+    [reason] = [r for (r,) in hub.query("SELECT reason FROM audit_log WHERE reason IS NOT NULL")]
+    assert "post-tenau may not correct a record of another unit" in str(reason)
+    [(state,)] = hub.query("SELECT state FROM cases")
+    assert state["facts"][0]["detail"]["outcome"] == "SENT_HOME"  # type: ignore[index]
+
+
+def test_a_retracted_death_withdraws_its_alert_and_police_see_it_withdrawn(hub: Hub):
+    death = hub.run(
+        "bp3mi", "repatriation", occurred_at="2026-02-03T11:00", nik=DEAD_NIK, kind="jenazah",
+        country="MY", procedural="tidak",
+    )  # fmt: skip
+    [recorded] = event_ids(death.stdout)
+    hub.start_worker()
+    hub.wait_for(lambda: hub.query("SELECT count(*) FROM alerts")[0][0] == 1, what="the alert")
+    hub.run("bp3mi", "retract", recorded, reason="ENTERED_IN_ERROR", form="repatriation")
+    hub.wait_for(
+        lambda: hub.query("SELECT count(*) FROM alerts WHERE withdrawn_at IS NOT NULL")[0][0] == 1,
+        what="the withdrawal",
+    )
+    followed = hub.cli(
+        "alerts", "follow", "--from-beginning", "--json", "--max", "2", "--idle-timeout", "20"
+    )
+    raised, withdrawn = (json.loads(line) for line in followed.stdout.splitlines()[:2])
+    assert (raised["kind"], raised["rule"]) == ("raised", "DECEASED_UNREGISTERED")
+    assert (withdrawn["kind"], withdrawn["alert_id"]) == ("withdrawn", raised["alert_id"])
+    assert withdrawn["reason"] == "RECORD_RETRACTED"
+    listed = hub.cli("alerts", "list", "--open", "--json").stdout
+    assert raised["alert_id"] not in listed
+    assert hub.query("SELECT count(*) FROM cases")[0][0] == 0
+    deaths = hub.query("SELECT coalesce(sum(value), 0) FROM metrics_daily"
+                       " WHERE metric = 'sinergi_deaths_total'")[0][0]  # fmt: skip
+    assert deaths == 0
+
+
+def test_a_file_imported_again_from_another_desk_is_already_recorded_not_replayed(hub, tmp_path):
+    rows = [
+        dict(INTERCEPTION),
+        dict(INTERCEPTION, nik="5302014101900002", occurred_at="2026-01-21T08:30"),
+    ]
+    path = write_csv(tmp_path / "rows.csv", rows)
+    hub.run("post", "import", "interception", str(path), at="eltari")
+    # The same file from another machine (this desk's outbox gone): sent again.
+    shutil.rmtree(hub.settings.desk_dir)
+    hub.run("post", "import", "interception", str(path), at="eltari")
+    hub.start_worker()
+    hub.wait_for(lambda: sum(outcomes(hub).values()) == 4, what="4 messages audited")
+    assert outcomes(hub) == {"stored": 2, "already_recorded": 2}
+    assert hub.event_count() == 2
+
+
+def test_the_rebuild_folds_nothing_the_live_processor_refused(hub: Hub):
+    desk = bootstrap.desk(hub.settings, Agency.POST, "eltari")
+
+    def record(n: int, **changes: str):
+        row = dict(INTERCEPTION, nik=f"53020141019000{n:02d}", **changes)
+        return forms.record(desk, forms.FORMS["interception"], row)
+
+    good = [record(n) for n in range(1, 4)]
+    pub = bootstrap.publisher(hub.settings, "post-eltari")
+    pub.publish(good)
+    producer = KafkaProducer(**hub.kafka("post-eltari"))
+    relative = "posts.interception-recorded"
+    forged, unsigned, altered = (pub.encode(record(n)) for n in range(4, 7))
+    intruder = bootstrap.signer(hub.settings, "bp3mi-ntt")
+    producer.send(forged.topic, key=forged.key, value=forged.value,
+                  headers=intruder.headers(relative, forged.key, forged.value))  # fmt: skip
+    producer.send(unsigned.topic, key=unsigned.key, value=unsigned.value)
+    changed = bytearray(altered.value)
+    changed[-2] ^= 0x01
+    producer.send(altered.topic, key=altered.key, value=bytes(changed), headers=altered.headers)
+    # A member revoked, then a message recorded and signed with its key.
+    members.add(hub.settings, "post-maumere", Role.POST)
+    revoked = bootstrap.signer(hub.settings, "post-maumere")
+    members.revoke(hub.settings, "post-maumere")
+    maumere = bootstrap.desk(hub.settings, Agency.POST, "maumere")
+    late = forms.record(maumere, forms.FORMS["interception"], dict(INTERCEPTION, officer="MAU-1"))
+    m = pub.encode(late)
+    producer.send(m.topic, key=m.key, value=m.value,
+                  headers=revoked.headers(relative, m.key, m.value))  # fmt: skip
+    # Another content under a stored event's id, validly signed: a replay.
+    r = pub.encode(record(1, outcome="SHELTERED", event_id=good[0].event_id))
+    producer.send(r.topic, key=r.key, value=r.value, headers=r.headers)
+    producer.flush()
+    producer.close()
+    pub.close()
+    hub.start_worker()
+    hub.wait_for(lambda: sum(outcomes(hub).values()) == 8, what="8 messages audited")
+    assert outcomes(hub) == {"stored": 3, "dead_lettered": 5}
+    reasons = " | ".join(str(r) for (r,) in hub.query(
+        "SELECT reason FROM audit_log WHERE reason IS NOT NULL"))  # fmt: skip
+    for why in ("does not verify", "unsigned", "revoked", "replayed"):
+        assert why in reasons
+    rebuilt = hub.cli("ledger", "rebuild", "--wait", "30")
+    assert "identical" in rebuilt.stdout, rebuilt.stdout + rebuilt.stderr
+    assert hub.event_count() == 3

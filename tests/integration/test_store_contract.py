@@ -1,0 +1,60 @@
+"""The ledger store's contract (tests/store_contract.py) kept by PostgreSQL: the same tests
+as the in-memory store's, against this test's own database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from processors.audit import AuditRow
+from processors.ports import MetricKey
+from sinergi import bootstrap
+from sinks.audit_trail import read_audit
+from sinks.postgres import PostgresLedgerStore, to_json
+from tests.integration.hub import Hub
+from tests.store_contract import *  # noqa: F403 - the shared tests run here
+
+pytestmark = pytest.mark.integration
+
+
+class PostgresProbe:
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.store = PostgresLedgerStore(bootstrap.conninfo(hub.settings, "sinergi_processor"))
+
+    def audit_rows(self) -> list[AuditRow]:
+        return read_audit(bootstrap.conninfo(self.hub.settings, "sinergi_owner"))
+
+    def metric(self, key: MetricKey) -> int:
+        rows = self.hub.query(
+            "SELECT value FROM metrics_daily WHERE day = %s AND metric = %s AND labels = %s::jsonb",
+            key.day,
+            key.metric,
+            to_json(dict(key.labels)),
+        )
+        return int(rows[0][0]) if rows else 0  # type: ignore[call-overload]
+
+    def alert(self, alert_id: str) -> str | None:
+        rows = self.hub.query("SELECT withdrawn_at FROM alerts WHERE alert_id = %s", alert_id)
+        if rows:
+            return "withdrawn" if rows[0][0] is not None else "raised"
+        held = self.hub.query("SELECT 1 FROM alerts_held WHERE alert_id = %s", alert_id)
+        return "held" if held else None
+
+    def ack_event(self, alert_id: str) -> str | None:
+        rows = self.hub.query("SELECT event_id::text FROM alert_acks WHERE alert_id = %s", alert_id)
+        return str(rows[0][0]) if rows else None
+
+    def event_ids(self) -> set[str]:
+        return {str(r[0]) for r in self.hub.query("SELECT event_id::text FROM events")}
+
+    def outbox_size(self) -> int:
+        return int(self.hub.query("SELECT count(*) FROM outbox")[0][0])  # type: ignore[call-overload]
+
+
+@pytest.fixture
+def probe(hub: Hub) -> Iterator[PostgresProbe]:
+    found = PostgresProbe(hub)
+    yield found
+    found.store.close()

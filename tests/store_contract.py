@@ -1,0 +1,210 @@
+"""The behaviour every ledger store keeps (processors.ports.LedgerStore), written once and
+run against each: the in-memory store (tests/unit/test_store_contract.py) and PostgreSQL
+(tests/integration/test_store_contract.py). A module that imports these tests provides a
+``probe`` fixture: a :class:`Probe` over a fresh store."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+import pytest
+
+from processors.alerts import Alert
+from processors.audit import AuditEntry, AuditRow, verify_chains
+from processors.ledger import Kind, Ref, apply
+from processors.ports import Acknowledgement, FactVersion, LedgerStore, MetricKey, StoredEvent
+from schemas.model import AlertRule, Severity
+from tests.factories import T0, acknowledgement, case_id, interception
+
+
+class Probe(Protocol):
+    """A store under test, and how to look inside it."""
+
+    store: LedgerStore
+
+    def audit_rows(self) -> list[AuditRow]: ...
+
+    def metric(self, key: MetricKey) -> int: ...
+
+    def alert(self, alert_id: str) -> str | None:
+        """raised, withdrawn, held (waiting for its grace period) or None (unknown)."""
+        ...
+
+    def ack_event(self, alert_id: str) -> str | None: ...
+
+    def event_ids(self) -> set[str]: ...
+
+    def outbox_size(self) -> int: ...
+
+
+NOW = T0 + timedelta(days=30)
+
+
+def stored(event: Any, offset: int = 0, partition: int = 0) -> StoredEvent:
+    return StoredEvent(
+        event, event.person.key, "t.posts", partition, offset, 1, None, "c" * 64, NOW
+    )
+
+
+def an_alert(n: int = 1, *, due_at: datetime | None = None) -> Alert:
+    return Alert(
+        alert_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"alert-{n}")),
+        rule=AlertRule.DECEASED_UNREGISTERED,
+        severity=Severity.HIGH,
+        case_ids=(case_id(n),),
+        cause_event_ids=(str(uuid.uuid4()),),
+        summary="Jenazah dipulangkan dari MY",
+        triggered_at=T0,
+        due_at=due_at,
+    )
+
+
+def entry(offset: int, partition: int = 0) -> AuditEntry:
+    return AuditEntry("t.posts", partition, offset, "stored", "a" * 64)
+
+
+def work(probe: Probe, action: Callable[[Any], Any]) -> Any:
+    with probe.store.unit_of_work() as uow:
+        return action(uow)
+
+
+# --- events -----------------------------------------------------------------------------
+
+
+def test_an_event_is_stored_once_and_known_by_where_it_came_from(probe: Probe):
+    event = interception(1)
+    assert work(probe, lambda u: u.add_events([stored(event, 7)])) == {event.event_id}
+    assert work(probe, lambda u: u.add_events([stored(event, 9)])) == set()
+    known = work(probe, lambda u: u.known([event.event_id, str(uuid.uuid4())]))
+    assert list(known) == [event.event_id]
+    seen = known[event.event_id]
+    assert (seen.position, seen.unit, seen.event_type) == (
+        ("t.posts", 0, 7),
+        "post-eltari",
+        "InterceptionRecorded",
+    )
+    assert seen.content_sha256 == "c" * 64
+    assert work(probe, lambda u: u.load_events([event.event_id])) == {event.event_id: event}
+
+
+def test_a_batch_that_fails_leaves_nothing_behind(probe: Probe):
+    event = interception(2)
+
+    def half_done(uow: Any) -> None:
+        uow.add_events([stored(event)])
+        uow.add_metrics({MetricKey(date(2026, 1, 20), "m", ()): 5})
+        uow.sync_alerts({"case:x": [an_alert(2)]}, NOW)
+        uow.append_audit([entry(0)])
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        work(probe, half_done)
+    assert probe.event_ids() == set()
+    assert probe.metric(MetricKey(date(2026, 1, 20), "m", ())) == 0
+    assert probe.alert(an_alert(2).alert_id) is None
+    assert probe.audit_rows() == [] and probe.outbox_size() == 0
+
+
+# --- the ledger's entities and the versions of amended records -----------------------------
+
+
+def test_entities_are_kept_replaced_and_removed(probe: Probe):
+    ref = Ref(Kind.CASE, case_id(3))
+    case = apply(None, ref, interception(3))
+    work(probe, lambda u: u.put_entities([case]))
+    assert work(probe, lambda u: u.get_entities(Kind.CASE, [case_id(3)])) == {case_id(3): case}
+    later = apply(case, ref, interception(3, minutes=60))
+    work(probe, lambda u: u.put_entities([later]))
+    assert work(probe, lambda u: u.get_entities(Kind.CASE, [case_id(3)]))[case_id(3)] == later
+    work(probe, lambda u: u.remove_entities([(Kind.CASE, case_id(3))]))
+    assert work(probe, lambda u: u.get_entities(Kind.CASE, [case_id(3)])) == {}
+
+
+def test_a_records_version_is_kept_and_replaced(probe: Probe):
+    root, head = str(uuid.uuid4()), str(uuid.uuid4())
+    cells = ((date(2026, 1, 20), "sinergi_interceptions_total", (("post", "eltari"),), 1),)
+    version = FactVersion(root, "InterceptionRecorded", "post-eltari", root, None,
+                          refs=(f"case:{case_id(4)}",), cells=cells)  # fmt: skip
+    work(probe, lambda u: u.put_versions([version]))
+    assert work(probe, lambda u: u.versions([root, head])) == {root: version}
+    moved = dataclasses.replace(version, head_id=head, head_order=(NOW, head), refs=())
+    work(probe, lambda u: u.put_versions([moved]))
+    assert work(probe, lambda u: u.versions([root])) == {root: moved}
+
+
+def test_metric_cells_add_up_and_can_be_taken_back(probe: Probe):
+    key = MetricKey(date(2026, 1, 20), "sinergi_deaths_total", (("procedural", "unknown"),))
+    work(probe, lambda u: u.add_metrics({key: 3}))
+    work(probe, lambda u: u.add_metrics({key: -1}))
+    assert probe.metric(key) == 2
+
+
+# --- alerts -------------------------------------------------------------------------------
+
+
+def test_an_alert_is_raised_once_withdrawn_when_it_stops_holding_and_raised_again(probe: Probe):
+    alert = an_alert(5)
+    first = work(probe, lambda u: u.sync_alerts({"case:5": [alert]}, NOW))
+    assert (first.raised, first.withdrawn) == ([alert], [])
+    again = work(probe, lambda u: u.sync_alerts({"case:5": [alert]}, NOW))
+    assert (again.raised, again.withdrawn) == ([], [])
+    gone = work(probe, lambda u: u.sync_alerts({"case:5": []}, NOW))
+    assert [(source, a.alert_id) for source, a in gone.withdrawn] == [("case:5", alert.alert_id)]
+    assert probe.alert(alert.alert_id) == "withdrawn"
+    back = work(probe, lambda u: u.sync_alerts({"case:5": [alert]}, NOW))
+    assert [a.alert_id for a in back.raised] == [alert.alert_id]
+    assert probe.alert(alert.alert_id) == "raised"
+
+
+def test_an_alert_not_yet_due_waits_and_is_raised_when_due(probe: Probe):
+    alert = an_alert(6, due_at=NOW + timedelta(hours=24))
+    held = work(probe, lambda u: u.sync_alerts({"case:6": [alert]}, NOW))
+    assert held.raised == [] and probe.alert(alert.alert_id) == "held"
+    assert work(probe, lambda u: u.raise_due(NOW + timedelta(hours=23))) == []
+    [due] = work(probe, lambda u: u.raise_due(NOW + timedelta(hours=25)))
+    assert due.alert_id == alert.alert_id and probe.alert(alert.alert_id) == "raised"
+
+
+def test_an_alert_that_stops_holding_while_it_waits_is_never_raised(probe: Probe):
+    alert = an_alert(7, due_at=NOW + timedelta(hours=24))
+    work(probe, lambda u: u.sync_alerts({"case:7": [alert]}, NOW))
+    dropped = work(probe, lambda u: u.sync_alerts({"case:7": []}, NOW))
+    assert dropped.withdrawn == [] and probe.alert(alert.alert_id) is None
+    assert work(probe, lambda u: u.raise_due(NOW + timedelta(days=2))) == []
+
+
+def ack(alert_id: str, minutes: int) -> Acknowledgement:
+    event = acknowledgement(alert_id, minutes=minutes)
+    return Acknowledgement(
+        alert_id, event.event_id, event.occurred_at, event.envelope.unit, "POLDA-1", "NOTED"
+    )
+
+
+def test_the_earliest_acknowledgement_wins_whatever_the_order(probe: Probe):
+    target = an_alert(8).alert_id
+    late, early, middle = ack(target, 30), ack(target, 10), ack(target, 20)
+    assert work(probe, lambda u: u.add_acknowledgements([late])) == [late]
+    assert work(probe, lambda u: u.add_acknowledgements([middle, early])) == []
+    assert probe.ack_event(target) == early.event_id
+
+
+# --- the audit trail ------------------------------------------------------------------------
+
+
+def test_the_audit_continues_each_partitions_chain_across_batches(probe: Probe):
+    work(probe, lambda u: u.append_audit([entry(0), entry(0, partition=1)]))
+    work(probe, lambda u: u.append_audit([entry(1), entry(1, partition=1), entry(2)]))
+    rows = probe.audit_rows()
+    check = verify_chains(rows)
+    assert check.intact and check.entries == 5 and check.chains == 2
+    by_chain: dict[str | None, list[AuditRow]] = {}
+    for row in rows:
+        by_chain.setdefault(row[1], []).append(row)
+    for chain in by_chain.values():
+        for before, after in itertools.pairwise(chain):
+            assert after[3] == before[4]  # each entry follows its own partition's previous
