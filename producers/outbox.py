@@ -130,6 +130,9 @@ class Delivery:
     error: str | None = None
     # New messages the call put in the outbox first (0 for a delivery alone).
     recorded: int = 0
+    # The event ids the call recorded (a correction's or retraction's own id, not the
+    # record's): which of ``sent`` are this call's.
+    ids: frozenset[str] = frozenset()
 
 
 class DeliveryFailed(Exception):

@@ -194,7 +194,8 @@ class Publisher:
         outbox = self._desk()
         messages = [self.desk_message(self.amendment(event)) for event in events]
         recorded = outbox.put(messages)
-        return replace(self.sync(), recorded=recorded)
+        ids = frozenset(m.event_id for m in messages)
+        return replace(self.sync(), recorded=recorded, ids=ids)
 
     def sync(self) -> Delivery:
         """Deliver what waits at the desk, oldest first; stop at the first transport

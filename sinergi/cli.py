@@ -186,7 +186,7 @@ def show_recorded(
     agency: Agency, unit: str, form_name: str, events: list[Event], delivery: Delivery
 ) -> None:
     """What a recording command did: published, or kept at the desk, or both."""
-    mine = {event.event_id for event in events}
+    mine = delivery.ids or {event.event_id for event in events}
     published = sum(item.event_id in mine for item in delivery.sent)
     if delivery.sent or not delivery.pending:
         out.print(f"[green]published[/green] {published} {form_name}(s) from {unit}")
@@ -194,7 +194,7 @@ def show_recorded(
     earlier = len(delivery.sent) - published
     if earlier:
         out.print(f"  with {earlier} earlier record(s) that had waited at the desk")
-    again = len(events) - delivery.recorded
+    again = len(mine) - delivery.recorded
     if again:
         out.print(f"  {again} {form_name}(s) were recorded at this desk before: kept once")
     show_waiting(agency, unit, delivery)
