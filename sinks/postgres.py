@@ -321,7 +321,7 @@ class PostgresUnitOfWork:
             return AlertChanges([], [])
         sources = sorted(holding)
         known = {
-            str(row[0]): (bool(row[1]), str(row[2]), _alert_of(row[3:]))
+            str(row[0]): (bool(row[1]), str(row[2]), _alert_of((row[0], *row[3:])))
             for row in self.conn.execute(
                 f"SELECT alert_id::text, withdrawn_at IS NOT NULL, source, {_ALERT_COLUMNS}"
                 " FROM alerts WHERE source = ANY(%s)",
