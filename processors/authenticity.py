@@ -13,16 +13,19 @@ there (a name, a NIK, 100 KB). Only a member id from our own directory may be na
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from processors.ports import RawMessage
 from schemas import crypto
-from schemas.crypto import SIGNATURE_HEADER, SIGNED_AT_HEADER, SIGNER_HEADER
+from schemas.crypto import PROOF_HEADER, SIGNATURE_HEADER, SIGNED_AT_HEADER, SIGNER_HEADER
 from schemas.directory import Directory, Member
 
-_SIGNATURE_HEADERS = (SIGNER_HEADER, SIGNATURE_HEADER, SIGNED_AT_HEADER)
+_SIGNATURE_HEADERS = (SIGNER_HEADER, SIGNATURE_HEADER, SIGNED_AT_HEADER, PROOF_HEADER)
 
 
 class AuthenticityError(ValueError):
@@ -62,8 +65,16 @@ def signed_at(msg: RawMessage) -> datetime | None:
 
 @dataclass
 class Authenticator:
+    """Checks who signed each message. A batch signature (v3) is verified once per batch:
+    the roots already verified are remembered (per signer, root, time and signature)."""
+
     directory: Callable[[], Directory]
     topic_prefix: str = ""
+    remember: int = 4096  # verified roots kept
+    _roots: OrderedDict[tuple[str, bytes, int, bytes], None] = field(
+        default_factory=OrderedDict, repr=False
+    )
+    _keys: dict[str, tuple[str, Ed25519PublicKey]] = field(default_factory=dict, repr=False)
 
     def __call__(self, msg: RawMessage) -> Member:
         if any(len(_headers(msg, name)) > 1 for name in _SIGNATURE_HEADERS):
@@ -78,10 +89,46 @@ class Authenticator:
             raise AuthenticityError("signed by a signer who is not a member of the hub")
         at = _signed_at_ms(msg)
         topic = msg.topic.removeprefix(self.topic_prefix)
-        public = crypto.signing_key_from(member.signing_key)
-        if not crypto.verify(public, signature, topic, msg.key, msg.value, signed_at_ms=at):
+        proof = _header(msg, PROOF_HEADER)
+        if proof is not None and at is not None:
+            valid = self._verify_batch(member, signature, topic, msg, at, proof)
+        elif proof is not None:
+            raise AuthenticityError("a batch signature without its signed-at header")
+        else:
+            public = self._public(member)
+            valid = crypto.verify(public, signature, topic, msg.key, msg.value, signed_at_ms=at)
+        if not valid:
             raise AuthenticityError(
                 f"the signature of {member.member_id} does not verify: the message was forged, "
                 "altered, or moved from another topic"
             )
         return member
+
+    def _public(self, member: Member) -> Ed25519PublicKey:
+        """The member's key, parsed once (until the directory gives it another)."""
+        cached = self._keys.get(member.member_id)
+        if cached is None or cached[0] != member.signing_key:
+            cached = (member.signing_key, crypto.signing_key_from(member.signing_key))
+            self._keys[member.member_id] = cached
+        return cached[1]
+
+    def _verify_batch(
+        self, member: Member, signature: bytes, topic: str, msg: RawMessage, at: int, proof: bytes
+    ) -> bool:
+        """v3: the message's proof leads to a root, and the root's signature verifies
+        (checked once per root: the batch's other messages find it remembered)."""
+        leaf = crypto.leaf_hash(topic, msg.key, msg.value, at)
+        try:
+            root = crypto.root_from(leaf, proof)
+        except crypto.CryptoError:
+            raise AuthenticityError("malformed proof header") from None
+        seen = (member.member_id, root, at, signature)
+        if seen in self._roots:
+            self._roots.move_to_end(seen)
+            return True
+        if not crypto.verify_root(self._public(member), signature, root, at):
+            return False
+        self._roots[seen] = None
+        if len(self._roots) > self.remember:
+            self._roots.popitem(last=False)
+        return True

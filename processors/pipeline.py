@@ -105,6 +105,15 @@ class Outputs:
     encode: Callable[[Event], OutboxMessage]
     relay: Relay
     unit: str
+    # Many at once, signed once (a Merkle root): what the live processor uses.
+    encode_all: Callable[[Sequence[Event]], list[OutboxMessage]] | None = None
+
+    def encode_many(self, events: Sequence[Event]) -> list[OutboxMessage]:
+        if not events:
+            return []
+        if self.encode_all is not None:
+            return self.encode_all(events)
+        return [self.encode(e) for e in events]
 
 
 class Pipeline:
@@ -190,7 +199,7 @@ class Pipeline:
             due = uow.raise_due(now)
             if due and self.outputs is not None:
                 unit = self.outputs.unit
-                uow.add_outbox([self.outputs.encode(alert_event(a, unit, now)) for a in due])
+                uow.add_outbox(self.outputs.encode_many([alert_event(a, unit, now) for a in due]))
         return due
 
     # --- the steps of the transaction ---------------------------------------------------
@@ -290,7 +299,7 @@ class Pipeline:
             for e in changed
             if isinstance(e, Case) and e.first_seen is not None
         ]
-        return [self.outputs.encode(e) for e in events]
+        return self.outputs.encode_many(events)
 
 
 def _known_from(item: Received) -> KnownEvent:

@@ -140,6 +140,26 @@ class Publisher:
         headers = self.signer.headers(relative, key, value, signed_at_ms=signed_at_ms)
         return Encoded(topic, key, value, headers)
 
+    def encode_all(
+        self, events: Sequence[Event], *, signed_at_ms: int | None = None
+    ) -> list[Encoded]:
+        """The signed messages of ``events``, signed once per batch (v3: a Merkle root,
+        a proof per message); raises SerializationError before any send."""
+        at = self.clock() if signed_at_ms is None else signed_at_ms
+        parts = []
+        for event in events:
+            relative = topic_of(event).name
+            topic = self.topic_name(relative)
+            key = event.partition_key().encode()
+            parts.append((relative, topic, key, self.serialize(topic, event)))
+        headers = self.signer.batch_headers(
+            [(relative, key, value) for relative, _, key, value in parts], signed_at_ms=at
+        )
+        return [
+            Encoded(topic, key, value, h)
+            for (_, topic, key, value), h in zip(parts, headers, strict=True)
+        ]
+
     def amendment(self, item: Recorded) -> Event:
         """The event to publish for ``item``: itself, or the RecordCorrected or
         RecordRetracted that this member signs (see :func:`producers.amend.amendment`)."""
@@ -150,21 +170,23 @@ class Publisher:
             self.outbox.key_of if self.outbox is not None else lambda event_id: None,
         )
 
-    def desk_message(self, event: Event) -> DeskMessage:
-        """``event`` signed now, as the desk's outbox keeps it."""
+    def desk_messages(self, events: Sequence[Event]) -> list[DeskMessage]:
+        """``events`` signed now (one signature per batch), as the desk's outbox keeps them."""
         at = self.clock()
-        m = self.encode(event, signed_at_ms=at)
-        return DeskMessage(
-            event_id=event.event_id,
-            event_type=event.event_type,
-            topic=m.topic,
-            signed_topic=topic_of(event).name,
-            key=m.key,
-            value=m.value,
-            headers=tuple(m.headers),
-            recorded_at=event.envelope.recorded_at,
-            signed_at_ms=at,
-        )
+        return [
+            DeskMessage(
+                event_id=event.event_id,
+                event_type=event.event_type,
+                topic=m.topic,
+                signed_topic=topic_of(event).name,
+                key=m.key,
+                value=m.value,
+                headers=tuple(m.headers),
+                recorded_at=event.envelope.recorded_at,
+                signed_at_ms=at,
+            )
+            for event, m in zip(events, self.encode_all(events, signed_at_ms=at), strict=True)
+        ]
 
     # --- the hub's way: send now ------------------------------------------------------------
 
@@ -172,7 +194,7 @@ class Publisher:
         """Encode every event first, then send them all and wait until Kafka has them.
         Sends directly, never through a desk outbox; raises if Kafka cannot be reached."""
         amended = [self.amendment(event) for event in events]
-        encoded = [(event.event_id, self.encode(event)) for event in amended]
+        encoded = [(e.event_id, m) for e, m in zip(amended, self.encode_all(amended), strict=True)]
         futures = [
             (event_id, self.producer.send(m.topic, key=m.key, value=m.value, headers=m.headers))
             for event_id, m in encoded
@@ -192,7 +214,7 @@ class Publisher:
         A correction or retraction is published as the RecordCorrected or RecordRetracted
         of this desk's member."""
         outbox = self._desk()
-        messages = [self.desk_message(self.amendment(event)) for event in events]
+        messages = self.desk_messages([self.amendment(event) for event in events])
         recorded = outbox.put(messages)
         ids = frozenset(m.event_id for m in messages)
         return replace(self.sync(), recorded=recorded, ids=ids)

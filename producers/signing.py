@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from schemas import crypto
-from schemas.crypto import SIGNATURE_HEADER, SIGNED_AT_HEADER, SIGNER_HEADER
+from schemas.crypto import (
+    MAX_BATCH,
+    PROOF_HEADER,
+    SIGNATURE_HEADER,
+    SIGNED_AT_HEADER,
+    SIGNER_HEADER,
+)
 
 __all__ = ["SIGNATURE_HEADER", "SIGNED_AT_HEADER", "SIGNER_HEADER", "Headers", "Signer"]
 
@@ -36,3 +42,30 @@ class Signer:
             (SIGNATURE_HEADER, signature),
             (SIGNED_AT_HEADER, crypto.signed_at_header(at)),
         ]
+
+    def batch_headers(
+        self,
+        messages: list[tuple[str, bytes | None, bytes]],
+        *,
+        signed_at_ms: int | None = None,
+    ) -> list[Headers]:
+        """Headers for many messages (topic, key, value), signed once per MAX_BATCH (v3):
+        the root of a Merkle tree over them is signed, and each message carries the root's
+        signature and its own proof, so each stays verifiable on its own."""
+        at = crypto.now_ms() if signed_at_ms is None else signed_at_ms
+        out: list[Headers] = []
+        for start in range(0, len(messages), MAX_BATCH):
+            part = messages[start : start + MAX_BATCH]
+            leaves = [crypto.leaf_hash(topic, key, value, at) for topic, key, value in part]
+            root, proofs = crypto.merkle(leaves)
+            signature = crypto.sign_root(self.key, root, at)
+            out += [
+                [
+                    (SIGNER_HEADER, self.member_id.encode()),
+                    (SIGNATURE_HEADER, signature),
+                    (SIGNED_AT_HEADER, crypto.signed_at_header(at)),
+                    (PROOF_HEADER, proof),
+                ]
+                for proof in proofs
+            ]
+        return out

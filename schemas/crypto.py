@@ -7,6 +7,11 @@
   that kept a message while the hub was unreachable signs it again before sending, so
   the hub's replay window counts from a time the member vouches for. Messages without
   that header verify as v1, exactly as before (old data in topics stays verifiable).
+- A batch may be signed once (v3): the member signs the root of a Merkle tree over the
+  batch's messages (each leaf is what a v2 signature covers), and each message carries
+  the root's signature and its own inclusion proof (``sinergi-proof``). Every message
+  stays verifiable on its own; a reader verifies each root once (one Ed25519
+  verification per batch instead of per message) and checks a proof with a few hashes.
 - A field only one role may read (the recruiter's phone number, readable by police)
   is sealed to that role's X25519 key: an ephemeral key, HKDF-SHA256, ChaCha20-Poly1305.
   The hub carries it without being able to read it.
@@ -15,6 +20,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import time
 from pathlib import Path
@@ -36,6 +42,10 @@ _RAW = serialization.Encoding.Raw
 SIGNER_HEADER = "sinergi-signer"  # the member id, UTF-8
 SIGNATURE_HEADER = "sinergi-signature"  # 64 raw bytes of Ed25519
 SIGNED_AT_HEADER = "sinergi-signed-at"  # milliseconds since the epoch, ASCII digits (v2)
+PROOF_HEADER = "sinergi-proof"  # v3: the leaf's index (4 bytes) and its siblings' hashes
+BATCH_CONTEXT_V3 = b"sinergi-batch-signature-v3"
+# A batch signs at most this many messages: a proof is at most 10 hashes (320 bytes).
+MAX_BATCH = 1024
 # 16 digits reach the year 318857: a longer header is not a time, whatever it holds.
 _MAX_SIGNED_AT_DIGITS = 16
 
@@ -100,6 +110,70 @@ def verify(
     is given: a v1 signature never passes as v2, nor the other way round)."""
     try:
         public.verify(signature, signed_message(topic, key, value, signed_at_ms))
+    except InvalidSignature:
+        return False
+    return True
+
+
+# --- v3: one signature per batch, a Merkle proof per message --------------------------------
+
+_EMPTY = hashlib.sha256(b"\x02").digest()  # pads a tree to a power of two
+
+
+def leaf_hash(topic: str, key: bytes | None, value: bytes | None, signed_at_ms: int) -> bytes:
+    """A message's leaf: what its v2 signature would cover, hashed (domain-separated)."""
+    return hashlib.sha256(b"\x00" + signed_message(topic, key, value, signed_at_ms)).digest()
+
+
+def _node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def merkle(leaves: list[bytes]) -> tuple[bytes, list[bytes]]:
+    """The root over ``leaves`` (at most MAX_BATCH) and each leaf's proof header value:
+    its index (4 bytes, big-endian) and its siblings from the bottom up."""
+    if not 0 < len(leaves) <= MAX_BATCH:
+        raise ValueError(f"a signed batch holds 1 to {MAX_BATCH} messages")
+    size = 1 << (len(leaves) - 1).bit_length()
+    level = leaves + [_EMPTY] * (size - len(leaves))
+    siblings: list[list[bytes]] = [[] for _ in leaves]
+    index = list(range(len(leaves)))
+    while len(level) > 1:
+        for n, at in enumerate(index):
+            siblings[n].append(level[at ^ 1])
+            index[n] = at >> 1
+        level = [_node(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+    proofs = [i.to_bytes(4, "big") + b"".join(path) for i, path in enumerate(siblings)]
+    return level[0], proofs
+
+
+def root_from(leaf: bytes, proof: bytes) -> bytes:
+    """The root a leaf and its proof lead to (CryptoError for a malformed proof)."""
+    if len(proof) < 4 or (len(proof) - 4) % 32 or len(proof) - 4 > 32 * 10:
+        raise CryptoError("a proof is a 4-byte index and at most 10 hashes of 32 bytes")
+    index = int.from_bytes(proof[:4], "big")
+    node = leaf
+    for n in range(4, len(proof), 32):
+        sibling = proof[n : n + 32]
+        node = _node(sibling, node) if index & 1 else _node(node, sibling)
+        index >>= 1
+    if index:
+        raise CryptoError("a proof's index is outside its tree")
+    return node
+
+
+def batch_message(root: bytes, signed_at_ms: int) -> bytes:
+    """What a v3 signature covers: context, the signed time, the root."""
+    return b"".join((BATCH_CONTEXT_V3, b"\0", signed_at_header(signed_at_ms), b"\0", root))
+
+
+def sign_root(private: Ed25519PrivateKey, root: bytes, signed_at_ms: int) -> bytes:
+    return private.sign(batch_message(root, signed_at_ms))
+
+
+def verify_root(public: Ed25519PublicKey, signature: bytes, root: bytes, signed_at_ms: int) -> bool:
+    try:
+        public.verify(signature, batch_message(root, signed_at_ms))
     except InvalidSignature:
         return False
     return True

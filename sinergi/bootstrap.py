@@ -7,7 +7,7 @@ they need here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -265,8 +265,13 @@ def processor_parts(settings: Settings, *, database: str | None = None) -> Proce
         m = pub.encode(event)
         return OutboxMessage(m.topic, m.key, m.value, tuple(m.headers))
 
+    def encode_all(events: Sequence[Event]) -> list[OutboxMessage]:
+        return [
+            OutboxMessage(m.topic, m.key, m.value, tuple(m.headers)) for m in pub.encode_all(events)
+        ]
+
     relay = OutboxRelay(store, lambda: pub.producer)
-    outputs = Outputs(encode, relay, PROCESSOR_MEMBER)
+    outputs = Outputs(encode, relay, PROCESSOR_MEMBER, encode_all)
     return ProcessorParts(ledger_pipeline(settings, store, client, outputs), store, pub)
 
 
