@@ -100,15 +100,22 @@ class EventSerializer:
     def __call__(self, topic: str, event: Event) -> bytes:
         schema = avro.load(event.event_type)
         record = to_dict(event)
-        try:
-            validate(record, schema.parsed, raise_errors=True)
-        except ValidationError as exc:
-            raise SerializationError(
-                f"{event.event_type} does not match its schema: {describe_validation(exc)}"
-            ) from None
         out = io.BytesIO()
-        schemaless_writer(out, schema.parsed, record)
+        try:
+            # strict: a missing or unknown field is an error, not a default or a drop.
+            schemaless_writer(out, schema.parsed, record, strict=True)
+        except Exception:  # fastavro raises many kinds; validation says which field
+            raise SerializationError(self._why(event, record, schema.parsed)) from None
         return frame(self.schema_id(topic, event.event_type), out.getvalue())
+
+    @staticmethod
+    def _why(event: Event, record: dict[str, Any], parsed: Any) -> str:
+        """What does not match the schema (validating is slow: only once writing failed)."""
+        try:
+            validate(record, parsed, raise_errors=True)
+        except ValidationError as exc:
+            return f"{event.event_type} does not match its schema: {describe_validation(exc)}"
+        return f"{event.event_type} does not match its schema"
 
 
 class EventDeserializer:

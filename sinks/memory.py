@@ -44,6 +44,7 @@ class Tables:
     events: dict[str, StoredEvent] = field(default_factory=dict)
     entities: dict[Ref, Entity] = field(default_factory=dict)
     alerts: dict[str, AlertRow] = field(default_factory=dict)
+    by_source: dict[str, set[str]] = field(default_factory=dict)  # source -> alert ids
     acks: dict[str, Acknowledgement] = field(default_factory=dict)
     metrics: Counter[MetricKey] = field(default_factory=Counter)
     versions: dict[str, FactVersion] = field(default_factory=dict)
@@ -96,14 +97,18 @@ class MemoryUnitOfWork:
                     self.t.alerts[alert_id] = AlertRow(alert, source, due)
                     if due:
                         raised.append(alert)
-            for alert_id, row in sorted(self.t.alerts.items()):
-                if row.source != source or alert_id in current or row.withdrawn:
+            known = self.t.by_source.setdefault(source, set())
+            for alert_id in sorted(known - set(current)):
+                row = self.t.alerts[alert_id]
+                if row.withdrawn:
                     continue
                 if row.raised:
                     self.t.alerts[alert_id] = replace(row, withdrawn=True)
                     withdrawn.append((source, row.alert))
                 else:
                     del self.t.alerts[alert_id]  # held back, never raised: simply dropped
+                    known.discard(alert_id)
+            known.update(current)
         return AlertChanges(raised, withdrawn)
 
     def raise_due(self, now: datetime) -> list[Alert]:
@@ -174,6 +179,7 @@ class MemoryLedgerStore:
             events=dict(self.tables.events),
             entities=dict(self.tables.entities),
             alerts=dict(self.tables.alerts),
+            by_source={k: set(v) for k, v in self.tables.by_source.items()},
             acks=dict(self.tables.acks),
             metrics=copy.copy(self.tables.metrics),
             versions=dict(self.tables.versions),
