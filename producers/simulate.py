@@ -94,6 +94,8 @@ GROUP_DRAWS = ([0, 1, 2, 3], [35, 35, 20, 10])
 GROUP_SIZES = ([1, 2, 3, 4, 5, 6, 8], [40, 20, 12, 10, 8, 6, 4])
 
 # The other agencies, relative to the people intercepted (see the module docstring).
+# Of the LTSA candidates who are never placed, the share under 18 (UNDERAGE_REGISTRATION).
+UNDERAGE_CANDIDATES = 0.02
 PLACEMENTS_PER_INTERCEPTION = 3.5
 LTSA_PER_PLACEMENT = 1.2
 DEATHS_PER_INTERCEPTION = 1.0
@@ -349,6 +351,8 @@ class _Agencies:
     ) -> None:
         self.sim = sim
         self.rng = sim.rng
+        # Its own draws, so that the other agencies' rows stay those of the same seed.
+        self.underage_rng = random.Random(sim.seed * 7919 + 1)
         self.pseudonymiser = pseudonymiser
         self.occasions = occasions
         self.begin = datetime.combine(sim.start, time(), WITA)
@@ -463,7 +467,10 @@ class _Agencies:
         for offset in range(self.sim.days):
             day = self.sim.start + timedelta(days=offset)
             for _ in range(_poisson(self.rng, dropouts)):
-                person = self._adult(day, 19, 40, 0.6)
+                # A few candidates are under the legal age for migrant work (18): age
+                # falsification is a known trafficking method; their NIK tells the truth.
+                young = self.underage_rng.random() < UNDERAGE_CANDIDATES
+                person = self._adult(day, 16, 17, 0.7) if young else self._adult(day, 19, 40, 0.6)
                 country = _pick(self.rng, PLACEMENT_DESTINATIONS)
                 self._ltsa(self._moment(day), person, country, self._sector(country))
         self.placed.sort(key=lambda p: p.moment)
