@@ -30,6 +30,7 @@ __all__ = [
     "ExitKind",
     "ExitPoint",
     "KemendagriCode",
+    "PolresArea",
     "Post",
     "ReferenceDataError",
     "Regency",
@@ -41,6 +42,7 @@ __all__ = [
     "exit_points",
     "is_country",
     "kemendagri_to_bps",
+    "polres",
     "posts",
     "regencies",
     "regency",
@@ -112,6 +114,15 @@ class Post:
     regency_kemendagri: KemendagriCode
     exit_point_id: str
     active: bool
+
+
+@dataclass(frozen=True)
+class PolresArea:
+    """One regency and the Polres (resort police) whose jurisdiction it is in."""
+
+    regency_kemendagri: KemendagriCode
+    unit: str  # the hub member of that Polres: police-polres-<code of its seat regency>
+    name: str
 
 
 @dataclass(frozen=True)
@@ -314,3 +325,36 @@ def countries() -> Mapping[str, Country]:
 def is_country(code: str) -> bool:
     """Whether ``code`` is an ISO 3166-1 alpha-2 code, exactly (upper case, no spaces)."""
     return code in countries()
+
+
+# --- police jurisdictions --------------------------------------------------------------
+
+
+@cache
+def polres() -> Mapping[str, PolresArea]:
+    """Which Polres each NTT regency is in the jurisdiction of, keyed by Kemendagri code.
+
+    Polda NTT has 21 Polres/Polresta for 22 regencies: Kota Kupang is Polresta Kupang
+    Kota's, Kabupaten Kupang is Polres Kupang's; Polres Malaka, Manggarai Timur,
+    Nagekeo, Sabu Raijua and Sumba Barat Daya were formed in 2019-2020 (letter of the
+    Minister for Administrative Reform B/849/M.KT.01/2019 of 18 September 2019, reported
+    by Beritasatu, 20 September 2019, "Polda NTT Dapat Tambahan 5 Polres Baru"); Sumba
+    Tengah is in Polres Sumba Barat's jurisdiction until its own Polres, announced in
+    August 2025, is formed (detikBali, 9 August 2025, "Polda NTT Akan Bangun Polres Baru
+    di Sumba Tengah").
+    """
+    where = "polres.csv"
+    rows = _rows(where, ("regency_kemendagri", "unit", "name"))
+    items = (
+        PolresArea(
+            regency_kemendagri=_known_regency(KemendagriCode(row["regency_kemendagri"]), where),
+            unit=row["unit"],
+            name=row["name"],
+        )
+        for row in rows
+    )
+    table = _index(items, lambda item: item.regency_kemendagri, where)
+    missing = set(regencies()) - set(table)
+    if missing:
+        raise ReferenceDataError(f"{where}: no Polres for {', '.join(sorted(missing))}")
+    return table

@@ -1,0 +1,274 @@
+"""Officers of the browser application: who they are, their unit, and logging in.
+
+Kept in PostgreSQL (migration 0009, role ``sinergi_web``) rather than a file: the
+failure counter behind the lockout must be updated atomically whichever process
+(web app, command line) touches it, and the audit of what officers did sits beside
+the hub's own audit for the data protection officer. Passwords are hashed with
+argon2id (memory-hard; argon2-cffi's defaults: 64 MiB, 3 passes); a password is
+never stored, logged or printed.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import psycopg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from psycopg.rows import dict_row
+
+from producers.fields import FieldError, parse_code
+from sinergi.web.access import UnitError, UnitRole, unit_role
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
+PASSWORD_MIN = 12
+
+
+class OfficerError(ValueError):
+    """An officer cannot be added, found or changed; one sentence."""
+
+
+@dataclass(frozen=True)
+class Officer:
+    username: str
+    unit: str
+    officer_code: str
+    created_at: datetime
+    disabled_at: datetime | None = None
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+    last_login_at: datetime | None = None
+    password_hash: str = ""
+
+    @property
+    def role(self) -> UnitRole:
+        return unit_role(self.unit)
+
+    def locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    action: str
+    outcome: str
+    username: str | None = None
+    unit: str | None = None
+    officer_code: str | None = None
+    target: str | None = None
+    detail: str | None = None
+    at: datetime | None = None
+
+
+class OfficerStore(Protocol):
+    def get(self, username: str) -> Officer | None: ...
+    def add(self, officer: Officer) -> None: ...
+    def all(self) -> list[Officer]: ...
+    def set_disabled(self, username: str, at: datetime | None) -> bool: ...
+    def set_password(self, username: str, password_hash: str) -> bool: ...
+    def failed(self, username: str, *, limit: int, lock_for: timedelta, now: datetime) -> None: ...
+    def succeeded(self, username: str, now: datetime) -> None: ...
+    def audit(self, entry: AuditEntry) -> None: ...
+    def recent_audit(self, limit: int) -> list[AuditEntry]: ...
+
+
+class PostgresOfficerStore:
+    """Officers and the web audit in PostgreSQL, as ``sinergi_web``."""
+
+    def __init__(self, conninfo: str) -> None:
+        self.conninfo = conninfo
+
+    def _conn(self) -> psycopg.Connection[dict[str, Any]]:
+        return psycopg.connect(self.conninfo, row_factory=dict_row, autocommit=True)
+
+    def get(self, username: str) -> Officer | None:
+        with self._conn() as conn:
+            row = conn.execute("SELECT * FROM officers WHERE username = %s", (username,)).fetchone()
+        return None if row is None else Officer(**row)
+
+    def add(self, officer: Officer) -> None:
+        with self._conn() as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO officers (username, unit, officer_code, password_hash)"
+                    " VALUES (%s, %s, %s, %s)",
+                    (officer.username, officer.unit, officer.officer_code, officer.password_hash),
+                )
+            except psycopg.errors.UniqueViolation:
+                raise OfficerError(f"an officer {officer.username} exists already") from None
+
+    def all(self) -> list[Officer]:
+        with self._conn() as conn:
+            rows = conn.execute("SELECT * FROM officers ORDER BY unit, username").fetchall()
+        return [Officer(**row) for row in rows]
+
+    def set_disabled(self, username: str, at: datetime | None) -> bool:
+        with self._conn() as conn:
+            cur = conn.execute(
+                "UPDATE officers SET disabled_at = %s WHERE username = %s", (at, username)
+            )
+            return cur.rowcount == 1
+
+    def set_password(self, username: str, password_hash: str) -> bool:
+        with self._conn() as conn:
+            cur = conn.execute(
+                "UPDATE officers SET password_hash = %s, failed_logins = 0, locked_until = NULL"
+                " WHERE username = %s",
+                (password_hash, username),
+            )
+            return cur.rowcount == 1
+
+    def failed(self, username: str, *, limit: int, lock_for: timedelta, now: datetime) -> None:
+        """One more failure in a row; at ``limit`` the officer is locked for ``lock_for``
+        (and the count starts again)."""
+        with self._conn() as conn:
+            conn.execute(
+                "UPDATE officers SET"
+                " locked_until = CASE WHEN failed_logins + 1 >= %(limit)s"
+                "   THEN %(until)s ELSE locked_until END,"
+                " failed_logins = CASE WHEN failed_logins + 1 >= %(limit)s"
+                "   THEN 0 ELSE failed_logins + 1 END"
+                " WHERE username = %(username)s",
+                {"limit": limit, "until": now + lock_for, "username": username},
+            )
+
+    def succeeded(self, username: str, now: datetime) -> None:
+        with self._conn() as conn:
+            conn.execute(
+                "UPDATE officers SET failed_logins = 0, locked_until = NULL, last_login_at = %s"
+                " WHERE username = %s",
+                (now, username),
+            )
+
+    def audit(self, entry: AuditEntry) -> None:
+        with self._conn() as conn:
+            conn.execute(
+                "INSERT INTO web_audit (username, unit, officer_code, action, target, outcome,"
+                " detail) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (
+                    entry.username, entry.unit, entry.officer_code, entry.action, entry.target,
+                    entry.outcome, entry.detail,
+                ),
+            )  # fmt: skip
+
+    def recent_audit(self, limit: int) -> list[AuditEntry]:
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT action, outcome, username, unit, officer_code, target, detail, at"
+                " FROM web_audit ORDER BY seq DESC LIMIT %s",
+                (limit,),
+            ).fetchall()
+        return [AuditEntry(**row) for row in rows]
+
+
+# --- passwords ------------------------------------------------------------------------------
+
+_HASHER = PasswordHasher()
+# Verified against when the username is unknown, so a wrong name costs as long as a wrong
+# password and does not tell which names exist.
+_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def generate_password() -> str:
+    """A password for an officer who was given none: 20 URL-safe characters."""
+    return secrets.token_urlsafe(15)
+
+
+# --- managing officers ------------------------------------------------------------------------
+
+
+def check_new(username: str, unit: str, code: str, password: str) -> UnitRole:
+    if not USERNAME.match(username):
+        raise OfficerError(
+            "a username is 2-63 lower-case letters, digits, '.', '_' or '-',"
+            " beginning with a letter or digit"
+        )
+    try:
+        role = unit_role(unit)
+        parse_code(code)
+    except UnitError as exc:
+        raise OfficerError(str(exc)) from None
+    except FieldError as exc:
+        raise OfficerError(f"the officer code: {exc.message}") from None
+    if len(password) < PASSWORD_MIN:
+        raise OfficerError(f"a password has at least {PASSWORD_MIN} characters")
+    return role
+
+
+def add_officer(store: OfficerStore, username: str, unit: str, code: str, password: str) -> Officer:
+    """A new officer of ``unit`` with staff ``code`` (what the desks publish)."""
+    role = check_new(username, unit, code, password)
+    officer = Officer(
+        username=username,
+        unit=role.unit,
+        officer_code=code,
+        created_at=datetime.now(UTC),
+        password_hash=hash_password(password),
+    )
+    store.add(officer)
+    store.audit(AuditEntry("officer.add", "ok", username, role.unit, code))
+    return officer
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    failures: int = 5
+    lock_for: timedelta = timedelta(minutes=15)
+
+
+class LoginRefusedError(Exception):
+    """Log-in refused: ``reason`` is ``invalid`` (unknown name or wrong password: never
+    said which), ``locked`` or ``disabled``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def login(
+    store: OfficerStore, username: str, password: str, policy: LoginPolicy, now: datetime
+) -> Officer:
+    """The officer, if the password is right and they are neither disabled nor locked out.
+    Each failure is counted and audited; ``policy.failures`` in a row lock the officer
+    out for ``policy.lock_for`` (a right password then is refused too)."""
+    name = username.strip().lower()
+    officer = store.get(name) if USERNAME.match(name) else None
+    if officer is None:
+        verify_password(_DUMMY_HASH, password)
+        store.audit(AuditEntry("login", "refused", detail="unknown username"))
+        raise LoginRefusedError("invalid")
+
+    def audit(outcome: str, detail: str | None = None) -> None:
+        store.audit(
+            AuditEntry("login", outcome, officer.username, officer.unit, officer.officer_code,
+                       detail=detail)
+        )  # fmt: skip
+
+    if officer.disabled_at is not None:
+        audit("refused", "disabled")
+        raise LoginRefusedError("disabled")
+    if officer.locked(now):
+        audit("refused", "locked out")
+        raise LoginRefusedError("locked")
+    if not verify_password(officer.password_hash, password):
+        store.failed(officer.username, limit=policy.failures, lock_for=policy.lock_for, now=now)
+        audit("refused", "wrong password")
+        raise LoginRefusedError("invalid")
+    store.succeeded(officer.username, now)
+    audit("ok")
+    return officer

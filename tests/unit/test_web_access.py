@@ -1,0 +1,207 @@
+"""Every route of the browser application is refused without a session, with a session
+of a role that may not use it, and (for what changes state) without the CSRF token; the
+pages a role may see hold no personal data of what it may not see."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.routing import Mount, Route
+
+from sinergi.web.access import Capability, capabilities, unit_role
+from sinergi.web.app import create_app
+from sinergi.web.guard import PUBLIC
+from tests.unit.web_fakes import ALERT_BELU, ALERT_TTS, CASE, client, log_in, services
+
+SAMPLE = {
+    "alert_id": ALERT_TTS,
+    "case_id": CASE,
+    "event_id": "e1",
+    "ref": "ab" * 16,
+    "key": "eltari/G1",
+    "form": "interception",
+    "job": "nojob",
+}
+# A unit of each role, and its officer in the fakes.
+OFFICERS = {
+    "post-eltari": "eltari",
+    "police-polres-5302": "polres-tts",
+    "ops": "ops",
+    "admin": "admin",
+    "bp3mi-ntt": "bp3mi",
+}
+
+
+def guarded_routes() -> list[tuple[str, str, Capability | None]]:
+    app = create_app(services())
+    found = []
+    for route in app.routes:
+        if isinstance(route, Mount) or not isinstance(route, Route):
+            continue
+        if route.path in PUBLIC:
+            continue
+        path = route.path
+        for name, value in SAMPLE.items():
+            path = path.replace(f"{{{name}}}", value).replace(f"{{{name}:path}}", value)
+        for method in sorted(route.methods or ()):
+            if method == "HEAD":
+                continue
+            found.append((method, path, getattr(route.endpoint, "capability", "missing")))
+    return found
+
+
+ROUTES = guarded_routes()
+
+
+def test_every_route_declares_what_it_needs() -> None:
+    """Deny by default: a route outside the public ones is made by guard.page."""
+    assert ROUTES
+    assert all(capability != "missing" for _, _, capability in ROUTES), ROUTES
+
+
+@pytest.mark.parametrize(("method", "path", "capability"), ROUTES)
+def test_route_refused_without_a_session(method: str, path: str, capability: object) -> None:
+    c = client()
+    answer = c.request(method, path)
+    if method == "GET" and not path.endswith(("/stream", "/status")):
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/login"
+    else:
+        assert answer.status_code == 401
+
+
+@pytest.mark.parametrize(("method", "path", "capability"), ROUTES)
+def test_route_refused_to_a_role_that_may_not_use_it(
+    method: str, path: str, capability: Capability | None
+) -> None:
+    if capability is None:
+        pytest.skip("any officer may log out")
+    refused = [u for u in OFFICERS if capability not in capabilities(unit_role(u))]
+    assert refused, f"every role may {capability}"
+    for unit in refused:
+        c = client()
+        token = log_in(c, OFFICERS[unit])
+        answer = c.request(method, path, data={"csrf_token": token} if method == "POST" else None)
+        assert answer.status_code == 403, (unit, method, path, answer.status_code)
+        assert CASE not in answer.text and ALERT_TTS not in answer.text
+
+
+@pytest.mark.parametrize(("method", "path", "capability"), [r for r in ROUTES if r[0] == "POST"])
+def test_post_refused_without_the_csrf_token(
+    method: str, path: str, capability: Capability | None
+) -> None:
+    allowed = next(u for u in OFFICERS if capability is None or capability in
+                   capabilities(unit_role(u)))  # fmt: skip
+    c = client()
+    log_in(c, OFFICERS[allowed])
+    assert c.post(path, data={}).status_code == 403
+    assert c.post(path, data={"csrf_token": "forged"}).status_code == 403
+
+
+def test_login_and_language_refused_without_the_csrf_token() -> None:
+    c = client()
+    c.get("/login")
+    refused = c.post("/login", data={"username": "eltari", "password": "x" * 20})
+    assert refused.status_code == 403
+    assert c.post("/lang", data={"lang": "en"}).status_code == 403
+
+
+def test_a_polres_sees_its_own_regencies_alerts_and_not_another_polres() -> None:
+    c = client()
+    log_in(c, "polres-tts")
+    inbox = c.get("/alerts").text
+    assert ALERT_TTS in inbox and ALERT_BELU not in inbox
+    assert c.get(f"/alerts/{ALERT_BELU}").status_code == 404
+    c2 = client()
+    log_in(c2, "polda")
+    both = c2.get("/alerts").text
+    assert ALERT_TTS in both and ALERT_BELU in both
+
+
+def test_acknowledging_an_alert_of_another_polres_is_refused() -> None:
+    svc = services()
+    c = client(svc)
+    token = log_in(c, "polres-belu")
+    answer = c.post(f"/alerts/{ALERT_TTS}/ack", data={"csrf_token": token, "action": "NOTED"})
+    assert answer.status_code == 404
+    assert not svc.recorder.calls
+
+
+def test_acknowledging_goes_through_the_police_desk_with_the_officers_code() -> None:
+    svc = services()
+    c = client(svc)
+    token = log_in(c, "polres-tts")
+    answer = c.post(
+        f"/alerts/{ALERT_TTS}/ack", data={"csrf_token": token, "action": "INVESTIGATING"}
+    )
+    assert answer.status_code == 303
+    assert svc.recorder.calls == [
+        ("ack", "police-polres-5302", ALERT_TTS, "PTS-01", "INVESTIGATING")
+    ]
+    assert any(e.action == "alert.acknowledge" and e.officer_code == "PTS-01"
+               for e in svc.officers.entries)  # fmt: skip
+
+
+def test_a_sealed_contact_opens_only_in_a_police_session_and_the_opening_is_logged() -> None:
+    svc = services()
+    c = client(svc)
+    token = log_in(c, "polres-tts")
+    page = c.post(f"/cases/{CASE}/contacts/e1", data={"csrf_token": token})
+    assert page.status_code == 200 and "0812-3456-7890" in page.text
+    opened = [e for e in svc.officers.entries if e.action == "contact.open"]
+    assert len(opened) == 1 and "0812" not in (opened[0].detail or "")
+    assert "0812-3456-7890" not in c.get(f"/cases/{CASE}").text  # not kept open
+    ops = client(svc)
+    ops_token = log_in(ops, "ops")
+    assert ops.post(f"/cases/{CASE}/contacts/e1", data={"csrf_token": ops_token}).status_code == 403
+
+
+def test_the_post_form_fills_the_officers_code_and_records_through_the_desk() -> None:
+    svc = services()
+    c = client(svc)
+    token = log_in(c, "eltari")
+    answer = c.post(
+        "/record/interception",
+        data={"csrf_token": token, "occurred_at": "2026-01-20T08:30", "nik": "5302014101900001",
+              "outcome": "SENT_HOME", "officer": "SOMEONE-ELSE"},
+    )  # fmt: skip
+    assert answer.status_code == 200
+    (call,) = svc.recorder.calls
+    assert call[0] == "record" and call[1] == "post-eltari" and call[4] == "ELT-01"
+    assert "11111111-2222-3333-4444-555555555555" in answer.text and CASE in answer.text
+
+
+def test_session_cookie_is_httponly_and_samesite() -> None:
+    c = client()
+    answer = c.get("/login")
+    cookie = answer.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+
+
+def test_a_disabled_officer_is_logged_out_at_the_next_request() -> None:
+    svc = services()
+    c = client(svc)
+    log_in(c, "polres-tts")
+    assert c.get("/alerts").status_code == 200
+    svc.officers.set_disabled("polres-tts", NOW_PLUS)
+    assert c.get("/alerts").headers["location"] == "/login"
+
+
+NOW_PLUS = __import__("datetime").datetime(2030, 1, 1, tzinfo=__import__("datetime").UTC)
+
+
+def test_bahasa_indonesia_by_default_and_an_english_switch() -> None:
+    c = client()
+    page = c.get("/login").text
+    assert "Masuk" in page and 'lang="id"' in page
+    from tests.unit.web_fakes import csrf_of
+
+    switched = c.post("/lang", data={"lang": "en", "csrf_token": csrf_of(page), "back": "/login"})
+    assert switched.status_code == 303
+    assert "Log in" in c.get("/login").text
+
+
+def test_health_endpoints_need_no_session() -> None:
+    c = client()
+    assert c.get("/healthz").text == "ok\n"
+    ready = c.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["ready"] is True
