@@ -1,0 +1,117 @@
+"""The browser application on the real stack, in process (Starlette's test client):
+officers in PostgreSQL with their lockout, a CSV upload checked first then published
+through the desk with its receipt and refused rows, and the officers' commands."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+import time
+
+from starlette.testclient import TestClient
+
+from sinergi import bootstrap
+from sinergi.web.app import create_app
+from sinergi.web.officers import add_officer
+from tests.integration.hub import Hub
+from tests.unit.web_fakes import csrf_of
+
+PASSWORD = "an integration test password"
+HEADER = "occurred_at,nik,sex,origin_regency,destination_country,outcome"
+ROWS = [
+    "2026-01-20T08:30,5302014101900001,P,5302,MY,SENT_HOME",
+    "2026-01-20T08:35,5302015203850002,P,5302,MY,dipulangkan",
+    "2026-01-20T08:40,53020141019,P,5302,MY,SENT_HOME",  # a NIK too short
+    "2026-01-20T08:45,5304011507880003,L,Belu,Malaysia,HANDED_TO_POLICE",
+]
+
+
+def web(hub: Hub) -> TestClient:
+    bootstrap.ensure_web_role(hub.settings)
+    services = bootstrap.web_services(hub.settings)
+    add_officer(services.officers, "eltari", "post-eltari", "ELT-07", PASSWORD)
+    return TestClient(create_app(services), follow_redirects=False)
+
+
+def log_in(client: TestClient, password: str = PASSWORD) -> int:
+    token = csrf_of(client.get("/login").text)
+    data = {"username": "eltari", "password": password, "csrf_token": token}
+    return client.post("/login", data=data).status_code
+
+
+def test_repeated_failures_lock_an_officer_out_in_postgresql(hub: Hub) -> None:
+    client = web(hub)
+    for _ in range(hub.settings.web_lockout_failures):
+        assert log_in(client, "not the password at all") == 401
+    assert log_in(client) == 401  # the right password, locked out
+    (locked,) = hub.query("SELECT locked_until IS NOT NULL FROM officers")[0]
+    assert locked
+    outcomes = hub.query("SELECT outcome, detail FROM web_audit WHERE action = 'login'")
+    assert ("refused", "locked out") in outcomes
+    assert all(PASSWORD not in str(row) for row in hub.query("SELECT * FROM web_audit"))
+
+
+def test_a_csv_upload_is_checked_then_published_with_a_receipt_and_the_refused_rows(
+    hub: Hub,
+) -> None:
+    client = web(hub)
+    assert log_in(client) == 303
+    token = csrf_of(client.get("/upload").text)
+    data = "\n".join([HEADER, *ROWS]) + "\n"
+    started = client.post(
+        "/upload", data={"csrf_token": token, "form": "interception"},
+        files={"file": ("rows.csv", data.encode(), "text/csv")},
+    )  # fmt: skip
+    assert started.status_code == 303
+    job = started.headers["location"]
+
+    def wait(phase: str) -> dict[str, object]:
+        for _ in range(600):
+            status = client.get(f"{job}/status").json()
+            if status["phase"] == phase:
+                return dict(status)
+            time.sleep(0.1)
+        raise AssertionError(f"the upload never reached {phase}: {status}")
+
+    checked = wait("validated")
+    assert (checked["valid"], checked["refused"]) == (3, 1)
+    assert hub.event_count() == 0  # a dry run first: nothing sent
+    refused = list(csv.reader(io.StringIO(client.get(f"{job}/refused.csv").text)))
+    assert refused[0][:2] == ["refused_row", "refused_reason"]
+    assert refused[1][0] == "4" and "nik" in refused[1][1]
+
+    page = client.get(job).text
+    client.post(f"{job}/publish", data={"csrf_token": csrf_of(page)})
+    done = wait("done")
+    assert done["published"] == 3
+    receipt = list(csv.DictReader(io.StringIO(client.get(f"{job}/receipt.csv").text)))
+    assert [r["row"] for r in receipt] == ["2", "3", "5"]
+    assert {r["outcome"] for r in receipt} == {"published"}
+    assert all(r["case_id"].startswith("nik:") for r in receipt)
+    hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() == 3, what="the three rows stored")
+    officers = {r[0] for r in hub.query("SELECT payload ->> 'officer_ref' FROM events")}
+    assert officers == {"ELT-07"}  # the uploader's staff code where the file had none
+
+
+def test_officers_are_managed_from_the_command_line(hub: Hub) -> None:
+    def sinergi(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "sinergi.cli_web", *args], env=hub.env,
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+
+    added = sinergi("officer", "add", "polres-tts", "--unit", "police-polres-5302",
+                    "--code", "PTS-03")  # fmt: skip
+    assert added.returncode == 0, added.stdout + added.stderr
+    secret = hub.settings.secrets_dir / "web" / "polres-tts.password"
+    assert secret.stat().st_mode & 0o077 == 0
+    assert secret.read_text().strip() not in added.stdout + added.stderr
+    listed = sinergi("officer", "list")
+    assert "polres-tts" in listed.stdout and "police-polres-5302" in listed.stdout
+    assert sinergi("officer", "disable", "polres-tts").returncode == 0
+    assert "disabled" in sinergi("officer", "list").stdout
+    refused = sinergi("officer", "add", "x1", "--unit", "hub-processor", "--code", "X-1")
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
