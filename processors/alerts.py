@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from processors.ledger import Case, Entity, Fact, Group, Recruiter
 from processors.person_rules import PersonRules, below_migrant_work_age, is_minor
@@ -68,6 +68,9 @@ class Alert:
     # Held back until then (the hub's clock): a rule resting on an absence waits for
     # late facts. None: raised at once.
     due_at: datetime | None = None
+    # Where the situation began, for a rule over a window of time (RECRUITER_NETWORK):
+    # the first of its window's facts.
+    since: datetime | None = None
 
 
 def alert_to_json(alert: Alert) -> dict[str, Any]:
@@ -133,6 +136,47 @@ def evaluate(entity: Entity, rules: AlertRules) -> list[Alert]:
     """Every alert that holds for this entity now, with the sealed recruiter contacts
     of its causes for police."""
     return [_with_contacts(a, entity.facts) for a in _evaluate(entity, rules)]
+
+
+def reach(rules: AlertRules) -> timedelta:
+    """How far in time a recruiter's rules look from a fact: the facts a batch's new ones
+    can change an alert with lie within this of them."""
+    return timedelta(days=max(rules.recruiter_window_days, rules.tip_match_days))
+
+
+def evaluate_scoped(
+    entity: Entity, rules: AlertRules, raised: Sequence[Alert] = ()
+) -> tuple[list[Alert], set[str] | None]:
+    """The alerts that hold for what the entity's loaded facts can decide, and the ids
+    that decision covers (None: every alert of the entity). A recruiter whose batch
+    added facts (``changed``) has only the facts within :func:`reach` of them loaded: it
+    decides the tips matched around them and, unless its network alert (``raised``)
+    began long before them, the first window in which it linked enough people."""
+    if not isinstance(entity, Recruiter) or entity.changed is None:
+        return evaluate(entity, rules), None
+    if not rules.enabled & {AlertRule.RECRUITER_NETWORK, AlertRule.TIP_MATCHED}:
+        return [], set()
+    start, end = entity.changed
+    considered: set[str] = set()
+    found: list[Alert] = []
+    if AlertRule.RECRUITER_NETWORK in rules.enabled:
+        network = alert_id(AlertRule.RECRUITER_NETWORK, entity.recruiter_ref)
+        before = next((a.since for a in raised if a.alert_id == network and a.since), None)
+        first = _first_window_after(entity, rules, start, end, before)
+        if first is not False:
+            considered.add(network)
+            if first is not None:
+                found.append(first)
+    if AlertRule.TIP_MATCHED in rules.enabled:
+        earliest = start - timedelta(days=rules.tip_match_days)
+        for tip in _of(entity.facts, TipReceived.event_type):
+            if earliest <= tip.occurred_at <= end:
+                considered.add(alert_id(AlertRule.TIP_MATCHED, f"{tip.event_id}/recruiter"))
+                later = _later_interceptions(tip, entity.facts, rules.tip_match_days)
+                if later:
+                    who = f"rombongan calo {_short(entity.recruiter_ref)}"
+                    found.append(_tip_match(tip, later, "recruiter", who))
+    return [_with_contacts(a, entity.facts) for a in found], considered
 
 
 def _evaluate(entity: Entity, rules: AlertRules) -> list[Alert]:
@@ -352,6 +396,32 @@ def _recruiter_alerts(recruiter: Recruiter, rules: AlertRules) -> list[Alert]:
     return alerts
 
 
+def _first_window_after(
+    recruiter: Recruiter,
+    rules: AlertRules,
+    start: datetime,
+    end: datetime,
+    before: datetime | None,
+) -> Alert | Literal[False] | None:
+    """The recruiter's first busy window once facts between ``start`` and ``end`` were
+    added, its earlier first window beginning at ``before`` (None: there was none); False
+    when the new facts cannot change it (so the stored alert stands).
+
+    Only windows that contain a new fact can be new, and they begin at most a window
+    before ``start`` and at most at ``end``: all their facts are loaded. The earlier first
+    window stands if it began before that, or after ``end`` and no new window precedes it.
+    """
+    window = timedelta(days=rules.recruiter_window_days)
+    if before is not None and before < start - window:
+        return False
+    first = _busy_window(recruiter, rules)
+    if before is None or before <= end:
+        return first
+    if first is not None and first.since is not None and first.since <= end:
+        return first  # a new window, before the earlier first one
+    return False
+
+
 def _busy_window(recruiter: Recruiter, rules: AlertRules) -> Alert | None:
     """The first window of N days in which the recruiter is linked to enough people."""
     linked = [
@@ -383,6 +453,7 @@ def _busy_window(recruiter: Recruiter, rules: AlertRules) -> Alert | None:
                 ),
                 triggered_at=max(f.occurred_at for f, _ in window_links),
                 recruiter_ref=recruiter.recruiter_ref,
+                since=start.occurred_at,
             )
         _, case = linked[i]
         inside[case] -= 1

@@ -20,6 +20,7 @@ depend on the order events arrive in, and applying an event twice changes nothin
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -375,19 +376,31 @@ class Case:
 
 @dataclass(frozen=True)
 class Recruiter:
-    """A recruiter (calo) pseudonym and every case, group and investigation it appears in."""
+    """A recruiter (calo) pseudonym: how many people, groups and police files it is linked
+    to, counted as its facts arrive.
+
+    A busy recruiter is linked to thousands of facts over the years, so its timeline is
+    not kept in its state (that made every batch's cost grow with history, issue 8): its
+    facts are stored on their own (``recruiter_facts``), its distinct people, groups and
+    files too (``recruiter_members``), and the processor loads only the facts within the
+    rules' reach of a batch's new ones. ``facts`` holds those loaded; ``changed`` is the
+    span of the batch's new facts (None: ``facts`` is the whole timeline, e.g. a fold in
+    memory, or a recount after a correction or retraction).
+    """
 
     recruiter_ref: str
     facts: tuple[Fact, ...] = ()
-    case_ids: frozenset[str] = frozenset()
+    people: int = 0
     interceptions: int = 0
     tips: int = 0
-    groups: frozenset[str] = frozenset()
-    investigations: frozenset[str] = frozenset()
+    groups: int = 0
+    investigations: int = 0
     roles: frozenset[str] = frozenset()
     suspect_status: str | None = None
+    suspect_at: tuple[datetime, str] | None = None  # the fact that gave the status
     first_seen: datetime | None = None
     last_seen: datetime | None = None
+    changed: tuple[datetime, datetime] | None = None
 
     kind = Kind.RECRUITER
 
@@ -581,29 +594,62 @@ def _cases_in(fact: Fact) -> list[str]:
     return found + list(fact.detail.get("case_ids") or ())
 
 
+def recruiter_members(fact: Fact) -> set[tuple[str, str]]:
+    """What a recruiter's fact links it to: (kind, value) of cases, groups, police files."""
+    found = {("case", c) for c in _cases_in(fact)}
+    if fact.detail.get("group"):
+        found.add(("group", f"{fact.detail['post']}/{fact.detail['group']}"))
+    if fact.detail.get("investigation"):
+        found.add(("investigation", fact.detail["investigation"]))
+    return found
+
+
 def derive_recruiter(recruiter_ref: str, facts: tuple[Fact, ...]) -> Recruiter:
-    roles: set[str] = set()
-    status = None
-    for fact in facts:
+    """A recruiter from its whole timeline."""
+    members = {m for f in facts for m in recruiter_members(f)}
+    kinds = Counter(kind for kind, _ in members)
+    return advance_recruiter(Recruiter(recruiter_ref), facts, facts, kinds, complete=True)
+
+
+def advance_recruiter(
+    before: Recruiter,
+    loaded: tuple[Fact, ...],
+    new: Iterable[Fact],
+    fresh_members: Mapping[str, int],
+    *,
+    complete: bool = False,
+) -> Recruiter:
+    """``before`` with the ``new`` facts counted in. ``loaded``: the facts within the
+    rules' reach, new ones included (sorted); ``fresh_members``: how many of the new
+    facts' cases, groups and police files were not linked before, by kind."""
+    new = list(new)
+    if not new and not complete:
+        return before
+    roles = set(before.roles)
+    status, status_at = before.suspect_status, before.suspect_at
+    for fact in new:
         if fact.event_type == SuspectIdentified.event_type:
             roles.add(fact.detail["role"])
-            status = fact.detail["suspect_status"]
+            if status_at is None or fact.sort_key() > status_at:
+                status, status_at = fact.detail["suspect_status"], fact.sort_key()
+    times = [f.occurred_at for f in new]
+    first = min([t for t in (before.first_seen, *times) if t is not None], default=None)
+    last = max([t for t in (before.last_seen, *times) if t is not None], default=None)
     return Recruiter(
-        recruiter_ref=recruiter_ref,
-        facts=facts,
-        case_ids=frozenset(c for f in facts for c in _cases_in(f)),
-        interceptions=sum(f.event_type == InterceptionRecorded.event_type for f in facts),
-        tips=sum(f.event_type == TipReceived.event_type for f in facts),
-        groups=frozenset(
-            f"{f.detail['post']}/{f.detail['group']}" for f in facts if f.detail.get("group")
-        ),
-        investigations=frozenset(
-            f.detail["investigation"] for f in facts if f.detail.get("investigation")
-        ),
+        recruiter_ref=before.recruiter_ref,
+        facts=loaded,
+        people=before.people + fresh_members.get("case", 0),
+        interceptions=before.interceptions
+        + sum(f.event_type == InterceptionRecorded.event_type for f in new),
+        tips=before.tips + sum(f.event_type == TipReceived.event_type for f in new),
+        groups=before.groups + fresh_members.get("group", 0),
+        investigations=before.investigations + fresh_members.get("investigation", 0),
         roles=frozenset(roles),
         suspect_status=status,
-        first_seen=facts[0].occurred_at if facts else None,
-        last_seen=facts[-1].occurred_at if facts else None,
+        suspect_at=status_at,
+        first_seen=first,
+        last_seen=last,
+        changed=None if complete else (min(times), max(times)),
     )
 
 
@@ -674,28 +720,44 @@ def cases(ledger: Mapping[Ref, Entity]) -> dict[str, Case]:
 
 def to_json(entity: Entity) -> dict[str, Any]:
     """The entity's JSON form: its timeline and derived values (derived again on load).
+    A recruiter keeps only its counts (its facts are stored on their own).
     Times stay datetimes here; the JSON encoder (orjson) writes them as ISO 8601."""
     derived: dict[str, Any] = {}
     for name, value in vars(entity).items():
-        if name != "facts":
+        if name not in ("facts", "changed"):
             derived[name] = sorted(value) if isinstance(value, frozenset) else value
+    if isinstance(entity, Recruiter):
+        return {"kind": entity.kind.value, "key": entity.key, "derived": derived, "facts": []}
     return {
         "kind": entity.kind.value,
         "key": entity.key,
         "derived": derived,
-        "facts": [
-            {
-                "event_id": f.event_id,
-                "event_type": f.event_type,
-                "occurred_at": f.occurred_at,
-                "unit": f.unit,
-                "detail": f.detail,
-                "person": f.person,
-                "received_at": f.received_at,
-            }
-            for f in entity.facts
-        ],
+        "facts": [fact_to_json(f) for f in entity.facts],
     }
+
+
+def fact_to_json(f: Fact) -> dict[str, Any]:
+    return {
+        "event_id": f.event_id,
+        "event_type": f.event_type,
+        "occurred_at": f.occurred_at,
+        "unit": f.unit,
+        "detail": f.detail,
+        "person": f.person,
+        "received_at": f.received_at,
+    }
+
+
+def fact_from_json(f: Mapping[str, Any]) -> Fact:
+    return Fact(
+        event_id=f["event_id"],
+        event_type=f["event_type"],
+        occurred_at=_moment(f["occurred_at"]),
+        unit=f["unit"],
+        detail=f["detail"],
+        person=f.get("person", {}),
+        received_at=_moment(f["received_at"]) if f.get("received_at") else None,
+    )
 
 
 def _moment(value: datetime | str) -> datetime:
@@ -705,21 +767,35 @@ def _moment(value: datetime | str) -> datetime:
 def from_json(data: Mapping[str, Any]) -> Entity:
     """An entity from its JSON form, derived again from its timeline with the thresholds
     it was derived with (states stored before they were kept: the defaults of then)."""
-    facts = tuple(
-        Fact(
-            event_id=f["event_id"],
-            event_type=f["event_type"],
-            occurred_at=_moment(f["occurred_at"]),
-            unit=f["unit"],
-            detail=f["detail"],
-            person=f.get("person", {}),
-            received_at=_moment(f["received_at"]) if f.get("received_at") else None,
-        )
-        for f in data["facts"]
-    )
+    facts = tuple(fact_from_json(f) for f in data["facts"])
+    if data["kind"] == Kind.RECRUITER.value:
+        return _recruiter_from(data["key"], data.get("derived", {}))
     minor_age = data.get("derived", {}).get("minor_age", _DEFAULT_RULES.minor_age)
     rules = PersonRules(minor_age=minor_age)
     return derive(Ref(Kind(data["kind"]), data["key"]), facts, rules)
+
+
+def _count(value: Any) -> int:
+    """A count, also from a state written before counts replaced sets (a list)."""
+    return len(value) if isinstance(value, list) else int(value)
+
+
+def _recruiter_from(key: str, derived: Mapping[str, Any]) -> Recruiter:
+    """A recruiter's counts as stored (no facts: those are loaded apart)."""
+    at = derived.get("suspect_at")
+    return Recruiter(
+        recruiter_ref=key,
+        people=_count(derived.get("people", derived.get("case_ids", 0))),
+        interceptions=_count(derived.get("interceptions", 0)),
+        tips=_count(derived.get("tips", 0)),
+        groups=_count(derived.get("groups", 0)),
+        investigations=_count(derived.get("investigations", 0)),
+        roles=frozenset(derived.get("roles", ())),
+        suspect_status=derived.get("suspect_status"),
+        suspect_at=(_moment(at[0]), str(at[1])) if at else None,
+        first_seen=_moment(derived["first_seen"]) if derived.get("first_seen") else None,
+        last_seen=_moment(derived["last_seen"]) if derived.get("last_seen") else None,
+    )
 
 
 def canonical(entity: Entity) -> str:

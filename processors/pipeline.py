@@ -159,9 +159,9 @@ class Pipeline:
             uow.put_versions(list(plan.versions.values()))
             # Alerts are a projection too: each changed entity's alerts are what its rules
             # say now; the first time an alert holds (and is due), it is published.
-            holding = {str(ref): alert_rules.evaluate(e, self.rules) for ref, e in changed.items()}
+            holding, considered = self._evaluate(uow, changed)
             holding |= {str(ref): [] for ref in emptied}
-            alerts = uow.sync_alerts(holding, now)
+            alerts = uow.sync_alerts(holding, now, considered)
             uow.add_acknowledgements(_acknowledgements(plan.additions))
             uow.add_metrics(plan.cells)
             uow.append_audit([r.audit() for r in received])
@@ -255,6 +255,7 @@ class Pipeline:
         and those left without any fact."""
         by_ref = ledger.by_ref(plan.additions)
         touched = set(by_ref) | set(plan.removals)
+        recruiters = {ref for ref in touched if ref.kind is Kind.RECRUITER}
         wanted: dict[Kind, set[str]] = defaultdict(set)
         for ref in touched:
             wanted[ref.kind].add(ref.key)
@@ -265,7 +266,7 @@ class Pipeline:
         changed: dict[Ref, Entity] = {}
         emptied: list[Ref] = []
         # One derivation per entity per batch, however many of its facts the batch holds.
-        for ref in sorted(touched):
+        for ref in sorted(touched - recruiters):
             before = known.get(ref)
             after = ledger.revise(before, ref, by_ref.get(ref, ()), plan.removals.get(ref, ()),
                                   self.rules.person, plan.received)  # fmt: skip
@@ -274,7 +275,93 @@ class Pipeline:
                     emptied.append(ref)
             elif after is not before:
                 changed[ref] = after
+        more, gone = self._fold_recruiters(uow, sorted(recruiters), by_ref, plan, known)
+        return changed | more, emptied + gone
+
+    def _fold_recruiters(
+        self,
+        uow: UnitOfWork,
+        refs: Sequence[Ref],
+        by_ref: Mapping[Ref, Sequence[Event]],
+        plan: amendments.Plan,
+        known: Mapping[Ref, Entity],
+    ) -> tuple[dict[Ref, Entity], list[Ref]]:
+        """Recruiters, counted forward: their new facts stored apart, only the facts within
+        the rules' reach of them loaded (a busy recruiter's whole timeline would make every
+        batch's cost grow with history). After a correction or retraction, recounted from
+        all their facts."""
+        if not refs:
+            return {}, []
+        reach = alert_rules.reach(self.rules)
+        new = {
+            ref: [
+                ledger.fact_for(Kind.RECRUITER, e, plan.received.get(e.event_id))
+                for e in by_ref.get(ref, ())
+            ]
+            for ref in refs
+        }
+        recount = {ref for ref in refs if ref in plan.removals}
+        ranges: dict[str, tuple[datetime, datetime] | None] = {}
+        for ref in refs:
+            times = [f.occurred_at for f in new[ref]]
+            ranges[ref.key] = None if ref in recount else (min(times) - reach, max(times) + reach)
+        stored = uow.recruiter_facts(ranges)
+        candidates = {
+            ref.key: {m for f in new[ref] for m in ledger.recruiter_members(f)}
+            for ref in refs
+            if ref not in recount
+        }
+        linked = uow.known_members(candidates)
+        changed: dict[Ref, Entity] = {}
+        emptied: list[Ref] = []
+        fresh_facts: dict[str, list[ledger.Fact]] = {}
+        fresh_members: dict[str, set[tuple[str, str]]] = {}
+        for ref in refs:
+            mine = {f.event_id for f in new[ref]}
+            if ref in recount:
+                gone = plan.removals[ref]
+                kept = [f for f in stored.get(ref.key, []) if f.event_id not in gone | mine]
+                facts = tuple(sorted([*kept, *new[ref]], key=ledger.Fact.sort_key))
+                uow.reset_recruiter(
+                    ref.key, facts, {m for f in facts for m in ledger.recruiter_members(f)}
+                )
+                if facts:
+                    changed[ref] = ledger.derive_recruiter(ref.key, facts)
+                elif ref in known:
+                    emptied.append(ref)
+                continue
+            window = [f for f in stored.get(ref.key, []) if f.event_id not in mine]
+            facts = tuple(sorted([*window, *new[ref]], key=ledger.Fact.sort_key))
+            fresh = candidates[ref.key] - linked.get(ref.key, set())
+            before = known.get(ref)
+            start = before if isinstance(before, ledger.Recruiter) else ledger.Recruiter(ref.key)
+            kinds = Counter(kind for kind, _ in fresh)
+            changed[ref] = ledger.advance_recruiter(start, facts, new[ref], kinds)
+            fresh_facts[ref.key] = new[ref]
+            fresh_members[ref.key] = fresh
+        uow.add_recruiter_facts(fresh_facts, fresh_members)
         return changed, emptied
+
+    def _evaluate(
+        self, uow: UnitOfWork, changed: Mapping[Ref, Entity]
+    ) -> tuple[dict[str, list[Alert]], dict[str, set[str]]]:
+        """Each changed entity's alerts; a recruiter counted forward decides only the
+        alerts its loaded facts can (see processors.alerts.evaluate_scoped)."""
+        partial = [
+            str(ref)
+            for ref, e in changed.items()
+            if isinstance(e, ledger.Recruiter) and e.changed is not None
+        ]
+        raised = uow.raised_alerts(partial) if partial else {}
+        holding: dict[str, list[Alert]] = {}
+        considered: dict[str, set[str]] = {}
+        for ref, entity in changed.items():
+            source = str(ref)
+            found, decided = alert_rules.evaluate_scoped(entity, self.rules, raised.get(source, ()))
+            holding[source] = found
+            if decided is not None:
+                considered[source] = decided
+        return holding, considered
 
     def _outputs(
         self,

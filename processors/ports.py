@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from processors.alerts import Alert
 from processors.audit import AuditEntry
-from processors.ledger import Entity, Kind
+from processors.ledger import Entity, Fact, Kind
 from schemas.model import Event
 
 
@@ -148,11 +148,48 @@ class UnitOfWork(Protocol):
 
     def put_entities(self, entities: Iterable[Entity]) -> None: ...
 
-    def sync_alerts(self, holding: Mapping[str, Sequence[Alert]], now: datetime) -> AlertChanges:
+    def sync_alerts(
+        self,
+        holding: Mapping[str, Sequence[Alert]],
+        now: datetime,
+        considered: Mapping[str, set[str]] | None = None,
+    ) -> AlertChanges:
         """Make the alerts of each source entity (by ref) exactly ``holding``: raise new
         ones that are due (``due_at`` None or past ``now``), hold back the others until
         they are due, update changed ones, withdraw raised ones that no longer hold, and
-        drop held-back ones that no longer hold (never raised, never withdrawn)."""
+        drop held-back ones that no longer hold (never raised, never withdrawn). For a
+        source in ``considered``, only the alerts with those ids are decided: the others
+        stand as they are (a recruiter evaluated on a window of its facts)."""
+        ...
+
+    def raised_alerts(self, sources: Sequence[str]) -> dict[str, list[Alert]]:
+        """The alerts raised and not withdrawn of each source."""
+        ...
+
+    def recruiter_facts(
+        self, ranges: Mapping[str, tuple[datetime, datetime] | None]
+    ) -> dict[str, list[Fact]]:
+        """Each recruiter's stored facts within the time range (None: all of them)."""
+        ...
+
+    def known_members(
+        self, candidates: Mapping[str, set[tuple[str, str]]]
+    ) -> dict[str, set[tuple[str, str]]]:
+        """Which of the candidates (kind, value) each recruiter is linked to already."""
+        ...
+
+    def add_recruiter_facts(
+        self,
+        facts: Mapping[str, Sequence[Fact]],
+        members: Mapping[str, set[tuple[str, str]]],
+    ) -> None:
+        """Store recruiters' new facts and the cases, groups, files they newly link."""
+        ...
+
+    def reset_recruiter(
+        self, key: str, facts: Sequence[Fact], members: set[tuple[str, str]]
+    ) -> None:
+        """Replace all of a recruiter's facts and links (a recount after an amendment)."""
         ...
 
     def raise_due(self, now: datetime) -> list[Alert]:

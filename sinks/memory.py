@@ -15,7 +15,7 @@ from datetime import datetime
 
 from processors.alerts import Alert
 from processors.audit import AuditEntry, link_all
-from processors.ledger import Entity, Kind, Ref
+from processors.ledger import Entity, Fact, Kind, Ref
 from processors.ports import (
     Acknowledgement,
     AlertChanges,
@@ -48,6 +48,8 @@ class Tables:
     acks: dict[str, Acknowledgement] = field(default_factory=dict)
     metrics: Counter[MetricKey] = field(default_factory=Counter)
     versions: dict[str, FactVersion] = field(default_factory=dict)
+    recruiter_facts: dict[str, dict[str, Fact]] = field(default_factory=dict)
+    members: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     outbox: list[OutboxMessage] = field(default_factory=list)
     audit: list[tuple[AuditEntry, str, str]] = field(default_factory=list)
 
@@ -81,11 +83,17 @@ class MemoryUnitOfWork:
         for kind, key in refs:
             self.t.entities.pop(Ref(kind, key), None)
 
-    def sync_alerts(self, holding: Mapping[str, Sequence[Alert]], now: datetime) -> AlertChanges:
+    def sync_alerts(
+        self,
+        holding: Mapping[str, Sequence[Alert]],
+        now: datetime,
+        considered: Mapping[str, set[str]] | None = None,
+    ) -> AlertChanges:
         raised: list[Alert] = []
         withdrawn: list[tuple[str, Alert]] = []
         for source, alerts in sorted(holding.items()):
             current = {a.alert_id: a for a in alerts}
+            decided = (considered or {}).get(source)
             for alert_id, alert in sorted(current.items()):
                 row = self.t.alerts.get(alert_id)
                 due = alert.due_at is None or alert.due_at <= now
@@ -99,6 +107,8 @@ class MemoryUnitOfWork:
                         raised.append(alert)
             known = self.t.by_source.setdefault(source, set())
             for alert_id in sorted(known - set(current)):
+                if decided is not None and alert_id not in decided:
+                    continue  # not this evaluation's to decide
                 row = self.t.alerts[alert_id]
                 if row.withdrawn:
                     continue
@@ -110,6 +120,49 @@ class MemoryUnitOfWork:
                     known.discard(alert_id)
             known.update(current)
         return AlertChanges(raised, withdrawn)
+
+    def raised_alerts(self, sources: Sequence[str]) -> dict[str, list[Alert]]:
+        found: dict[str, list[Alert]] = {}
+        for source in sources:
+            for alert_id in sorted(self.t.by_source.get(source, ())):
+                row = self.t.alerts[alert_id]
+                if row.raised and not row.withdrawn:
+                    found.setdefault(source, []).append(row.alert)
+        return found
+
+    def recruiter_facts(
+        self, ranges: Mapping[str, tuple[datetime, datetime] | None]
+    ) -> dict[str, list[Fact]]:
+        found: dict[str, list[Fact]] = {}
+        for key, span in ranges.items():
+            facts = self.t.recruiter_facts.get(key, {}).values()
+            found[key] = sorted(
+                (f for f in facts if span is None or span[0] <= f.occurred_at <= span[1]),
+                key=Fact.sort_key,
+            )
+        return found
+
+    def known_members(
+        self, candidates: Mapping[str, set[tuple[str, str]]]
+    ) -> dict[str, set[tuple[str, str]]]:
+        return {k: wanted & self.t.members.get(k, set()) for k, wanted in candidates.items()}
+
+    def add_recruiter_facts(
+        self,
+        facts: Mapping[str, Sequence[Fact]],
+        members: Mapping[str, set[tuple[str, str]]],
+    ) -> None:
+        for key, items in facts.items():
+            mine = self.t.recruiter_facts.setdefault(key, {})
+            mine.update((f.event_id, f) for f in items)
+        for key, links in members.items():
+            self.t.members.setdefault(key, set()).update(links)
+
+    def reset_recruiter(
+        self, key: str, facts: Sequence[Fact], members: set[tuple[str, str]]
+    ) -> None:
+        self.t.recruiter_facts[key] = {f.event_id: f for f in facts}
+        self.t.members[key] = set(members)
 
     def raise_due(self, now: datetime) -> list[Alert]:
         due = []
@@ -183,6 +236,8 @@ class MemoryLedgerStore:
             acks=dict(self.tables.acks),
             metrics=copy.copy(self.tables.metrics),
             versions=dict(self.tables.versions),
+            recruiter_facts={k: dict(v) for k, v in self.tables.recruiter_facts.items()},
+            members={k: set(v) for k, v in self.tables.members.items()},
             outbox=list(self.tables.outbox),
             audit=list(self.tables.audit),
         )

@@ -24,7 +24,7 @@ from psycopg.types.json import set_json_loads
 from processors import ledger
 from processors.alerts import Alert, alert_from_json, alert_to_json
 from processors.audit import AuditEntry, link_all
-from processors.ledger import Case, Entity, Group, Investigation, Kind, Recruiter
+from processors.ledger import Case, Entity, Fact, Group, Investigation, Kind, Recruiter
 from processors.ports import (
     Acknowledgement,
     AlertChanges,
@@ -101,11 +101,11 @@ def _case_row(c: Case) -> tuple[Any, ...]:
 
 def _recruiter_row(r: Recruiter) -> tuple[Any, ...]:
     return (
-        len(r.case_ids),
+        r.people,
         r.interceptions,
         r.tips,
-        len(r.groups),
-        len(r.investigations),
+        r.groups,
+        r.investigations,
         r.suspect_status,
         r.first_seen,
         r.last_seen,
@@ -186,13 +186,13 @@ def _ident_list(names: Iterable[str]) -> sql.Composed:
 
 _ALERT_COLUMNS = (
     "rule, severity, case_ids, recruiter_ref, group_ref, cause_event_ids, summary,"
-    " triggered_at, sealed_contacts"
+    " triggered_at, sealed_contacts, since"
 )
 
 
 def _alert_of(row: Sequence[Any]) -> Alert:
     """An alert from its row's columns (_ALERT_COLUMNS, from alert_id on)."""
-    alert_id, rule, severity, cases, recruiter, group, causes, summary, at, sealed = row
+    alert_id, rule, severity, cases, recruiter, group, causes, summary, at, sealed, since = row
     return Alert(
         alert_id=str(alert_id),
         rule=AlertRule(rule),
@@ -204,6 +204,7 @@ def _alert_of(row: Sequence[Any]) -> Alert:
         recruiter_ref=recruiter,
         group_ref=group,
         sealed_contacts=tuple(sealed),
+        since=since,
     )
 
 
@@ -220,6 +221,7 @@ def _alert_row(a: Alert, source: str) -> tuple[Any, ...]:
         a.summary,
         a.triggered_at,
         list(a.sealed_contacts),
+        a.since,
     )
 
 
@@ -316,9 +318,15 @@ class PostgresUnitOfWork:
             )
             cur.execute(sql.SQL("TRUNCATE {}").format(stage))
 
-    def sync_alerts(self, holding: Mapping[str, Sequence[Alert]], now: datetime) -> AlertChanges:
+    def sync_alerts(
+        self,
+        holding: Mapping[str, Sequence[Alert]],
+        now: datetime,
+        considered: Mapping[str, set[str]] | None = None,
+    ) -> AlertChanges:
         if not holding:
             return AlertChanges([], [])
+        decided = considered or {}
         sources = sorted(holding)
         known = {
             str(row[0]): (bool(row[1]), str(row[2]), _alert_of((row[0], *row[3:])))
@@ -360,7 +368,9 @@ class PostgresUnitOfWork:
         gone = sorted(
             (k, source, alert)
             for k, (withdrawn, source, alert) in known.items()
-            if k not in holding_ids and not withdrawn
+            if k not in holding_ids
+            and not withdrawn
+            and (source not in decided or k in decided[source])
         )
         if gone:
             self.conn.execute(
@@ -377,20 +387,102 @@ class PostgresUnitOfWork:
             cur.executemany(
                 "INSERT INTO alerts AS a (alert_id, source, rule, severity, case_ids,"
                 " recruiter_ref, group_ref, cause_event_ids, summary, triggered_at,"
-                " sealed_contacts) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " sealed_contacts, since)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (alert_id) DO UPDATE SET severity = EXCLUDED.severity,"
                 " case_ids = EXCLUDED.case_ids, recruiter_ref = EXCLUDED.recruiter_ref,"
                 " group_ref = EXCLUDED.group_ref, cause_event_ids = EXCLUDED.cause_event_ids,"
                 " summary = EXCLUDED.summary, triggered_at = EXCLUDED.triggered_at,"
-                " sealed_contacts = EXCLUDED.sealed_contacts, withdrawn_at = NULL,"
-                " updated_at = now()"
+                " sealed_contacts = EXCLUDED.sealed_contacts, since = EXCLUDED.since,"
+                " withdrawn_at = NULL, updated_at = now()"
                 " WHERE (a.severity, a.case_ids, a.cause_event_ids, a.summary, a.triggered_at,"
-                "        a.sealed_contacts, a.withdrawn_at IS NOT NULL)"
+                "        a.sealed_contacts, a.since, a.withdrawn_at IS NOT NULL)"
                 "   IS DISTINCT FROM (EXCLUDED.severity, EXCLUDED.case_ids,"
                 "        EXCLUDED.cause_event_ids, EXCLUDED.summary, EXCLUDED.triggered_at,"
-                "        EXCLUDED.sealed_contacts, false)",
+                "        EXCLUDED.sealed_contacts, EXCLUDED.since, false)",
                 rows,
             )
+
+    def raised_alerts(self, sources: Sequence[str]) -> dict[str, list[Alert]]:
+        found: dict[str, list[Alert]] = {}
+        for row in self.conn.execute(
+            f"SELECT source, alert_id::text, {_ALERT_COLUMNS} FROM alerts"
+            " WHERE source = ANY(%s) AND withdrawn_at IS NULL ORDER BY alert_id",
+            (list(sources),),
+        ):
+            found.setdefault(str(row[0]), []).append(_alert_of(row[1:]))
+        return found
+
+    def recruiter_facts(
+        self, ranges: Mapping[str, tuple[datetime, datetime] | None]
+    ) -> dict[str, list[Fact]]:
+        if not ranges:
+            return {}
+        keys = sorted(ranges)
+        lows = [ranges[k][0] if ranges[k] else None for k in keys]  # type: ignore[index]
+        highs = [ranges[k][1] if ranges[k] else None for k in keys]  # type: ignore[index]
+        found: dict[str, list[Fact]] = {}
+        for key, fact in self.conn.execute(
+            "SELECT f.recruiter_ref, f.fact"
+            " FROM unnest(%s::text[], %s::timestamptz[], %s::timestamptz[]) AS r(k, lo, hi)"
+            " JOIN recruiter_facts f ON f.recruiter_ref = r.k"
+            " AND (r.lo IS NULL OR f.occurred_at BETWEEN r.lo AND r.hi)"
+            " ORDER BY f.recruiter_ref, f.occurred_at, f.event_id",
+            (keys, lows, highs),
+        ):
+            found.setdefault(str(key), []).append(ledger.fact_from_json(fact))
+        return found
+
+    def known_members(
+        self, candidates: Mapping[str, set[tuple[str, str]]]
+    ) -> dict[str, set[tuple[str, str]]]:
+        rows = [(k, kind, m) for k, wanted in candidates.items() for kind, m in wanted]
+        if not rows:
+            return {}
+        found: dict[str, set[tuple[str, str]]] = {}
+        for key, kind, member in self.conn.execute(
+            "SELECT m.recruiter_ref, m.kind, m.member"
+            " FROM unnest(%s::text[], %s::text[], %s::text[]) AS c(k, kind, member)"
+            " JOIN recruiter_members m ON (m.recruiter_ref, m.kind, m.member)"
+            " = (c.k, c.kind, c.member)",
+            ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]),
+        ):
+            found.setdefault(str(key), set()).add((str(kind), str(member)))
+        return found
+
+    def add_recruiter_facts(
+        self,
+        facts: Mapping[str, Sequence[Fact]],
+        members: Mapping[str, set[tuple[str, str]]],
+    ) -> None:
+        fact_rows = [
+            (key, f.event_id, f.occurred_at, to_json(ledger.fact_to_json(f)))
+            for key, items in sorted(facts.items())
+            for f in items
+        ]
+        member_rows = [
+            (key, kind, m) for key, links in sorted(members.items()) for kind, m in sorted(links)
+        ]
+        with self.conn.cursor() as cur:
+            if fact_rows:
+                cur.executemany(
+                    "INSERT INTO recruiter_facts (recruiter_ref, event_id, occurred_at, fact)"
+                    " VALUES (%s, %s, %s, %s::jsonb) ON CONFLICT DO NOTHING",
+                    fact_rows,
+                )
+            if member_rows:
+                cur.executemany(
+                    "INSERT INTO recruiter_members (recruiter_ref, kind, member)"
+                    " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                    member_rows,
+                )
+
+    def reset_recruiter(
+        self, key: str, facts: Sequence[Fact], members: set[tuple[str, str]]
+    ) -> None:
+        self.conn.execute("DELETE FROM recruiter_facts WHERE recruiter_ref = %s", (key,))
+        self.conn.execute("DELETE FROM recruiter_members WHERE recruiter_ref = %s", (key,))
+        self.add_recruiter_facts({key: facts}, {key: members})
 
     def raise_due(self, now: datetime) -> list[Alert]:
         due = [
