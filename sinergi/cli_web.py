@@ -1,8 +1,8 @@
 """``sinergi web``, ``sinergi officer ...`` and ``sinergi notify ...``: the browser
 application's commands, registered on the ``sinergi`` command line (:data:`sinergi.cli.app`).
 
-``python -m sinergi.cli_web ...`` runs the whole command line with them, for as long as
-``sinergi.cli`` does not import this module itself.
+``sinergi.cli`` imports this module (its ``COMMAND_MODULES``); importing it again is
+harmless (Python imports a module once).
 """
 
 from __future__ import annotations
@@ -325,11 +325,3 @@ def notify_run() -> None:
         loop.run()
     except KeyboardInterrupt:
         loop.stop()
-
-
-def main() -> None:  # pragma: no cover - console entry
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

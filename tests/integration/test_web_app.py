@@ -19,6 +19,8 @@ from tests.integration.hub import Hub
 from tests.unit.web_fakes import csrf_of
 
 PASSWORD = "an integration test password"
+# The command line with the browser application's commands (sinergi.cli loads them too).
+ENTRY = "import sinergi.cli_web; from sinergi.cli import app; app()"
 HEADER = "occurred_at,nik,sex,origin_regency,destination_country,outcome"
 ROWS = [
     "2026-01-20T08:30,5302014101900001,P,5302,MY,SENT_HOME",
@@ -99,7 +101,7 @@ def test_a_csv_upload_is_checked_then_published_with_a_receipt_and_the_refused_r
 def test_officers_are_managed_from_the_command_line(hub: Hub) -> None:
     def sinergi(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "sinergi.cli_web", *args], env=hub.env,
+            [sys.executable, "-c", ENTRY, *args], env=hub.env,
             capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
 
