@@ -7,6 +7,7 @@ they need here.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -150,12 +151,19 @@ class DirectoryCache:
     revoked while the processor runs). A directory that cannot be read or trusted is a
     fault of the hub, not of the message being checked: DirectoryUnavailableError."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, recheck_s: float = 1.0) -> None:
         self.settings = settings
+        self.recheck_s = recheck_s
         self._stamp: float | None = None
+        self._checked = 0.0
         self._directory: Directory | None = None
 
     def __call__(self) -> Directory:
+        # A look at the file at most once a second, not once per message.
+        now = time.monotonic()
+        if self._directory is not None and now - self._checked < self.recheck_s:
+            return self._directory
+        self._checked = now
         path = self.settings.directory_file
         try:
             stamp = path.stat().st_mtime

@@ -10,6 +10,7 @@ publish put in the outbox. No round trip per event.
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -225,6 +226,10 @@ def _alert_row(a: Alert, source: str) -> tuple[Any, ...]:
     )
 
 
+LOCK_BUCKETS = 1024
+_LOCK_CLASS = {kind: 0x53490000 + n for n, kind in enumerate(Kind)}  # one lock space per kind
+
+
 class PostgresUnitOfWork:
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
@@ -270,12 +275,14 @@ class PostgresUnitOfWork:
         if not wanted:
             return {}
         spec = TABLES[kind]
-        # Serialise concurrent workers per entity, including ones that do not exist yet;
-        # locks are taken in sorted order so two batches cannot deadlock.
+        # Serialise concurrent workers per entity, including ones that do not exist yet:
+        # by bucket of keys (at most LOCK_BUCKETS locks per kind and batch, where one lock
+        # per entity outgrew PostgreSQL's lock table on big batches), taken in sorted
+        # order so two batches cannot deadlock.
+        buckets = sorted({zlib.crc32(key.encode()) % LOCK_BUCKETS for key in wanted})
         self.conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(%s || k, 0))"
-            " FROM unnest(%s::text[]) AS k",
-            (f"{kind.value}:", wanted),
+            "SELECT pg_advisory_xact_lock(%s, b) FROM unnest(%s::int[]) AS b",
+            (_LOCK_CLASS[kind], buckets),
         )
         rows = self.conn.execute(
             sql.SQL("SELECT state FROM {} WHERE {} = ANY(%s)").format(
