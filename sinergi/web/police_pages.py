@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 from anyio import to_thread
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from producers.fields import InvalidInputError
+from producers.fields import FieldError, InvalidInputError
 from producers.police import ACTION
 from schemas import reference
 from schemas.model import AlertAction, AlertRule, Severity
@@ -170,8 +170,8 @@ async def acknowledge(ctx: Context) -> Response:
         return found
     try:
         action = ACTION(ctx.form.get("action") or "NOTED").value
-    except Exception:
-        action = AlertAction.NOTED.value
+    except FieldError:
+        return ctx.render("error.html", status=400, message=ctx.t("not_found"))
     assert ctx.unit is not None and ctx.session.officer_code is not None
     try:
         done = await to_thread.run_sync(
