@@ -1,7 +1,9 @@
-"""The whole local stack: PostgreSQL, Kafka, the schema registry, in that order.
+"""The whole local stack: PostgreSQL, Kafka (one node or a cluster), the schema registry,
+in that order.
 
 ``up`` is harmless when things already run; every start waits until the service
-really answers; state lives under one data folder (``SINERGI_HOME``).
+really answers; state lives under one data folder (``SINERGI_HOME``). ``down`` and
+``status`` handle every Kafka node the folder has, whatever number is configured now.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from deploy.kafka import KafkaConfig, KafkaService
+from deploy.kafka import KafkaCluster, KafkaConfig, KafkaNode
 from deploy.postgres import PostgresConfig, PostgresService
 from deploy.registry import RegistryConfig, RegistryService
 
@@ -39,6 +41,12 @@ class StackConfig:
     registry_java_home: Path | None
     maven: str
     pg_bindir: Path | None
+    # The Kafka nodes to start (empty: one node on kafka_port and kafka_controller_port),
+    # and the nodes found under ``home`` (stopped and shown too).
+    kafka_nodes: tuple[KafkaNode, ...] = ()
+    kafka_nodes_on_disk: tuple[KafkaNode, ...] = ()
+    kafka_replication: int = 1
+    kafka_min_insync: int = 1
 
 
 class Stack:
@@ -53,15 +61,24 @@ class Stack:
                 database=cfg.database,
             )
         )
-        self.kafka = KafkaService(
-            KafkaConfig(
-                home=cfg.home,
-                host=cfg.host,
-                port=cfg.kafka_port,
-                controller_port=cfg.kafka_controller_port,
-                java_home=cfg.java_home,
-                maven=cfg.maven,
-            )
+        kafka = KafkaConfig(
+            home=cfg.home,
+            host=cfg.host,
+            port=cfg.kafka_port,
+            controller_port=cfg.kafka_controller_port,
+            java_home=cfg.java_home,
+            maven=cfg.maven,
+            replication=cfg.kafka_replication,
+            min_insync=cfg.kafka_min_insync,
+        )
+        nodes = cfg.kafka_nodes or (KafkaNode(1, cfg.kafka_port, cfg.kafka_controller_port),)
+        self.kafka = KafkaCluster(kafka, nodes)
+        every = {n.node_id: n for n in (*cfg.kafka_nodes_on_disk, *nodes)}
+        # What down and status see: the configured nodes and any other this home has.
+        self.kafka_every = (
+            KafkaCluster(kafka, tuple(every[i] for i in sorted(every)))
+            if len(every) > len(nodes)
+            else self.kafka
         )
         self.registry = RegistryService(
             RegistryConfig(
@@ -84,8 +101,13 @@ class Stack:
             report(f"{service.name}: {service.start()}")
 
     def down(self, report: Callable[[str], None] = print) -> None:
-        for service in reversed(self.services):
+        stopping: list[Service] = [self.registry, self.kafka_every, self.postgres]
+        for service in stopping:
             report(f"{service.name}: {service.stop()}")
 
     def status(self) -> dict[str, str]:
-        return {service.name: service.status() for service in self.services}
+        return {
+            self.postgres.name: self.postgres.status(),
+            **self.kafka_every.statuses(),
+            self.registry.name: self.registry.status(),
+        }
