@@ -47,7 +47,7 @@ def lines(
     """One line per series over ``months`` (x axis), with a legend and the axis maximum."""
     if not months or not series:
         return Markup("")
-    left, right, top_pad, height = 44, 12, 12, 230
+    left, right, top_pad, height = 44, 40, 12, 230
     legend_h = 18 * ((len(series) + 2) // 3)
     plot_h = height - top_pad - 36
     top = max((max(values, default=0) for values in series.values()), default=0) or 1

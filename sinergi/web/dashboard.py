@@ -44,8 +44,8 @@ class Dashboard:
     deaths: list[tuple[str, float]]
     origins: list[tuple[str, float]]
     alerts: Monthly
-    ack_median_h: float | None
-    ack_p90_h: float | None
+    ack_median_s: float | None  # time to acknowledge, seconds
+    ack_p90_s: float | None
     dead_letters: list[tuple[str, float]]
     lag: list[tuple[str, float]] = field(default_factory=list)
     health: list[Check] = field(default_factory=list)
@@ -123,12 +123,12 @@ def read(conninfo: str) -> Dashboard:
         },
     )
 
-    def hours(value: Any) -> float | None:
-        return None if value is None else round(float(value) / 3600, 1)
+    def seconds(value: Any) -> float | None:
+        return None if value is None else float(value)
 
     return Dashboard(
         by_post, by_route, repatriations, deaths, origins, alerts,
-        hours(ack.get("median")), hours(ack.get("p90")), dead,
+        seconds(ack.get("median")), seconds(ack.get("p90")), dead,
     )  # fmt: skip
 
 
@@ -185,3 +185,13 @@ def _http(name: str, url: str) -> Check:
     if response.status_code != 200 and response.text:
         detail += f" ({response.text.strip()[:120]})"
     return Check(name, response.status_code == 200, detail)
+
+
+def duration(seconds: float | None) -> str:
+    """A time to acknowledge as people read it: seconds, minutes, hours or days."""
+    if seconds is None:
+        return "-"
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
