@@ -109,11 +109,19 @@ async def stream(ctx: Context) -> Response:
         )  # fmt: skip
         return html
 
+    async def still_allowed() -> bool:
+        """The stream ends with the session (logged out, expired) or the officer (disabled)."""
+        if not ctx.services.sessions.alive(ctx.session.sid):
+            return False
+        username = ctx.session.username or ""
+        officer = await to_thread.run_sync(ctx.services.officers.get, username)
+        return officer is not None and officer.disabled_at is None
+
     async def events() -> AsyncIterator[str]:
         known: dict[str, str] = {}
         quiet = 0.0
         yield "retry: 2000\n\n"
-        while not await ctx.request.is_disconnected():
+        while not await ctx.request.is_disconnected() and await still_allowed():
             try:
                 alerts = await to_thread.run_sync(ctx.services.ledger.alerts, flt)
             except LedgerReadError:

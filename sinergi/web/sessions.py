@@ -87,6 +87,12 @@ class SessionStore:
             self._sessions[sid] = session
             return session
 
+    def alive(self, sid: str) -> bool:
+        """Whether the session still stands, without renewing it (a live stream asks)."""
+        with self._lock:
+            session = self._sessions.get(sid)
+            return session is not None and session.expires_at > self._now()
+
     def drop(self, sid: str) -> None:
         with self._lock:
             self._sessions.pop(sid, None)

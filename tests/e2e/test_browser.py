@@ -6,11 +6,12 @@ a post officer logs in and records an interception of a minor; an officer of the
 matching Polres sees the alert arrive without reloading and acknowledges it; an officer
 of another Polres does not see it; operations see the interception counted on the
 dashboard. A screenshot of each page is saved under the test's output (and copied to
-docs/screenshots/ for the README).
+docs/screenshots/ for the README with SINERGI_TEST_DOCS_SCREENSHOTS=1).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -224,7 +225,7 @@ def test_a_minor_intercepted_in_the_browser_reaches_the_matching_polres_live(
     finally:
         for driver in drivers:
             driver.quit()
-        if shots.exists():
+        if shots.exists() and os.environ.get("SINERGI_TEST_DOCS_SCREENSHOTS") == "1":
             SHOTS.mkdir(parents=True, exist_ok=True)
             for picture in shots.glob("*.png"):
                 shutil.copy(picture, SHOTS / picture.name)

@@ -205,3 +205,13 @@ def test_health_endpoints_need_no_session() -> None:
     assert c.get("/healthz").text == "ok\n"
     ready = c.get("/readyz")
     assert ready.status_code == 200 and ready.json()["ready"] is True
+
+
+def test_the_live_stream_ends_when_the_officer_logs_out() -> None:
+    svc = services()
+    c = client(svc)
+    token = log_in(c, "polres-tts")
+    sid = c.cookies.get("sinergi_session")
+    assert sid and svc.sessions.alive(sid)
+    c.post("/logout", data={"csrf_token": token})
+    assert not svc.sessions.alive(sid)
