@@ -181,6 +181,40 @@ def start_kafka(hub: Hub) -> None:
     runtime.stack(hub.settings).kafka.start()
 
 
+def busiest_broker(hub: Hub) -> int:
+    """The node leading the most partitions of this slice's input topics."""
+    with bootstrap.kafka_admin(hub.settings) as admin:
+        described = admin.describe_topics(bootstrap.input_topics(hub.settings))
+    leaders = Counter(p["leader_id"] for t in described for p in t["partitions"])
+    return leaders.most_common(1)[0][0]
+
+
+def kill_broker(hub: Hub, node_id: int) -> None:
+    """kill -9 one node of the cluster (a broker and a controller voter)."""
+    node = runtime.stack(hub.settings).kafka.node(node_id)
+    pid = node.running()
+    assert pid is not None, f"{node.name} is not running"
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while node.running() is not None:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{node.name} survived kill -9")
+        time.sleep(0.1)
+
+
+def under_replicated(hub: Hub) -> list[str]:
+    """This slice's partitions with fewer in-sync replicas than replicas."""
+    with bootstrap.kafka_admin(hub.settings) as admin:
+        names = [t for t in admin.list_topics() if t.startswith(hub.settings.topic_prefix)]
+        described = admin.describe_topics(names)
+    return [
+        f"{t['name']}[{p['partition_index']}]"
+        for t in described
+        for p in t["partitions"]
+        if len(p["isr_nodes"]) < len(p["replica_nodes"])
+    ]
+
+
 # --- waiting and accounting -----------------------------------------------------------------
 
 
@@ -477,6 +511,33 @@ def kafka_killed(
     if waiting or synced.returncode not in (0,):
         acc.problems.append(f"{waiting} still waiting after the sync: {synced.stdout[-300:]}")
     return acc
+
+
+def cluster_broker_killed(
+    hub: Hub, *, events: int = 600, per_second: float = 40, down_s: float = 10
+) -> tuple[Accounting, int]:
+    """One broker of a three-broker cluster (the one leading most input partitions)
+    killed (-9) during a flow, and started again ``down_s`` later: the other two hold
+    every acknowledged write (acks=all, min.insync.replicas=2), producers and the worker
+    follow the new leaders, and the broker catches up once back. Returns the accounting
+    and the node killed."""
+    hub.start_worker()
+    todo = simulated_events(hub, events)
+    cluster = runtime.stack(hub.settings).kafka
+    with flow(hub, todo, per_second=per_second) as published:
+        hub.wait_for(lambda: hub.event_count() > 0, what="the worker to begin")
+        victim = busiest_broker(hub)
+        kill_broker(hub, victim)
+        down_at = time.monotonic()
+        time.sleep(down_s)
+        cluster.node(victim).start()
+        back = time.monotonic()
+    wait_processed(hub)
+    acc = account(hub, f"broker {victim} of 3 killed -9 during a flow", published)
+    acc.recovery_s = time.monotonic() - back
+    if back - down_at < down_s:
+        acc.problems.append("the broker was not down as long as planned")
+    return acc, victim
 
 
 def post_offline(hub: Hub, *, events: int = 1000) -> Accounting:
