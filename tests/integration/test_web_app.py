@@ -117,3 +117,23 @@ def test_officers_are_managed_from_the_command_line(hub: Hub) -> None:
     assert "disabled" in sinergi("officer", "list").stdout
     refused = sinergi("officer", "add", "x1", "--unit", "hub-processor", "--code", "X-1")
     assert refused.returncode != 0 and "Traceback" not in refused.stderr
+
+
+def test_a_refused_form_names_each_problem_next_to_its_field_and_sends_nothing(hub: Hub) -> None:
+    client = web(hub)
+    assert log_in(client) == 303
+    page = client.get("/record/interception").text
+    refused = client.post(
+        "/record/interception",
+        data={"csrf_token": csrf_of(page), "occurred_at": "2026-01-20T08:30",
+              "nik": "53020141019", "outcome": "SENT_HOME"},
+    )  # fmt: skip
+    assert refused.status_code == 422
+    assert 'id="e-nik" class="field-error" aria-live="polite">NIK harus 16 digit, terisi 11' in (
+        refused.text
+    )
+    assert hub.event_count() == 0
+    published = "SELECT 1 FROM web_audit WHERE outcome = 'ok' AND action LIKE %s"
+    assert not hub.query(published, "record.%")
+    ready = client.get("/readyz").json()
+    assert ready["checks"]["PostgreSQL"]["ok"] and ready["checks"]["Kafka"]["ok"]
