@@ -86,6 +86,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "fact": ("Fakta", "Fact"),
     "by": ("Oleh", "By"),
     "details": ("Rincian", "Details"),
+    "row": ("Baris", "Row"),
     "open_contact": ("Buka kontak perekrut", "Open the recruiter's contact"),
     "contact": (
         "Kontak perekrut (hanya polisi; pembukaan dicatat)",

@@ -218,8 +218,31 @@ def test_a_minor_intercepted_in_the_browser_reaches_the_matching_polres_live(
         assert MINOR_NIK not in ops.page_source and case_id not in ops.page_source
         shot(ops, shots, "dashboard")
 
+        # A CSV file: checked first (nothing sent), then its valid rows published; the
+        # progress bar follows each step, and the page offers the two files.
+        rows = tmp_path / "rows.csv"
+        day = (datetime.now(UTC) - timedelta(days=1)).astimezone(WITA).strftime("%Y-%m-%d")
+        rows.write_text(
+            "occurred_at,nik,sex,origin_regency,destination_country,outcome\n"
+            f"{day}T08:30,5302014101900001,P,5302,MY,SENT_HOME\n"
+            f"{day}T08:35,53020141019,P,5302,MY,SENT_HOME\n"
+        )
         post.get(f"{url}/upload")
         shot(post, shots, "upload")
+        post.find_element(By.NAME, "file").send_keys(str(rows))
+        post.find_element(By.CSS_SELECTOR, "form.record button[type=submit]").click()
+        publish = WebDriverWait(post, 60).until(
+            ec.element_to_be_clickable((By.ID, "publish"))
+        )  # the page reloads itself when the check ends
+        assert post.find_element(By.ID, "valid").text == "1"
+        assert post.find_element(By.ID, "refused").text == "1"
+        assert post.find_element(By.ID, "refused-file").is_displayed()
+        shot(post, shots, "upload-checked")
+        publish.click()
+        WebDriverWait(post, 60).until(ec.visibility_of_element_located((By.ID, "published")))
+        assert post.find_element(By.ID, "published").text == "1"
+        assert post.find_element(By.ID, "bar").get_attribute("value") == "100"
+        shot(post, shots, "upload-done")
         acks = hub.query("SELECT officer_ref, action FROM alert_acks")
         assert acks == [("PTS-03", "INVESTIGATING")]
     finally:
