@@ -22,6 +22,7 @@ from sinergi.config import Settings
 from sinergi.display import local_time
 from sinergi.web import i18n, routing
 from sinergi.web.access import Capability, UnitRole, capabilities, unit_role
+from sinergi.web.choices import choices
 from sinergi.web.dashboard import duration
 from sinergi.web.officers import LoginPolicy, OfficerStore
 from sinergi.web.sessions import (
@@ -117,6 +118,7 @@ def make_templates() -> Jinja2Templates:
         column=i18n.column,
         problem=i18n.problem,
         duration=duration,
+        choices=choices,
     )
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
     return templates
