@@ -1,139 +1,279 @@
-"""Benchmark: drain a backlog of interceptions from Kafka into PostgreSQL.
+"""Draining the backlog: the real processor, and the naive faust agent beside it.
 
-Publishes N interceptions (default 100,000) to a fresh set of topics, then starts
-a real processor (faust worker, separate process) and times how long it takes
-until every event is in PostgreSQL: the events table, the cases and the metrics.
-Prints events per second. Runs against the local stack (started if needed), in
-its own topics and database, which it removes afterwards.
+The processor is a black box: ``sinergi process`` in its own process, as deployed,
+started once the whole backlog waits on the topics. Its progress is read from outside
+twice a second: the sum of its consumer group's committed offsets (it commits a
+partition's offset only after the PostgreSQL transaction that took in every message
+before it, so a committed message is in the event store, the ledger, the alerts, the
+metrics and the audit trail), and its memory from ``/proc`` (the process and any
+children it starts). From those samples come the drain rate, the rate of each tenth
+(is the cost of a batch independent of the history behind it?) and the peak RSS.
 
-    make bench            # or: python -m bench.drain --events 100000
+The naive agent (``bench/naive.py``) drains a prefix of the same topics into a database
+of its own; its progress is the count of its table.
+
+Before ``make bench`` measured the whole table, this module was the bench: 100,000
+interceptions drained into PostgreSQL, one figure.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import subprocess
 import sys
 import time
-import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
+from bench.stats import Sample, crossing, rate_between, tenth_bounds, tenth_rates
 from deploy.procs import terminate
-from producers.forms import FORMS, record_rows
-from producers.simulate import Simulator
-from schemas.model import Agency
-from sinergi import bootstrap, runtime
-from sinergi.config import from_env
+from sinergi import bootstrap
+from tests.integration.hub import Hub
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--keep", action="store_true", help="keep the bench topics and database")
-    args = parser.parse_args()
+class BenchError(RuntimeError):
+    """Something broke (not a goal missed): the bench reports it and exits 1."""
 
-    tag = uuid.uuid4().hex[:8]
-    env = dict(os.environ) | {
-        "SINERGI_TOPIC_PREFIX": f"bench{tag}.",
-        "SINERGI_PROCESSOR_GROUP": f"bench{tag}",
-        "SINERGI_DATABASE": f"bench{tag}",
-        "SINERGI_METRICS_PORT": str(int(os.environ.get("SINERGI_METRICS_PORT", "19100")) + 50),
-    }
-    settings = from_env(env)
-    print(f"stack in {settings.home}")
-    # Starting the stack (or finding it running) also creates this run's database.
-    runtime.stack(settings).up(report=lambda line: print(f"  {line}"))
-    owner = bootstrap.conninfo(settings, "sinergi_owner", "sinergi")
+
+@dataclass
+class Drain:
+    expected: int
+    samples: list[Sample]  # (seconds since the processor was started, messages committed)
+    rss_kb: list[tuple[float, int]]  # (seconds, resident KB of the process tree)
+    seconds: float  # from starting the processor to the last message committed
+    pid: int
+
+    @property
+    def rate(self) -> float:
+        """Events per second, the processor's start-up included."""
+        return self.expected / self.seconds if self.seconds else 0.0
+
+    @property
+    def steady_rate(self) -> float | None:
+        """Events per second from the first batch committed on (start-up left out)."""
+        return rate_between(self.samples, 0, self.expected)
+
+    @property
+    def tenths(self) -> list[float | None]:
+        return tenth_rates(self.samples, self.expected)
+
+    def rss_kb_at(self, count: int) -> int | None:
+        """Resident memory when ``count`` messages had been committed."""
+        at = crossing(self.samples, count)
+        if at is None:
+            return None
+        return next((kb for t, kb in self.rss_kb if t >= at), None)
+
+    @property
+    def rss_after_first_tenth_kb(self) -> int | None:
+        return self.rss_kb_at(tenth_bounds(self.expected)[1])
+
+
+@dataclass
+class NaiveDrain:
+    target: int
+    samples: list[Sample] = field(default_factory=list)
+    seconds: float = 0.0
+    stopped_because: str = ""
+
+    @property
+    def reached(self) -> int:
+        return self.samples[-1][1] if self.samples else 0
+
+    @property
+    def rate(self) -> float | None:
+        """Events per second from its first insert on (faust's start-up left out)."""
+        return rate_between(self.samples, 0, min(self.reached, self.target))
+
+
+# --- reading a process from outside ----------------------------------------------------
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (from /proc/<pid>/task/*/children)."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+    return out
+
+
+def status_kb(pid: int, name: str) -> int:
+    """A ``/proc/<pid>/status`` figure in KB (VmRSS, VmHWM); 0 once the process is gone."""
     try:
-        runtime.prepare_hub(settings, report=lambda line: print(f"  {line}"))
-        publish(settings, args.events)
-        drain(settings, env, args.events)
-    finally:
-        if not args.keep:
-            cleanup(settings, owner)
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{name}:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
-def publish(settings, count: int) -> None:
-    # As many recruiters per interception as at the realistic scale (about 40 per 400).
-    scale = 1 + count / 400
-    sim = Simulator(seed=1, months=6, scale=scale, recruiters=int(40 * scale))
-    desks = {p: bootstrap.desk(settings, Agency.POST, p) for p in ("eltari", "tenau")}
-    form = FORMS["interception"]
-    rows: dict[str, list] = {"eltari": [], "tenau": []}
-    for n, (post, row) in enumerate(sim.interceptions()):
-        if n >= count:
-            break
-        rows[post].append(row)
-    started = time.perf_counter()
-    events = {post: record_rows(desks[post], form, rs) for post, rs in rows.items()}
-    validated = time.perf_counter()
-    for post, post_events in events.items():
-        pub = bootstrap.publisher(settings, desks[post].unit)
-        try:
-            pub.publish(post_events, timeout=300)
-        finally:
-            pub.close()
-    done = time.perf_counter()
-    n = sum(len(e) for e in events.values())
-    print(
-        f"published {n:,} interceptions: validate+pseudonymise {n / (validated - started):,.0f}/s,"
-        f" encode+send {n / (done - validated):,.0f}/s"
-    )
+def tree_kb(pid: int, name: str) -> int:
+    """The sum over the process tree: its peak (VmHWM) is at most this."""
+    return sum(status_kb(p, name) for p in process_tree(pid))
 
 
-def drain(settings, env: dict[str, str], count: int) -> None:
-    log = Path(settings.home) / "logs" / f"bench-{settings.processor_group}.log"
+# --- the real processor -----------------------------------------------------------------
+
+
+def committed(admin: object, group: str) -> int:
+    """Messages the group has committed, over every partition."""
+    offsets = admin.list_group_offsets([group]).get(group, {})  # type: ignore[attr-defined]
+    return sum(max(0, meta.offset) for meta in offsets.values())
+
+
+def drain(hub: Hub, expected: int, *, sample_s: float = 0.5, stall_s: float = 300.0) -> Drain:
+    """Start the processor on the waiting backlog; return when it has committed
+    ``expected`` messages. Leaves it running (the next measurements use it)."""
+    proc = hub.start_worker()
+    began = time.perf_counter()
+    samples: list[Sample] = []
+    rss: list[tuple[float, int]] = []
+    last_change = began
+    with bootstrap.kafka_admin(hub.settings) as admin:
+        while True:
+            if proc.poll() is not None:
+                raise BenchError(f"the processor exited {proc.returncode}: {tail(hub.worker_log)}")
+            done = committed(admin, hub.settings.processor_group)
+            now = time.perf_counter()
+            if not samples or done != samples[-1][1]:
+                last_change = now
+            samples.append((now - began, done))
+            rss.append((now - began, tree_kb(proc.pid, "VmRSS")))
+            if done >= expected:
+                break
+            if now - last_change > stall_s:
+                raise BenchError(
+                    f"the processor made no progress for {stall_s:.0f} s at"
+                    f" {done:,} of {expected:,}: {tail(hub.worker_log)}"
+                )
+            time.sleep(sample_s)
+    return Drain(expected, samples, rss, samples[-1][0], proc.pid)
+
+
+def tail(path: Path, chars: int = 1500) -> str:
+    try:
+        return path.read_text(errors="replace")[-chars:]
+    except OSError:
+        return f"(no log at {path})"
+
+
+def ledger_counts(hub: Hub) -> dict[str, int | None]:
+    """What the drain left in PostgreSQL (a table the processor no longer has: None)."""
+    queries = {
+        "events": "SELECT count(*) FROM events",
+        "cases": "SELECT count(*) FROM cases",
+        "recruiters": "SELECT count(*) FROM recruiters",
+        "alerts": "SELECT count(*) FROM alerts",
+        "metrics_daily_rows": "SELECT count(*) FROM metrics_daily",
+        "audit_entries": "SELECT count(*) FROM audit_log",
+        "dead_lettered": "SELECT count(*) FROM audit_log WHERE outcome = 'dead_lettered'",
+    }
+    out: dict[str, int | None] = {}
+    with psycopg.connect(bootstrap.conninfo(hub.settings, "sinergi_owner"), autocommit=True) as c:
+        for name, query in queries.items():
+            try:
+                row = c.execute(query.encode()).fetchone()
+                out[name] = int(row[0]) if row else None
+            except psycopg.Error:
+                out[name] = None
+    return out
+
+
+# --- the naive agent --------------------------------------------------------------------
+
+
+def naive_database(hub: Hub) -> str:
+    return f"{hub.settings.database}_naive"
+
+
+def drain_naive(
+    hub: Hub,
+    target: int,
+    *,
+    sample_s: float = 0.5,
+    stall_s: float = 60.0,
+    limit_s: float = 900.0,
+) -> NaiveDrain:
+    """Run ``bench/naive.py`` (a faust worker) on the same topics, into a database of its
+    own, until it has stored ``target`` events (or stalls, or ``limit_s`` passes)."""
+    database = naive_database(hub)
+    owner = bootstrap.conninfo(hub.settings, "sinergi_owner", "sinergi")
+    with psycopg.connect(owner, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    env = hub.env | {
+        "SINERGI_DATABASE": database,
+        "SINERGI_PROCESSOR_GROUP": f"{hub.settings.processor_group}-naive",
+    }
+    log = hub.settings.home / "logs" / f"naive-{hub.settings.processor_group}.log"
     with log.open("ab") as out:
-        started = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sinergi", "process"],
+            [sys.executable, "-m", "bench.naive", "worker", "--loglevel", "warn"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    conninfo = bootstrap.conninfo(settings, "sinergi_owner")
-    first_at = None
-    stored = 0
+    result = NaiveDrain(target)
+    began = time.perf_counter()
     try:
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            while stored < count:
-                if proc.poll() is not None:
-                    raise SystemExit(f"processor exited {proc.returncode}; see {log}")
-                time.sleep(0.2)
-                stored = conn.execute("SELECT count(*) FROM events").fetchone()[0]
-                if stored and first_at is None:
-                    first_at = time.perf_counter()
-            finished = time.perf_counter()
-            cases, counted = conn.execute(
-                "SELECT count(*), (SELECT sum(value) FROM metrics_daily"
-                " WHERE metric = 'sinergi_interceptions_total') FROM cases"
-            ).fetchone()
-    finally:
-        terminate(proc.pid, timeout=30)
-    total = finished - started
-    steady = finished - (first_at or started)
-    print(f"drained {stored:,} events into PostgreSQL ({cases:,} cases, metrics count {counted:,})")
-    print(f"  wall time from processor start: {total:.1f}s -> {stored / total:,.0f} events/s")
-    print(f"  from first event stored:        {steady:.1f}s -> {stored / steady:,.0f} events/s")
-
-
-def cleanup(settings, owner: str) -> None:
-    with bootstrap.kafka_admin(settings) as admin:
-        mine = [t for t in admin.list_topics() if t.startswith(settings.topic_prefix)]
-        if mine:
-            admin.delete_topics(mine)
-    with psycopg.connect(owner, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(settings.database)
-            )
+        count = _table_count(bootstrap.conninfo(hub.settings, "sinergi_owner", database))
+        result.stopped_because = _sample_until(
+            result, count, proc, began, sample_s=sample_s, stall_s=stall_s, limit_s=limit_s
         )
+        if proc.poll() is not None and result.reached == 0:
+            raise BenchError(f"the naive agent exited {proc.returncode}: {tail(log)}")
+    finally:
+        terminate(proc.pid, timeout=20)
+        proc.wait(timeout=30)
+    result.seconds = time.perf_counter() - began
+    return result
 
 
-if __name__ == "__main__":
-    main()
+def _table_count(conninfo: str) -> Callable[[], int]:
+    def count() -> int:
+        try:
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                row = conn.execute(b"SELECT count(*) FROM events").fetchone()
+                return int(row[0]) if row else 0
+        except psycopg.errors.UndefinedTable:
+            return 0  # the agent has not made its table yet
+
+    return count
+
+
+def _sample_until(
+    result: NaiveDrain,
+    count: Callable[[], int],
+    proc: subprocess.Popen[bytes],
+    began: float,
+    *,
+    sample_s: float,
+    stall_s: float,
+    limit_s: float,
+) -> str:
+    """Sample the naive agent's count into ``result``; say why sampling stopped."""
+    last_change = began
+    while True:
+        done, now = count(), time.perf_counter()
+        if not result.samples or done != result.samples[-1][1]:
+            last_change = now
+        result.samples.append((now - began, done))
+        if done >= result.target:
+            return "reached"
+        if proc.poll() is not None:
+            return f"exited {proc.returncode}"
+        if done and now - last_change > stall_s:
+            return f"stalled for {stall_s:.0f} s"
+        if now - began > limit_s:
+            return f"time limit {limit_s:.0f} s"
+        time.sleep(sample_s)
