@@ -16,6 +16,7 @@ from schemas.model import Event
 from schemas.nik import NikError, parse_nik
 from sinergi.web import i18n
 from sinergi.web.access import Capability, recordable_forms
+from sinergi.web.desk import with_officer
 from sinergi.web.guard import Context, page
 from sinergi.web.officers import AuditEntry
 from sinergi.web.routing import regency_name
@@ -78,8 +79,9 @@ async def record_submit(ctx: Context) -> Response:
     recorder = ctx.services.recorder
     try:
         if check_only:
+            checked = with_officer(form, row, officer, force=True)
             await to_thread.run_sync(recorder.check, ctx.unit.agency, ctx.unit.unit, form.name,
-                                     _with_officer(form, row, officer))  # fmt: skip
+                                     checked)  # fmt: skip
             done = None
         else:
             event, done = await to_thread.run_sync(
@@ -96,10 +98,6 @@ async def record_submit(ctx: Context) -> Response:
            "published" if done.published else "kept at the desk")  # fmt: skip
     fresh = {"occurred_at": _now_wita()}
     return ctx.render("record_form.html", form=form, values=fresh, errors={}, receipt=done)
-
-
-def _with_officer(form: forms.Form[Event], row: dict[str, str], officer: str) -> dict[str, str]:
-    return {**row, "officer": officer} if "officer" in form.columns else row
 
 
 @page(Capability.RECORD)
