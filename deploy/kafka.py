@@ -311,17 +311,20 @@ class KafkaService:
             admin.close()
         return True
 
+    def check_ports(self) -> None:
+        """Both ports free, or a StackError naming who holds one and what to change."""
+        n = self.cfg.node_id
+        moved = "" if n == 1 else f": {2 * (n - 1)} above node 1's"
+        for port, what, variable in (
+            (self.cfg.port, "Kafka", "SINERGI_KAFKA_PORT"),
+            (self.cfg.controller_port, "Kafka controller", "SINERGI_KAFKA_CONTROLLER_PORT"),
+        ):
+            node = what if n == 1 else f"{what} of node {n}{moved}"
+            ensure_port_free(self.cfg.host, port, node, variable)
+
     def launch(self, cluster_id: str | None = None) -> subprocess.Popen[bytes]:
         """Check its ports, prepare its storage and start the process (not waiting)."""
-        what = "Kafka" if self.cfg.node_id == 1 else f"Kafka node {self.cfg.node_id}"
-        shift = "" if self.cfg.node_id == 1 else f" (node {self.cfg.node_id}: moved from it)"
-        ensure_port_free(self.cfg.host, self.cfg.port, what, f"SINERGI_KAFKA_PORT{shift}")
-        ensure_port_free(
-            self.cfg.host,
-            self.cfg.controller_port,
-            f"{what} controller",
-            f"SINERGI_KAFKA_CONTROLLER_PORT{shift}",
-        )
+        self.check_ports()
         self.prepare(cluster_id)
         heap = ["-Xms256m", "-Xmx768m"] if self.cfg.clustered else ["-Xms512m", "-Xmx1g"]
         proc = spawn(
@@ -435,10 +438,11 @@ class KafkaCluster:
                 " folders (their topics are lost) or use another SINERGI_HOME"
             )
         cluster_id = ids.pop() if ids else _kafka_uuid(str(uuid.uuid4()))
+        stopped = [n for n in self.nodes if n.running() is None]
+        for node in stopped:  # every port checked before any node starts
+            node.check_ports()
         # Every node first, then wait: a node answers only once a majority of voters runs.
-        launched = {
-            n.name: n.launch(cluster_id) for n in self.nodes if n.running() is None
-        }  # fmt: skip
+        launched = {n.name: n.launch(cluster_id) for n in stopped}
         for node in self.nodes:
             if node.name in launched:
                 node.wait_ready(launched[node.name])
