@@ -427,6 +427,13 @@ class KafkaCluster:
         """Node 1's pid (what the single-node tools and tests ask for)."""
         return self.nodes[0].running()
 
+    def classpath(self) -> str:
+        """Kafka's jars (for its own tools: GetOffsetShell, ...)."""
+        return self.nodes[0].classpath()
+
+    def _java(self) -> Path:
+        return self.nodes[0]._java()
+
     def start(self) -> str:
         if len(self.nodes) == 1:
             return self.nodes[0].start()
