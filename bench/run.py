@@ -112,6 +112,8 @@ class Measured:
     naive: drains.NaiveDrain | None = None
     imported: desk.DeskImport | None = None
     problems: list[str] = field(default_factory=list)
+    # Other stacks running beside the bench slow it down: recorded with the figures.
+    load_at_start: tuple[float, float, float] = field(default_factory=os.getloadavg)
 
 
 def say(text: str) -> None:
@@ -227,9 +229,9 @@ def alert_latency(hub: Hub, m: Measured, work: Path) -> None:
     )
     lat = m.latency
     say(
-        f"alerts: idle p50 {lat.idle.p(50)} ms, loaded p50 {lat.loaded.p(50)} ms,"
-        f" p99 {lat.loaded.p(99) or 0:,.0f} ms, {lat.loaded.missing} missing;"
-        f" background {lat.background_rate:,.0f} events/s"
+        f"alerts: idle p50 {quantity(lat.idle.p(50), 'ms')}, under background p50"
+        f" {quantity(lat.loaded.p(50), 'ms')}, p99 {quantity(lat.loaded.p(99), 'ms')},"
+        f" {lat.loaded.missing} missing; background {lat.background_rate:,.0f} events/s"
     )
     if lat.idle.ms == [] and lat.idle.missing:
         m.problems.append("no alert reached police even on an idle hub")
@@ -493,7 +495,8 @@ def meta(m: Measured, mode: str, started: datetime, settings: Settings) -> dict[
     return {
         "date": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
+        "machine": machine(),  # its load average: at the end
+        "load_average_at_start": m.load_at_start,
         "git": {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))},
         "mode": mode,
         "volumes": asdict(m.volumes),
