@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import psycopg
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
+from psycopg import sql
 
 from deploy.procs import StackError
 from deploy.registry import REGISTRY_USER
-from deploy.secrets import read_password
+from deploy.secrets import ensure_password, read_password
 from processors.alerts import AlertRules
 from processors.authenticity import Authenticator, signed_at
 from processors.person_rules import PersonRules
@@ -37,12 +39,19 @@ from schemas.crypto import CryptoError, signing_private
 from schemas.directory import Directory, DirectoryError, DirectoryUnavailableError
 from schemas.directory import load as load_directory
 from schemas.model import Agency, Event
+from schemas.nik import normalise_nik
 from schemas.registry import RegistryClient, SchemaRegistry
 from schemas.serde import EventDeserializer, EventSerializer
 from schemas.topics import ALL_TOPICS, INPUT_TOPICS, subject_for
 from sinergi.config import Settings
 from sinks.kafka import OutboxRelay
 from sinks.postgres import PostgresLedgerStore
+
+if TYPE_CHECKING:  # the browser application's parts, imported where they are wired
+    from sinergi.web.ledger import LedgerReader
+    from sinergi.web.notifier import NotificationStore, Notifier, NotifierLoop
+    from sinergi.web.officers import PostgresOfficerStore
+    from sinergi.web.services import WebServices
 
 log = logging.getLogger(__name__)
 
@@ -351,3 +360,129 @@ def create_topics(settings: Settings) -> list[str]:
     finally:
         client.close()
     return created
+
+
+# --- the browser application (sinergi/web) ---------------------------------------------------
+
+WEB_ROLE = "sinergi_web"
+
+
+def ensure_web_role(settings: Settings) -> None:
+    """The PostgreSQL role of the browser application (made once, as the superuser at
+    set-up: sinergi_owner may not create roles), and its rights in this database once
+    migration 0009 is applied (sinergi_web_grants())."""
+    password = ensure_password(settings.secrets_dir, WEB_ROLE)
+    superuser = conninfo(settings, "postgres", "postgres")
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (WEB_ROLE,)).fetchone()
+        verb = "ALTER" if exists else "CREATE"
+        conn.execute(
+            sql.SQL("{} ROLE {} LOGIN NOSUPERUSER NOCREATEROLE PASSWORD {}").format(
+                sql.SQL(verb), sql.Identifier(WEB_ROLE), sql.Literal(password)
+            )
+        )
+    with psycopg.connect(conninfo(settings, "postgres"), autocommit=True) as conn:
+        found = conn.execute("SELECT to_regproc('sinergi_web_grants') IS NOT NULL").fetchone()
+        if found and found[0]:
+            conn.execute("SELECT sinergi_web_grants()")
+
+
+def web_conninfo(settings: Settings) -> str:
+    return conninfo(settings, WEB_ROLE)
+
+
+def officer_store(settings: Settings) -> PostgresOfficerStore:
+    from sinergi.web.officers import PostgresOfficerStore
+
+    return PostgresOfficerStore(web_conninfo(settings))
+
+
+def notification_store(settings: Settings) -> NotificationStore:
+    from sinergi.web.notifier import NotificationStore
+
+    return NotificationStore(web_conninfo(settings))
+
+
+def ledger_reader(settings: Settings) -> LedgerReader:
+    """The ledger as the analyst reads it; a NIK typed in a case search is pseudonymised
+    here with the members' shared key."""
+    from sinergi.web.ledger import LedgerReader
+
+    names = pseudonymiser(settings)
+
+    def case_of_nik(nik: str) -> str:
+        return "nik:" + str(names.nik(normalise_nik(nik)))
+
+    return LedgerReader(conninfo(settings, "sinergi_analyst"), case_of_nik)
+
+
+def web_services(settings: Settings) -> WebServices:
+    """Everything the browser application's pages use, on the real stack."""
+    from sinergi.web import dashboard as web_dashboard
+    from sinergi.web.desk import Recorder
+    from sinergi.web.officers import LoginPolicy
+    from sinergi.web.services import WebServices
+    from sinergi.web.sessions import SessionStore
+    from sinergi.web.uploads import Uploads
+
+    reader = ledger_reader(settings)
+    recorder = Recorder(settings)
+    analyst = conninfo(settings, "sinergi_analyst")
+    return WebServices(
+        settings=settings,
+        officers=officer_store(settings),
+        sessions=SessionStore(settings.web_session_minutes),
+        policy=LoginPolicy(
+            failures=settings.web_lockout_failures,
+            lock_for=timedelta(minutes=settings.web_lockout_minutes),
+        ),
+        ledger=reader,
+        recorder=recorder,
+        uploads=Uploads(recorder, settings.home / "web" / "uploads"),
+        read_dashboard=lambda: web_dashboard.read(analyst),
+        checks=lambda: web_dashboard.health(settings, reader.ping),
+        lag=lambda: web_dashboard.lag(settings),
+        opener=police_contact_opener(settings),
+    )
+
+
+def police_contact_opener(settings: Settings) -> Callable[[str], str]:
+    """Opens recruiter contacts sealed for police (sinergi.police.contact_opener), made
+    when first used, so that a web app without the police key still serves the others."""
+    from sinergi import police
+
+    opener: list[Callable[[str], str]] = []
+
+    def open_contact(sealed: str) -> str:
+        if not opener:
+            opener.append(police.contact_opener(settings))
+        return opener[0](sealed)
+
+    return open_contact
+
+
+def notifier(settings: Settings) -> Notifier:
+    """The notifier of new alerts: reads them as the analyst, records deliveries as
+    sinergi_web, sends signed webhooks and e-mail over SMTP."""
+    from sinergi.web.notifier import Notifier, email_sender, webhook_sender
+
+    reader = ledger_reader(settings)
+    base = settings.web_url.rstrip("/")
+    return Notifier(
+        notification_store(settings),
+        reader.raised_since,
+        lambda alert_id: reader.alert(alert_id, None),
+        {
+            "webhook": webhook_sender(settings.secrets_dir),
+            "email": email_sender(settings.smtp_host, settings.smtp_port, settings.smtp_from),
+        },
+        lambda alert_id: f"{base}/alerts/{alert_id}",
+        retry_base_s=settings.notify_retry_base_s,
+        retry_max_s=settings.notify_retry_max_s,
+    )
+
+
+def notifier_loop(settings: Settings) -> NotifierLoop:
+    from sinergi.web.notifier import NotifierLoop
+
+    return NotifierLoop(notifier(settings), web_conninfo(settings), settings.notify_poll_s)

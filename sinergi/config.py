@@ -30,6 +30,7 @@ class Ports:
     postgres: int = 15432
     registry: int = 18081
     metrics: int = 19100
+    web: int = 18080  # the browser application (sinergi web)
 
     def shifted(self, offset: int) -> Ports:
         """The same layout moved by ``offset`` (the test stack runs beside the demo one)."""
@@ -39,6 +40,7 @@ class Ports:
             postgres=self.postgres + offset,
             registry=self.registry + offset,
             metrics=self.metrics + offset,
+            web=self.web + offset,
         )
 
 
@@ -75,6 +77,24 @@ class Settings:
     replay_window_hours: int = 24
     # How long a desk tries to reach the hub before keeping what it records for later.
     desk_connect_timeout_s: int = 10
+    # The browser application (sinergi/web): loopback unless told otherwise.
+    web_host: str = "127.0.0.1"
+    # The address people open, for links in notifications (default: http://host:port).
+    web_public_url: str = ""
+    web_session_minutes: int = 480
+    # Failed log-ins in a row before an officer is locked out, and for how long.
+    web_lockout_failures: int = 5
+    web_lockout_minutes: int = 15
+    # /readyz answers 503 while the processor's lag is above this many messages.
+    web_ready_max_lag: int = 10_000
+    # Push notifications of alerts (sinergi/web/notifier.py): SMTP relay for e-mail, how
+    # often new alerts are looked for, and the capped backoff between retries.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_from: str = "sinergi@localhost"
+    notify_poll_s: float = 1.0
+    notify_retry_base_s: float = 2.0
+    notify_retry_max_s: float = 300.0
     java_home: Path | None = None
     registry_java_home: Path | None = None
     maven: str = "mvn"
@@ -88,6 +108,11 @@ class Settings:
     @property
     def registry_url(self) -> str:
         return f"http://{self.host}:{self.ports.registry}/apis/ccompat/v7"
+
+    @property
+    def web_url(self) -> str:
+        """Where people open the browser application (links in notifications)."""
+        return self.web_public_url or f"http://{self.web_host}:{self.ports.web}"
 
     @property
     def secrets_dir(self) -> Path:
@@ -172,6 +197,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         postgres=_int(env, "SINERGI_PG_PORT", shifted.postgres),
         registry=_int(env, "SINERGI_REGISTRY_PORT", shifted.registry),
         metrics=_int(env, "SINERGI_METRICS_PORT", shifted.metrics),
+        web=_int(env, "SINERGI_WEB_PORT", shifted.web),
     )
     batch_within_ms = _int(env, "SINERGI_BATCH_WITHIN_MS", int(base.batch_within_s * 1000))
     return Settings(
@@ -199,6 +225,24 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         desk_connect_timeout_s=_int(
             env, "SINERGI_DESK_CONNECT_TIMEOUT_S", base.desk_connect_timeout_s
         ),
+        web_host=env.get("SINERGI_WEB_HOST", base.web_host),
+        web_public_url=env.get("SINERGI_WEB_PUBLIC_URL", base.web_public_url),
+        web_session_minutes=_int(env, "SINERGI_WEB_SESSION_MINUTES", base.web_session_minutes),
+        web_lockout_failures=_int(env, "SINERGI_WEB_LOCKOUT_FAILURES", base.web_lockout_failures),
+        web_lockout_minutes=_int(env, "SINERGI_WEB_LOCKOUT_MINUTES", base.web_lockout_minutes),
+        web_ready_max_lag=_int(env, "SINERGI_WEB_READY_MAX_LAG", base.web_ready_max_lag),
+        smtp_host=env.get("SINERGI_SMTP_HOST", base.smtp_host),
+        smtp_port=_int(env, "SINERGI_SMTP_PORT", base.smtp_port),
+        smtp_from=env.get("SINERGI_SMTP_FROM", base.smtp_from),
+        notify_poll_s=_int(env, "SINERGI_NOTIFY_POLL_MS", int(base.notify_poll_s * 1000)) / 1000,
+        notify_retry_base_s=_int(
+            env, "SINERGI_NOTIFY_RETRY_BASE_MS", int(base.notify_retry_base_s * 1000)
+        )
+        / 1000,
+        notify_retry_max_s=_int(
+            env, "SINERGI_NOTIFY_RETRY_MAX_MS", int(base.notify_retry_max_s * 1000)
+        )
+        / 1000,
         java_home=_path(env, "SINERGI_JAVA_HOME") or _path(env, "JAVA_HOME"),
         registry_java_home=_path(env, "SINERGI_REGISTRY_JAVA_HOME"),
         maven=env.get("SINERGI_MAVEN", base.maven),

@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from kafka import KafkaConsumer, TopicPartition
 
@@ -75,6 +76,7 @@ def prepare_hub(settings: Settings, report: Report = print) -> None:
     report(f"topics: {len(created)} created, schemas registered")
     count = members.ensure(settings, members.default_members())
     report(f"members: {count} with credentials, signing keys and least-privilege ACLs")
+    bootstrap.ensure_web_role(settings)
 
 
 def up(settings: Settings, report: Report = print) -> None:
@@ -83,6 +85,7 @@ def up(settings: Settings, report: Report = print) -> None:
 
 
 def down(settings: Settings, report: Report = print) -> None:
+    report(f"web: {web(settings).stop()}")
     report(f"processor: {processor(settings).stop()}")
     stack(settings).down(report)
 
@@ -90,6 +93,7 @@ def down(settings: Settings, report: Report = print) -> None:
 def status(settings: Settings) -> dict[str, str]:
     states = stack(settings).status()
     states["processor"] = processor(settings).status()
+    states["web"] = web(settings).status()
     return states
 
 
@@ -179,7 +183,12 @@ class ProcessorService:
         return f"started (pid {proc.pid}) in {took:.1f}s; metrics on :{self.settings.ports.metrics}"
 
     def stop(self) -> str:
-        return stop_process(self.pidfile, timeout=30)
+        """Stop the processor, and the browser application started with it (demo)."""
+        stopped = stop_process(self.pidfile, timeout=30)
+        beside = web(self.settings)
+        if beside.pidfile.running_pid() is not None:
+            stopped += f"; web: {beside.stop()}"
+        return stopped
 
     def status(self) -> str:
         pid = self.pidfile.running_pid()
@@ -188,6 +197,89 @@ class ProcessorService:
 
 def processor(settings: Settings) -> ProcessorService:
     return ProcessorService(settings)
+
+
+# --- the browser application ----------------------------------------------------------------
+
+
+@dataclass
+class WebService:
+    """The browser application (and its notifier) as a background process."""
+
+    settings: Settings
+
+    @property
+    def pidfile(self) -> PidFile:
+        return PidFile(self.settings.home / "run" / "web.pid", marker="sinergi.web")
+
+    @property
+    def log_file(self) -> Path:
+        return self.settings.home / "logs" / "web.log"
+
+    def start(self, overrides: Mapping[str, str] | None = None) -> str:
+        pid = self.pidfile.running_pid()
+        url = f"http://{self.settings.web_host}:{self.settings.ports.web}/"
+        if pid is not None:
+            return f"already running (pid {pid}) on {url}"
+        host, port = self.settings.web_host, self.settings.ports.web
+        ensure_port_free(host, port, "web application", "SINERGI_WEB_PORT")
+        proc = spawn(
+            [sys.executable, "-m", "sinergi.web"],
+            self.log_file,
+            env=dict(os.environ) | dict(overrides or {}),
+        )
+        self.pidfile.write(proc.pid)
+        took = wait_until(
+            lambda: port_open(host, port),
+            timeout=60,
+            what="the web application",
+            alive=lambda: proc.poll() is None,
+            log_file=self.log_file,
+        )
+        return f"started (pid {proc.pid}) in {took:.1f}s on {url}"
+
+    def stop(self) -> str:
+        return stop_process(self.pidfile, timeout=15)
+
+    def status(self) -> str:
+        pid = self.pidfile.running_pid()
+        return "stopped" if pid is None else f"running (pid {pid})"
+
+
+def web(settings: Settings) -> WebService:
+    return WebService(settings)
+
+
+# Officers of the demonstration, one per kind of unit: (username, unit, staff code).
+DEMO_OFFICERS = (
+    ("eltari", "post-eltari", "ELT-01"),
+    ("tenau", "post-tenau", "TNU-01"),
+    ("polresta-kupang", "police-polres-5371", "PRK-01"),
+    ("polres-tts", "police-polres-5302", "PTS-01"),
+    ("polres-belu", "police-polres-5304", "PBL-01"),
+    ("polda", "police-polda-ntt", "POLDA-01"),
+    ("bp3mi", "bp3mi-ntt", "BP3MI-01"),
+    ("district-tts", "district-5302", "TTS-01"),
+    ("hotline", "hotline-sisaga", "SISAGA-01"),
+    ("ops", "ops", "OPS-01"),
+    ("admin", "admin", "ADM-01"),
+)
+
+
+def demo_officers(settings: Settings) -> Path:
+    """The demonstration's officers (idempotent); their generated passwords are in
+    SINERGI_HOME/secrets/web/<username>.password (mode 0600), never printed."""
+    from deploy.secrets import ensure_password
+    from sinergi.web.officers import OfficerError, add_officer
+
+    store = bootstrap.officer_store(settings)
+    folder = settings.secrets_dir / "web"
+    for username, unit, code in DEMO_OFFICERS:
+        password = ensure_password(folder, username)
+        if store.get(username) is None:
+            with contextlib.suppress(OfficerError):
+                add_officer(store, username, unit, code, password)
+    return folder
 
 
 # --- the demonstration ---------------------------------------------------------------------
@@ -272,6 +364,15 @@ def demo(settings: Settings, *, months: int, seed: int, report: Report = print) 
     # demonstration's processor raises them at once.
     grace = {"SINERGI_ALERT_GRACE_HOURS": "0"}
     report(f"processor: {processor(settings).start(grace)} (alert grace period: none)")
+    folder = demo_officers(settings)
+    try:
+        report(f"web: {web(settings).start()}")
+    except StackError as exc:  # the demonstration goes on; the command line still works
+        report(f"web: not started: {exc}")
+    report(
+        f"  log in as eltari (post), polres-tts, polresta-kupang, polda (police), ops, admin,"
+        f" ...: passwords in {folder}/<username>.password"
+    )
     by_unit = simulated_events(settings, months=months, seed=seed)
     by_agency: dict[str, Counter[str]] = defaultdict(Counter)
     units: dict[str, set[str]] = defaultdict(set)
@@ -308,6 +409,7 @@ def demo(settings: Settings, *, months: int, seed: int, report: Report = print) 
     wait_until_processed(settings, timeout=120)
     report(views.render_summary(views.ledger_summary(settings)))  # type: ignore[arg-type]
     report(
+        f"web: http://{settings.web_host}:{settings.ports.web}/ (passwords in {folder})\n"
         f"metrics: http://{settings.host}:{settings.ports.metrics}/metrics\n"
         "try: sinergi ledger recruiters | sinergi alerts list --open | sinergi ledger rebuild\n"
         f"SQL: psql 'host={settings.host} port={settings.ports.postgres} dbname={settings.database}"
