@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from enum import Enum
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from schemas import contract, reference
 
@@ -140,20 +140,35 @@ def parse_int(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-def parse_enum(enum: type[E], aliases: Mapping[str, E] | None = None) -> Callable[[str], E]:
-    """An enum by symbol (any case) or by one of its Bahasa Indonesia aliases."""
-    table: dict[str, E] = {m.name.lower(): m for m in enum}
-    table.update({k.lower(): v for k, v in (aliases or {}).items()})
+class EnumParser(Generic[E]):
+    """An enum by symbol (any case) or by one of its Bahasa Indonesia aliases; what it
+    accepts is readable (:meth:`aliases`), so help texts list exactly those values."""
 
-    def parse(text: str) -> E:
+    def __init__(self, enum: type[E], aliases: Mapping[str, E] | None = None) -> None:
+        self.enum = enum
+        self._aliases = {k.lower(): v for k, v in (aliases or {}).items()}
+        self._table: dict[str, E] = {m.name.lower(): m for m in enum} | self._aliases
+
+    def __call__(self, text: str) -> E:
         key = re.sub(r"[\s-]+", "_", text.strip().lower())
-        found = table.get(key) or table.get(text.strip().lower())
+        found = self._table.get(key) or self._table.get(text.strip().lower())
         if found is None:
-            choices = ", ".join(m.name for m in enum)
+            choices = ", ".join(m.name for m in self.enum)
             raise FieldError("", f"unknown value; expected one of {choices}")
         return found
 
-    return parse
+    def aliases(self) -> dict[E, list[str]]:
+        """Each member and the other words accepted for it, in declaration order."""
+        found: dict[E, list[str]] = {m: [] for m in self.enum}
+        for alias, member in self._aliases.items():
+            if alias != member.name.lower():
+                found[member].append(alias)
+        return found
+
+
+def parse_enum(enum: type[E], aliases: Mapping[str, E] | None = None) -> EnumParser[E]:
+    """An enum by symbol (any case) or by one of its Bahasa Indonesia aliases."""
+    return EnumParser(enum, aliases)
 
 
 def parse_list(item: Callable[[str], T], most: int | None = None) -> Callable[[str], tuple[T, ...]]:

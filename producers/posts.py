@@ -40,23 +40,21 @@ from schemas.model import (
 
 __all__ = ["INTERCEPTION"]
 
-DOCUMENTS = parse_list(
-    parse_enum(
-        DocumentIssue,
-        {
-            "tanpa_dokumen": DocumentIssue.NONE_HELD,
-            "visa_turis": DocumentIssue.TOURIST_VISA,
-            "visa_kunjungan": DocumentIssue.VISIT_VISA,
-            "palsu": DocumentIssue.FORGED,
-            "di_bawah_umur": DocumentIssue.UNDER_AGE,
-            "tanpa_visa_kerja": DocumentIssue.NO_WORK_VISA,
-            "tanpa_bpjs": DocumentIssue.NO_INSURANCE,
-            "tidak_terdaftar": DocumentIssue.NOT_REGISTERED,
-            "tanpa_pelatihan": DocumentIssue.NO_TRAINING,
-        },
-    ),
-    contract.DOCUMENTS_MAX,
+DOCUMENT = parse_enum(
+    DocumentIssue,
+    {
+        "tanpa_dokumen": DocumentIssue.NONE_HELD,
+        "visa_turis": DocumentIssue.TOURIST_VISA,
+        "visa_kunjungan": DocumentIssue.VISIT_VISA,
+        "palsu": DocumentIssue.FORGED,
+        "di_bawah_umur": DocumentIssue.UNDER_AGE,
+        "tanpa_visa_kerja": DocumentIssue.NO_WORK_VISA,
+        "tanpa_bpjs": DocumentIssue.NO_INSURANCE,
+        "tidak_terdaftar": DocumentIssue.NOT_REGISTERED,
+        "tanpa_pelatihan": DocumentIssue.NO_TRAINING,
+    },
 )
+DOCUMENTS = parse_list(DOCUMENT, contract.DOCUMENTS_MAX)
 OUTCOME = parse_enum(
     InterceptionOutcome,
     {
