@@ -1,0 +1,1198 @@
+"""The command line's words in Bahasa Indonesia and English: one catalogue, no conditionals.
+
+Officers at the posts, police and the districts read Bahasa Indonesia; operations and
+developers may prefer English. Every text the command line shows is looked up here by a
+key (:func:`t`), in the language chosen once per run (:func:`set_language`: ``--lang``,
+else ``SINERGI_LANG``, else the locale; see :func:`sinergi.config.language`).
+
+The libraries below the command line (the forms, the ledger readers, the members) keep
+their messages in English, their source of truth, so that tests, logs and the audit read
+the same everywhere. The command line translates them when it shows them:
+:func:`problem` for a field's problem (``row 7, field nik: ...``), :func:`sentence` for an
+error sentence, both through patterns (an English regular expression and its Bahasa
+template); a message without a pattern is shown in English inside the Bahasa frame.
+Typer's own words (``Commands``, ``Missing option``) are in :data:`CLICK` and
+:data:`USAGE_ERRORS`.
+
+A unit test checks that every key has both languages, that every pattern's template
+uses only the pattern's groups, and that every column of every form has a help text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from enum import Enum
+from typing import Any
+
+from producers import bp3mi, hotline, person, police, posts
+from producers.districts import PREVENTION_KIND
+from producers.fields import EnumParser, FieldError
+from producers.formkit import SECTOR
+from schemas.contract import ATTENDANCE_MAX
+
+LANGUAGES = ("id", "en")
+DEFAULT = "id"
+
+_current = DEFAULT
+
+
+def set_language(lang: str) -> None:
+    """Speak ``lang`` ("id" or "en") from now on; raises ValueError for another."""
+    global _current
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}; known: {', '.join(LANGUAGES)}")
+    _current = lang
+
+
+def language() -> str:
+    return _current
+
+
+def argv_language(argv: Sequence[str]) -> str | None:
+    """The ``--lang`` given before the command (``sinergi --lang en post ...``), if any.
+
+    Help texts are made when the commands are registered, before Click parses the
+    command line, so the language they need is read from it first."""
+    args = list(argv)
+    for index, arg in enumerate(args):
+        if arg == "--lang" and index + 1 < len(args):
+            value = args[index + 1].strip().lower()
+            return value if value in LANGUAGES else None
+        if arg.startswith("--lang="):
+            value = arg.split("=", 1)[1].strip().lower()
+            return value if value in LANGUAGES else None
+        if not arg.startswith("-"):
+            return None  # the command begins: its own options are not ours
+    return None
+
+
+def t(key: str, /, **values: Any) -> str:
+    """The text ``key`` in the current language, with ``values`` filled in."""
+    return MESSAGES[key][_current].format(**values)
+
+
+# --- the command line's own texts ------------------------------------------------------------
+
+MESSAGES: Mapping[str, Mapping[str, str]] = {
+    # the application and its groups
+    "app.help": {
+        "id": "Sinergi: hub antarlembaga NTT melawan migrasi nonprosedural dan perdagangan"
+        " orang (TPPO).",
+        "en": "Sinergi: the NTT inter-agency hub against non-procedural migration and trafficking.",
+    },
+    "app.lang": {
+        "id": "Bahasa: id (Bahasa Indonesia, bawaan) atau en (English); juga SINERGI_LANG",
+        "en": "Language: id (Bahasa Indonesia, the default) or en (English); also SINERGI_LANG",
+    },
+    "app.version": {"id": "Tampilkan versi lalu keluar", "en": "Show the version and exit"},
+    "app.version_line": {"id": "sinergi {version}{commit}", "en": "sinergi {version}{commit}"},
+    "app.commit": {"id": " (commit {commit})", "en": " (commit {commit})"},
+    "app.bad_lang": {
+        "id": "bahasa tidak dikenal {lang}; pilih id atau en",
+        "en": "unknown language {lang}; choose id or en",
+    },
+    "group.stack": {
+        "id": "Kafka, PostgreSQL dan registry skema di mesin ini.",
+        "en": "The local Kafka, PostgreSQL and schema registry.",
+    },
+    "group.processor": {
+        "id": "Prosesor buku kasus (latar belakang).",
+        "en": "The ledger processor (in the background).",
+    },
+    "group.ledger": {
+        "id": "Buku kasus bersama di PostgreSQL.",
+        "en": "The joint case ledger in PostgreSQL.",
+    },
+    "group.alerts": {
+        "id": "Peringatan untuk polisi: ikuti, daftar, tanggapi.",
+        "en": "Alerts for police: follow, list, acknowledge.",
+    },
+    "group.agency": {
+        "id": "Anggota hub: kredensial, kunci tanda tangan, akses seperlunya.",
+        "en": "Members of the hub: credentials, signing keys, least-privilege access.",
+    },
+    "group.audit": {
+        "id": "Jejak audit berantai hash: siapa menerbitkan apa.",
+        "en": "The hash-chained audit trail of who published what.",
+    },
+    "group.forms": {
+        "id": "Formulir setiap lembaga: kolomnya (* wajib) dan peristiwanya; templat CSV.",
+        "en": "What every agency records: forms, their columns (* required) and events;"
+        " CSV templates.",
+    },
+    "group.post": {
+        "id": "Posko: mencatat penggagalan keberangkatan (intersepsi).",
+        "en": "Posts (posko): record interceptions.",
+    },
+    "group.police": {
+        "id": "Polisi: penyelidikan, tersangka, berkas ke kejaksaan.",
+        "en": "Police: investigations, suspects, files sent to the prosecutor.",
+    },
+    "group.bp3mi": {
+        "id": "BP3MI: penempatan prosedural dan pemulangan.",
+        "en": "BP3MI: procedural placements and repatriations.",
+    },
+    "group.district": {
+        "id": "Kabupaten/kota: pendaftaran LTSA dan kegiatan pencegahan.",
+        "en": "Districts: LTSA registrations and prevention activities.",
+    },
+    "group.hotline": {
+        "id": "Hotline SI-SAGA: laporan masyarakat (pelapor tetap anonim).",
+        "en": "SI-SAGA hotline: public tips (the reporter stays anonymous).",
+    },
+    # forms, as people call them
+    "form.interception": {"id": "intersepsi", "en": "interception"},
+    "form.investigation": {"id": "penyelidikan", "en": "investigation"},
+    "form.suspect": {"id": "tersangka", "en": "suspect"},
+    "form.prosecution": {"id": "pelimpahan berkas", "en": "prosecution"},
+    "form.acknowledgement": {"id": "tanggapan peringatan", "en": "acknowledgement"},
+    "form.placement": {"id": "penempatan", "en": "placement"},
+    "form.repatriation": {"id": "pemulangan", "en": "repatriation"},
+    "form.ltsa": {"id": "pendaftaran LTSA", "en": "ltsa"},
+    "form.prevention": {"id": "kegiatan pencegahan", "en": "prevention"},
+    "form.tip": {"id": "laporan", "en": "tip"},
+    "form.retraction": {"id": "penarikan", "en": "retraction"},
+    # where a desk is
+    "place.post": {"id": "Posko: eltari, tenau, ...", "en": "The post: eltari, tenau, ..."},
+    "place.police": {
+        "id": "Satuan polisi: polda-ntt atau polres-<kode kabupaten>",
+        "en": "The police unit: polda-ntt or polres-<regency code>",
+    },
+    "place.bp3mi": {"id": "Kantor BP3MI: ntt", "en": "The BP3MI office: ntt"},
+    "place.district": {
+        "id": "Kabupaten/kota: kode Kemendagri atau namanya",
+        "en": "The district: a regency's Kemendagri code or name",
+    },
+    "place.hotline": {"id": "Hotline: sisaga", "en": "The hotline: sisaga"},
+    "place.every_desk": {
+        "id": " (bawaan: setiap meja di mesin ini)",
+        "en": " (default: every desk of this machine)",
+    },
+    "place.publisher": {
+        "id": " (satuan yang menerbitkannya)",
+        "en": " (the unit that published it)",
+    },
+    "place.missing": {
+        "id": "opsi --at wajib diisi: {help}",
+        "en": "the option --at is required: {help}",
+    },
+    "place.twice": {
+        "id": "--post adalah nama lama dari --at: berikan salah satu saja",
+        "en": "--post is the former name of --at: give only one of them",
+    },
+    # common options
+    "opt.dry_run": {
+        "id": "Periksa saja; tidak ada yang dikirim",
+        "en": "Validate only; send nothing",
+    },
+    "opt.json": {
+        "id": "Keluaran JSON (satu objek per baris)",
+        "en": "JSON output (one object per line)",
+    },
+    "opt.required": {"id": " (wajib)", "en": " (required)"},
+    "opt.default_now": {
+        "id": " (bawaan: sekarang, WITA)",
+        "en": " (default: now, WITA)",
+    },
+    "opt.values": {"id": ". Nilai: {values}", "en": ". Values: {values}"},
+    # recording
+    "cmd.form": {"id": "Catat satu {label} ({event}).", "en": "Record one {label} ({event})."},
+    "cmd.record": {
+        "id": "Catat satu intersepsi (InterceptionRecorded): perintah harian posko.",
+        "en": "Record one interception (InterceptionRecorded): the posts' everyday command.",
+    },
+    "cmd.import": {
+        "id": "Impor berkas CSV: setiap baris diperiksa sebelum apa pun dikirim.",
+        "en": "Import a CSV file: every row is checked before anything is sent.",
+    },
+    "arg.import_form": {"id": "Salah satu: {names}", "en": "One of: {names}"},
+    "arg.import_file": {
+        "id": "Berkas CSV (UTF-8; baris 1 judul kolom: sinergi forms template FORM)",
+        "en": "The CSV file (UTF-8; row 1 the header: sinergi forms template FORM)",
+    },
+    "cmd.correct": {
+        "id": "Koreksi catatan yang diterbitkan meja ini: berikan seluruh catatan lagi,"
+        " sebagaimana seharusnya (hub menggantinya; tidak ada yang diubah di tempat).",
+        "en": "Correct a record this desk published: give the whole record again, as it"
+        " should have been (the hub replaces the record with it; nothing is changed in"
+        " place).",
+    },
+    "arg.correct": {"id": "Id catatan yang dikoreksi", "en": "The id of the record to correct"},
+    "cmd.retract": {
+        "id": "Tarik catatan yang diterbitkan meja ini: buku kasus menganggapnya tidak ada.",
+        "en": "Retract a record this desk published: the ledger treats it as absent.",
+    },
+    "arg.retract": {"id": "Id catatan yang ditarik", "en": "The id of the record to retract"},
+    "opt.reason": {"id": "Alasan (kode): {reasons}", "en": "Why (a code): {reasons}"},
+    "opt.form": {
+        "id": "Formulir catatan itu ({names}); bawaan: sebagaimana dicatat meja ini",
+        "en": "The record's form ({names}); default: as this desk recorded it",
+    },
+    "opt.as_admin": {
+        "id": "Tanda tangani sebagai administrator lembaga ({admin}), yang boleh mengubah"
+        " catatan semua satuannya",
+        "en": "Sign as the agency's administrator ({admin}), who may amend any of its units'"
+        " records",
+    },
+    "cmd.sync": {
+        "id": "Kirim yang menunggu di meja, berurutan (kode keluar 1 selama masih ada yang"
+        " menunggu).",
+        "en": "Deliver what waits at the desk, in order (exit code 1 while some still waits).",
+    },
+    "cmd.pending": {
+        "id": "Yang menunggu di meja untuk hub: id peristiwa, jenis, waktu, percobaan,"
+        " galat terakhir.",
+        "en": "What waits at the desk for the hub: event ids, types, times, attempts, last error.",
+    },
+    "unknown_reason": {
+        "id": "alasan tidak dikenal; pilih salah satu: {reasons}",
+        "en": "unknown reason; expected one of {reasons}",
+    },
+    "no_form": {
+        "id": "{agency} tidak punya formulir {form}; formulir: {names}",
+        "en": "the {agency} has no form {form}; forms: {names}",
+    },
+    "not_recorded_here": {
+        "id": "meja ini tidak mencatat peristiwa itu: sebutkan formulirnya dengan --form ({names})",
+        "en": "this desk did not record that event: say its form with --form ({names})",
+    },
+    "not_uuid": {"id": "id peristiwa harus UUID", "en": "the event id must be a UUID"},
+    "refused": {
+        "id": "ditolak, tidak ada yang dikirim: {count} masalah",
+        "en": "refused, nothing was sent: {count} problem(s)",
+    },
+    "and_more": {"id": "  ... dan {count} lainnya", "en": "  ... and {count} more"},
+    "error": {"id": "kesalahan: ", "en": "error: "},
+    "valid": {
+        "id": "sah: {count} baris {label}; tidak ada yang dikirim",
+        "en": "valid: {count} {label} row(s); nothing sent",
+    },
+    "published": {
+        "id": "diterbitkan {count} {label} dari {unit}",
+        "en": "published {count} {label}(s) from {unit}",
+    },
+    "published_earlier": {
+        "id": "  bersama {count} catatan sebelumnya yang menunggu di meja",
+        "en": "  with {count} earlier record(s) that had waited at the desk",
+    },
+    "recorded_before": {
+        "id": "  {count} {label} sudah pernah dicatat di meja ini: disimpan sekali",
+        "en": "  {count} {label}(s) were recorded at this desk before: kept once",
+    },
+    "kept_at_desk": {
+        "id": "disimpan di meja: hub belum dapat dihubungi ({error}), jadi {count} catatan"
+        " {unit} menunggu di sana; `sinergi {agency} sync --at {place}` mengirimkannya.",
+        "en": "kept at the desk: the hub cannot be reached now ({error}), so {count}"
+        " record(s) of {unit} wait there; `sinergi {agency} sync --at {place}` delivers them.",
+    },
+    "delivered": {
+        "id": "terkirim {count} catatan dari {unit}",
+        "en": "delivered {count} record(s) from {unit}",
+    },
+    "nothing_waits": {
+        "id": "{unit}: tidak ada yang menunggu di meja",
+        "en": "{unit}: nothing waits at the desk",
+    },
+    "no_desk": {
+        "id": "tidak ada meja {agency} di mesin ini yang menyimpan sesuatu",
+        "en": "no {agency} desk on this machine has kept anything",
+    },
+    "waiting": {
+        "id": "{unit}: {count} catatan menunggu hub",
+        "en": "{unit}: {count} record(s) wait for the hub",
+    },
+    "waiting_more": {
+        "id": "  ... dan {count} lainnya (--json menampilkan semuanya)",
+        "en": "  ... and {count} more (--json lists them all)",
+    },
+    "col.event_type": {"id": "jenis peristiwa", "en": "event type"},
+    "col.recorded": {"id": "dicatat (WITA)", "en": "recorded (WITA)"},
+    "col.attempts": {"id": "percobaan", "en": "attempts"},
+    "col.last_error": {"id": "galat terakhir", "en": "last error"},
+    "col.event_id": {"id": "id peristiwa", "en": "event id"},
+    # progress
+    "progress.rows": {"id": "memeriksa baris", "en": "checking rows"},
+    "progress.sign": {"id": "menandatangani", "en": "signing"},
+    "progress.send": {"id": "mengirim ke hub", "en": "sending to the hub"},
+    "progress.sync": {"id": "mengirim yang menunggu", "en": "delivering what waits"},
+    "progress.wait": {"id": "menunggu prosesor", "en": "waiting for the processor"},
+    "progress.replay": {"id": "memutar ulang pesan", "en": "replaying messages"},
+    "progress.compare": {"id": "membandingkan", "en": "comparing"},
+    # forms
+    "cmd.forms": {
+        "id": "Formulir setiap lembaga: kolomnya (* wajib) dan peristiwanya.",
+        "en": "What every agency records: forms, their columns (* required) and events.",
+    },
+    "cmd.template": {
+        "id": "Tulis berkas CSV kosong dengan baris judul formulir, untuk diisi lalu diimpor.",
+        "en": "Write an empty CSV file with the form's header, to fill in and import.",
+    },
+    "arg.template_form": {"id": "Formulir: {names}", "en": "The form: {names}"},
+    "arg.template_file": {
+        "id": "Berkas yang ditulis (bawaan: FORM.csv; - untuk layar)",
+        "en": "The file to write (default: FORM.csv; - for the screen)",
+    },
+    "opt.force": {"id": "Timpa berkas yang sudah ada", "en": "Overwrite an existing file"},
+    "unknown_form": {
+        "id": "formulir tidak dikenal {form}; formulir: {names}",
+        "en": "unknown form {form}; forms: {names}",
+    },
+    "file_exists": {
+        "id": "{path} sudah ada: pilih nama lain atau tambahkan --force",
+        "en": "{path} exists already: choose another name or add --force",
+    },
+    "template_written": {
+        "id": "ditulis {path}: {count} kolom ({required} wajib); isi lalu impor dengan"
+        " `sinergi {agency} import {form} {path}`",
+        "en": "wrote {path}: {count} columns ({required} required); fill it in, then import"
+        " it with `sinergi {agency} import {form} {path}`",
+    },
+    "col.agency": {"id": "lembaga", "en": "agency"},
+    "col.form": {"id": "formulir", "en": "form"},
+    "col.event": {"id": "peristiwa", "en": "event"},
+    "col.columns": {"id": "kolom", "en": "columns"},
+    # stack and processor
+    "cmd.stack_up": {
+        "id": "Jalankan PostgreSQL, Kafka dan registry skema; buat topik, skema dan tabel.",
+        "en": "Start PostgreSQL, Kafka and the schema registry; create topics, schemas and tables.",
+    },
+    "cmd.stack_down": {
+        "id": "Hentikan prosesor dan semua layanan (data tetap di SINERGI_HOME).",
+        "en": "Stop the processor and every service (data stays in SINERGI_HOME).",
+    },
+    "cmd.stack_status": {
+        "id": "Tampilkan apakah setiap layanan berjalan.",
+        "en": "Show whether each service runs.",
+    },
+    "col.service": {"id": "layanan", "en": "service"},
+    "col.status": {"id": "status", "en": "status"},
+    "cmd.process": {
+        "id": "Jalankan prosesor buku kasus di latar depan (Ctrl-C menghentikannya dengan rapi).",
+        "en": "Run the ledger processor in the foreground (Ctrl-C stops it cleanly).",
+    },
+    "cmd.processor_start": {
+        "id": "Jalankan prosesor di latar belakang (log di SINERGI_HOME/logs/processor.log).",
+        "en": "Start the processor in the background (logs in SINERGI_HOME/logs/processor.log).",
+    },
+    "cmd.processor_stop": {
+        "id": "Hentikan prosesor latar belakang.",
+        "en": "Stop the background processor.",
+    },
+    "processor": {"id": "prosesor: {state}", "en": "processor: {state}"},
+    "cmd.demo": {
+        "id": "Jalankan semuanya dan tunjukkan setiap lembaga menerbitkan dan buku kasus terisi.",
+        "en": "Start everything and show every agency publishing and the ledger filling.",
+    },
+    "opt.months": {
+        "id": "Bulan kegiatan yang disimulasikan",
+        "en": "Months of activity to simulate",
+    },
+    "opt.seed": {
+        "id": "Benih acak (benih sama, data sama)",
+        "en": "Random seed (same seed, same data)",
+    },
+    # police
+    "cmd.follow": {
+        "id": "Ikuti peringatan saat hub menaikkan (dan mencabut) peringatan (Ctrl-C berhenti).",
+        "en": "Follow alerts as the hub raises (and withdraws) them (Ctrl-C to stop).",
+    },
+    "opt.follow_unit": {
+        "id": "Satuan polisi yang mengikuti: polda-ntt atau polres-<kode> (grup konsumennya"
+        " sendiri)",
+        "en": "Police unit following: polda-ntt or polres-<code> (its own consumer group)",
+    },
+    "opt.from_beginning": {
+        "id": "Tampilkan semua peringatan yang pernah dinaikkan",
+        "en": "Show every alert ever raised",
+    },
+    "opt.max": {
+        "id": "Berhenti setelah sebanyak ini (0: tidak pernah)",
+        "en": "Stop after this many (0: never)",
+    },
+    "opt.idle": {
+        "id": "Berhenti setelah sekian detik tanpa peringatan",
+        "en": "Stop after this many idle seconds",
+    },
+    "opt.reveal": {
+        "id": "Buka kontak perekrut yang disegel untuk polisi",
+        "en": "Open the recruiter contacts sealed for police",
+    },
+    "skipped": {"id": "dilewati", "en": "skipped"},
+    "alert_line": {"id": "    peringatan {alert_id}", "en": "    alert {alert_id}"},
+    "cases_line": {"id": "    kasus {cases}", "en": "    cases {cases}"},
+    "contact_line": {
+        "id": "    kontak perekrut (hanya polisi): {contacts}",
+        "en": "    recruiter contact (police only): {contacts}",
+    },
+    "withdrawn": {"id": "DICABUT", "en": "WITHDRAWN"},
+    "cmd.ack": {
+        "id": "Tanggapi peringatan (menerbitkan AlertAcknowledged dengan id utuh peringatan).",
+        "en": "Acknowledge an alert (publishes AlertAcknowledged with the alert's whole id).",
+    },
+    "arg.alert": {
+        "id": "Peringatan yang ditanggapi: id-nya, atau 8 digit heksa pertamanya atau lebih",
+        "en": "The alert to acknowledge: its id, or 8 or more of its first hex digits",
+    },
+    "opt.officer": {"id": "Kode staf Anda", "en": "Your staff code"},
+    "opt.action": {"id": "Tindakan{values}", "en": "What you do about it{values}"},
+    "opt.ack_unit": {
+        "id": "Satuan polisi Anda: polda-ntt atau polres-<kode>",
+        "en": "Your police unit: polda-ntt or polres-<code>",
+    },
+    "opt.when": {"id": "Kapan (bawaan: sekarang, WITA)", "en": "When (default: now, WITA)"},
+    "cmd.alerts_list": {
+        "id": "Peringatan dengan statusnya (terbuka, ditanggapi, dicabut) dan tanggapannya.",
+        "en": "Alerts with their status (open, acknowledged, withdrawn) and acknowledgement.",
+    },
+    "opt.open": {
+        "id": "Hanya peringatan terbuka: masih berlaku dan belum ditanggapi",
+        "en": "Only open alerts: holding and not acknowledged",
+    },
+    "opt.rule": {
+        "id": "Hanya aturan ini: {rules}",
+        "en": "Only this rule: {rules}",
+    },
+    "opt.severity": {
+        "id": "Hanya tingkat ini: {severities}",
+        "en": "Only this severity: {severities}",
+    },
+    "opt.limit": {"id": "Berapa banyak, terbaru dulu", "en": "How many, newest first"},
+    "no_open_alerts": {"id": "tidak ada peringatan terbuka", "en": "no open alerts"},
+    "no_alerts": {"id": "tidak ada peringatan", "en": "no alerts"},
+    # ledger
+    "cmd.summary": {
+        "id": "Kasus, status, intersepsi per posko, perekrut dan peringatan (terbuka,"
+        " ditanggapi, dicabut).",
+        "en": "Cases, statuses, interceptions per post, recruiters and alerts (open,"
+        " acknowledged, withdrawn).",
+    },
+    "cmd.case": {
+        "id": "Satu kasus dan linimasanya lintas lembaga.",
+        "en": "One case and its timeline across agencies.",
+    },
+    "arg.case": {
+        "id": "Id kasus (nik:... atau weak:...), 8 digit heksa pertamanya atau lebih, atau NIK"
+        " 16 digit (dipseudonimkan di sini, tidak pernah dikirim)",
+        "en": "The case id (nik:... or weak:...), 8 or more of its first hex digits, or a"
+        " 16-digit NIK (pseudonymised here, never sent)",
+    },
+    "case_gone": {
+        "id": "kasus itu sudah tidak ada di buku kasus",
+        "en": "the case is no longer in the ledger",
+    },
+    "cmd.recruiters": {
+        "id": "Perekrut (pseudonim) yang terhubung dengan orang terbanyak.",
+        "en": "Recruiters (pseudonymous) linked to the most people.",
+    },
+    "opt.how_many": {"id": "Berapa banyak", "en": "How many"},
+    "col.recruiter": {"id": "perekrut", "en": "recruiter"},
+    "col.people": {"id": "orang", "en": "people"},
+    "col.interceptions": {"id": "intersepsi", "en": "interceptions"},
+    "col.tips": {"id": "laporan", "en": "tips"},
+    "col.groups": {"id": "rombongan", "en": "groups"},
+    "col.investigations": {"id": "penyelidikan", "en": "investigations"},
+    "col.suspect": {"id": "tersangka", "en": "suspect"},
+    "col.last_seen": {"id": "terakhir terlihat (WITA)", "en": "last seen (WITA)"},
+    "cmd.rebuild": {
+        "id": "Putar ulang setiap topik dari awal ke proyeksi baru; bandingkan dengan yang"
+        " berjalan.",
+        "en": "Replay every topic from the beginning into a fresh projection; compare with live.",
+    },
+    "opt.keep": {
+        "id": "Simpan skema hasil bangun ulang untuk diperiksa",
+        "en": "Keep the rebuilt schema for inspection",
+    },
+    "opt.wait": {
+        "id": "Detik menunggu prosesor yang berjalan",
+        "en": "Seconds to wait for the live processor",
+    },
+    "opt.workers": {
+        "id": "Proses yang memutar ulang partisi (1: satu; bawaan: satu per inti prosesor)",
+        "en": "Processes replaying the partitions (1: one; default: one per core)",
+    },
+    "col.table": {"id": "tabel", "en": "table"},
+    "col.rows_live": {"id": "baris (berjalan)", "en": "rows (live)"},
+    "col.differences": {"id": "perbedaan", "en": "differences"},
+    "identical": {
+        "id": "identik: hasil bangun ulang dari {count} pesan sama dengan buku kasus berjalan",
+        "en": "identical: the rebuild from {count} messages equals the live ledger",
+    },
+    "rebuild_differs": {
+        "id": "hasil bangun ulang berbeda dari buku kasus berjalan",
+        "en": "the rebuild differs from the live ledger",
+    },
+    # members and audit
+    "cmd.agency_add": {
+        "id": "Buat anggota: kredensial SCRAM, kunci tanda tangan Ed25519, ACL, entri direktori.",
+        "en": "Create a member: SCRAM credential, Ed25519 signing key, ACLs, directory entry.",
+    },
+    "arg.member": {
+        "id": "Id anggota dari data rujukan, mis. post-atapupu atau police-polres-5304",
+        "en": "Member id from the reference data, e.g. post-atapupu or police-polres-5304",
+    },
+    "opt.role": {"id": "Apa yang boleh dilakukan anggota", "en": "What the member may do"},
+    "member_ready": {
+        "id": "anggota {member} ({role}) siap",
+        "en": "member {member} ({role}) ready",
+    },
+    "member_credential": {
+        "id": "  kredensial Kafka: {path} (mode 0600)",
+        "en": "  Kafka credential: {path} (mode 0600)",
+    },
+    "member_key": {
+        "id": "  kunci tanda tangan: {path} (mode 0600)",
+        "en": "  signing key:      {path} (mode 0600)",
+    },
+    "member_public": {
+        "id": "  kunci publik: {key} (di {path})",
+        "en": "  public key:       {key} (in {path})",
+    },
+    "cmd.agency_list": {
+        "id": "Anggota, perannya, jumlah ACL, dan apakah dicabut.",
+        "en": "Members, their roles, ACL counts, and whether they were revoked.",
+    },
+    "col.member": {"id": "anggota", "en": "member"},
+    "col.role": {"id": "peran", "en": "role"},
+    "col.acls": {"id": "ACL", "en": "ACLs"},
+    "col.since": {"id": "sejak", "en": "since"},
+    "col.revoked": {"id": "dicabut", "en": "revoked"},
+    "cmd.agency_revoke": {
+        "id": "Hapus kredensial dan ACL anggota; tanda tangan lamanya tetap dapat diperiksa.",
+        "en": "Remove a member's credential and ACLs; its past signatures stay verifiable.",
+    },
+    "arg.member_id": {"id": "Id anggota", "en": "Member id"},
+    "member_revoked": {"id": "dicabut {member} pada {at}", "en": "revoked {member} at {at}"},
+    "cmd.audit_verify": {
+        "id": "Periksa jejak audit: rantai hash setiap partisi, setiap offset yang dikomit"
+        " prosesor punya entri, dan topik surat mati sepakat dengannya.",
+        "en": "Check the audit trail: every partition's hash chain, that every offset the"
+        " processor committed has an entry, and that the dead-letter topic agrees with it.",
+    },
+    "audit_intact": {
+        "id": "utuh: {entries} entri dalam {chains} rantai",
+        "en": "intact: {entries} entries in {chains} chain(s)",
+    },
+    "audit_broken": {
+        "id": "rusak: rantai {chain}, entri {at}: {reason}",
+        "en": "broken: chain {chain}, entry {at}: {reason}",
+    },
+    "audit_complete": {
+        "id": "lengkap: setiap offset di bawah offset yang dikomit pada {partitions} partisi"
+        " punya entri",
+        "en": "complete: every offset below the committed offset of {partitions} partition(s)"
+        " has an entry",
+    },
+    "audit_incomplete": {"id": "tidak lengkap: {gap}", "en": "incomplete: {gap}"},
+    "audit_dead_letters": {
+        "id": "surat mati sepakat: {audited} di audit, {published} di topik surat mati (atau"
+        " segera diteruskan)",
+        "en": "dead letters agree: {audited} in the audit, {published} on the dead-letter topic"
+        " (or about to be relayed)",
+    },
+    "audit_not_published": {
+        "id": "tidak ada surat mati untuk {where}",
+        "en": "no dead letter for {where}",
+    },
+    "audit_not_audited": {
+        "id": "tidak ada di audit: surat mati dari {where}",
+        "en": "not in the audit: dead letter of {where}",
+    },
+    "audit_failed": {
+        "id": "jejak audit tidak membuktikan bahwa tidak ada yang hilang atau diubah",
+        "en": "the audit trail does not prove that nothing was lost or changed",
+    },
+    # refusals that are not the user's typing: one sentence each, never a traceback
+    "refusal.kafka_acl": {
+        "id": "Kafka menolak: {unit} tidak berhak atas {what} (ACL); minta administrator"
+        " memeriksa perannya (sinergi agency list)",
+        "en": "Kafka refused: {unit} may not use {what} (ACLs); ask the administrator to check"
+        " its role (sinergi agency list)",
+    },
+    "refusal.kafka_login": {
+        "id": "Kafka menolak login {unit}: kredensialnya salah atau sudah dicabut",
+        "en": "Kafka refused the login of {unit}: its credential is wrong or was revoked",
+    },
+    "refusal.kafka_down": {
+        "id": "Kafka di {address} tidak dapat dihubungi ({kind})",
+        "en": "Kafka at {address} cannot be reached ({kind})",
+    },
+    "refusal.pg_permission": {
+        "id": "PostgreSQL menolak: peran ini tidak berhak ({detail}); analis hanya membaca"
+        " view v_*",
+        "en": "PostgreSQL refused: this role may not do that ({detail}); analysts read the"
+        " v_* views only",
+    },
+    "refusal.pg_login": {
+        "id": "PostgreSQL menolak login: kata sandi atau peran salah",
+        "en": "PostgreSQL refused the login: wrong password or role",
+    },
+    "refusal.pg_down": {
+        "id": "PostgreSQL di {address} tidak dapat dihubungi ({kind})",
+        "en": "PostgreSQL at {address} cannot be reached ({kind})",
+    },
+    "refusal.pg_other": {
+        "id": "PostgreSQL menolak permintaan ini ({kind})",
+        "en": "PostgreSQL refused the request ({kind})",
+    },
+    "refusal.file": {
+        "id": "tidak ada izin untuk membuka {path}",
+        "en": "no permission to open {path}",
+    },
+    "what.topic": {"id": "topik ini", "en": "this topic"},
+    "what.group": {"id": "grup konsumen ini", "en": "this consumer group"},
+    "what.cluster": {"id": "kluster ini", "en": "this cluster"},
+    "what.other": {"id": "sumber daya ini", "en": "this resource"},
+    "someone": {"id": "anggota ini", "en": "this member"},
+}
+
+
+# --- the forms' columns, for options and templates ---------------------------------------------
+
+# A column's help: "<form>.<column>" where forms mean different things by it, else "<column>".
+COLUMNS: Mapping[str, Mapping[str, str]] = {
+    "event_id": {
+        "id": "id catatan milik lembaga (UUID); diturunkan dari baris bila kosong",
+        "en": "the agency's own record id (a UUID); derived from the row when empty",
+    },
+    "occurred_at": {
+        "id": "kapan terjadi, mis. 2026-01-20T08:30 (WITA kecuali zona disebut)",
+        "en": "when it happened, e.g. 2026-01-20T08:30 (WITA unless a zone is given)",
+    },
+    "corrects": {
+        "id": "id peristiwa catatan meja ini yang dikoreksi baris ini: baris adalah seluruh"
+        " catatan yang benar (kosong: catatan baru)",
+        "en": "the event id of a record of this desk that this row corrects: the row is the"
+        " whole corrected record (empty: a new record)",
+    },
+    "nik": {
+        "id": "NIK 16 digit (dipseudonimkan di meja, tidak pernah dikirim)",
+        "en": "16-digit NIK (pseudonymised at the desk, never sent)",
+    },
+    "name": {
+        "id": "nama, hanya dipakai bila tidak ada NIK (dipseudonimkan, tidak pernah dikirim)",
+        "en": "name, used only when there is no NIK (pseudonymised, never sent)",
+    },
+    "sex": {"id": "jenis kelamin", "en": "sex"},
+    "birth_date": {"id": "tanggal lahir, TTTT-BB-HH", "en": "birth date, YYYY-MM-DD"},
+    "estimated_age": {
+        "id": "umur dalam tahun, bila tanggal lahir tidak diketahui",
+        "en": "age in years, when the birth date is unknown",
+    },
+    "origin_regency": {
+        "id": "kabupaten/kota asal: kode Kemendagri atau nama",
+        "en": "regency the person comes from: Kemendagri code or name",
+    },
+    "destination_country": {
+        "id": "negara tujuan: kode ISO 3166-1 alpha-2 atau nama, mis. MY",
+        "en": "destination: ISO 3166-1 alpha-2 code or English name, e.g. MY",
+    },
+    "placement.destination_country": {
+        "id": "negara penempatan: kode ISO 3166-1 alpha-2 atau nama",
+        "en": "country of placement: ISO 3166-1 alpha-2 code or English name",
+    },
+    "sector": {"id": "pekerjaan yang dituju", "en": "intended work"},
+    "placement.sector": {"id": "sektor pekerjaan", "en": "the job's sector"},
+    "exit_point": {
+        "id": "id tempat keluar (bawaan: milik posko)",
+        "en": "exit point id (default: the post's own)",
+    },
+    "tip.exit_point": {
+        "id": "id tempat keluar yang diperkirakan, mis. eltari",
+        "en": "expected exit point id, e.g. eltari",
+    },
+    "route": {
+        "id": "id jalur, mis. larantuka-nunukan-tawau",
+        "en": "route id, e.g. larantuka-nunukan-tawau",
+    },
+    "documents": {
+        "id": "masalah dokumen, dipisah ';'",
+        "en": "document problems, ';'-separated",
+    },
+    "recruiter": {
+        "id": "telepon atau nama perekrut (dipseudonimkan; dikirim hanya tersegel untuk polisi)",
+        "en": "recruiter's phone or name (pseudonymised; sent only sealed for police)",
+    },
+    "suspect.recruiter": {
+        "id": "telepon atau nama tersangka (dipseudonimkan, tidak pernah dikirim)",
+        "en": "the suspect's phone or name (pseudonymised, never sent)",
+    },
+    "tip.recruiter": {
+        "id": "telepon atau nama terduga perekrut (dipseudonimkan, tidak pernah dikirim)",
+        "en": "suspected recruiter's phone or name (pseudonymised, never sent)",
+    },
+    "group_ref": {
+        "id": "kode bersama orang-orang yang bepergian bersama",
+        "en": "code shared by the people travelling together",
+    },
+    "outcome": {"id": "tindak lanjut", "en": "outcome"},
+    "officer": {
+        "id": "kode staf petugas yang mencatat",
+        "en": "recording officer's staff code",
+    },
+    "acknowledgement.officer": {
+        "id": "kode staf petugas yang menanggapi",
+        "en": "acknowledging officer's staff code",
+    },
+    "investigation_ref": {
+        "id": "nomor laporan polisi, mis. LP/B/45/I/2026/SPKT/POLDA NTT",
+        "en": "police report number, e.g. LP/B/45/I/2026/SPKT/POLDA NTT",
+    },
+    "offence": {"id": "tindak pidana", "en": "offence"},
+    "case_ids": {
+        "id": "id kasus hub para korban, dipisah ';' (nik:... atau weak:...)",
+        "en": "hub case ids of the victims, ';'-separated (nik:... or weak:...)",
+    },
+    "recruiters": {
+        "id": "telepon atau nama para perekrut, dipisah ';' (dipseudonimkan, tidak pernah dikirim)",
+        "en": "recruiters' phones or names, ';'-separated (pseudonymised, never sent)",
+    },
+    "alert_id": {
+        "id": "peringatan hub yang mendorongnya, bila ada (UUID)",
+        "en": "the hub alert that prompted it, if any (a UUID)",
+    },
+    "acknowledgement.alert_id": {
+        "id": "peringatan hub yang ditanggapi (UUID)",
+        "en": "the hub alert acknowledged (a UUID)",
+    },
+    "role": {"id": "peran tersangka", "en": "the suspect's role"},
+    "suspect_status": {
+        "id": "status tersangka (bawaan: IDENTIFIED)",
+        "en": "suspect status (default: IDENTIFIED)",
+    },
+    "prosecutor_office": {
+        "id": "kode kantor kejaksaan, mis. kejati-ntt, kejari-kupang",
+        "en": "prosecutor's office code, e.g. kejati-ntt, kejari-kupang",
+    },
+    "action": {"id": "tindakan (bawaan: NOTED)", "en": "action (default: NOTED)"},
+    "placement_company": {
+        "id": "kode izin perusahaan penempatan (P3MI)",
+        "en": "licence code of the placement company (P3MI)",
+    },
+    "repatriation.kind": {"id": "jenis pemulangan", "en": "kind of repatriation"},
+    "prevention.kind": {"id": "jenis kegiatan", "en": "kind of activity"},
+    "country": {
+        "id": "negara asal pemulangan: kode ISO 3166-1 alpha-2 atau nama",
+        "en": "country returned from: ISO 3166-1 alpha-2 code or English name",
+    },
+    "procedural": {
+        "id": "apakah orang itu berangkat secara prosedural",
+        "en": "had the person left procedurally",
+    },
+    "cause": {"id": "sebab sakit atau meninggal", "en": "cause of illness or death"},
+    "arrival_point": {
+        "id": "id tempat keluar tempat orang (atau jenazah) tiba, mis. eltari",
+        "en": "exit point id where the person (or body) arrived, e.g. eltari",
+    },
+    "intended_country": {
+        "id": "negara tempat calon ingin bekerja: kode ISO atau nama",
+        "en": "country the candidate means to work in: ISO code or English name",
+    },
+    "intended_sector": {"id": "pekerjaan yang dituju", "en": "intended work"},
+    "village": {
+        "id": "nama desa/kelurahan: sebuah tempat, bukan orang",
+        "en": "village (desa/kelurahan) name: a place, not a person",
+    },
+    "attendance": {
+        "id": f"jumlah yang hadir (0-{ATTENDANCE_MAX})",
+        "en": f"people who attended (0-{ATTENDANCE_MAX})",
+    },
+    "attendance_women": {
+        "id": "di antaranya perempuan, bila dihitung",
+        "en": "of whom women, when counted",
+    },
+    "tip_ref": {"id": "rujukan hotline untuk laporan", "en": "the hotline's own reference"},
+    "reporter": {
+        "id": "telepon atau nama pelapor (tetap di hotline: hanya rujukan berkunci yang dikirim)",
+        "en": "reporter's phone or name (stays at the hotline: only a keyed ref is sent)",
+    },
+    "concern": {"id": "kekhawatiran", "en": "concern"},
+    "regency": {
+        "id": "kabupaten/kota yang bersangkutan: kode Kemendagri atau nama",
+        "en": "regency concerned: Kemendagri code or name",
+    },
+    "expected_departure": {
+        "id": "kapan keberangkatan diperkirakan, TTTT-BB-HH",
+        "en": "when the departure is expected, YYYY-MM-DD",
+    },
+}
+
+# Columns whose values come from a closed list, and the parser that reads them: their help
+# lists every value, with the Bahasa Indonesia words the desks accept for it.
+CHOICES: Mapping[str, EnumParser[Any]] = {
+    "sex": person.SEX,
+    "sector": SECTOR,
+    "intended_sector": SECTOR,
+    "documents": posts.DOCUMENT,
+    "outcome": posts.OUTCOME,
+    "offence": police.OFFENCE,
+    "role": police.ROLE,
+    "suspect_status": police.SUSPECT_STATUS,
+    "action": police.ACTION,
+    "repatriation.kind": bp3mi.KIND,
+    "procedural": bp3mi.PROCEDURAL,
+    "cause": bp3mi.CAUSE,
+    "prevention.kind": PREVENTION_KIND,
+    "concern": hotline.CONCERN,
+}
+
+
+def _lookup(table: Mapping[str, Any], form: str, column: str) -> Any:
+    return table.get(f"{form}.{column}", table.get(column))
+
+
+def choices(parser: EnumParser[Any]) -> str:
+    """``SENT_HOME (dipulangkan), HANDED_TO_POLICE (diserahkan_ke_polisi, polisi), ...``:
+    every value and the other words accepted for it (one spelling of each)."""
+    parts = []
+    for member, aliases in parser.aliases().items():
+        shown: list[str] = []
+        for alias in aliases:
+            if re.sub(r"[\s-]+", "_", alias) not in {re.sub(r"[\s-]+", "_", s) for s in shown}:
+                shown.append(alias)
+        name = member.name if isinstance(member, Enum) else str(member)
+        parts.append(f"{name} ({', '.join(shown)})" if shown else name)
+    return ", ".join(parts)
+
+
+def column_help(form: str, column: str) -> str:
+    """A column's help in the current language, with its values when they are a list."""
+    text = str(_lookup(COLUMNS, form, column)[_current])
+    parser = _lookup(CHOICES, form, column)
+    if parser is not None:
+        text += t("opt.values", values=choices(parser))
+    return text
+
+
+# --- translating what the libraries say ------------------------------------------------------
+
+# A field's problem: the English message (a full match) and its Bahasa Indonesia template,
+# whose {0}, {1}, ... are the pattern's groups.
+PROBLEMS: Sequence[tuple[str, str]] = (
+    (r"is required", "wajib diisi"),
+    (r"expected a date and time like (\S+) \(WITA\)", "harus tanggal dan jam seperti {0} (WITA)"),
+    (r"must not be before (\S+)", "tidak boleh sebelum {0}"),
+    (r"is out of range", "di luar rentang"),
+    (r"is in the future", "ada di masa depan"),
+    (r"expected a date like (\S+)", "harus tanggal seperti {0}"),
+    (r"expected a whole number", "harus bilangan bulat"),
+    (r"must be between (\S+) and (\S+)", "harus antara {0} dan {1}"),
+    (r"unknown value; expected one of (.+)", "nilai tidak dikenal; pilih salah satu: {0}"),
+    (r"must hold at most (\d+) values", "paling banyak {0} nilai"),
+    (
+        r"expected an ISO 3166-1 alpha-2 country code such as MY",
+        "harus kode negara ISO 3166-1 alpha-2, mis. MY",
+    ),
+    (
+        r"expected an NTT regency's Kemendagri code \((.+)\) or its name",
+        "harus kode Kemendagri kabupaten/kota di NTT ({0}) atau namanya",
+    ),
+    (
+        r"expected a code of letters, digits and \. _ / - \(at most (\d+)\)",
+        "harus kode dari huruf, angka dan . _ / - (paling banyak {0})",
+    ),
+    (r"must be at most (\d+) characters", "paling banyak {0} karakter"),
+    (
+        r"must not hold control or invisible formatting characters",
+        "tidak boleh memuat karakter kontrol atau format tak terlihat",
+    ),
+    (
+        r"unknown (post|route|exit point); (?:expected one of|known:) (.+)",
+        "{0} tidak dikenal; pilih salah satu: {1}",
+    ),
+    (r"expected a UUID", "harus UUID"),
+    (
+        r"expected a phone number or a name; leave it empty if unknown",
+        "harus nomor telepon atau nama; kosongkan bila tidak diketahui",
+    ),
+    (r"unknown column; expected (.+)", "kolom tidak dikenal; kolom yang ada: {0}"),
+    (
+        r"leave it empty in a correction: the record keeps its own id",
+        "kosongkan pada koreksi: catatan tetap memakai id-nya sendiri",
+    ),
+    (
+        r"a (\w+) desk cannot record (\w+), which is a (\w+) form",
+        "meja {0} tidak dapat mencatat {1}, formulir milik {2}",
+    ),
+    (r"is empty: row 1 must be the header", "kosong: baris 1 harus berisi judul kolom"),
+    (r"is not valid CSV near line (\d+)", "bukan CSV yang sah di sekitar baris {0}"),
+    (r"is larger than (\d+) MiB: split it", "lebih besar dari {0} MiB: pecah berkasnya"),
+    (r"cannot be read", "tidak dapat dibaca"),
+    (
+        r"holds NUL bytes: save it as CSV \(UTF-8\), not as a spreadsheet",
+        "memuat bita NUL: simpan sebagai CSV (UTF-8), bukan lembar kerja",
+    ),
+    (
+        r"is not UTF-8 text: save it as CSV \(UTF-8\)",
+        "bukan teks UTF-8: simpan sebagai CSV (UTF-8)",
+    ),
+    (r"has no name in the header", "tidak bernama di baris judul"),
+    (
+        r"is not a column name \(letters, digits, _\): is row 1 the header\?",
+        "bukan nama kolom (huruf, angka, _): apakah baris 1 judul kolom?",
+    ),
+    (
+        r"is in the header twice \(columns (\d+) and (\d+)\)",
+        "muncul dua kali di baris judul (kolom {0} dan {1})",
+    ),
+    (r"has (\d+) cells, the header (\d+)", "memuat {0} sel, baris judul {1}"),
+    (r"is longer than (\d+) characters", "lebih panjang dari {0} karakter"),
+    (
+        r"a NIK is required, or else a name with birth date or age and origin",
+        "NIK wajib diisi, atau nama dengan tanggal lahir atau umur dan daerah asal",
+    ),
+    (
+        r"matching by name needs birth_date \(or estimated_age\) and origin_regency",
+        "pencocokan dengan nama memerlukan birth_date (atau estimated_age) dan origin_regency",
+    ),
+    (r"does not match the NIK, which is of a female", "tidak cocok dengan NIK, milik perempuan"),
+    (r"does not match the NIK, which is of a male", "tidak cocok dengan NIK, milik laki-laki"),
+    (r"does not match the birth date in the NIK", "tidak cocok dengan tanggal lahir di NIK"),
+    (r"NIK must be (\d+) digits, got (\d+)", "NIK harus {0} digit, tertulis {1}"),
+    (
+        r"NIK must contain only digits 0-9; position (\d+) is not one",
+        "NIK hanya boleh berisi angka 0-9; posisi {0} bukan angka",
+    ),
+    (r"NIK is empty", "NIK kosong"),
+    (r"NIK province (\d+) is not NTT \((\d+)\)", "provinsi NIK {0} bukan NTT ({1})"),
+    (
+        r"NIK province (\d+) is not an Indonesian province code",
+        "provinsi NIK {0} bukan kode provinsi Indonesia",
+    ),
+    (
+        r"NIK regency (\d+) is not an NTT regency \(Kemendagri code\)",
+        "kabupaten NIK {0} bukan kabupaten/kota NTT (kode Kemendagri)",
+    ),
+    (r"NIK regency (\d+) is not a regency code", "kabupaten NIK {0} bukan kode kabupaten"),
+    (r"NIK district (\d+) is not a district code", "kecamatan NIK {0} bukan kode kecamatan"),
+    (
+        r"NIK birth day (\d+) is neither 01-31 \(male\) nor 41-71 \(female\)",
+        "tanggal lahir NIK {0} bukan 01-31 (laki-laki) atau 41-71 (perempuan)",
+    ),
+    (r"NIK birth month (\d+) is not a month", "bulan lahir NIK {0} bukan bulan"),
+    (r"NIK birth date (\S+) is not a date", "tanggal lahir NIK {0} bukan tanggal"),
+    (r"NIK serial (\d+) is never issued", "nomor urut NIK {0} tidak pernah diterbitkan"),
+    (r"is not a valid value", "bukan nilai yang sah"),
+    (r"cannot be more than attendance", "tidak boleh lebih dari attendance"),
+    (
+        r"expected hub case ids: nik: or weak: and 32 hex characters",
+        "harus id kasus hub: nik: atau weak: dan 32 karakter heksadesimal",
+    ),
+    (
+        r"expected a report number of letters, digits, space, / \. - \(at most (\d+)\)",
+        "harus nomor laporan dari huruf, angka, spasi, / . - (paling banyak {0})",
+    ),
+    (
+        r"expected an office code of lower-case letters, digits and '-', e\.g\. (\S+)",
+        "harus kode kantor dari huruf kecil, angka dan '-', mis. {0}",
+    ),
+    (
+        r"unknown police unit; expected polda-ntt or polres-<NTT Kemendagri code>",
+        "satuan polisi tidak dikenal; harus polda-ntt atau polres-<kode Kemendagri NTT>",
+    ),
+    (r"unknown (?:BP3MI office|hotline); known: (.+)", "kantor tidak dikenal; yang dikenal: {0}"),
+    (
+        r"expected the reporter's phone number or name",
+        "harus nomor telepon atau nama pelapor",
+    ),
+    (
+        r"expected a village name of letters, spaces and ' \. - \(at most (\d+)\)",
+        "harus nama desa dari huruf, spasi dan ' . - (paling banyak {0})",
+    ),
+)
+
+# Added to a problem's message: translated apart from it.
+PROBLEM_SUFFIXES: Sequence[tuple[str, str]] = (
+    (" (accepted only with documents FORGED)", " (diterima hanya dengan dokumen FORGED)"),
+)
+
+# Error sentences of the libraries, as the command line shows them.
+SENTENCES: Sequence[tuple[str, str]] = (
+    (
+        r"no secret (\S+) in (\S+): run `sinergi stack up` first",
+        "tidak ada rahasia {0} di {1}: jalankan `sinergi stack up` dahulu",
+    ),
+    (
+        r"the ledger cannot be read: PostgreSQL at (\S+) did not accept the connection \((\w+)\)",
+        "buku kasus tidak dapat dibaca: PostgreSQL di {0} tidak menerima sambungan ({1})",
+    ),
+    (
+        r"the ledger lacks a view this command reads: its migrations are not all applied"
+        r" \(`sinergi stack up` applies them\)",
+        "buku kasus tidak memiliki view yang dibaca perintah ini: migrasinya belum lengkap"
+        " (`sinergi stack up` menerapkannya)",
+    ),
+    (
+        r"an alert id is a UUID, or its first 8 or more hex digits",
+        "id peringatan adalah UUID, atau 8 digit heksa pertamanya atau lebih",
+    ),
+    (
+        r"(\S+) is too short to name one alert: give at least (\d+) hex digits of its id",
+        "{0} terlalu pendek untuk menunjuk satu peringatan: berikan paling sedikit {1} digit"
+        " heksa id-nya",
+    ),
+    (
+        r"that prefix is too short to name one case: give at least (\d+) hex digits of its id",
+        "awalan itu terlalu pendek untuk menunjuk satu kasus: berikan paling sedikit {0} digit"
+        " heksa id-nya",
+    ),
+    (
+        r"(\S+) is too short to name one case: give at least (\d+) hex digits of its id",
+        "{0} terlalu pendek untuk menunjuk satu kasus: berikan paling sedikit {1} digit heksa"
+        " id-nya",
+    ),
+    (
+        r"a case is named by its id \(nik: or weak: and hex digits, at least 8 of them\), by"
+        r" those digits alone, or by a 16-digit NIK",
+        "kasus ditunjuk dengan id-nya (nik: atau weak: dan digit heksa, paling sedikit 8), dengan"
+        " digit itu saja, atau dengan NIK 16 digit",
+    ),
+    (r"no (alert|case) id begins with that prefix", "tidak ada id {0} yang diawali awalan itu"),
+    (r"no (alert|case) id begins with (\S+)", "tidak ada id {0} yang diawali {1}"),
+    (
+        r"(\d+) (alert|case) ids begin with that prefix; give more of the id:",
+        "{0} id {1} diawali awalan itu; berikan lebih banyak digit id-nya:",
+    ),
+    (
+        r"(\d+) (alert|case) ids begin with (\S+); give more of the id:",
+        "{0} id {1} diawali {2}; berikan lebih banyak digit id-nya:",
+    ),
+    (r"  \.\.\. and (\d+) more", "  ... dan {0} lainnya"),
+    (r"no case for this NIK", "tidak ada kasus untuk NIK ini"),
+    (
+        r"unknown (rule|severity) (.+); known: (.+)",
+        "{0} tidak dikenal {1}; yang dikenal: {2}",
+    ),
+    (
+        r"no signing key for (\S+): add the member first"
+        r" \(sinergi agency add (\S+) --role \.\.\.\)",
+        "tidak ada kunci tanda tangan untuk {0}: tambahkan anggotanya dahulu (sinergi agency add"
+        " {1} --role ...)",
+    ),
+    (
+        r"no trust anchor at (\S+): run `sinergi stack up`",
+        "tidak ada jangkar kepercayaan di {0}: jalankan `sinergi stack up`",
+    ),
+    (r"no member (\S+)", "tidak ada anggota {0}"),
+    (
+        r"member id (\S+): lower-case letters, digits and '-' only \(2-63\)",
+        "id anggota {0}: hanya huruf kecil, angka dan '-' (2-63)",
+    ),
+    (
+        r"'admin' is the hub's administrator, not a member",
+        "'admin' adalah administrator hub, bukan anggota",
+    ),
+    (
+        r"member id (\S+) names a (\w+), not a (\w+)",
+        "id anggota {0} menunjuk {1}, bukan {2}",
+    ),
+    (
+        r"(\S+) is not a unit of the reference data; known (\w+) units: (.+)",
+        "{0} bukan satuan dalam data rujukan; satuan {1} yang dikenal: {2}",
+    ),
+    (
+        r"(\S+) is not a unit of the reference data \((.+)\)",
+        "{0} bukan satuan dalam data rujukan ({1})",
+    ),
+    (r"SINERGI_LANG must be one of (.+)", "SINERGI_LANG harus salah satu dari {0}"),
+    (r"(SINERGI_\w+) must be an integer", "{0} harus bilangan bulat"),
+    (
+        r"the live processor has not caught up: comparing up to what it has committed"
+        r" \(differences may only mean it is still working\)",
+        "prosesor yang berjalan belum menyusul: dibandingkan sampai yang sudah dikomitnya"
+        " (perbedaan mungkin hanya berarti ia masih bekerja)",
+    ),
+    (
+        r"replayed (\d+) messages from (\d+) partitions into schema (\S+)",
+        "diputar ulang {0} pesan dari {1} partisi ke skema {2}",
+    ),
+    (
+        r"(\d+) process\(es\) replayed them in (\S+)",
+        "{0} proses memutar ulangnya dalam {1}",
+    ),
+)
+
+
+def _translate(text: str, patterns: Sequence[tuple[str, str]]) -> str:
+    for pattern, template in patterns:
+        found = re.fullmatch(pattern, text, flags=re.DOTALL)
+        if found:
+            return template.format(*found.groups())
+    return text
+
+
+def sentence(text: str) -> str:
+    """A library's error sentence in the current language (each line on its own; a line
+    without a pattern stays as it is)."""
+    if _current == "en":
+        return text
+    return "\n".join(_translate(line, SENTENCES) for line in text.split("\n"))
+
+
+def problem(error: FieldError) -> str:
+    """``row 7, field nik: NIK must be 16 digits, got 14`` in the current language."""
+    if _current == "en":
+        return str(error)
+    message = error.message
+    suffix = ""
+    for english, bahasa in PROBLEM_SUFFIXES:
+        if message.endswith(english):
+            message, suffix = message[: -len(english)], bahasa
+    message = _translate(message, PROBLEMS) + suffix
+    field = re.sub(r"^column (\d+)$", r"kolom ke-\1", error.field)
+    if not field:
+        return f"baris {error.row} {message}" if error.row is not None else message
+    where = f"baris {error.row}, " if error.row is not None else ""
+    return f"{where}kolom {field}: {message}"
+
+
+# --- Typer's own words ---------------------------------------------------------------------
+
+# What Typer looks up with gettext, and the titles of its help panels.
+CLICK: Mapping[str, str] = {
+    "Options": "Opsi",
+    "Commands": "Perintah",
+    "Arguments": "Argumen",
+    "Error": "Kesalahan",
+    "Aborted!": "Dibatalkan!",
+    "Aborted.": "Dibatalkan.",
+    "Missing command.": "Perintah tidak diberikan.",
+    "No such command {name!r}.": "Tidak ada perintah {name!r}.",
+    "Try [blue]'{command_path} {help_option}'[/] for help.": (
+        "Coba [blue]'{command_path} {help_option}'[/] untuk bantuan."
+    ),
+    "default: {default}": "bawaan: {default}",
+    "env var: {var}": "variabel lingkungan: {var}",
+    "[default: {}]": "[bawaan: {}]",
+    "[required]": "[wajib]",
+    "(deprecated) ": "(usang) ",
+    "(dynamic)": "(dinamis)",
+    "required": "wajib",
+}
+
+# Usage errors (Typer's click writes them without gettext), as they are shown.
+USAGE_ERRORS: Sequence[tuple[str, str]] = (
+    (r"Missing option (.+)\.", "Opsi wajib tidak diberikan: {0}."),
+    (r"Missing argument (.+)\.", "Argumen wajib tidak diberikan: {0}."),
+    (r"Missing parameter (.+)\.", "Parameter wajib tidak diberikan: {0}."),
+    (r"No such option: (\S+) \(Possible options: (.+)\)", "Tidak ada opsi {0} (mungkin: {1})"),
+    (r"No such option: (\S+)", "Tidak ada opsi {0}"),
+    (r"Option '(.+)' requires an argument\.", "Opsi '{0}' memerlukan nilai."),
+    (r"Invalid value for (.+?): (.+)", "Nilai tidak sah untuk {0}: {1}"),
+    (r"Got unexpected extra arguments? \((.+)\)", "Argumen tambahan tidak dikenal ({0})"),
+    (r"No such command '(.+)'\.", "Tidak ada perintah '{0}'."),
+)
+
+
+def click_text(message: str) -> str:
+    """Typer's ``message`` in the current language (its gettext stand-in)."""
+    if _current == "en":
+        return message
+    return CLICK.get(message, message)
+
+
+def usage_error(message: str) -> str:
+    """A usage error of the command line (``Missing option '--officer'.``), translated."""
+    if _current == "en":
+        return message
+    return _translate(message, USAGE_ERRORS)
