@@ -125,7 +125,17 @@ def _write_directory(settings: Settings, directory: Directory) -> Directory:
 # --- adding, listing, revoking ---------------------------------------------------------------
 
 
+def known_units() -> dict[str, Role]:
+    """Every unit the reference data names, and its role: the default members and every
+    post, open or not yet (``agency add post-atapupu`` opens one)."""
+    units = dict(default_members())
+    units |= {f"post-{post_id}": Role.POST for post_id in reference.posts()}
+    return units
+
+
 def check_member_id(member_id: str, role: Role) -> None:
+    """A member is a unit of the reference data, with its own role: a typo (``post-eltary``)
+    would otherwise become a member with credentials and a signing key."""
     if not _MEMBER_ID.match(member_id):
         raise MemberError(
             f"member id {member_id!r}: lower-case letters, digits and '-' only (2-63)"
@@ -135,6 +145,16 @@ def check_member_id(member_id: str, role: Role) -> None:
     implied = role_of_unit(member_id)
     if implied is not None and implied is not role and member_id != "ops":
         raise MemberError(f"member id {member_id} names a {implied.value}, not a {role.value}")
+    units = known_units()
+    if member_id not in units:
+        same = sorted(unit for unit, its in units.items() if its is role)
+        shown = ", ".join(same[:12]) + (", ..." if len(same) > 12 else "")
+        raise MemberError(
+            f"{member_id} is not a unit of the reference data; known {role.value} units: {shown}"
+        )
+    if units[member_id] is not role:
+        its = units[member_id].value
+        raise MemberError(f"member id {member_id} names a {its}, not a {role.value}")
 
 
 def add(settings: Settings, member_id: str, role: Role) -> Member:
