@@ -18,7 +18,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import psycopg
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, make_wsgi_app
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -240,6 +240,10 @@ class WorkerMetrics:
             registry=self.registry,
         )
 
+    def total_lag(self) -> float:
+        """Messages not yet processed, over every topic (the lag gauge's sum)."""
+        return sum(sample.value for family in self.lag.collect() for sample in family.samples)
+
     def serve(self, host: str, port: int, ready: Callable[[], tuple[bool, str]]) -> WSGIServer:
         """``/metrics``, ``/healthz`` (the process answers) and ``/readyz`` (it consumes;
         503 with the reason while it waits for a service), in a background thread."""
@@ -249,6 +253,33 @@ class WorkerMetrics:
         )  # fmt: skip
         threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
         return server
+
+
+def build_info(registry: CollectorRegistry, version: str, commit: str) -> None:
+    """``sinergi_build_info{version,commit} 1``: which code answers this page."""
+    Info(
+        "sinergi_build", "The running build: package version and git commit.", registry=registry
+    ).info({"version": version, "commit": commit})
+
+
+Ready = Callable[[], tuple[bool, str]]
+
+
+def ready_within_lag(ready: Ready, lag: Callable[[], float], max_lag: int) -> Ready:
+    """``ready``, and not ready either while the lag is above ``max_lag`` messages: a
+    processor that consumes but is far behind is not serving fresh alerts yet (the
+    threshold is SINERGI_READY_MAX_LAG). The worker's own ready gauge is left as it is."""
+
+    def check() -> tuple[bool, str]:
+        ok, reason = ready()
+        if not ok:
+            return ok, reason
+        behind = int(lag())
+        if behind > max_lag:
+            return False, f"lag of {behind} messages is above {max_lag} (SINERGI_READY_MAX_LAG)"
+        return True, reason
+
+    return check
 
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
