@@ -1,0 +1,91 @@
+"""Operations' Prometheus configuration and rules hold (``promtool``, Debian's
+``prometheus`` package, installed by deploy/bootstrap.sh), and every query of the rules
+and the Grafana dashboard reads a metric the processor registers. The same check runs
+against the real processor's /metrics in tests/integration/test_operations.py."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+from prometheus_client import generate_latest
+
+from processors import metrics
+from sinks.prometheus import LedgerMetricsCollector, Snapshot, WorkerMetrics, build_info
+from tests.promql import (
+    BUILTIN,
+    PROMETHEUS,
+    dashboard_queries,
+    metric_names,
+    page_names,
+    rule_expressions,
+    rule_files,
+)
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    found = shutil.which("promtool")
+    if found is None:
+        pytest.fail(
+            "promtool is missing: deploy/bootstrap.sh installs it (apt-get install prometheus)"
+        )
+    return subprocess.run(
+        [found, *args], capture_output=True, text=True, timeout=120, check=False, cwd=PROMETHEUS
+    )
+
+
+def test_the_prometheus_configuration_and_its_rule_files_are_valid():
+    checked = promtool("check", "config", "prometheus.yml")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "2 rule files found" in checked.stdout
+
+
+def test_the_alerting_rules_fire_when_they_should_and_only_then():
+    """Processor down or absent, not ready, lag above 10,000 for 10 minutes, stalled,
+    dead letters rising, a post silent for 24 h in its opening hours (not at night),
+    acknowledgements slow, HIGH alerts open for 4 hours (tests/*_test.yml)."""
+    tested = promtool("test", "rules", "tests/rules_test.yml", "tests/daily_rules_test.yml")
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert tested.stdout.count("SUCCESS") == 2
+
+
+class _Ledger(LedgerMetricsCollector):
+    """The ledger's collector with one count of every metric instead of PostgreSQL."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+
+    def _read(self) -> Snapshot:
+        cells = [(name, {"label": "x"}, 1) for name in metrics.HELP]
+        return Snapshot(cells, 1, [60.0], {("MINOR_INTERCEPTED", "HIGH"): (1, 1, 0, 0)})
+
+
+def registered_page() -> str:
+    worker = WorkerMetrics()
+    build_info(worker.registry, "0.1.0", "abcdef012345")
+    worker.registry.register(_Ledger())
+    return generate_latest(worker.registry).decode()
+
+
+def test_every_rule_and_dashboard_query_reads_a_registered_metric():
+    expressions, recorded = rule_expressions()
+    offered = page_names(registered_page()) | BUILTIN
+    for expr in expressions:
+        assert metric_names(expr) <= offered | recorded, expr
+    for expr in dashboard_queries():
+        assert metric_names(expr) <= offered, expr
+    assert len(rule_files()) == 2 and len(expressions) >= 15
+
+
+def test_metric_names_are_read_from_promql():
+    assert metric_names(
+        'sum by (post) (increase(sinergi_interceptions_total{post=~"$post"}[$__rate_interval]))'
+    ) == {"sinergi_interceptions_total"}
+    assert metric_names(
+        "histogram_quantile(0.9, sum by (le) (rate(sinergi_processor_batch_seconds_bucket[5m])))"
+    ) == {"sinergi_processor_batch_seconds_bucket"}
+    assert metric_names(
+        "sinergi:interceptions:increase24h == 0 and on () ((hour() + 8) % 24 >= 6)"
+    ) == {"sinergi:interceptions:increase24h"}
+    assert metric_names("time() - sinergi_x offset 5m > 4 * 3600") == {"sinergi_x"}
