@@ -137,6 +137,9 @@ def make_hub(base: Mapping[str, str], **overrides: str) -> Hub:
             # its timer are tested in tests/unit/test_amendments.py).
             "SINERGI_ALERT_GRACE_HOURS": "0",
             "COLUMNS": "200",  # wide enough that tables are not cut
+            # The English lines the tests read (the Bahasa ones: test_readme_commands.py and
+            # tests/unit/test_cli_language.py).
+            "SINERGI_LANG": "en",
         }
         | overrides
     )

@@ -43,7 +43,7 @@ def outcomes(hub: Hub) -> dict[str, int]:
 
 
 def test_a_corrected_outcome_leaves_one_interception_and_no_repeat_alert(hub: Hub):
-    [recorded] = event_ids(hub.run("post", "record", post="eltari", **INTERCEPTION).stdout)
+    [recorded] = event_ids(hub.run("post", "record", at="eltari", **INTERCEPTION).stdout)
     hub.start_worker()
     hub.wait_for(lambda: hub.event_count() == 1, what="the interception")
     fixed = dict(INTERCEPTION, outcome="HANDED_TO_POLICE")
@@ -61,7 +61,7 @@ def test_a_corrected_outcome_leaves_one_interception_and_no_repeat_alert(hub: Hu
 
 
 def test_a_unit_cannot_correct_another_units_record(hub: Hub):
-    [recorded] = event_ids(hub.run("post", "record", post="eltari", **INTERCEPTION).stdout)
+    [recorded] = event_ids(hub.run("post", "record", at="eltari", **INTERCEPTION).stdout)
     hub.run("post", "correct", recorded, at="tenau", **dict(INTERCEPTION, officer="TEN-01"))
     hub.start_worker()
     hub.wait_for(lambda: outcomes(hub).get("dead_lettered") == 1, what="the refusal")

@@ -311,7 +311,7 @@ def test_the_event_store_is_append_only_and_analysts_read_only_views(hub):
     hub.run(
         "post",
         "record",
-        post="eltari",
+        at="eltari",
         occurred_at="2026-01-20T08:30",
         outcome="SENT_HOME",
         officer="ELT-07",

@@ -92,7 +92,7 @@ def test_every_agency_records_through_its_commands_and_one_case_tells_the_whole_
     hub.cli(
         "post",
         "record",
-        "--post",
+        "--at",
         "tenau",
         "--occurred-at",
         "2025-09-10T07:15",
@@ -229,7 +229,7 @@ def test_police_follow_alerts_as_they_are_raised_and_acknowledge_them(hub, tmp_p
         hub.cli(
             "post",
             "record",
-            "--post",
+            "--at",
             "eltari",
             "--occurred-at",
             when,

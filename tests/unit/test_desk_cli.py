@@ -21,7 +21,7 @@ from sinergi.config import from_env
 from tests.unit.fake_kafka import FakeBroker
 
 NIK = "5302014101900001"
-RECORD = ["post", "record", "--post", "eltari", "--occurred-at", "2026-01-20T08:30",
+RECORD = ["post", "record", "--at", "eltari", "--occurred-at", "2026-01-20T08:30",
           "--nik", NIK, "--outcome", "SENT_HOME", "--officer", "ELT-07"]  # fmt: skip
 
 
@@ -31,6 +31,7 @@ def post_desk(tmp_path, monkeypatch):
     them; the schema id looked up once, while the hub could be reached."""
     monkeypatch.setenv("SINERGI_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("SINERGI_TOPIC_PREFIX", "t.")
+    monkeypatch.setenv("SINERGI_LANG", "en")  # the English lines (Bahasa: test_cli_language)
     settings = from_env()
     load_or_create_key(settings.pseudonym_key_file, create=True)
     post = crypto.signing_private(settings.keys_dir / "post-eltari.signing.key", create=True)

@@ -280,6 +280,7 @@ def ledger(tmp_path, monkeypatch):
     """A machine with the members' shared key, whose ledger holds three alerts (open,
     acknowledged, withdrawn) and the case of NIK and two others; a console of 80 columns."""
     monkeypatch.setenv("SINERGI_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SINERGI_LANG", "en")  # the English lines (Bahasa: test_cli_language)
     monkeypatch.setenv("COLUMNS", "80")
     settings = from_env()
     load_or_create_key(settings.pseudonym_key_file, create=True)
@@ -539,6 +540,7 @@ def free_port() -> int:
 
 def test_a_ledger_out_of_reach_is_one_sentence_not_a_traceback(tmp_path, monkeypatch):
     monkeypatch.setenv("SINERGI_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SINERGI_LANG", "en")
     monkeypatch.setenv("SINERGI_PG_PORT", str(free_port()))  # nothing listens there
     monkeypatch.setattr(cli, "err", Console(stderr=True))
     no_secret = Ran("alerts", "list")
