@@ -23,7 +23,7 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from processors import ledger, metrics
 from processors.ledger import Kind, Ref
@@ -48,14 +48,31 @@ class Plan:
         default_factory=lambda: defaultdict(list)
     )
     received: dict[str, datetime] = field(default_factory=dict)
+    # The folded events' (day, cell) pairs, summed into ``cells`` once by ``settle``.
+    _added: list[tuple[date, metrics.Cell]] = field(default_factory=list, repr=False)
+    # The record (or corrected version) each root folds in from this batch: a later
+    # amendment in the same batch takes it back out of ``additions``.
+    _folded: dict[str, Event] = field(default_factory=dict, repr=False)
 
-    def fold_in(self, event: Event, why: WithdrawalReason, by: str, rules: PersonRules) -> None:
+    def fold_in(
+        self, event: Event, why: WithdrawalReason, by: str, rules: PersonRules, root: str = ""
+    ) -> None:
         self.additions.append(event)
+        self._folded[root or event.event_id] = event
         for ref in ledger.refs(event):
             self.touched[str(ref)].append((by, why))
-        self.cells.update(_cells(event, rules))
+        self._added.extend(metrics.event_cells([event], rules))
+
+    def settle(self) -> Plan:
+        """Sum the folded events' cells into ``cells`` (one tally for the batch)."""
+        self.cells.update(metrics.tally(self._added))
+        self._added.clear()
+        return self
 
     def take_out(self, version: FactVersion, why: WithdrawalReason, by: str) -> None:
+        folded = self._folded.pop(version.root_id, None)
+        if folded is not None:  # folded in by this very batch: it never reaches the ledger
+            self.additions = [e for e in self.additions if e is not folded]
         for text in version.refs:
             ref = ref_of(text)
             self.removals[ref].add(version.root_id)
@@ -112,7 +129,7 @@ def plan(
     ordered = sorted(amendments, key=lambda s: (s.event.envelope.recorded_at, s.event.event_id))
     for s in ordered:
         _take_amendment(s, current, by_id, stored, out, rules)
-    return out
+    return out.settle()
 
 
 def _take_record(
@@ -178,7 +195,13 @@ def _take_amendment(
         if version.head_order is not None and order <= version.head_order:
             return  # a later correction holds
         out.take_out(version, why, by)
-    out.fold_in(amendment.corrected, why, by, rules)
+    out.fold_in(amendment.corrected, why, by, rules, root=root)
+    # The corrected version (it keeps the record's id) is a fact since the hub received
+    # the correction, whether the record came in this batch or an earlier one.
+    if s.received_at is not None:
+        out.received[root] = s.received_at
+    else:
+        out.received.pop(root, None)
     new = _version_of(root, amendment.corrected, rules, (by, order))
     out.versions[root] = current[root] = new
 

@@ -58,6 +58,9 @@ def test_a_corrected_outcome_leaves_one_interception_and_no_repeat_alert(hub: Hu
     counted = hub.query("SELECT sum(value) FROM metrics_daily"
                         " WHERE metric = 'sinergi_interceptions_total'")[0][0]  # fmt: skip
     assert counted == 1
+    # The rebuild reads the record and its correction in one batch: the same ledger.
+    rebuilt = hub.cli("ledger", "rebuild", "--wait", "30")
+    assert "identical" in rebuilt.stdout, rebuilt.stdout
 
 
 def test_a_unit_cannot_correct_another_units_record(hub: Hub):
@@ -97,6 +100,8 @@ def test_a_retracted_death_withdraws_its_alert_and_police_see_it_withdrawn(hub: 
     deaths = hub.query("SELECT coalesce(sum(value), 0) FROM metrics_daily"
                        " WHERE metric = 'sinergi_deaths_total'")[0][0]  # fmt: skip
     assert deaths == 0
+    rebuilt = hub.cli("ledger", "rebuild", "--wait", "30")
+    assert "identical" in rebuilt.stdout, rebuilt.stdout
 
 
 def test_a_file_imported_again_from_another_desk_is_already_recorded_not_replayed(hub, tmp_path):

@@ -191,3 +191,40 @@ def test_a_corrected_kind_moves_the_counts():
     assert hub.count(metrics.DEATHS) == 1
     hub.send(corrected(hub, dataclasses.replace(record, kind=RepatriationKind.SICK)))
     assert hub.count(metrics.DEATHS) == 0 and hub.count(metrics.REPATRIATIONS) == 1
+
+
+def _batchings(items):
+    """Every order of ``items`` cut into consecutive batches in every way."""
+    for order in itertools.permutations(items):
+        for cuts in itertools.product((False, True), repeat=len(order) - 1):
+            batches, batch = [], [order[0]]
+            for item, cut in zip(order[1:], cuts, strict=True):
+                if cut:
+                    batches.append(batch)
+                    batch = []
+                batch.append(item)
+            yield [*batches, batch]
+
+
+def test_a_record_and_its_amendments_in_one_batch_end_as_in_separate_batches():
+    """A rebuild reads a record and its amendments in one batch where the live hub read
+    them in several: the ledger, the metrics and the alerts must not depend on it."""
+    death = repatriation(8)
+    fixed = dataclasses.replace(death, kind=RepatriationKind.SICK)
+
+    def items(hub):
+        return [death, corrected(hub, fixed), retracted(hub, death, at=AMENDED_AT + timedelta(1))]
+
+    for chosen in ([0, 1], [0, 2], [0, 1, 2]):
+        reference = memory_hub()
+        for i in chosen:
+            reference.send(items(reference)[i])
+        for batches in _batchings(chosen):
+            hub = memory_hub()
+            made = items(hub)
+            for batch in batches:
+                hub.send(*(made[i] for i in batch))
+            where = (chosen, batches)
+            assert hub.ledger() == reference.ledger(), where
+            assert hub.metrics() == reference.metrics(), where
+            assert hub.holding() == reference.holding(), where
