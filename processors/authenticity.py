@@ -41,8 +41,23 @@ def _header(msg: RawMessage, name: str) -> bytes | None:
     return found[0] if found else None
 
 
+def _signature_headers(msg: RawMessage) -> dict[str, bytes]:
+    """The signature headers of ``msg`` by name, read in one pass over its headers."""
+    found: dict[str, bytes] = {}
+    for key, value in msg.headers:
+        if key in _SIGNATURE_HEADERS:
+            if key in found:
+                # Two signers or two times: which one a reader takes would be a guess.
+                raise AuthenticityError("a signature header appears more than once")
+            found[key] = value
+    return found
+
+
 def _signed_at_ms(msg: RawMessage) -> int | None:
-    raw = _header(msg, SIGNED_AT_HEADER)
+    return _parse_signed_at(_header(msg, SIGNED_AT_HEADER))
+
+
+def _parse_signed_at(raw: bytes | None) -> int | None:
     if raw is None:
         return None
     try:
@@ -77,19 +92,17 @@ class Authenticator:
     _keys: dict[str, tuple[str, Ed25519PublicKey]] = field(default_factory=dict, repr=False)
 
     def __call__(self, msg: RawMessage) -> Member:
-        if any(len(_headers(msg, name)) > 1 for name in _SIGNATURE_HEADERS):
-            # Two signers or two times: which one a reader takes would be a guess.
-            raise AuthenticityError("a signature header appears more than once")
-        signer_id = _header(msg, SIGNER_HEADER)
-        signature = _header(msg, SIGNATURE_HEADER)
+        found = _signature_headers(msg)
+        signer_id = found.get(SIGNER_HEADER)
+        signature = found.get(SIGNATURE_HEADER)
         if signer_id is None or signature is None:
             raise AuthenticityError("unsigned: the message carries no signer or no signature")
         member = self.directory().member(signer_id.decode(errors="replace"))
         if member is None:
             raise AuthenticityError("signed by a signer who is not a member of the hub")
-        at = _signed_at_ms(msg)
+        at = _parse_signed_at(found.get(SIGNED_AT_HEADER))
         topic = msg.topic.removeprefix(self.topic_prefix)
-        proof = _header(msg, PROOF_HEADER)
+        proof = found.get(PROOF_HEADER)
         if proof is not None and at is not None:
             valid = self._verify_batch(member, signature, topic, msg, at, proof)
         elif proof is not None:
