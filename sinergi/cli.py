@@ -2,25 +2,47 @@
 
 Each agency's commands are made from its forms (``producers/forms.py``): one command
 per form, one option per column, the same checks as a CSV import.
+
+It speaks Bahasa Indonesia unless told otherwise (``--lang en``, ``SINERGI_LANG=en``, or
+an English locale): every text comes from the catalogue in :mod:`sinergi.i18n`. A
+refusal (a permission, a service out of reach) is one sentence, never a traceback
+(:class:`SinergiGroup`). Other modules add commands to :data:`app` when they are
+installed: see :data:`COMMAND_MODULES` at the end.
 """
 
 from __future__ import annotations
 
+import csv
+import importlib
 import inspect
 import json
 import logging
 import shlex
 import sys
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import psycopg
 import typer
+from kafka.errors import (
+    AuthorizationError,
+    ClusterAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    NodeNotReadyError,
+    SaslAuthenticationFailedError,
+    TopicAuthorizationFailedError,
+)
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
+from typer._click.exceptions import UsageError  # typer's own click: no public name
+from typer.core import TyperGroup
 
 from deploy.procs import StackError
 from producers import forms
@@ -32,38 +54,63 @@ from producers.pseudonym import PseudonymKeyError
 from schemas.access import Role, agency_admin
 from schemas.crypto import CryptoError
 from schemas.directory import DirectoryError
-from schemas.model import Agency, AlertRaised, Event, RetractionReason
+from schemas.model import (
+    Agency,
+    AlertAction,
+    AlertRaised,
+    AlertRule,
+    Event,
+    RetractionReason,
+    Severity,
+)
 from schemas.registry import RegistryError
 from schemas.serde import SerializationError
-from sinergi import auditing, bootstrap, members, police, runtime, views
+from sinergi import auditing, bootstrap, buildinfo, config, i18n, members, police, runtime, views
 from sinergi.config import ConfigError, Settings, from_env
-from sinergi.display import local_time, severity
+from sinergi.display import Steps, local_time, now_wita, severity
+from sinergi.i18n import t
 from sinergi.members import MemberError
 from sinergi.rebuild import rebuild
 
-app = typer.Typer(
-    help="Sinergi: the NTT inter-agency hub against non-procedural migration and trafficking.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-stack_app = typer.Typer(
-    help="The local Kafka, PostgreSQL and schema registry.", no_args_is_help=True
-)
-processor_app = typer.Typer(help="The ledger processor (faust worker).", no_args_is_help=True)
-ledger_app = typer.Typer(help="The joint case ledger in PostgreSQL.", no_args_is_help=True)
-alerts_app = typer.Typer(help="Alerts for police: follow, list, acknowledge.", no_args_is_help=True)
-app.add_typer(stack_app, name="stack")
-app.add_typer(processor_app, name="processor")
-app.add_typer(ledger_app, name="ledger")
-app.add_typer(alerts_app, name="alerts")
-agency_app = typer.Typer(
-    help="Members of the hub: credentials, signing keys, least-privilege access.",
-    no_args_is_help=True,
-)
-audit_app = typer.Typer(help="The hash-chained audit trail of who published what.",
-                        no_args_is_help=True)  # fmt: skip
-app.add_typer(agency_app, name="agency")
-app.add_typer(audit_app, name="audit")
+# --- the language, before any help text is made ------------------------------------------
+
+
+def _starting_language() -> str:
+    """``--lang`` on the command line, else the environment's (config.language)."""
+    chosen = i18n.argv_language(sys.argv[1:])
+    if chosen is not None:
+        return chosen
+    try:
+        return config.language()
+    except ConfigError:
+        return i18n.DEFAULT  # said again, as an error, when a command reads the settings
+
+
+# Typer looks some of its own words up with gettext (``Commands``, ``Missing command.``):
+# its core module's ``_`` looks them up in the catalogue instead, and its help panels'
+# titles are set from it. Usage errors are translated as they pass (SinergiGroup).
+_TYPER_TEXTS = {
+    "DEPRECATED_STRING": "(deprecated) ",
+    "DEFAULT_STRING": "[default: {}]",
+    "REQUIRED_LONG_STRING": "[required]",
+    "ARGUMENTS_PANEL_TITLE": "Arguments",
+    "OPTIONS_PANEL_TITLE": "Options",
+    "COMMANDS_PANEL_TITLE": "Commands",
+    "ERRORS_PANEL_TITLE": "Error",
+    "ABORTED_TEXT": "Aborted.",
+    "RICH_HELP": "Try [blue]'{command_path} {help_option}'[/] for help.",
+}
+
+
+def _localise_typer() -> None:
+    vars(importlib.import_module("typer.core"))["_"] = i18n.click_text
+    rich_utils = importlib.import_module("typer.rich_utils")
+    for name, english in _TYPER_TEXTS.items():
+        setattr(rich_utils, name, i18n.click_text(english))
+
+
+i18n.set_language(_starting_language())
+_localise_typer()
 
 out = Console()
 err = Console(stderr=True)
@@ -83,50 +130,217 @@ EXPECTED_ERRORS = (
     PseudonymKeyError,
     OutboxError,
 )
+# What reading the ledger may meet: a sentence each (a prefix, a filter, no connection).
+READ_ERRORS = (views.LedgerReadError, *EXPECTED_ERRORS)
+# Refused by a service or the system rather than by a check of ours: one sentence each.
+REFUSALS = (
+    AuthorizationError,
+    SaslAuthenticationFailedError,
+    NodeNotReadyError,
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    psycopg.Error,
+    PermissionError,
+)
 
 
 def settings() -> Settings:
     return from_env()
 
 
-def fail(exc: BaseException) -> None:
+def error_line(message: str) -> Text:
+    """``error: <message>``: the message as text, never markup (it may hold what was typed)."""
+    return Text.assemble((t("error"), "red"), message)
+
+
+def fail(exc: BaseException) -> NoReturn:
+    """A command that cannot go on: its reason in the user's language, exit code 2."""
     if isinstance(exc, InvalidInputError):
-        err.print(f"[red]refused, nothing was sent:[/red] {len(exc.errors)} problem(s)")
+        err.print(Text(t("refused", count=len(exc.errors)), style="red"))
         for problem in exc.errors[:50]:
-            err.print(f"  - {problem}")
+            err.print(Text(f"  - {i18n.problem(problem)}"), soft_wrap=True)
         if len(exc.errors) > 50:
-            err.print(f"  ... and {len(exc.errors) - 50} more")
+            err.print(t("and_more", count=len(exc.errors) - 50))
     else:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(error_line(i18n.sentence(str(exc))), soft_wrap=True)
     raise typer.Exit(code=2)
+
+
+def refuse(exc: BaseException) -> NoReturn:
+    """A read of the ledger that cannot be answered: its sentence, never a traceback."""
+    fail(exc)
+
+
+def refusal(exc: BaseException) -> str:
+    """What a service's or the system's refusal means, in one sentence of the user's
+    language; never the library's account (which may hold a statement or a value)."""
+    if isinstance(exc, AuthorizationError):
+        what = {
+            TopicAuthorizationFailedError: "what.topic",
+            GroupAuthorizationFailedError: "what.group",
+            ClusterAuthorizationFailedError: "what.cluster",
+        }.get(type(exc), "what.other")
+        return t("refusal.kafka_acl", unit=t("someone"), what=t(what))
+    if isinstance(exc, SaslAuthenticationFailedError):
+        return t("refusal.kafka_login", unit=t("someone"))
+    if isinstance(exc, NodeNotReadyError | KafkaConnectionError | KafkaTimeoutError):
+        return t("refusal.kafka_down", address=_address("kafka"), kind=type(exc).__name__)
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+        first = str(exc).splitlines()[0] if str(exc) else "permission denied"
+        detail = (exc.diag.message_primary or first)[:120]
+        return t("refusal.pg_permission", detail=detail)
+    if _login_refused(exc):
+        return t("refusal.pg_login")
+    if isinstance(exc, psycopg.OperationalError):
+        return t("refusal.pg_down", address=_address("postgres"), kind=type(exc).__name__)
+    if isinstance(exc, psycopg.Error):
+        return t("refusal.pg_other", kind=type(exc).__name__)
+    if isinstance(exc, PermissionError):
+        return t("refusal.file", path=exc.filename or "?")
+    return i18n.sentence(str(exc))
+
+
+def _login_refused(exc: BaseException) -> bool:
+    """PostgreSQL refused the password or the role (libpq says so only in its text)."""
+    refused = (psycopg.errors.InvalidPassword, psycopg.errors.InvalidAuthorizationSpecification)
+    if isinstance(exc, refused):
+        return True
+    return isinstance(exc, psycopg.OperationalError) and "authentication failed" in str(exc)
+
+
+def _address(service: str) -> str:
+    try:
+        s = settings()
+    except ConfigError:
+        return "?"
+    return s.bootstrap_servers if service == "kafka" else f"{s.host}:{s.ports.postgres}"
+
+
+class SinergiGroup(TyperGroup):
+    """The root command: a refusal no command caught (a permission, a service out of
+    reach, a known error) becomes one sentence and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            if i18n.language() == "en":
+                raise
+            raise UsageError(i18n.usage_error(exc.format_message()), ctx=exc.ctx) from None
+        except REFUSALS as exc:
+            err.print(error_line(refusal(exc)), soft_wrap=True)
+            raise typer.Exit(code=2) from None
+        except READ_ERRORS as exc:
+            fail(exc)
+
+
+app = typer.Typer(
+    cls=SinergiGroup,
+    help=t("app.help"),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        commit = buildinfo.commit()
+        shown = "" if commit == buildinfo.UNKNOWN else t("app.commit", commit=commit)
+        print(t("app.version_line", version=buildinfo.version(), commit=shown))
+        raise typer.Exit()
+
+
+@app.callback(help=t("app.help"))
+def _options(
+    lang: Annotated[
+        str | None, typer.Option("--lang", help=t("app.lang"), metavar="id|en", show_default=False)
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help=t("app.version"), is_eager=True, callback=_show_version),
+    ] = False,
+) -> None:
+    # The language of this run's messages (help texts were made with _starting_language).
+    if lang is None:
+        try:
+            chosen = settings().lang
+        except ConfigError as exc:
+            fail(exc)
+    else:
+        chosen = lang.strip().lower()
+        if chosen not in i18n.LANGUAGES:
+            raise typer.BadParameter(t("app.bad_lang", lang=lang), param_hint="--lang")
+    i18n.set_language(chosen)
+    _localise_typer()
+
+
+stack_app = typer.Typer(help=t("group.stack"), no_args_is_help=True)
+processor_app = typer.Typer(help=t("group.processor"), no_args_is_help=True)
+ledger_app = typer.Typer(help=t("group.ledger"), no_args_is_help=True)
+alerts_app = typer.Typer(help=t("group.alerts"), no_args_is_help=True)
+agency_app = typer.Typer(help=t("group.agency"), no_args_is_help=True)
+audit_app = typer.Typer(help=t("group.audit"), no_args_is_help=True)
+forms_app = typer.Typer(help=t("group.forms"))
+app.add_typer(stack_app, name="stack")
+app.add_typer(processor_app, name="processor")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(agency_app, name="agency")
+app.add_typer(audit_app, name="audit")
+app.add_typer(forms_app, name="forms")
+
+
+def json_option() -> Any:
+    return typer.Option("--json", help=t("opt.json"))
+
+
+def print_json(record: Mapping[str, Any]) -> None:
+    """One record as one line of JSON (times in ISO 8601, WITA as stored: with a zone)."""
+    print(json.dumps(record, ensure_ascii=False, default=_jsonable), flush=True)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value) if isinstance(value, set | frozenset) else list(value)
+    return str(value)
 
 
 # --- stack -------------------------------------------------------------------------------
 
 
-@stack_app.command("up")
-def stack_up() -> None:
-    """Start PostgreSQL, Kafka and the schema registry; create topics, schemas and tables."""
+@stack_app.command("up", help=t("cmd.stack_up"))
+def stack_up(
+    brokers: Annotated[
+        int | None,
+        typer.Option(help="Kafka nodes: 1, or 3 for a replicated cluster [SINERGI_KAFKA_BROKERS]"),
+    ] = None,
+) -> None:
     try:
-        runtime.up(settings(), report=out.print)
+        chosen = settings() if brokers is None else settings().with_kafka_brokers(brokers)
+        runtime.up(chosen, report=out.print)
     except EXPECTED_ERRORS as exc:
         fail(exc)
 
 
-@stack_app.command("down")
+@stack_app.command("down", help=t("cmd.stack_down"))
 def stack_down() -> None:
-    """Stop the processor and every service (data stays in SINERGI_HOME)."""
     try:
         runtime.down(settings(), report=out.print)
     except EXPECTED_ERRORS as exc:
         fail(exc)
 
 
-@stack_app.command("status")
-def stack_status() -> None:
-    """Show whether each service runs."""
-    table = Table("service", "status")
-    for name, state in runtime.status(settings()).items():
+@stack_app.command("status", help=t("cmd.stack_status"))
+def stack_status(json_lines: Annotated[bool, json_option()] = False) -> None:
+    states = runtime.status(settings())
+    if json_lines:
+        for name, state in states.items():
+            print_json({"service": name, "status": state})
+        return
+    table = Table(t("col.service"), t("col.status"))
+    for name, state in states.items():
         table.add_row(name, state)
     out.print(table)
 
@@ -138,13 +352,14 @@ DEFAULT_PLACE = {
     Agency.BP3MI: "ntt",
     Agency.HOTLINE: "sisaga",
 }
-PLACE_HELP = {
-    Agency.POST: "The post: eltari, tenau, ...",
-    Agency.POLICE: "The police unit: polda-ntt or polres-<regency code>",
-    Agency.BP3MI: "The BP3MI office: ntt",
-    Agency.DISTRICT: "The district: a regency's Kemendagri code or name",
-    Agency.HOTLINE: "The hotline: sisaga",
-}
+
+
+def place_help(agency: Agency) -> str:
+    return t(f"place.{agency.value}")
+
+
+def form_label(name: str) -> str:
+    return t(f"form.{name}")
 
 
 def publish_rows(
@@ -156,55 +371,103 @@ def publish_rows(
     dry_run: bool,
     from_file: bool,
     as_admin: bool = False,
+    json_lines: bool = False,
 ) -> list[Event]:
     """Validate every row, then (unless a dry run) keep them all at the desk and deliver
     what waits there: a hub that cannot be reached leaves them waiting, not lost. A row
     with ``corrects`` is published as a correction of that record; ``as_admin``: signed
-    by the agency's administrator (who may correct any of its units' records)."""
+    by the agency's administrator (who may correct any of its units' records). Work of
+    more than a second shows its progress (rows checked, then sending)."""
     s = settings()
     try:
         form = forms.FORMS[form_name]
         desk = bootstrap.desk(s, agency, place)
-        if from_file:
-            events = forms.record_rows(desk, form, rows)
-        else:
-            events = [forms.record(desk, form, row) for row in rows]
-        if dry_run:
-            out.print(f"[green]valid:[/green] {len(events)} {form_name} row(s); nothing sent")
-            return events
         signer = agency_admin(agency) if as_admin else desk.unit
-        with bootstrap.desk_publisher(s, signer) as pub:
-            delivery = pub.record(as_recorded(events, rows))
+        delivery = None
+        with Steps(err) as steps:
+            if from_file:
+                counted = steps.track(rows, t("progress.rows"), len(rows))
+                events = forms.record_rows(desk, form, counted)
+            else:
+                events = [forms.record(desk, form, row) for row in rows]
+            if not dry_run:
+                steps.step(t("progress.send"))
+                with bootstrap.desk_publisher(s, signer) as pub:
+                    delivery = pub.record(as_recorded(events, rows))
     except EXPECTED_ERRORS as exc:
         fail(exc)
-        return []
-    show_recorded(agency, signer, form_name, events, delivery)
+    if delivery is None:
+        show_valid(form_name, events, json_lines=json_lines)
+    else:
+        show_recorded(agency, signer, form_name, events, delivery, json_lines=json_lines)
     return events
 
 
+def show_valid(form_name: str, events: list[Event], *, json_lines: bool) -> None:
+    if json_lines:
+        print_json({"form": form_name, "valid": len(events), "sent": 0,
+                    "event_ids": [e.event_id for e in events]})  # fmt: skip
+        return
+    out.print(Text.assemble((t("valid", count=len(events), label=form_label(form_name)), "green")))
+
+
 def show_recorded(
-    agency: Agency, unit: str, form_name: str, events: list[Event], delivery: Delivery
+    agency: Agency,
+    unit: str,
+    form_name: str,
+    events: list[Event],
+    delivery: Delivery,
+    *,
+    json_lines: bool = False,
 ) -> None:
     """What a recording command did: published, or kept at the desk, or both."""
     mine = delivery.ids or {event.event_id for event in events}
     published = sum(item.event_id in mine for item in delivery.sent)
-    if delivery.sent or not delivery.pending:
-        out.print(f"[green]published[/green] {published} {form_name}(s) from {unit}")
-        show_sent(delivery.sent)
     earlier = len(delivery.sent) - published
-    if earlier:
-        out.print(f"  with {earlier} earlier record(s) that had waited at the desk")
     again = len(mine) - delivery.recorded
+    if json_lines:
+        print_json(
+            {
+                "unit": unit,
+                "form": form_name,
+                "event_ids": [e.event_id for e in events] or sorted(mine),
+                "published": published,
+                "published_earlier": earlier,
+                "already_recorded": again,
+                "waiting": delivery.pending,
+                "error": delivery.error,
+                "sent": [sent_record(item) for item in delivery.sent],
+            }
+        )
+        return
+    if delivery.sent or not delivery.pending:
+        label = form_label(form_name)
+        out.print(Text(t("published", count=published, label=label, unit=unit), style="green"))
+        show_sent(delivery.sent)
+    if earlier:
+        out.print(t("published_earlier", count=earlier))
     if again:
-        out.print(f"  {again} {form_name}(s) were recorded at this desk before: kept once")
+        out.print(t("recorded_before", count=again, label=form_label(form_name)))
     show_waiting(agency, unit, delivery)
+
+
+def sent_record(item: Sent) -> dict[str, object]:
+    return {
+        "event_id": item.event_id,
+        "topic": item.topic,
+        "partition": item.partition,
+        "offset": item.offset,
+    }
 
 
 def show_sent(sent: list[Sent]) -> None:
     for item in sent[:5]:
-        out.print(f"  {item.event_id} -> {item.topic}[{item.partition}]@{item.offset}")
+        out.print(
+            Text(f"  {item.event_id} -> {item.topic}[{item.partition}]@{item.offset}"),
+            soft_wrap=True,
+        )
     if len(sent) > 5:
-        out.print(f"  ... and {len(sent) - 5} more")
+        out.print(t("and_more", count=len(sent) - 5))
 
 
 def show_waiting(agency: Agency, unit: str, delivery: Delivery) -> None:
@@ -212,11 +475,10 @@ def show_waiting(agency: Agency, unit: str, delivery: Delivery) -> None:
     if not delivery.pending:
         return
     place = shlex.quote(unit.removeprefix(f"{agency.value}-"))
-    out.print(
-        f"[yellow]kept at the desk:[/yellow] the hub cannot be reached now ({delivery.error}),"
-        f" so {delivery.pending} record(s) of {unit} wait there;"
-        f" `sinergi {agency.value} sync --at {place}` delivers them."
-    )
+    line = t("kept_at_desk", error=delivery.error, count=delivery.pending, unit=unit,
+             agency=agency.value, place=place)  # fmt: skip
+    head, _, rest = line.partition(":")
+    out.print(Text.assemble((head + ":", "yellow"), rest))
 
 
 def _with_parameters(
@@ -230,47 +492,81 @@ def _with_parameters(
     return command
 
 
-def _option(help_text: str, *, required: bool = False) -> Any:
-    return typer.Option(help=help_text + (" (required)" if required else ""))
-
-
-def form_command(form: forms.Form[Event], place_param: str = "at") -> Callable[..., None]:
-    """A command whose options are the form's columns."""
-    place_default = DEFAULT_PLACE.get(form.agency, ...)
-    params = [
-        inspect.Parameter(
-            place_param,
-            inspect.Parameter.KEYWORD_ONLY,
-            default=place_default,
-            annotation=Annotated[str, typer.Option(help=PLACE_HELP[form.agency])],
-        )
-    ]
-    for column, help_text in form.columns.items():
-        params.append(
-            inspect.Parameter(
-                column,
-                inspect.Parameter.KEYWORD_ONLY,
-                default="",
-                annotation=Annotated[str, _option(help_text, required=column in form.required)],
-            )
-        )
-    params.append(
-        inspect.Parameter(
-            "dry_run",
-            inspect.Parameter.KEYWORD_ONLY,
-            default=False,
-            annotation=Annotated[bool, typer.Option(help="Validate only; send nothing")],
-        )
+def _keyword(
+    name: str, annotation: Any, default: Any = inspect.Parameter.empty
+) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
     )
 
-    def command(**values: Any) -> None:
-        place = values.pop(place_param)
-        dry_run = values.pop("dry_run")
-        row = {k: v for k, v in values.items() if v != ""}
-        publish_rows(form.agency, form.name, place, [row], dry_run=dry_run, from_file=False)
 
+def _column_option(form: forms.Form[Event], column: str, *, required: bool) -> Any:
+    help_text = i18n.column_help(form.name, column)
+    if column == "occurred_at" and required:
+        help_text += t("opt.default_now")
+    elif required:
+        help_text += t("opt.required")
+    return typer.Option(help=help_text)
+
+
+def _place_parameters(agency: Agency, *, extra: str = "") -> list[inspect.Parameter]:
+    """``--at``: where the desk is, the same name in every command; ``--post``, its
+    former name in ``post record``, still works (hidden)."""
+    default = DEFAULT_PLACE.get(agency)
+    required = "" if default else t("opt.required")
+    params = [
+        _keyword(
+            "at",
+            Annotated[str | None, typer.Option(help=place_help(agency) + extra + required)],
+            default,
+        )
+    ]
+    if agency is Agency.POST:
+        params.append(
+            _keyword("post", Annotated[str | None, typer.Option("--post", hidden=True)], None)
+        )
+    return params
+
+
+def _place(agency: Agency, values: dict[str, Any]) -> str:
+    """The place given by ``--at`` (or the hidden ``--post``); refused when missing."""
+    at, post = values.pop("at", None), values.pop("post", None)
+    if at and post and at != post:
+        fail(StackError(t("place.twice")))
+    place = at or post
+    if not place:
+        fail(StackError(t("place.missing", help=place_help(agency))))
+    return str(place)
+
+
+def _flag(name: str, help_key: str) -> inspect.Parameter:
+    return _keyword(name, Annotated[bool, typer.Option(help=t(help_key))], False)
+
+
+def _json_parameter() -> inspect.Parameter:
+    return _keyword("json_lines", Annotated[bool, json_option()], False)
+
+
+def form_command(form: forms.Form[Event]) -> Callable[..., None]:
+    """A command whose options are the form's columns; ``--occurred-at`` is now unless
+    given (the moment the officer records it, in WITA)."""
+    params = _place_parameters(form.agency)
+    for column in form.columns:
+        option = _column_option(form, column, required=column in form.required)
+        params.append(_keyword(column, Annotated[str, option], ""))
+    params += [_flag("dry_run", "opt.dry_run"), _json_parameter()]
+
+    def command(**values: Any) -> None:
+        place = _place(form.agency, values)
+        dry_run, json_lines = values.pop("dry_run"), values.pop("json_lines")
+        row = {k: v for k, v in values.items() if v != ""}
+        row.setdefault("occurred_at", now_wita())
+        publish_rows(form.agency, form.name, place, [row], dry_run=dry_run, from_file=False,
+                     json_lines=json_lines)  # fmt: skip
+
+    label = form_label(form.name)
     return _with_parameters(
-        command, params, f"Record one {form.name} ({form.event_type.event_type})."
+        command, params, t("cmd.form", label=label, event=form.event_type.event_type)
     )
 
 
@@ -280,43 +576,34 @@ def correct_command(agency: Agency) -> Callable[..., None]:
     names = [f.name for f in forms.forms_of(agency) if f.name != "acknowledgement"]
     columns: dict[str, str] = {}
     for name in names:
-        for column, help_text in forms.FORMS[name].columns.items():
+        for column in forms.FORMS[name].columns:
             if column not in ("event_id", "corrects"):
-                columns.setdefault(column, help_text)
+                columns.setdefault(column, i18n.column_help(name, column))
     params = [
         inspect.Parameter(
             "event_id",
             inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            annotation=Annotated[str, typer.Argument(help="The id of the record to correct")],
+            annotation=Annotated[str, typer.Argument(help=t("arg.correct"))],
         ),
         *_amend_options(agency, names),
         *(
-            inspect.Parameter(
-                column,
-                inspect.Parameter.KEYWORD_ONLY,
-                default="",
-                annotation=Annotated[str, _option(help_text)],
-            )
+            _keyword(column, Annotated[str, typer.Option(help=help_text)], "")
             for column, help_text in columns.items()
         ),
+        _json_parameter(),
     ]
 
     def command(event_id: str, **values: Any) -> None:
-        place, as_admin, form_name = values.pop("at"), values.pop("as_admin"), values.pop("form")
+        place = _place(agency, values)
+        as_admin, form_name = values.pop("as_admin"), values.pop("form")
+        json_lines = values.pop("json_lines")
         form = _form_of(agency, names, form_name, event_id, place)
-        if form is None:
-            return
         row = {k: v for k, v in values.items() if v != "" and k in form.columns}
         row["corrects"] = event_id
         publish_rows(agency, form.name, place, [row], dry_run=False, from_file=False,
-                     as_admin=as_admin)  # fmt: skip
+                     as_admin=as_admin, json_lines=json_lines)  # fmt: skip
 
-    return _with_parameters(
-        command,
-        params,
-        "Correct a record this desk published: give the whole record again, as it should"
-        " have been (the hub replaces the record with it; nothing is changed in place).",
-    )
+    return _with_parameters(command, params, t("cmd.correct"))
 
 
 def retract_command(agency: Agency) -> Callable[..., None]:
@@ -327,92 +614,64 @@ def retract_command(agency: Agency) -> Callable[..., None]:
         inspect.Parameter(
             "event_id",
             inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            annotation=Annotated[str, typer.Argument(help="The id of the record to retract")],
+            annotation=Annotated[str, typer.Argument(help=t("arg.retract"))],
         ),
-        inspect.Parameter(
-            "reason",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[str, typer.Option(help=f"Why (a code): {reasons}")],
-        ),
+        _keyword("reason", Annotated[str, typer.Option(help=t("opt.reason", reasons=reasons))]),
         *_amend_options(agency, names),
+        _json_parameter(),
     ]
 
-    def command(event_id: str, *, reason: str, at: str, as_admin: bool, form: str) -> None:
+    def command(event_id: str, **values: Any) -> None:
+        place = _place(agency, values)
+        reason, as_admin, form = values["reason"], values["as_admin"], values["form"]
         try:
             why = RetractionReason(reason.strip().upper())
         except ValueError:
-            fail(StackError(f"unknown reason; expected one of {reasons}"))
-            return
-        found = _form_of(agency, names, form, event_id, at)
-        if found is None:
-            return
+            fail(StackError(t("unknown_reason", reasons=reasons)))
+        found = _form_of(agency, names, form, event_id, place)
         s = settings()
         try:
-            desk = bootstrap.desk(s, agency, at)
+            desk = bootstrap.desk(s, agency, place)
             record_id = parse_uuid(event_id)
             retraction = Retraction(record_id, found.event_type.event_type, why)
             signer = agency_admin(agency) if as_admin else desk.unit
-            with bootstrap.desk_publisher(s, signer) as pub:
+            with Steps(err) as steps, bootstrap.desk_publisher(s, signer) as pub:
+                steps.step(t("progress.send"))
                 delivery = pub.record([retraction])
         except EXPECTED_ERRORS as exc:
             fail(exc)
-            return
         except FieldError:
-            fail(StackError("the event id must be a UUID"))
-            return
-        show_recorded(agency, signer, "retraction", [], delivery)
+            fail(StackError(t("not_uuid")))
+        show_recorded(agency, signer, "retraction", [], delivery,
+                      json_lines=values["json_lines"])  # fmt: skip
 
-    return _with_parameters(
-        command, params, "Retract a record this desk published: the ledger treats it as absent."
-    )
+    return _with_parameters(command, params, t("cmd.retract"))
 
 
 def _amend_options(agency: Agency, names: list[str]) -> list[inspect.Parameter]:
     return [
-        inspect.Parameter(
-            "at",
-            inspect.Parameter.KEYWORD_ONLY,
-            default=DEFAULT_PLACE.get(agency, ...),
-            annotation=Annotated[
-                str, typer.Option(help=PLACE_HELP[agency] + " (the unit that published it)")
-            ],
-        ),
-        inspect.Parameter(
+        *_place_parameters(agency, extra=t("place.publisher")),
+        _keyword(
             "form",
-            inspect.Parameter.KEYWORD_ONLY,
-            default="",
-            annotation=Annotated[
-                str,
-                typer.Option(
-                    help=f"The record's form ({', '.join(names)}); default: as this desk"
-                    " recorded it"
-                ),
-            ],
+            Annotated[str, typer.Option(help=t("opt.form", names=", ".join(names)))],
+            "",
         ),
-        inspect.Parameter(
+        _keyword(
             "as_admin",
-            inspect.Parameter.KEYWORD_ONLY,
-            default=False,
-            annotation=Annotated[
-                bool,
-                typer.Option(
-                    help=f"Sign as the agency's administrator ({agency_admin(agency)}),"
-                    " who may amend any of its units' records"
-                ),
-            ],
+            Annotated[bool, typer.Option(help=t("opt.as_admin", admin=agency_admin(agency)))],
+            False,
         ),
     ]
 
 
 def _form_of(
     agency: Agency, names: list[str], given: str, event_id: str, place: str
-) -> forms.Form[Event] | None:
+) -> forms.Form[Event]:
     """The form of the record to amend: given, or as this desk recorded it, or the
     agency's only one."""
     if given:
         if given not in names:
-            fail(StackError(f"the {agency.value} has no form {given!r}; forms: {', '.join(names)}"))
-            return None
+            fail(StackError(t("no_form", agency=agency.value, form=given, names=", ".join(names))))
         return forms.FORMS[given]
     if len(names) == 1:
         return forms.FORMS[names[0]]
@@ -423,12 +682,9 @@ def _form_of(
             found = outbox.record_of(event_id.strip().lower())
     except EXPECTED_ERRORS as exc:
         fail(exc)
-        return None
     by_type = {forms.FORMS[n].event_type.event_type: n for n in names}
     if found is None or found[0] not in by_type:
-        fail(StackError(f"this desk did not record that event: say its form with --form"
-                        f" ({', '.join(names)})"))  # fmt: skip
-        return None
+        fail(StackError(t("not_recorded_here", names=", ".join(names))))
     return forms.FORMS[by_type[found[0]]]
 
 
@@ -438,40 +694,37 @@ def import_command(agency: Agency) -> Callable[..., None]:
         inspect.Parameter(
             "form",
             inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            annotation=Annotated[str, typer.Argument(help=f"One of: {', '.join(names)}")],
+            annotation=Annotated[
+                str, typer.Argument(help=t("arg.import_form", names=", ".join(names)))
+            ],
         ),
         inspect.Parameter(
             "file",
             inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            annotation=Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+            annotation=Annotated[
+                Path,
+                typer.Argument(
+                    exists=True, dir_okay=False, readable=True, help=t("arg.import_file")
+                ),
+            ],
         ),
-        inspect.Parameter(
-            "at",
-            inspect.Parameter.KEYWORD_ONLY,
-            default=DEFAULT_PLACE.get(agency, ...),
-            annotation=Annotated[str, typer.Option(help=PLACE_HELP[agency])],
-        ),
-        inspect.Parameter(
-            "dry_run",
-            inspect.Parameter.KEYWORD_ONLY,
-            default=False,
-            annotation=Annotated[bool, typer.Option(help="Validate only; send nothing")],
-        ),
+        *_place_parameters(agency),
+        _flag("dry_run", "opt.dry_run"),
+        _json_parameter(),
     ]
 
-    def command(form: str, file: Path, *, at: str, dry_run: bool) -> None:
+    def command(form: str, file: Path, **values: Any) -> None:
+        place = _place(agency, values)
         if form not in names:
-            fail(StackError(f"the {agency.value} has no form {form!r}; forms: {', '.join(names)}"))
+            fail(StackError(t("no_form", agency=agency.value, form=form, names=", ".join(names))))
         try:
             rows = forms.read_csv(file)
         except InvalidInputError as exc:
             fail(exc)
-            return
-        publish_rows(agency, form, at, rows, dry_run=dry_run, from_file=True)
+        publish_rows(agency, form, place, rows, dry_run=values["dry_run"], from_file=True,
+                     json_lines=values["json_lines"])  # fmt: skip
 
-    return _with_parameters(
-        command, params, "Import a CSV file: every row is checked before anything is sent."
-    )
+    return _with_parameters(command, params, t("cmd.import"))
 
 
 def _desk_units(agency: Agency, at: str | None) -> list[str]:
@@ -483,46 +736,41 @@ def _desk_units(agency: Agency, at: str | None) -> list[str]:
 
 
 def _at_parameter(agency: Agency) -> inspect.Parameter:
-    help_text = PLACE_HELP[agency] + " (default: every desk of this machine)"
-    return inspect.Parameter(
-        "at",
-        inspect.Parameter.KEYWORD_ONLY,
-        default=None,
-        annotation=Annotated[str | None, typer.Option(help=help_text)],
-    )
+    help_text = place_help(agency) + t("place.every_desk")
+    return _keyword("at", Annotated[str | None, typer.Option(help=help_text)], None)
 
 
 def sync_command(agency: Agency) -> Callable[..., None]:
-    def command(*, at: str | None) -> None:
+    def command(*, at: str | None, json_lines: bool) -> None:
         waiting = False
         try:
             units = _desk_units(agency, at)
             for unit in units:
-                with bootstrap.desk_publisher(settings(), unit) as pub:
+                with Steps(err) as steps, bootstrap.desk_publisher(settings(), unit) as pub:
+                    steps.step(t("progress.sync"))
                     delivery = pub.sync()
-                show_synced(agency, unit, delivery)
+                show_synced(agency, unit, delivery, json_lines=json_lines)
                 waiting = waiting or delivery.pending > 0
         except EXPECTED_ERRORS as exc:
             fail(exc)
-            return
-        if not units:
-            out.print(f"no {agency.value} desk on this machine has kept anything")
+        if not units and not json_lines:
+            out.print(t("no_desk", agency=agency.value))
         if waiting:
             raise typer.Exit(code=1)
 
-    return _with_parameters(
-        command,
-        [_at_parameter(agency)],
-        "Deliver what waits at the desk, in order (exit code 1 while some still waits).",
-    )
+    return _with_parameters(command, [_at_parameter(agency), _json_parameter()], t("cmd.sync"))
 
 
-def show_synced(agency: Agency, unit: str, delivery: Delivery) -> None:
+def show_synced(agency: Agency, unit: str, delivery: Delivery, *, json_lines: bool) -> None:
+    if json_lines:
+        print_json({"unit": unit, "delivered": [sent_record(s) for s in delivery.sent],
+                    "waiting": delivery.pending, "error": delivery.error})  # fmt: skip
+        return
     if delivery.sent:
-        out.print(f"[green]delivered[/green] {len(delivery.sent)} record(s) from {unit}")
+        out.print(Text(t("delivered", count=len(delivery.sent), unit=unit), style="green"))
         show_sent(delivery.sent)
     elif not delivery.pending:
-        out.print(f"{unit}: nothing waits at the desk")
+        out.print(t("nothing_waits", unit=unit))
     show_waiting(agency, unit, delivery)
 
 
@@ -535,30 +783,17 @@ def pending_command(agency: Agency) -> Callable[..., None]:
                     found[unit] = outbox.pending()
         except EXPECTED_ERRORS as exc:
             fail(exc)
-            return
         if json_lines:
             for unit, pending in found.items():
                 for item in pending:
-                    print(json.dumps(pending_record(unit, item)), flush=True)
+                    print_json(pending_record(unit, item))
             return
         if not found:
-            out.print(f"no {agency.value} desk on this machine has kept anything")
+            out.print(t("no_desk", agency=agency.value))
         for unit, pending in found.items():
             show_pending(unit, pending)
 
-    json_option = inspect.Parameter(
-        "json_lines",
-        inspect.Parameter.KEYWORD_ONLY,
-        default=False,
-        annotation=Annotated[
-            bool, typer.Option("--json", help="One JSON object per waiting record")
-        ],
-    )
-    return _with_parameters(
-        command,
-        [_at_parameter(agency), json_option],
-        "What waits at the desk for the hub: event ids, types, times, attempts, last error.",
-    )
+    return _with_parameters(command, [_at_parameter(agency), _json_parameter()], t("cmd.pending"))
 
 
 def pending_record(unit: str, item: Pending) -> dict[str, object]:
@@ -583,15 +818,15 @@ PENDING_SHOWN = 100
 
 def show_pending(unit: str, pending: list[Pending]) -> None:
     if not pending:
-        out.print(f"{unit}: nothing waits at the desk")
+        out.print(t("nothing_waits", unit=unit))
         return
-    out.print(f"{unit}: {len(pending)} record(s) wait for the hub")
+    out.print(t("waiting", unit=unit, count=len(pending)))
     table = Table()
-    table.add_column("event type", no_wrap=True)
-    table.add_column("recorded (WITA)", no_wrap=True)
-    table.add_column("attempts", justify="right")
-    table.add_column("last error", overflow="fold")
-    table.add_column("event id", no_wrap=True, min_width=36)  # whole, to be copied
+    table.add_column(t("col.event_type"), no_wrap=True)
+    table.add_column(t("col.recorded"), no_wrap=True)
+    table.add_column(t("col.attempts"), justify="right")
+    table.add_column(t("col.last_error"), overflow="fold")
+    table.add_column(t("col.event_id"), no_wrap=True, min_width=36)  # whole, to be copied
     for item in pending[:PENDING_SHOWN]:
         m = item.message
         table.add_row(
@@ -603,26 +838,20 @@ def show_pending(unit: str, pending: list[Pending]) -> None:
         )
     out.print(table)
     if len(pending) > PENDING_SHOWN:
-        out.print(f"  ... and {len(pending) - PENDING_SHOWN} more (--json lists them all)")
+        out.print(t("waiting_more", count=len(pending) - PENDING_SHOWN))
 
-
-AGENCY_HELP = {
-    Agency.POST: "Posts (posko): record interceptions.",
-    Agency.POLICE: "Police: investigations, suspects, files sent to the prosecutor.",
-    Agency.BP3MI: "BP3MI: procedural placements and repatriations.",
-    Agency.DISTRICT: "Districts: LTSA registrations and prevention activities.",
-    Agency.HOTLINE: "SI-SAGA hotline: public tips (the reporter stays anonymous).",
-}
 
 for _agency in (Agency.POST, Agency.POLICE, Agency.BP3MI, Agency.DISTRICT, Agency.HOTLINE):
-    _group = typer.Typer(help=AGENCY_HELP[_agency], no_args_is_help=True)
+    _group = typer.Typer(help=t(f"group.{_agency.value}"), no_args_is_help=True)
     for _form in forms.forms_of(_agency):
         if _form.name == "acknowledgement":
             continue  # `sinergi alerts ack` is the police's way to acknowledge
         _group.command(_form.name)(form_command(_form))
     if _agency is Agency.POST:
-        # `sinergi post record --post eltari ...`, the posts' everyday command.
-        _group.command("record")(form_command(forms.FORMS["interception"], place_param="post"))
+        # `sinergi post record --at eltari ...`, the posts' everyday command.
+        _record = form_command(forms.FORMS["interception"])
+        _record.__doc__ = t("cmd.record")
+        _group.command("record")(_record)
     _group.command("import")(import_command(_agency))
     _group.command("correct")(correct_command(_agency))
     _group.command("retract")(retract_command(_agency))
@@ -631,54 +860,85 @@ for _agency in (Agency.POST, Agency.POLICE, Agency.BP3MI, Agency.DISTRICT, Agenc
     app.add_typer(_group, name=_agency.value)
 
 
-@app.command("forms")
-def list_forms() -> None:
-    """What every agency records: forms, their columns (* required) and events."""
-    table = Table("agency", "form", "event", "columns")
+# --- forms -----------------------------------------------------------------------------------
+
+
+@forms_app.callback(invoke_without_command=True, help=t("group.forms"))
+def forms_list(ctx: typer.Context, json_lines: Annotated[bool, json_option()] = False) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
+    if json_lines:
+        for form in forms.FORMS.values():
+            print_json({"agency": form.agency.value, "form": form.name,
+                        "event": form.event_type.event_type, "columns": list(form.columns),
+                        "required": sorted(form.required)})  # fmt: skip
+        return
+    table = Table(t("col.agency"), t("col.form"), t("col.event"), t("col.columns"))
     for form in forms.FORMS.values():
         columns = ", ".join(c + ("*" if c in form.required else "") for c in form.columns)
         table.add_row(form.agency.value, form.name, form.event_type.event_type, columns)
     out.print(table)
 
 
+FORM_NAMES = ", ".join(forms.FORMS)
+
+
+@forms_app.command("template", help=t("cmd.template"))
+def forms_template(
+    form: Annotated[str, typer.Argument(help=t("arg.template_form", names=FORM_NAMES))],
+    file: Annotated[str, typer.Argument(help=t("arg.template_file"), show_default=False)] = "",
+    force: Annotated[bool, typer.Option(help=t("opt.force"))] = False,
+) -> None:
+    """An empty CSV file whose header is the form's columns, in the form's order: what
+    ``<agency> import`` reads."""
+    found = forms.FORMS.get(form.strip().lower())
+    if found is None:
+        fail(StackError(t("unknown_form", form=form, names=FORM_NAMES)))
+    if file == "-":
+        csv.writer(sys.stdout, lineterminator="\n").writerow(found.columns)
+        return
+    path = Path(file or f"{found.name}.csv")
+    if path.exists() and not force:
+        fail(StackError(t("file_exists", path=path)))
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerow(found.columns)
+    out.print(Text(t("template_written", path=path, count=len(found.columns),
+                     required=len(found.required), agency=found.agency.value,
+                     form=found.name)), soft_wrap=True)  # fmt: skip
+
+
 # --- police: alerts ------------------------------------------------------------------------
 
-
-def refuse(exc: BaseException) -> NoReturn:
-    """A read of the ledger that cannot be answered: its sentence, never a traceback. The
-    message may hold what was typed, so it is printed without markup."""
-    err.print(Text.assemble(("error: ", "red"), str(exc)), soft_wrap=True)
-    raise typer.Exit(code=2)
+RULES = ", ".join(r.value for r in AlertRule)
+SEVERITIES = ", ".join(s.value for s in Severity)
 
 
-# What reading the ledger may meet: a sentence each (a prefix, a filter, no connection).
-READ_ERRORS = (views.LedgerReadError, *EXPECTED_ERRORS)
+def police_member(unit: str) -> str:
+    """``polda-ntt``, ``polres-5371`` or the member id itself: the member id."""
+    unit = unit.strip().lower()
+    return unit if unit.startswith("police-") else f"police-{unit}"
 
 
-@alerts_app.command("follow")
+@alerts_app.command("follow", help=t("cmd.follow"))
 def alerts_follow(
-    unit: Annotated[str, typer.Option(help="Police unit following (its own consumer group)")] = (
-        "police-polda-ntt"
-    ),
-    from_beginning: Annotated[bool, typer.Option(help="Show every alert ever raised")] = False,
-    json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per alert")] = False,
-    max_alerts: Annotated[int, typer.Option("--max", help="Stop after this many (0: never)")] = 0,
-    idle_timeout: Annotated[float, typer.Option(help="Stop after this many idle seconds")] = 0,
-    reveal: Annotated[
-        bool, typer.Option(help="Open the recruiter contacts sealed for police")
-    ] = False,
+    unit: Annotated[str, typer.Option(help=t("opt.follow_unit"))] = "polda-ntt",
+    from_beginning: Annotated[bool, typer.Option(help=t("opt.from_beginning"))] = False,
+    json_lines: Annotated[bool, json_option()] = False,
+    max_alerts: Annotated[int, typer.Option("--max", help=t("opt.max"))] = 0,
+    idle_timeout: Annotated[float, typer.Option(help=t("opt.idle"))] = 0,
+    reveal: Annotated[bool, typer.Option(help=t("opt.reveal"))] = False,
 ) -> None:
-    """Follow alerts as the hub raises (and withdraws) them (Ctrl-C to stop)."""
     s = settings()
     opener = police.contact_opener(s) if reveal else None
+    skipped = t("skipped")
     try:
         for item in police.follow(
             s,
-            unit=unit,
+            unit=police_member(unit),
             from_beginning=from_beginning,
             max_alerts=max_alerts or None,
             idle_timeout_s=idle_timeout or None,
-            on_skip=lambda why: err.print(f"[yellow]skipped[/yellow] {escape(why)}"),
+            on_skip=lambda why: err.print(f"[yellow]{skipped}[/yellow] {escape(why)}"),
         ):
             show_followed(item, opener, json_lines=json_lines)
     except EXPECTED_ERRORS as exc:
@@ -710,70 +970,69 @@ def raised_lines(alert: AlertRaised, contacts: list[str]) -> list[Text]:
             local_time(alert.triggered_at), " ", severity(alert.severity.value), " ",
             (alert.rule.value, "bold"), " ", alert.summary,
         ),
-        Text(f"    alert {alert.alert_id}", style="dim"),
-        Text(f"    cases {', '.join(alert.case_ids)}", style="dim"),
+        Text(t("alert_line", alert_id=alert.alert_id), style="dim"),
+        Text(t("cases_line", cases=", ".join(alert.case_ids)), style="dim"),
     ]  # fmt: skip
     if contacts:
-        lines.append(Text(f"    recruiter contact (police only): {', '.join(contacts)}"))
+        lines.append(Text(t("contact_line", contacts=", ".join(contacts))))
     return lines
 
 
 def withdrawn_lines(item: police.Withdrawn) -> list[Text]:
     """A withdrawn alert says so, and why; it is never shown as if it held."""
     why = f"{item.reason}: {item.summary}" if item.summary else item.reason
-    head: list[str | tuple[str, str]] = [local_time(item.withdrawn_at), " ", ("WITHDRAWN", "bold")]
+    head: list[str | tuple[str, str]] = [
+        local_time(item.withdrawn_at),
+        " ",
+        (t("withdrawn"), "bold"),
+    ]
     if item.rule:
         head += [" ", (item.rule, "bold")]
     head.append(" ")
     return [
         Text.assemble(*head, why),
-        Text(f"    alert {item.alert_id}", style="dim"),
+        Text(t("alert_line", alert_id=item.alert_id), style="dim"),
     ]
 
 
-@alerts_app.command("ack")
+ACTIONS = i18n.choices(i18n.CHOICES["action"])
+
+
+@alerts_app.command("ack", help=t("cmd.ack"))
 def alerts_ack(
-    alert_id: Annotated[
-        str,
-        typer.Argument(
-            help="The alert to acknowledge: its id, or 8 or more of its first hex digits"
-        ),
-    ],
-    officer: Annotated[str, typer.Option(help="Your staff code")],
-    action: Annotated[str, typer.Option(help="NOTED, INVESTIGATING, REFERRED, NO_ACTION")] = (
-        "NOTED"
-    ),
-    unit: Annotated[str, typer.Option(help="Your police unit")] = "polda-ntt",
-    occurred_at: Annotated[str, typer.Option(help="When (default: now)")] = "",
+    alert_id: Annotated[str, typer.Argument(help=t("arg.alert"))],
+    officer: Annotated[str, typer.Option(help=t("opt.officer"))],
+    action: Annotated[
+        str, typer.Option(help=t("opt.action", values=t("opt.values", values=ACTIONS)))
+    ] = AlertAction.NOTED.value,
+    unit: Annotated[str, typer.Option(help=t("opt.ack_unit"))] = "polda-ntt",
+    occurred_at: Annotated[str, typer.Option(help=t("opt.when"), show_default=False)] = "",
+    json_lines: Annotated[bool, json_option()] = False,
 ) -> None:
-    """Acknowledge an alert (publishes AlertAcknowledged with the alert's whole id)."""
     try:
         full_id = views.find_alert(settings(), alert_id)
     except READ_ERRORS as exc:
         refuse(exc)
-    when = occurred_at or datetime.now(UTC).isoformat(timespec="seconds")
     row: dict[str, str | None] = {
         "alert_id": full_id,
         "officer": officer,
         "action": action,
-        "occurred_at": when,
+        "occurred_at": occurred_at or now_wita(),
     }
-    publish_rows(Agency.POLICE, "acknowledgement", unit, [row], dry_run=False, from_file=False)
+    publish_rows(Agency.POLICE, "acknowledgement", unit, [row], dry_run=False, from_file=False,
+                 json_lines=json_lines)  # fmt: skip
 
 
-@alerts_app.command("list")
+@alerts_app.command("list", help=t("cmd.alerts_list"))
 def alerts_list(
-    open_only: Annotated[
-        bool, typer.Option("--open", help="Only open alerts: holding and not acknowledged")
-    ] = False,
-    rule: Annotated[str, typer.Option(help="Only this rule (e.g. MINOR_INTERCEPTED)")] = "",
+    open_only: Annotated[bool, typer.Option("--open", help=t("opt.open"))] = False,
+    rule: Annotated[str, typer.Option(help=t("opt.rule", rules=RULES))] = "",
     severity_name: Annotated[
-        str, typer.Option("--severity", help="Only this severity (LOW, MEDIUM, HIGH, CRITICAL)")
+        str, typer.Option("--severity", help=t("opt.severity", severities=SEVERITIES))
     ] = "",
-    limit: Annotated[int, typer.Option(min=1, help="How many, newest first")] = 20,
-    json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per alert")] = False,
+    limit: Annotated[int, typer.Option(min=1, help=t("opt.limit"))] = 20,
+    json_lines: Annotated[bool, json_option()] = False,
 ) -> None:
-    """Alerts with their status (open, acknowledged, withdrawn) and acknowledgement."""
     try:
         rows = views.alerts(
             settings(),
@@ -786,10 +1045,10 @@ def alerts_list(
         refuse(exc)
     if json_lines:
         for row in rows:
-            print(json.dumps(views.alert_record(row), ensure_ascii=False), flush=True)
+            print_json(views.alert_record(row))
         return
     if not rows:
-        out.print("no open alerts" if open_only else "no alerts")
+        out.print(t("no_open_alerts") if open_only else t("no_alerts"))
         return
     out.print(views.render_alerts(rows, width=out.width))
 
@@ -797,95 +1056,104 @@ def alerts_list(
 # --- members and audit -------------------------------------------------------------------
 
 
-@agency_app.command("add")
+@agency_app.command("add", help=t("cmd.agency_add"))
 def agency_add(
-    name: Annotated[str, typer.Argument(help="Member id, e.g. post-atapupu or police-polres-5304")],
-    role: Annotated[Role, typer.Option(help="What the member may do")],
+    name: Annotated[str, typer.Argument(help=t("arg.member"))],
+    role: Annotated[Role, typer.Option(help=t("opt.role"))],
+    json_lines: Annotated[bool, json_option()] = False,
 ) -> None:
-    """Create a member: SCRAM credential, Ed25519 signing key, ACLs, directory entry."""
     s = settings()
     try:
         member = members.add(s, name, role)
     except EXPECTED_ERRORS as exc:
         fail(exc)
+    credential = s.kafka_credentials_dir / f"{member.member_id}.password"
+    key = s.keys_dir / f"{member.member_id}.signing.key"
+    if json_lines:
+        print_json({"member": member.member_id, "role": member.role.value,
+                    "credential_file": str(credential), "signing_key_file": str(key),
+                    "public_key": member.signing_key})  # fmt: skip
         return
-    out.print(f"[green]member {member.member_id}[/green] ({member.role.value}) ready")
-    out.print(f"  Kafka credential: {s.kafka_credentials_dir / (name + '.password')} (mode 0600)")
-    out.print(f"  signing key:      {s.keys_dir / (name + '.signing.key')} (mode 0600)")
-    out.print(f"  public key:       {member.signing_key} (in {s.directory_file})")
+    ready = t("member_ready", member=member.member_id, role=member.role.value)
+    out.print(Text(ready, style="green"))
+    out.print(Text(t("member_credential", path=credential)), soft_wrap=True)
+    out.print(Text(t("member_key", path=key)), soft_wrap=True)
+    public = t("member_public", key=member.signing_key, path=s.directory_file)
+    out.print(Text(public), soft_wrap=True)
 
 
-@agency_app.command("list")
-def agency_list() -> None:
-    """Members, their roles, ACL counts, and whether they were revoked."""
+@agency_app.command("list", help=t("cmd.agency_list"))
+def agency_list(json_lines: Annotated[bool, json_option()] = False) -> None:
     try:
         rows = members.list_members(settings())
     except EXPECTED_ERRORS as exc:
         fail(exc)
+    if json_lines:
+        for row in rows:
+            m = row.member
+            print_json({"member": m.member_id, "role": m.role.value, "acls": row.acls,
+                        "since": m.created_at, "revoked": m.revoked_at})  # fmt: skip
         return
-    table = Table("member", "role", "ACLs", "since", "revoked")
+    table = Table(t("col.member"), t("col.role"), t("col.acls"), t("col.since"), t("col.revoked"))
     for row in rows:
         m = row.member
         table.add_row(m.member_id, m.role.value, str(row.acls), m.created_at, m.revoked_at or "-")
     out.print(table)
 
 
-@agency_app.command("revoke")
-def agency_revoke(name: Annotated[str, typer.Argument(help="Member id")]) -> None:
-    """Remove a member's credential and ACLs; its past signatures stay verifiable."""
+@agency_app.command("revoke", help=t("cmd.agency_revoke"))
+def agency_revoke(name: Annotated[str, typer.Argument(help=t("arg.member_id"))]) -> None:
     try:
         member = members.revoke(settings(), name)
     except EXPECTED_ERRORS as exc:
         fail(exc)
-        return
-    out.print(f"[yellow]revoked[/yellow] {member.member_id} at {member.revoked_at}")
+    line = t("member_revoked", member=member.member_id, at=member.revoked_at)
+    out.print(Text(line, style="yellow"))
 
 
-@audit_app.command("verify")
+@audit_app.command("verify", help=t("cmd.audit_verify"))
 def audit_verify() -> None:
-    """Check the audit trail: every partition's hash chain, that every offset the processor
-    committed has an entry, and that the dead-letter topic agrees with it."""
     try:
         report = auditing.verify(settings())
     except EXPECTED_ERRORS as exc:
         fail(exc)
-        return
     chains = report.chains
     if chains.intact:
-        out.print(f"[green]intact:[/green] {chains.entries} entries in {chains.chains} chain(s)")
+        line = t("audit_intact", entries=chains.entries, chains=chains.chains)
+        out.print(_labelled(line, "green"))
     else:
-        err.print(
-            f"[red]broken:[/red] chain {chains.broken_chain}, entry {chains.broken_at}:"
-            f" {chains.reason}"
-        )
-    partitions = len(report.coverage)
+        line = t("audit_broken", chain=chains.broken_chain, at=chains.broken_at,
+                 reason=chains.reason)  # fmt: skip
+        err.print(_labelled(line, "red"))
     if report.complete:
-        out.print(
-            f"[green]complete:[/green] every offset below the committed offset of"
-            f" {partitions} partition(s) has an entry"
-        )
+        out.print(_labelled(t("audit_complete", partitions=len(report.coverage)), "green"))
     for gap in report.coverage:
         if not gap.complete:
-            err.print(f"[red]incomplete:[/red] {gap.describe()}")
+            err.print(_labelled(t("audit_incomplete", gap=gap.describe()), "red"))
     if report.dead_letters_agree:
-        out.print(
-            f"[green]dead letters agree:[/green] {report.dead_lettered} in the audit,"
-            f" {report.on_topic} on the dead-letter topic (or about to be relayed)"
-        )
+        line = t("audit_dead_letters", audited=report.dead_lettered, published=report.on_topic)
+        out.print(_labelled(line, "green"))
     for topic, partition, offset in report.not_published[:20]:
-        err.print(f"[red]no dead letter[/red] for {topic}[{partition}]@{offset}")
+        where = f"{topic}[{partition}]@{offset}"
+        err.print(Text(t("audit_not_published", where=where), style="red"))
     for topic, partition, offset in report.not_audited[:20]:
-        err.print(f"[red]not in the audit:[/red] dead letter of {topic}[{partition}]@{offset}")
+        where = f"{topic}[{partition}]@{offset}"
+        err.print(_labelled(t("audit_not_audited", where=where), "red"))
     if not report.ok:
-        fail(StackError("the audit trail does not prove that nothing was lost or changed"))
+        fail(StackError(t("audit_failed")))
+
+
+def _labelled(line: str, style: str) -> Text:
+    """``label: the rest``, the label in ``style``."""
+    head, colon, rest = line.partition(":")
+    return Text.assemble((head + colon, style), rest) if colon else Text(line, style=style)
 
 
 # --- processor ---------------------------------------------------------------------------
 
 
-@app.command("process")
+@app.command("process", help=t("cmd.process"))
 def process() -> None:
-    """Run the ledger processor in the foreground (Ctrl-C stops it cleanly)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
@@ -894,62 +1162,71 @@ def process() -> None:
         fail(exc)
 
 
-@processor_app.command("start")
+@processor_app.command("start", help=t("cmd.processor_start"))
 def processor_start() -> None:
-    """Start the processor in the background (logs in SINERGI_HOME/logs/processor.log)."""
     try:
-        out.print(f"processor: {runtime.processor(settings()).start()}")
+        out.print(t("processor", state=runtime.processor(settings()).start()))
     except EXPECTED_ERRORS as exc:
         fail(exc)
 
 
-@processor_app.command("stop")
+@processor_app.command("stop", help=t("cmd.processor_stop"))
 def processor_stop() -> None:
-    """Stop the background processor."""
-    out.print(f"processor: {runtime.processor(settings()).stop()}")
+    out.print(t("processor", state=runtime.processor(settings()).stop()))
 
 
 # --- ledger ------------------------------------------------------------------------------
 
 
-@ledger_app.command("summary")
-def ledger_summary() -> None:
-    """Cases, statuses, interceptions per post, recruiters and alerts (open, acknowledged,
-    withdrawn)."""
+@ledger_app.command("summary", help=t("cmd.summary"))
+def ledger_summary(json_lines: Annotated[bool, json_option()] = False) -> None:
     try:
-        out.print(views.render_summary(views.ledger_summary(settings())))
+        summary = views.ledger_summary(settings())
     except READ_ERRORS as exc:
         refuse(exc)
+    if json_lines:
+        print_json(asdict(summary))
+        return
+    out.print(views.render_summary(summary))
 
 
-@ledger_app.command("case")
+@ledger_app.command("case", help=t("cmd.case"))
 def ledger_case(
-    case: Annotated[
-        str,
-        typer.Argument(
-            help="The case id (nik:... or weak:...), 8 or more of its first hex digits,"
-            " or a 16-digit NIK (pseudonymised here, never sent)",
-            metavar="CASE_ID_OR_NIK",
-        ),
-    ],
+    case: Annotated[str, typer.Argument(help=t("arg.case"), metavar="CASE_ID_OR_NIK")],
+    json_lines: Annotated[bool, json_option()] = False,
 ) -> None:
-    """One case and its timeline across agencies."""
     s = settings()
     try:
         found = views.case_view(s, views.find_case(s, case))
     except READ_ERRORS as exc:
         refuse(exc)
     if found is None:  # resolved a moment ago: only a rebuild in between removes it
-        refuse(views.IdError("the case is no longer in the ledger"))
+        refuse(views.IdError(t("case_gone")))
+    if json_lines:
+        head, timeline = found
+        print_json({**head, "timeline": timeline})
+        return
     out.print(views.render_case(*found))
 
 
-@ledger_app.command("recruiters")
-def ledger_recruiters(limit: Annotated[int, typer.Option(help="How many")] = 15) -> None:
-    """Recruiters (pseudonymous) linked to the most people."""
-    table = Table("recruiter", "people", "interceptions", "tips", "groups", "investigations",
-                  "suspect", "last seen (WITA)")  # fmt: skip
-    for r in views.recruiters(settings(), limit):
+@ledger_app.command("recruiters", help=t("cmd.recruiters"))
+def ledger_recruiters(
+    limit: Annotated[int, typer.Option(help=t("opt.how_many"))] = 15,
+    json_lines: Annotated[bool, json_option()] = False,
+) -> None:
+    try:
+        rows = views.recruiters(settings(), limit)
+    except READ_ERRORS as exc:
+        refuse(exc)
+    if json_lines:
+        for r in rows:
+            print_json(r)
+        return
+    table = Table(
+        t("col.recruiter"), t("col.people"), t("col.interceptions"), t("col.tips"),
+        t("col.groups"), t("col.investigations"), t("col.suspect"), t("col.last_seen"),
+    )  # fmt: skip
+    for r in rows:
         table.add_row(
             r["recruiter_ref"], str(r["people"]), str(r["interceptions"]), str(r["tips"]),
             str(r["groups"]), str(r["investigations"]), r["suspect_status"] or "-",
@@ -958,37 +1235,45 @@ def ledger_recruiters(limit: Annotated[int, typer.Option(help="How many")] = 15)
     out.print(table)
 
 
-@ledger_app.command("rebuild")
+@ledger_app.command("rebuild", help=t("cmd.rebuild"))
 def ledger_rebuild(
-    keep: Annotated[bool, typer.Option(help="Keep the rebuilt schema for inspection")] = False,
-    wait: Annotated[float, typer.Option(help="Seconds to wait for the live processor")] = 60,
+    keep: Annotated[bool, typer.Option(help=t("opt.keep"))] = False,
+    wait: Annotated[float, typer.Option(help=t("opt.wait"))] = 60,
 ) -> None:
-    """Replay every topic from the beginning into a fresh projection; compare with live."""
     try:
-        result = rebuild(settings(), keep=keep, wait_s=wait, report=out.print)
+        with Steps(err) as steps:
+            task = steps.step(t("progress.replay"))
+
+            def replayed(done: int, total: int) -> None:
+                steps.update(task, completed=done, total=max(done, total))
+
+            result = rebuild(
+                settings(),
+                keep=keep,
+                wait_s=wait,
+                report=lambda line: out.print(Text(i18n.sentence(line)), soft_wrap=True),
+                progress=replayed,
+            )
     except EXPECTED_ERRORS as exc:
         fail(exc)
-        return
-    table = Table("table", "rows (live)", "differences")
+    table = Table(t("col.table"), t("col.rows_live"), t("col.differences"))
     for name, rows in result.rows.items():
         table.add_row(name, str(rows), str(len(result.differences.get(name, []))))
     out.print(table)
     if result.identical:
-        out.print(f"[green]identical:[/green] the rebuild from {result.replayed} messages equals "
-                  "the live ledger")  # fmt: skip
+        out.print(_labelled(t("identical", count=result.replayed), "green"))
         return
     for name, diffs in result.differences.items():
         for line in diffs[:10]:
-            err.print(f"  {name}: {line}")
-    fail(StackError("the rebuild differs from the live ledger"))
+            err.print(Text(f"  {name}: {line}"), soft_wrap=True)
+    fail(StackError(t("rebuild_differs")))
 
 
-@app.command("demo")
+@app.command("demo", help=t("cmd.demo"))
 def demo(
-    months: Annotated[int, typer.Option(help="Months of activity to simulate")] = 6,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 2026,
+    months: Annotated[int, typer.Option(help=t("opt.months"))] = 6,
+    seed: Annotated[int, typer.Option(help=t("opt.seed"))] = 2026,
 ) -> None:
-    """Start everything and show every agency publishing and the ledger filling."""
     try:
         runtime.demo(settings(), months=months, seed=seed, report=out.print)
     except EXPECTED_ERRORS as exc:
@@ -1000,3 +1285,25 @@ def main() -> None:  # pragma: no cover - console entry
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+# --- commands of other modules ---------------------------------------------------------------
+
+# Modules that add their own commands to `app` when imported (`from sinergi.cli import app`,
+# then `@app.command(...)` or `app.add_typer(...)`); one that is not installed is skipped.
+COMMAND_MODULES: tuple[str, ...] = ("sinergi.cli_web",)
+
+
+def _load_command_modules(names: Iterable[str]) -> Iterator[str]:
+    """Import each module; yield the names of those found."""
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise  # the module is there but something it imports is not: say so
+            continue
+        yield name
+
+
+LOADED_COMMAND_MODULES = tuple(_load_command_modules(COMMAND_MODULES))

@@ -77,6 +77,10 @@ class Settings:
     replay_window_hours: int = 24
     # How long a desk tries to reach the hub before keeping what it records for later.
     desk_connect_timeout_s: int = 10
+    # The command line's language: "id" (Bahasa Indonesia) or "en" (see language()).
+    lang: str = "id"
+    # The processor's /readyz answers 503 while its lag is above this many messages.
+    ready_max_lag: int = 10_000
     # The browser application (sinergi/web): loopback unless told otherwise.
     web_host: str = "127.0.0.1"
     # The address people open, for links in notifications (default: http://host:port).
@@ -183,6 +187,26 @@ def _path(env: Mapping[str, str], key: str) -> Path | None:
     return Path(raw).expanduser() if raw else None
 
 
+LANGUAGES = ("id", "en")
+
+
+def language(env: Mapping[str, str] | None = None) -> str:
+    """The users' language: ``SINERGI_LANG`` (id or en), else the locale (``LC_ALL``,
+    ``LC_MESSAGES``, ``LANG``, in POSIX order): English when it starts with "en",
+    Bahasa Indonesia otherwise. Raises ConfigError for another ``SINERGI_LANG``."""
+    env = os.environ if env is None else env
+    chosen = env.get("SINERGI_LANG", "").strip().lower()
+    if chosen:
+        if chosen[:2] not in LANGUAGES:
+            raise ConfigError(f"SINERGI_LANG must be one of {', '.join(LANGUAGES)}")
+        return chosen[:2]
+    for key in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        locale = env.get(key, "")
+        if locale:
+            return "en" if locale.lower().startswith("en") else "id"
+    return "id"
+
+
 def from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``SINERGI_*`` variables (see README, Configuration)."""
     env = os.environ if env is None else env
@@ -243,6 +267,8 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
             env, "SINERGI_NOTIFY_RETRY_MAX_MS", int(base.notify_retry_max_s * 1000)
         )
         / 1000,
+        lang=language(env),
+        ready_max_lag=_int(env, "SINERGI_READY_MAX_LAG", base.ready_max_lag),
         java_home=_path(env, "SINERGI_JAVA_HOME") or _path(env, "JAVA_HOME"),
         registry_java_home=_path(env, "SINERGI_REGISTRY_JAVA_HOME"),
         maven=env.get("SINERGI_MAVEN", base.maven),

@@ -29,6 +29,8 @@ from sinks.migrate import migrate
 from sinks.postgres import TABLES, PostgresLedgerStore
 
 Report = Callable[[str], None]
+# (messages replayed so far, messages to replay): for a progress bar.
+Progress = Callable[[int, int], None]
 
 # What is compared: entity states (timeline and derived values), the alerts that hold
 # (and what they say), daily metrics, events. Not compared: when rows were written, when
@@ -79,7 +81,12 @@ def targets(settings: Settings) -> dict[TopicPartition, int]:
     }
 
 
-def replay(settings: Settings, pipeline: Pipeline, until: dict[TopicPartition, int]) -> int:
+def replay(
+    settings: Settings,
+    pipeline: Pipeline,
+    until: dict[TopicPartition, int],
+    progress: Progress | None = None,
+) -> int:
     """Feed every message below ``until`` through ``pipeline``; return how many."""
     if not until:
         return 0
@@ -114,6 +121,8 @@ def replay(settings: Settings, pipeline: Pipeline, until: dict[TopicPartition, i
             if batch:
                 process_isolating(pipeline, batch)
                 done += len(batch)
+                if progress is not None:
+                    progress(done, sum(until.values()))
             for tp in list(remaining):
                 if consumer.position(tp) >= remaining[tp]:
                     del remaining[tp]
@@ -143,7 +152,12 @@ def compare(conninfo: str, live: str, rebuilt: str) -> tuple[dict[str, int], dic
 
 
 def rebuild(
-    settings: Settings, *, keep: bool = False, wait_s: float = 60.0, report: Report = print
+    settings: Settings,
+    *,
+    keep: bool = False,
+    wait_s: float = 60.0,
+    report: Report = print,
+    progress: Progress | None = None,
 ) -> Comparison:
     if not wait_until_processed(settings, timeout=wait_s):
         report(
@@ -159,7 +173,7 @@ def rebuild(
     try:
         # The same pipeline as live (signatures, contract, rules), publishing nothing.
         pipeline = bootstrap.ledger_pipeline(settings, store, bootstrap.registry_reader(settings))
-        replayed = replay(settings, pipeline, until)
+        replayed = replay(settings, pipeline, until, progress)
         report(f"replayed {replayed} messages from {len(until)} partitions into schema {schema}")
         rows, differences = compare(owner, "public", schema)
     finally:

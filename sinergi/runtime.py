@@ -34,10 +34,15 @@ from producers import forms
 from producers.pseudonym import load_or_create_key
 from producers.simulate import Simulator
 from schemas.model import Agency, Event
-from sinergi import bootstrap, members, police, views
+from sinergi import bootstrap, buildinfo, members, police, views
 from sinergi.config import Settings
 from sinks.migrate import migrate
-from sinks.prometheus import LedgerMetricsCollector, WorkerMetrics
+from sinks.prometheus import (
+    LedgerMetricsCollector,
+    WorkerMetrics,
+    build_info,
+    ready_within_lag,
+)
 
 log = logging.getLogger(__name__)
 Report = Callable[[str], None]
@@ -106,11 +111,15 @@ def run_processor(settings: Settings) -> None:
     metrics.registry.register(
         LedgerMetricsCollector(bootstrap.conninfo(settings, "sinergi_processor"))
     )
+    build_info(metrics.registry, buildinfo.version(), buildinfo.commit())
     health = Health()
     metrics.ready.set_function(lambda: 1.0 if health.ready else 0.0)
-    server = metrics.serve(
-        settings.host, settings.ports.metrics, lambda: (health.ready, health.reason)
+    # /readyz: consuming (the worker's health) and not too far behind (a check of its own,
+    # beside the worker: the lag gauge against SINERGI_READY_MAX_LAG).
+    ready = ready_within_lag(
+        lambda: (health.ready, health.reason), metrics.total_lag, settings.ready_max_lag
     )
+    server = metrics.serve(settings.host, settings.ports.metrics, ready)
     parts: list[bootstrap.ProcessorParts] = []
 
     def pipeline_factory() -> Pipeline:
