@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -24,11 +25,12 @@ from producers import forms
 from producers.simulate import Simulator
 from schemas.model import Agency
 from sinergi import bootstrap, cli
-from sinergi.config import REPO_ROOT
+from sinergi.config import REPO_ROOT, Settings
 from sinergi.report.kanon import is_k_anonymous
 from sinergi.report.monthly import Month
 from sinergi.runtime import wait_until_processed
-from tests.integration.hub import Hub
+from tests.conftest import base_env
+from tests.integration.hub import Hub, drop_hub, make_hub
 
 pytestmark = pytest.mark.integration
 
@@ -232,11 +234,23 @@ def this_month() -> Month:
 # --- the tests ---------------------------------------------------------------------------------
 
 
-def test_the_monthly_report_publishes_the_views_figures_and_nothing_below_k(hub, tmp_path):
+@pytest.fixture(scope="module")
+def scenario(stack_settings: Settings) -> Iterator[Hub]:
+    """Two months of every agency ending two days ago, through a real worker, then
+    police acknowledging 60% of the alerts now; the tests below only read it."""
+    hub = make_hub(base_env())
+    try:
+        today = datetime.now(UTC).date()
+        simulator = Simulator(seed=17, start=today - timedelta(days=64), months=2)
+        seeded(hub, simulator, acknowledge_share=0.6)
+        yield hub
+    finally:
+        drop_hub(hub)
+
+
+def test_the_monthly_report_publishes_the_views_figures_and_nothing_below_k(scenario, tmp_path):
+    hub = scenario
     today = datetime.now(UTC).date()
-    seeded(
-        hub, Simulator(seed=17, start=today - timedelta(days=64), months=2), acknowledge_share=0.6
-    )
     views = Views(hub)
     checked = suppressed = 0
     for reported in (Month.parse(f"{today - timedelta(days=31):%Y-%m}"), this_month()):
@@ -276,10 +290,9 @@ def three_months(views: Views, month: Month) -> dict[tuple[str, ...], float]:
     return out
 
 
-def test_the_pdf_prints_with_its_text_in_both_languages_and_no_ids(hub, tmp_path):
-    today = datetime.now(UTC).date()
-    seeded(hub, Simulator(seed=5, start=today - timedelta(days=40), months=1))
-    month = Month.parse(f"{today - timedelta(days=20):%Y-%m}")
+def test_the_pdf_prints_with_its_text_in_both_languages_and_no_ids(scenario, tmp_path):
+    hub = scenario
+    month = Month.parse(f"{datetime.now(UTC).date() - timedelta(days=20):%Y-%m}")
     secrets = private_ids(hub)
     assert secrets
     for lang, title, post in (
@@ -336,9 +349,9 @@ def render_first_page(pdf: Path, stem: Path, dpi: int) -> Path:
     return stem.with_suffix(".png")
 
 
-def test_the_ctdc_export_is_k_anonymous_and_accounts_for_every_case(hub, tmp_path):
+def test_the_ctdc_export_is_k_anonymous_and_accounts_for_every_case(scenario, tmp_path):
+    hub = scenario
     today = datetime.now(UTC).date()
-    seeded(hub, Simulator(seed=23, start=today - timedelta(days=64), months=2))
     year = (today - timedelta(days=64)).year
     out = tmp_path / "ctdc.csv"
     done = report(hub, "ctdc", "--year", str(year), "--out", str(out))
