@@ -136,9 +136,9 @@ def assignments(settings: Settings) -> list[int]:
     )
 
 
-def same_topics_another_group(hub: Hub) -> Hub:
-    """A second processor on ``hub``'s topics: its own consumer group and database."""
-    tag = hub.settings.processor_group + "one"
+def same_topics_another_group(hub: Hub, name: str = "one") -> Hub:
+    """Another processor on ``hub``'s topics: its own consumer group and database."""
+    tag = hub.settings.processor_group + name
     env = hub.env | {
         "SINERGI_PROCESSOR_GROUP": tag,
         "SINERGI_DATABASE": tag,
