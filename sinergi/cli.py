@@ -1291,7 +1291,7 @@ def main() -> None:  # pragma: no cover - console entry
 
 # Modules that add their own commands to `app` when imported (`from sinergi.cli import app`,
 # then `@app.command(...)` or `app.add_typer(...)`); one that is not installed is skipped.
-COMMAND_MODULES: tuple[str, ...] = ("sinergi.cli_web",)
+COMMAND_MODULES: tuple[str, ...] = ("sinergi.cli_web", "sinergi.cli_report")
 
 
 def _load_command_modules(names: Iterable[str]) -> Iterator[str]:

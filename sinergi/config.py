@@ -99,6 +99,10 @@ class Settings:
     notify_poll_s: float = 1.0
     notify_retry_base_s: float = 2.0
     notify_retry_max_s: float = 300.0
+    # The public report and the CTDC export (sinergi/report): counts below this are
+    # suppressed, and every combination of the export's quasi-identifiers occurs at least
+    # this often (IOM's CTDC: 11).
+    report_k: int = 11
     java_home: Path | None = None
     registry_java_home: Path | None = None
     maven: str = "mvn"
@@ -267,6 +271,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
             env, "SINERGI_NOTIFY_RETRY_MAX_MS", int(base.notify_retry_max_s * 1000)
         )
         / 1000,
+        report_k=_int(env, "SINERGI_REPORT_K", base.report_k),
         lang=language(env),
         ready_max_lag=_int(env, "SINERGI_READY_MAX_LAG", base.ready_max_lag),
         java_home=_path(env, "SINERGI_JAVA_HOME") or _path(env, "JAVA_HOME"),
