@@ -18,6 +18,7 @@ import psycopg
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from deploy.procs import StackError
 from deploy.registry import REGISTRY_USER
@@ -231,6 +232,48 @@ def alert_rules(settings: Settings) -> AlertRules:
     )
 
 
+# The settings the ledger is derived with: a rebuild must use the live processor's.
+RULE_SETTINGS = (
+    "alert_recruiter_people",
+    "alert_recruiter_window_days",
+    "alert_group_size",
+    "alert_tip_match_days",
+    "alert_minor_age",
+    "min_migrant_work_age",
+    "alert_grace_hours",
+)
+
+
+def record_rules(settings: Settings, database: str | None = None) -> None:
+    """Write the rules' settings this processor derives the ledger with (table
+    ledger_rules), for a rebuild to derive with the same ones. Best effort: a database
+    out of reach now is logged, the processor's own retries deal with the outage."""
+    value = {name: getattr(settings, name) for name in RULE_SETTINGS}
+    try:
+        with psycopg.connect(conninfo(settings, "sinergi_processor", database)) as conn:
+            conn.execute(
+                "INSERT INTO ledger_rules (name, value) VALUES ('alert_rules', %s)"
+                " ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+                (Jsonb(value),),
+            )
+    except psycopg.Error as exc:
+        log.warning("could not record the rules' settings: %s", type(exc).__name__)
+
+
+def with_live_rules(settings: Settings) -> tuple[Settings, list[str]]:
+    """``settings`` with the rules' settings the live processor recorded, and each one
+    that differs from ``settings`` as "name: ours -> live's" (none recorded: unchanged)."""
+    with psycopg.connect(conninfo(settings, "sinergi_owner")) as conn:
+        row = conn.execute("SELECT value FROM ledger_rules WHERE name = 'alert_rules'").fetchone()
+    if row is None:
+        return settings, []
+    live = {k: int(v) for k, v in row[0].items() if k in RULE_SETTINGS}
+    changed = [
+        f"{k}: {getattr(settings, k)} -> {v}" for k, v in live.items() if getattr(settings, k) != v
+    ]
+    return settings.with_overrides(**live), changed
+
+
 @dataclass
 class ProcessorParts:
     pipeline: Pipeline
@@ -277,6 +320,7 @@ def processor_parts(settings: Settings, *, database: str | None = None) -> Proce
         signer(settings, PROCESSOR_MEMBER),
     )
     store = PostgresLedgerStore(conninfo(settings, "sinergi_processor", database))
+    record_rules(settings, database)
 
     def encode(event: Event) -> OutboxMessage:
         m = pub.encode(event)

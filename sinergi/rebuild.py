@@ -312,6 +312,11 @@ def rebuild(
             "(differences may only mean it is still working)"
         )
     time.sleep(settings.batch_within_s + 1.5)  # let its last offsets commit
+    # Derive with the rules the live processor derived with (its grace period, ages and
+    # thresholds): "identical" must compare histories, not configurations.
+    settings, changed = bootstrap.with_live_rules(settings)
+    if changed:
+        report("with the live processor's rules: " + ", ".join(changed))
     until = targets(settings)
     chosen = max(1, workers or 1)
     schema = "rebuild_" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")

@@ -100,7 +100,10 @@ def test_a_retracted_death_withdraws_its_alert_and_police_see_it_withdrawn(hub: 
     deaths = hub.query("SELECT coalesce(sum(value), 0) FROM metrics_daily"
                        " WHERE metric = 'sinergi_deaths_total'")[0][0]  # fmt: skip
     assert deaths == 0
-    rebuilt = hub.cli("ledger", "rebuild", "--wait", "30")
+    # A rebuild run where the grace period is configured otherwise derives with the live
+    # processor's rules (recorded in ledger_rules), and says so.
+    rebuilt = hub.cli("ledger", "rebuild", "--wait", "30", env={"SINERGI_ALERT_GRACE_HOURS": "24"})
+    assert "alert_grace_hours: 24 -> 0" in rebuilt.stdout, rebuilt.stdout
     assert "identical" in rebuilt.stdout, rebuilt.stdout
 
 
