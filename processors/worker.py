@@ -305,10 +305,11 @@ class LedgerWorker:
             log.info("raised %d alert(s) whose grace period passed", len(due))
 
     async def _relay(self) -> None:
-        if self.pipeline is None:
-            return
+        """Relay the outbox; at start, this builds the pipeline (an idle hub is ready
+        once it can, not at its first message)."""
         try:
-            await self._in_thread(self.pipeline.publish_pending)
+            pipeline = await self._in_thread(self._pipeline)
+            await self._in_thread(pipeline.publish_pending)
         except TransientError as exc:
             self.relay_due = True
             await self._wait(exc.cause, f"outbox not relayed: {exc}")

@@ -191,6 +191,12 @@ def test_a_database_outage_is_retried_until_the_batch_is_stored_and_only_then_co
     assert h.health.ready
 
 
+def test_an_idle_worker_is_ready_without_waiting_for_a_first_message():
+    h = Harness(FlakyStore(), n=0)
+    h.run()
+    assert h.health.ready and h.health.reason == "consuming"
+
+
 def test_no_offset_is_committed_while_the_batch_cannot_be_stored():
     h = Harness(FlakyStore(outages=10**6))
 
