@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+from kafka.errors import KafkaError
 from psycopg import sql
 
 from bench.stats import Sample, crossing, rate_between, tenth_bounds, tenth_rates
@@ -125,10 +126,16 @@ def tree_kb(pid: int, name: str) -> int:
 # --- the real processor -----------------------------------------------------------------
 
 
-def committed(admin: object, group: str) -> int:
-    """Messages the group has committed, over every partition."""
-    offsets = admin.list_group_offsets([group]).get(group, {})  # type: ignore[attr-defined]
-    return sum(max(0, meta.offset) for meta in offsets.values())
+def committed(admin: object, group: str) -> int | None:
+    """Messages the group has committed, over every partition (None while the broker has
+    no coordinator for the group yet, as just after the stack started)."""
+    try:
+        offsets = admin.list_group_offsets([group]).get(group, {})  # type: ignore[attr-defined]
+    except KafkaError as exc:
+        if not getattr(exc, "retriable", False):
+            raise
+        return None
+    return int(sum(max(0, meta.offset) for meta in offsets.values()))
 
 
 def drain(hub: Hub, expected: int, *, sample_s: float = 0.5, stall_s: float = 300.0) -> Drain:
@@ -144,6 +151,9 @@ def drain(hub: Hub, expected: int, *, sample_s: float = 0.5, stall_s: float = 30
             if proc.poll() is not None:
                 raise BenchError(f"the processor exited {proc.returncode}: {tail(hub.worker_log)}")
             done = committed(admin, hub.settings.processor_group)
+            if done is None:
+                time.sleep(sample_s)
+                continue
             now = time.perf_counter()
             if not samples or done != samples[-1][1]:
                 last_change = now
