@@ -52,7 +52,7 @@ from pathlib import Path
 import pytest
 
 from producers import forms
-from sinergi import bootstrap, i18n, runtime, views
+from sinergi import bootstrap, runtime, views
 from sinergi.config import REPO_ROOT
 from tests.integration.hub import Hub
 
@@ -68,17 +68,6 @@ SERVICES = {
     ("stack", "up"), ("stack", "down"), ("process", None), ("processor", "start"),
     ("processor", "stop"), ("demo", None), ("web", None), ("notify", "run"),
 }  # fmt: skip
-
-# Failures that are known bugs of the code a command runs (not of the README), by the
-# command's words and what it says: the test goes on, and ends as an expected failure
-# naming them, until the bug is fixed.
-KNOWN_BUGS = {
-    ("ledger", "rebuild"): (
-        i18n.MESSAGES["rebuild_differs"]["id"],  # the hub speaks Bahasa Indonesia here
-        "a rebuild does not apply corrections and retractions that the live ledger applied"
-        " (reproduced at commit f0ce6c3 with one record corrected and one retracted)",
-    ),
-}
 
 TENAU_ROWS = [
     {"occurred_at": "2026-11-30T07:15", "nik": "5371014101100003", "sex": "P",
@@ -171,7 +160,6 @@ class Session:
     folder: Path
     published: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     ran: list[str] = field(default_factory=list)
-    known_bugs: list[str] = field(default_factory=list)
 
     @property
     def env(self) -> dict[str, str]:
@@ -270,10 +258,6 @@ class Session:
             check=False,
         )
         self.ran.append(str(command))
-        bug = KNOWN_BUGS.get(tuple(command.argv[1:3]))
-        if done.returncode != 0 and bug is not None and bug[0] in done.stderr:
-            self.known_bugs.append(f"{command}: {bug[1]}")
-            return done
         assert done.returncode == 0, (
             f"{command} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
         )
@@ -336,5 +320,3 @@ def test_every_command_of_the_readme_runs_as_written(hub, tmp_path):
                                       session.case_id())}  # fmt: skip
     assert kind == "INTERCEPTED"  # the death was retracted
     assert any("alerts follow" in ran for ran in session.ran)
-    if session.known_bugs:
-        pytest.xfail("; ".join(session.known_bugs))

@@ -69,12 +69,14 @@ def test_route_refused_without_a_session(method: str, path: str, capability: obj
         assert answer.status_code == 401
 
 
-@pytest.mark.parametrize(("method", "path", "capability"), ROUTES)
+@pytest.mark.parametrize(
+    ("method", "path", "capability"),
+    [route for route in ROUTES if route[2] is not None],  # any officer may log out
+)
 def test_route_refused_to_a_role_that_may_not_use_it(
     method: str, path: str, capability: Capability | None
 ) -> None:
-    if capability is None:
-        pytest.skip("any officer may log out")
+    assert capability is not None
     refused = [u for u in OFFICERS if capability not in capabilities(unit_role(u))]
     assert refused, f"every role may {capability}"
     for unit in refused:
