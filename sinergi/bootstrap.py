@@ -387,10 +387,14 @@ def create_topics(settings: Settings) -> list[str]:
             configs = {"message.timestamp.type": "LogAppendTime"}
             if spec.compacted:
                 configs["cleanup.policy"] = "compact"
+            if settings.kafka_replication > 1:
+                # acks=all then waits for this many replicas: one broker may die.
+                configs["min.insync.replicas"] = str(settings.kafka_min_insync)
+            topic = NewTopic(
+                name, settings.topic_partitions, settings.kafka_replication, topic_configs=configs
+            )
             try:
-                admin.create_topics(
-                    [NewTopic(name, settings.topic_partitions, 1, topic_configs=configs)]
-                )
+                admin.create_topics([topic])
                 created.append(name)
             except TopicAlreadyExistsError:
                 pass

@@ -43,6 +43,20 @@ class Ports:
             web=self.web + offset,
         )
 
+    def kafka_nodes(self, count: int) -> list[tuple[int, int, int]]:
+        """(node id, client port, controller port) of each of ``count`` Kafka nodes: node 1
+        on ``kafka`` and ``kafka_controller``, node n on both moved by 2(n-1) (19092/19093,
+        19094/19095, 19096/19097)."""
+        step = KAFKA_NODE_PORT_STEP
+        return [
+            (n + 1, self.kafka + step * n, self.kafka_controller + step * n) for n in range(count)
+        ]
+
+
+# How far each further Kafka node's two ports are moved from the previous node's.
+KAFKA_NODE_PORT_STEP = 2
+MAX_KAFKA_BROKERS = 5
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -58,6 +72,9 @@ class Settings:
     batch_max: int = 2000
     batch_within_s: float = 0.25
     topic_partitions: int = 6
+    # Kafka nodes (broker and controller each): 1, or 3 for a replicated cluster in which
+    # topics have 3 replicas and a write needs 2 of them (min.insync.replicas).
+    kafka_brokers: int = 1
     # Alert rule thresholds (see processors/alerts.py).
     alert_recruiter_people: int = 3
     alert_recruiter_window_days: int = 30
@@ -111,7 +128,28 @@ class Settings:
     # --- derived locations -------------------------------------------------
     @property
     def bootstrap_servers(self) -> str:
-        return f"{self.host}:{self.ports.kafka}"
+        """Every broker: a client still finds the cluster while one of them is down."""
+        return ",".join(f"{self.host}:{port}" for _, port, _ in self.kafka_nodes)
+
+    @property
+    def kafka_nodes(self) -> list[tuple[int, int, int]]:
+        """(node id, client port, controller port) of each Kafka node."""
+        return self.ports.kafka_nodes(self.kafka_brokers)
+
+    @property
+    def kafka_replication(self) -> int:
+        """Replicas of every topic, the hub's and Kafka's own: one per broker, at most 3."""
+        return min(3, self.kafka_brokers)
+
+    @property
+    def kafka_min_insync(self) -> int:
+        """Replicas that must hold a write before it is acknowledged (producers use
+        acks=all): 2 of 3, so one broker may be lost without losing or refusing a write."""
+        return 2 if self.kafka_replication >= 3 else 1
+
+    def with_kafka_brokers(self, count: int) -> Settings:
+        """These settings with ``count`` Kafka nodes (``stack up --brokers``)."""
+        return replace(self, kafka_brokers=_brokers(count, self.ports))
 
     @property
     def registry_url(self) -> str:
@@ -186,6 +224,20 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
         raise ConfigError(f"{key} must be an integer, got {raw!r}") from None
 
 
+def _brokers(count: int, ports: Ports) -> int:
+    if not 1 <= count <= MAX_KAFKA_BROKERS:
+        raise ConfigError(
+            f"SINERGI_KAFKA_BROKERS must be between 1 and {MAX_KAFKA_BROKERS}, got {count}"
+        )
+    used = [p for _, port, controller in ports.kafka_nodes(count) for p in (port, controller)]
+    if len(set(used)) < len(used):
+        raise ConfigError(
+            f"{count} Kafka nodes need ports {min(used)}-{max(used)} for themselves:"
+            " SINERGI_KAFKA_PORT and SINERGI_KAFKA_CONTROLLER_PORT overlap"
+        )
+    return count
+
+
 def _path(env: Mapping[str, str], key: str) -> Path | None:
     raw = env.get(key)
     return Path(raw).expanduser() if raw else None
@@ -238,6 +290,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         batch_max=_int(env, "SINERGI_BATCH_MAX", base.batch_max),
         batch_within_s=batch_within_ms / 1000,
         topic_partitions=_int(env, "SINERGI_TOPIC_PARTITIONS", base.topic_partitions),
+        kafka_brokers=_brokers(_int(env, "SINERGI_KAFKA_BROKERS", base.kafka_brokers), ports),
         alert_recruiter_people=_int(
             env, "SINERGI_ALERT_RECRUITER_PEOPLE", base.alert_recruiter_people
         ),

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from kafka import KafkaConsumer, TopicPartition
 
+from deploy.kafka import KafkaNode, node_ids_on_disk
 from deploy.procs import (
     PidFile,
     StackError,
@@ -49,6 +50,11 @@ Report = Callable[[str], None]
 
 
 def stack(settings: Settings) -> Stack:
+    """The stack's services; Kafka as ``settings.kafka_brokers`` nodes, and every node an
+    earlier ``stack up --brokers N`` left in this home (stopped and shown as well)."""
+    on_disk = max(node_ids_on_disk(settings.home), default=1)
+    nodes = tuple(KafkaNode(*n) for n in settings.kafka_nodes)
+    every = tuple(KafkaNode(*n) for n in settings.ports.kafka_nodes(on_disk))
     return Stack(
         StackConfig(
             home=settings.home,
@@ -62,6 +68,10 @@ def stack(settings: Settings) -> Stack:
             registry_java_home=settings.registry_java_home,
             maven=settings.maven,
             pg_bindir=settings.pg_bindir,
+            kafka_nodes=nodes,
+            kafka_nodes_on_disk=every,
+            kafka_replication=settings.kafka_replication,
+            kafka_min_insync=settings.kafka_min_insync,
         )
     )
 
