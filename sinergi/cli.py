@@ -1239,6 +1239,7 @@ def ledger_recruiters(
 def ledger_rebuild(
     keep: Annotated[bool, typer.Option(help=t("opt.keep"))] = False,
     wait: Annotated[float, typer.Option(help=t("opt.wait"))] = 60,
+    workers: Annotated[int | None, typer.Option(min=1, help=t("opt.workers"))] = None,
 ) -> None:
     try:
         with Steps(err) as steps:
@@ -1253,6 +1254,7 @@ def ledger_rebuild(
                 wait_s=wait,
                 report=lambda line: out.print(Text(i18n.sentence(line)), soft_wrap=True),
                 progress=replayed,
+                workers=workers,
             )
     except EXPECTED_ERRORS as exc:
         fail(exc)
