@@ -64,11 +64,14 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def content_sha256(record: Mapping[str, Any]) -> str:
-    """SHA-256 of what an event says, leaving out when the desk recorded it: a desk that
-    sends a fact again (a retry, the same file imported again) encodes it anew with a
-    new ``recorded_at``, and it is still the same fact."""
+    """SHA-256 of what an event says, leaving out when the desk recorded it and what it
+    sealed for police: a desk that sends a fact again (a retry, the same file imported
+    again) encodes it anew, with a new ``recorded_at`` and its ``*_sealed`` fields sealed
+    anew (each seal has its own random key), and it is still the same fact. A re-send is
+    a no-op, so a seal left out of the hash changes nothing the ledger holds."""
     envelope = {k: v for k, v in record["envelope"].items() if k != "recorded_at"}
-    content = {**record, "envelope": envelope}
+    content = {k: v for k, v in record.items() if not k.endswith("_sealed")}
+    content["envelope"] = envelope
     return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 

@@ -31,6 +31,7 @@ def run(env, *args, timeout=600):
 def test_the_demo_fills_the_ledger_raises_alerts_and_rebuilds_identically(stack_settings):
     tag = uuid.uuid4().hex[:8]
     env = base_env() | {
+        "SINERGI_LANG": "en",  # the lines read below are the English ones
         "SINERGI_DATABASE": f"demo{tag}",
         "SINERGI_TOPIC_PREFIX": f"demo{tag}.",
         "SINERGI_PROCESSOR_GROUP": f"demo{tag}",
@@ -79,14 +80,20 @@ def test_the_demo_fills_the_ledger_raises_alerts_and_rebuilds_identically(stack_
         ):
             assert name in page
 
-        # Running the demo again publishes the same facts: nothing is counted twice.
+        # Running the demo again publishes the same facts: nothing is counted twice, and
+        # each is an honest re-send (already recorded), not a replay.
+        dead = "SELECT count(*) FROM audit_log WHERE outcome = 'dead_lettered'"
+        with psycopg.connect(bootstrap.conninfo(settings, "sinergi_owner")) as conn:
+            dead_before = conn.execute(dead).fetchone()[0]
         again = run(env, "demo", "--months", "3", "--seed", "42")
         assert again.returncode == 0, again.stdout + again.stderr
         assert views.ledger_summary(settings).interceptions == summary.interceptions
 
-        rebuilt = run(env, "ledger", "rebuild", "--wait", "120")
+        rebuilt = run(env, "ledger", "rebuild", "--wait", "120")  # waits for the processor
         assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
         assert "identical" in rebuilt.stdout
+        with psycopg.connect(bootstrap.conninfo(settings, "sinergi_owner")) as conn:
+            assert conn.execute(dead).fetchone()[0] == dead_before
     finally:
         run(env, "processor", "stop", timeout=60)
         drop_everything(settings)

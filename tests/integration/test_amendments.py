@@ -110,8 +110,10 @@ def test_a_retracted_death_withdraws_its_alert_and_police_see_it_withdrawn(hub: 
 def test_a_file_imported_again_from_another_desk_is_already_recorded_not_replayed(hub, tmp_path):
     rows = [
         dict(INTERCEPTION),
-        dict(INTERCEPTION, nik="5302014101900002", occurred_at="2026-01-21T08:30"),
-    ]
+        # A recruiter's contact is sealed for police anew at each import.
+        dict(INTERCEPTION, nik="5302014101900002", occurred_at="2026-01-21T08:30",
+             recruiter="081234567890"),
+    ]  # fmt: skip
     path = write_csv(tmp_path / "rows.csv", rows)
     hub.run("post", "import", "interception", str(path), at="eltari")
     # The same file from another machine (this desk's outbox gone): sent again.

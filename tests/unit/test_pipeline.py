@@ -8,12 +8,14 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from processors import metrics
 from processors.audit import verify_chains
 from processors.ledger import CaseStatus
 from processors.pipeline import Outputs, Pipeline
 from processors.ports import OutboxMessage, RawMessage
+from schemas import crypto
 from schemas.model import AlertRule, Person
 from schemas.serde import EventDeserializer, EventSerializer
 from sinks.memory import MemoryLedgerStore, MemoryRelay
@@ -140,6 +142,16 @@ def test_the_same_fact_recorded_again_later_is_already_recorded_and_other_conten
     later = _replace_envelope(event, recorded_at=event.envelope.recorded_at + timedelta(days=1))
     again = hub.send(later)
     assert (again.stored, again.already_recorded, again.dead_lettered) == (0, 1, 0)
+    # Encoded anew, its recruiter's contact is sealed anew for police (another random
+    # key, other bytes): still the same fact, in the same batch as the first or later.
+    police = X25519PrivateKey.generate().public_key()
+    sealed = [
+        dataclasses.replace(event, recruiter_contact_sealed=crypto.seal(police, b"0812", b"c"))
+        for _ in range(2)
+    ]
+    assert sealed[0].recruiter_contact_sealed != sealed[1].recruiter_contact_sealed
+    twice = hub.send(*sealed)
+    assert (twice.stored, twice.already_recorded, twice.dead_lettered) == (0, 2, 0)
     # The same id saying something else is not the same fact: a replay, refused.
     changed = dataclasses.replace(event, officer_ref="ELT-99")
     refused = hub.send(changed)
