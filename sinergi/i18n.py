@@ -508,8 +508,8 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "en": "Seconds to wait for the live processor",
     },
     "opt.workers": {
-        "id": "Proses yang memutar ulang partisi (1: satu; bawaan: satu per inti prosesor)",
-        "en": "Processes replaying the partitions (1: one; default: one per core)",
+        "id": "Proses yang memutar ulang partisi (bawaan: 1)",
+        "en": "Processes replaying the partitions (default: 1)",
     },
     "col.table": {"id": "tabel", "en": "table"},
     "col.rows_live": {"id": "baris (berjalan)", "en": "rows (live)"},
@@ -1109,6 +1109,10 @@ SENTENCES: Sequence[tuple[str, str]] = (
     (
         r"(\d+) process\(es\) replayed them in (\S+)",
         "{0} proses memutar ulangnya dalam {1}",
+    ),
+    (
+        r"with the live processor's rules: (.+)",
+        "dengan aturan prosesor yang berjalan: {0}",
     ),
 )
 
