@@ -341,7 +341,10 @@ class LedgerWorker:
 
     def _lag(self, consumer: Consumer, batch: Sequence[RawMessage]) -> None:
         per_topic: dict[str, int] = {}
+        assigned = consumer.assignment()  # a rebalance during the batch may have taken some
         for tp, after in next_offsets(batch).items():
+            if tp not in assigned:
+                continue
             highwater = consumer.highwater(tp)
             if highwater is not None:
                 per_topic[tp.topic] = per_topic.get(tp.topic, 0) + max(0, highwater - after)

@@ -76,8 +76,10 @@ class FakeConsumer:
             raise CommitFailedError("rebalanced")
         self.commits.append(dict(offsets))
 
+    assigned = frozenset({TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)})
+
     def assignment(self):
-        return {TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)}
+        return set(self.assigned)
 
     def pause(self, *partitions):
         self.paused |= set(partitions)
@@ -86,6 +88,7 @@ class FakeConsumer:
         self.paused -= set(partitions)
 
     def highwater(self, partition):
+        assert partition in self.assigned, "Partition is not assigned"  # as aiokafka does
         return len(self.records)
 
 
@@ -195,6 +198,13 @@ def test_an_idle_worker_is_ready_without_waiting_for_a_first_message():
     h = Harness(FlakyStore(), n=0)
     h.run()
     assert h.health.ready and h.health.reason == "consuming"
+
+
+def test_a_partition_taken_by_a_rebalance_during_a_batch_does_not_stop_the_worker():
+    h = Harness(FlakyStore())
+    h.consumer.assigned = frozenset({TopicPartition(TOPIC, 0)})  # partition 1 went elsewhere
+    h.run()
+    assert len(h.store.events) == 10
 
 
 def test_no_offset_is_committed_while_the_batch_cannot_be_stored():
