@@ -316,10 +316,11 @@ def stack_up(
         int | None,
         typer.Option(help="Kafka nodes: 1, or 3 for a replicated cluster [SINERGI_KAFKA_BROKERS]"),
     ] = None,
+    hub: Annotated[bool, typer.Option("--hub", help=t("opt.hub"))] = False,
 ) -> None:
     try:
         chosen = settings() if brokers is None else settings().with_kafka_brokers(brokers)
-        runtime.up(chosen, report=out.print)
+        runtime.up(chosen, report=out.print, hub=hub)
     except EXPECTED_ERRORS as exc:
         fail(exc)
 

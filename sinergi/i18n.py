@@ -357,6 +357,12 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "id": "Jalankan PostgreSQL, Kafka dan registry skema; buat topik, skema dan tabel.",
         "en": "Start PostgreSQL, Kafka and the schema registry; create topics, schemas and tables.",
     },
+    "opt.hub": {
+        "id": "Jalankan juga prosesor dan aplikasi web (seperti sinergi processor start dan"
+        " sinergi web start)",
+        "en": "Also start the processor and the web app (as sinergi processor start and"
+        " sinergi web start do)",
+    },
     "cmd.stack_down": {
         "id": "Hentikan prosesor dan semua layanan (data tetap di SINERGI_HOME).",
         "en": "Stop the processor and every service (data stays in SINERGI_HOME).",

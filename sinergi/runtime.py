@@ -94,9 +94,14 @@ def prepare_hub(settings: Settings, report: Report = print) -> None:
     bootstrap.ensure_web_role(settings)
 
 
-def up(settings: Settings, report: Report = print) -> None:
+def up(settings: Settings, report: Report = print, *, hub: bool = False) -> None:
+    """The services and the hub's tables, topics and members; with ``hub``, the processor
+    and the web app too."""
     stack(settings).up(report)
     prepare_hub(settings, report)
+    if hub:
+        report(f"processor: {processor(settings).start()}")
+        report(f"web: {web(settings).start()}")
 
 
 def down(settings: Settings, report: Report = print) -> None:
