@@ -9,6 +9,7 @@ from starlette.routing import Mount, Route
 
 from sinergi.web.access import Capability, capabilities, unit_role
 from sinergi.web.app import create_app
+from sinergi.web.dashboard import Check
 from sinergi.web.guard import PUBLIC
 from tests.unit.web_fakes import ALERT_BELU, ALERT_TTS, CASE, client, log_in, services
 
@@ -207,6 +208,22 @@ def test_health_endpoints_need_no_session() -> None:
     assert c.get("/healthz").text == "ok\n"
     ready = c.get("/readyz")
     assert ready.status_code == 200 and ready.json()["ready"] is True
+
+
+def test_the_web_app_is_not_ready_while_the_processor_is_not_or_lags() -> None:
+    svc = services()
+    healthy = svc.checks()
+    svc.checks = lambda: (
+        [c for c in healthy if c.name != "Processor"]
+        + [Check("Processor", False, "http://127.0.0.1:19100/readyz: ConnectError")]
+    )
+    ready, checks = svc.readiness()
+    assert not ready and checks["processor lag"]["detail"].startswith("unknown")
+    svc.checks = lambda: healthy
+    svc.lag = lambda: [("posts.interception-recorded", svc.settings.web_ready_max_lag + 1.0)]
+    assert svc.readiness()[0] is False
+    svc.lag = lambda: [("posts.interception-recorded", 3.0)]
+    assert svc.readiness()[0] is True
 
 
 def test_the_live_stream_ends_when_the_officer_logs_out() -> None:

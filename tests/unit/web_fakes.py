@@ -166,6 +166,7 @@ def services(settings: Settings | None = None) -> WebServices:
             Check("PostgreSQL", True, "ok"),
             Check("Kafka", True, "ok"),
             Check("Schema registry", True, "ok"),
+            Check("Processor", True, "ok"),
         ],
         lag=lambda: [],
         opener=lambda sealed: "0812-3456-7890",
