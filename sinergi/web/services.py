@@ -49,9 +49,9 @@ class WebServices:
         ]
         # The processor out of reach (or not ready), its lag is unknown: the inbox would
         # show a ledger that no longer moves, so the web app is not ready either.
-        processor = checks.get("Processor", {"ok": False})
+        processor_ok = bool(checks.get("Processor", {"ok": False})["ok"])
         lag = sum(value for _, value in self.lag())
-        lag_ok = processor["ok"] and lag <= self.settings.web_ready_max_lag
-        detail = f"{lag:g} message(s)" if processor["ok"] else "unknown: the processor is not ready"
+        lag_ok = processor_ok and lag <= self.settings.web_ready_max_lag
+        detail = f"{lag:g} message(s)" if processor_ok else "unknown: the processor is not ready"
         checks["processor lag"] = {"ok": lag_ok, "detail": detail}
         return all(c["ok"] for c in needed) and lag_ok, checks
