@@ -9,6 +9,7 @@ check that a signed event's signer may publish that event type.
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 
 from schemas.model import Agency
@@ -53,10 +54,11 @@ def reads(role: Role) -> list[TopicSpec]:
     return [t for t in ALL_TOPICS if t.name in names]
 
 
+@functools.cache
 def may_publish(role: Role, event_type: str) -> bool:
     """May a member of ``role`` sign and publish events of ``event_type``? (For an
     amendment, the processor also checks the amended record's type: see
-    :func:`may_amend`.)"""
+    :func:`may_amend`.) Asked for every message: the answers are kept."""
     return any(event_type in t.event_types for t in writes(role))
 
 
