@@ -94,9 +94,10 @@ class Comparison:
     schema: str
     replayed: int
     rows: dict[str, int] = field(default_factory=dict)
-    differences: dict[str, list[str]] = field(default_factory=dict)
+    differences: dict[str, list[str]] = field(default_factory=dict)  # the first LISTED
     workers: int = 1
     seconds: float = 0.0  # the replay alone
+    counts: dict[str, int] = field(default_factory=dict)  # differences per table, all
 
     @property
     def identical(self) -> bool:
@@ -271,11 +272,24 @@ def _follow(
 # --- comparing ---------------------------------------------------------------------------------
 
 
+# A row's compared value, as a SHA-256 digest: comparing ledgers of millions of rows must
+# not hold their states in memory.
+_DIGEST = sql.SQL(
+    "SELECT k, encode(sha256(convert_to(v, 'UTF8')), 'hex') AS digest FROM ({}) AS q(k, v)"
+)
+# Differences listed per table (all are counted).
+LISTED = 100
+
+
 def snapshot(conninfo: str, schema: str = "public") -> Snapshot:
-    """What is compared of the ledger in ``schema`` of the database ``conninfo`` names."""
+    """What is compared of the ledger in ``schema`` of the database ``conninfo`` names
+    (each row's compared value as its digest)."""
     with psycopg.connect(conninfo) as conn:
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
-        return {name: dict(conn.execute(query).fetchall()) for name, query in COMPARED.items()}
+        return {
+            name: dict(conn.execute(_DIGEST.format(query)).fetchall())
+            for name, query in COMPARED.items()
+        }
 
 
 def differences(ours: Snapshot, theirs: Snapshot) -> dict[str, list[str]]:
@@ -290,9 +304,41 @@ def differences(ours: Snapshot, theirs: Snapshot) -> dict[str, list[str]]:
     return found
 
 
-def compare(conninfo: str, live: str, rebuilt: str) -> tuple[dict[str, int], dict[str, list[str]]]:
-    ours, theirs = snapshot(conninfo, live), snapshot(conninfo, rebuilt)
-    return {name: len(rows) for name, rows in ours.items()}, differences(ours, theirs)
+def compare(
+    conninfo: str, live: str, rebuilt: str
+) -> tuple[dict[str, int], dict[str, list[str]], dict[str, int]]:
+    """Compare two schemas of one database inside PostgreSQL (digests in temporary
+    tables, joined): the live rows per table, the first LISTED differences per table,
+    and how many there are."""
+    rows: dict[str, int] = {}
+    listed: dict[str, list[str]] = {}
+    counted: dict[str, int] = {}
+    with psycopg.connect(conninfo) as conn:
+        for name, query in COMPARED.items():
+            for table, schema in (("cmp_live", live), ("cmp_rebuilt", rebuilt)):
+                conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+                conn.execute(
+                    sql.SQL("DROP TABLE IF EXISTS pg_temp.{}").format(sql.Identifier(table))
+                )
+                conn.execute(
+                    sql.SQL("CREATE TEMP TABLE {} AS {}").format(
+                        sql.Identifier(table), _DIGEST.format(query)
+                    )
+                )
+            conn.execute("SET search_path TO pg_temp")
+            rows[name] = conn.execute("SELECT count(*) FROM cmp_live").fetchone()[0]  # type: ignore[index]
+            found = conn.execute(
+                "SELECT coalesce(a.k, b.k),"
+                " CASE WHEN b.k IS NULL THEN 'only live' WHEN a.k IS NULL THEN 'only rebuilt'"
+                " ELSE 'differs' END AS how, count(*) OVER ()"
+                " FROM cmp_live a FULL JOIN cmp_rebuilt b ON a.k = b.k"
+                " WHERE a.k IS NULL OR b.k IS NULL OR a.digest <> b.digest"
+                " ORDER BY how, 1 LIMIT %s",
+                (LISTED,),
+            ).fetchall()
+            listed[name] = [f"{how}: {key}" for key, how, _ in found]
+            counted[name] = found[0][2] if found else 0
+    return rows, listed, counted
 
 
 def rebuild(
@@ -329,9 +375,9 @@ def rebuild(
         used = len(shares(until, chosen))
         report(f"replayed {replayed} messages from {len(until)} partitions into schema {schema}")
         report(f"{used} process(es) replayed them in {took:.1f}s")
-        rows, found = compare(owner, "public", schema)
+        rows, found, counts = compare(owner, "public", schema)
     finally:
         if not keep:
             with psycopg.connect(owner, autocommit=True) as conn:
                 conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
-    return Comparison(schema, replayed, rows, found, used, took)
+    return Comparison(schema, replayed, rows, found, used, took, counts)

@@ -170,3 +170,22 @@ def test_the_rebuild_folds_nothing_the_live_processor_refused(hub: Hub):
     rebuilt = hub.cli("ledger", "rebuild", "--wait", "30")
     assert "identical" in rebuilt.stdout, rebuilt.stdout + rebuilt.stderr
     assert hub.event_count() == 3
+
+
+def test_a_rebuild_names_what_differs_from_a_live_ledger_altered_behind_its_back(hub: Hub):
+    hub.run("post", "record", at="eltari", **INTERCEPTION)
+    hub.run("post", "record", at="eltari", **dict(INTERCEPTION, nik="5302014101900002"))
+    hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() == 2, what="two interceptions")
+    [(case_id,)] = hub.query("SELECT case_id FROM cases ORDER BY case_id LIMIT 1")
+    # Someone with the owner's password edits the live ledger: one case, one count.
+    hub.query("UPDATE cases SET state = jsonb_set(state, '{derived,sex}', '\"MALE\"')"
+              " WHERE case_id = %s RETURNING 1", case_id)  # fmt: skip
+    hub.query("UPDATE metrics_daily SET value = value + 5"
+              " WHERE metric = 'sinergi_interceptions_total' RETURNING 1")  # fmt: skip
+    rebuilt = hub.cli("ledger", "rebuild", "--wait", "30", check=False)
+    assert rebuilt.returncode != 0
+    assert f"cases: differs: {case_id}" in rebuilt.stderr, rebuilt.stderr
+    assert "metrics_daily: differs: " in rebuilt.stderr
+    [cases_row] = [line for line in rebuilt.stdout.splitlines() if line.startswith("│ cases")]
+    assert cases_row.split("│")[3].strip() == "1"  # one case differs, counted in the table
