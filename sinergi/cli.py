@@ -1261,7 +1261,7 @@ def ledger_rebuild(
         fail(exc)
     table = Table(t("col.table"), t("col.rows_live"), t("col.differences"))
     for name, rows in result.rows.items():
-        table.add_row(name, str(rows), str(result.counts.get(name, 0)))
+        table.add_row(name, str(rows), str(len(result.differences.get(name, []))))
     out.print(table)
     if result.identical:
         out.print(_labelled(t("identical", count=result.replayed), "green"))
@@ -1294,7 +1294,11 @@ def main() -> None:  # pragma: no cover - console entry
 
 # Modules that add their own commands to `app` when imported (`from sinergi.cli import app`,
 # then `@app.command(...)` or `app.add_typer(...)`); one that is not installed is skipped.
-COMMAND_MODULES: tuple[str, ...] = ("sinergi.cli_web", "sinergi.cli_report")
+COMMAND_MODULES: tuple[str, ...] = (
+    "sinergi.cli_web",
+    "sinergi.cli_report",
+    "sinergi.cli_person",
+)
 
 
 def _load_command_modules(names: Iterable[str]) -> Iterator[str]:

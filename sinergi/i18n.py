@@ -608,6 +608,49 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "id": "jejak audit tidak membuktikan bahwa tidak ada yang hilang atau diubah",
         "en": "the audit trail does not prove that nothing was lost or changed",
     },
+    # a data subject's right of access (sinergi/person.py, sinergi/cli_person.py)
+    "group.person": {
+        "id": "Data seseorang: hak subjek data (UU 27/2022).",
+        "en": "A person's data: the rights of data subjects (UU 27/2022).",
+    },
+    "cmd.person_export": {
+        "id": "Semua yang disimpan hub tentang satu orang (hak akses), sebagai JSON: peristiwa,"
+        " kasus dan linimasanya, peringatan dan statusnya, perekrut/kelompok/berkas polisi"
+        " yang terkait, versi catatan, entri audit. Hanya administrator; setiap ekspor dicatat"
+        " (siapa, kapan, pseudonim; tidak pernah NIK).",
+        "en": "Everything the hub holds about one person (their right of access), as JSON:"
+        " events, the case and its timeline, alerts and their status, linked recruiters,"
+        " groups and police files, record versions, audit entries. Administrator only; every"
+        " export is recorded (who, when, the pseudonym; never the NIK).",
+    },
+    "arg.person_nik": {
+        "id": "NIK orang itu; kosongkan untuk ditanya (agar tidak masuk riwayat shell)",
+        "en": "The person's NIK; leave it out to be asked (so it stays out of the shell's history)",
+    },
+    "opt.export_out": {
+        "id": "Berkas JSON tujuan (mode 0600); tanpa ini: keluaran standar",
+        "en": "The JSON file to write (mode 0600); without it: standard output",
+    },
+    "opt.export_request": {
+        "id": "Nomor permintaan subjek data (dicatat bersama ekspor)",
+        "en": "The data subject's request reference (recorded with the export)",
+    },
+    "opt.who": {
+        "id": "Siapa (nama atau kode staf); bawaan: pengguna sistem",
+        "en": "Who (a name or staff code); default: the system user",
+    },
+    "person_nik_prompt": {"id": "NIK", "en": "NIK"},
+    "person_exported": {
+        "id": "diekspor: kasus {case}: {events} peristiwa, {alerts} peringatan, ke {where};"
+        " dicatat sebagai ekspor #{seq}",
+        "en": "exported: case {case}: {events} event(s), {alerts} alert(s), to {where};"
+        " recorded as export #{seq}",
+    },
+    "person_not_held": {
+        "id": "hub tidak menyimpan kasus untuk NIK ini (ekspor tetap dicatat)",
+        "en": "the hub holds no case for this NIK (the export is recorded all the same)",
+    },
+    "stdout": {"id": "keluaran standar", "en": "standard output"},
     # refusals that are not the user's typing: one sentence each, never a traceback
     "refusal.kafka_acl": {
         "id": "Kafka menolak: {unit} tidak berhak atas {what} (ACL); minta administrator"

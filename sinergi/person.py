@@ -1,0 +1,410 @@
+"""A data subject's right of access (UU 27/2022): everything the hub holds about one
+person, as one JSON document (``sinergi person export NIK``).
+
+The NIK is pseudonymised here, with the members' shared key, exactly as the desks do
+(:mod:`producers.pseudonym`): the hub holds only the pseudonym, so that is what is
+looked for, and what the export's own audit (``person_exports``, migration 0012) names.
+The raw NIK is in the document the administrator asked for, and nowhere else.
+
+What is read, as the administrator (``sinergi_owner``), in one snapshot: every stored
+event naming the person (their own records, police files naming their case, the
+corrections and retractions of those records, the acknowledgements of alerts about
+them), their case (its state and timeline), the alerts about the case with their status
+(``v_alert_status``), alerts still held for their grace period, the recruiters, groups
+and police files their facts link them to, the versions of their amended records
+(``fact_versions``), the audit trail's entries of those events, who opened their sealed
+contacts or acted on their alerts in the browser (``web_audit``), and the earlier exports
+of their data. The export is recorded in the same transaction, before it is written.
+
+Other people's data stays out (:func:`redact`): other cases named in the same police file
+or alert are counted, not named; a record corrected to be about someone else shows that
+person as withheld; a hotline reporter's reference is withheld (SI-SAGA guarantees the
+reporter's protection). Contacts sealed for police stay sealed: the hub cannot read them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from producers.pseudonym import Pseudonymiser
+from schemas.nik import NIK_LENGTH, normalise_nik
+
+FORMAT = "sinergi.person-export/1"
+WITHHELD_PERSON = "withheld: another person"
+WITHHELD_REPORTER = "withheld: the hotline protects the reporter's identity (SI-SAGA)"
+# 16 digits, as people type a NIK (spaces, dots, dashes between them).
+NIK_LIKE = re.compile(r"[0-9](?:[ .-]?[0-9]){15}")
+FREE_TEXT_MAX = 200
+
+NOTES: Sequence[Mapping[str, str]] = (
+    {
+        "id": "NIK diubah menjadi pseudonim hub di mesin ini dengan kunci bersama para anggota;"
+        " hub hanya menyimpan pseudonim itu (case_id), tidak pernah NIK.",
+        "en": "The NIK was turned into the hub's pseudonym on this machine with the members'"
+        " shared key; the hub stores only that pseudonym (case_id), never the NIK.",
+    },
+    {
+        "id": "Kontak perekrut yang disegel untuk polisi (kolom *_sealed, sealed_contacts) tetap"
+        " tersegel: hub tidak dapat membacanya, hanya polisi yang dapat membukanya.",
+        "en": "Recruiter contacts sealed for police (fields *_sealed, sealed_contacts) stay"
+        " sealed: the hub cannot read them; only police can open them.",
+    },
+    {
+        "id": "Data orang lain tidak disertakan: kasus lain dalam berkas polisi atau peringatan"
+        " yang sama hanya dihitung (case_ids_withheld), catatan yang dikoreksi menjadi tentang"
+        " orang lain menampilkan orang itu sebagai withheld, dan referensi pelapor hotline"
+        " dirahasiakan (SI-SAGA melindungi identitas pelapor).",
+        "en": "Other people's data is left out: other cases in the same police file or alert"
+        " are only counted (case_ids_withheld), a record corrected to be about someone else"
+        " shows that person as withheld, and a hotline reporter's reference is withheld"
+        " (SI-SAGA protects the reporter's identity).",
+    },
+    {
+        "id": "Catatan tanpa NIK (dicocokkan dengan nama, tanggal lahir dan asal: kasus weak)"
+        " tidak ditemukan melalui NIK; pesan yang ditolak hub (dead letter) hanya disimpan"
+        " sebagai hash, tidak pernah isinya.",
+        "en": "Records made without a NIK (matched by name, birth date and origin: weak cases)"
+        " are not found by a NIK; messages the hub refused (dead letters) are kept only as a"
+        " hash, never their content.",
+    },
+    {
+        "id": "Sebelum diserahkan, pejabat pelindungan data pribadi memutuskan apa yang boleh"
+        " dikecualikan menurut UU 27/2022 Pasal 15 (mis. untuk penegakan hukum: berkas polisi).",
+        "en": "Before it is handed over, the data protection officer decides what UU 27/2022"
+        " Pasal 15 lets the hub withhold (e.g. for law enforcement: police files).",
+    },
+)
+
+
+class PersonExportError(RuntimeError):
+    """The export cannot be made as asked: one sentence, never echoing a NIK."""
+
+
+def case_of_nik(names: Pseudonymiser, nik: str) -> str:
+    """The strong case id of a NIK, as the desks derive it (any 16 digits: a NIK that
+    fails validation is still recorded, as evidence of a forged document)."""
+    digits = normalise_nik(nik.strip())
+    if len(digits) != NIK_LENGTH or not digits.isdigit():
+        raise PersonExportError(f"a NIK is {NIK_LENGTH} digits (spaces, dots, dashes allowed)")
+    return "nik:" + names.nik(digits)
+
+
+def checked_text(what: str, text: str | None) -> str | None:
+    """A free-text field of the export's own audit (who, the request's reference): short,
+    printable, and never a NIK."""
+    if text is None or not text.strip():
+        return None
+    value = text.strip()
+    if NIK_LIKE.search(value):
+        raise PersonExportError(f"{what} looks like a NIK (16 digits): it is never recorded")
+    if len(value) > FREE_TEXT_MAX or not value.isprintable():
+        raise PersonExportError(f"{what}: at most {FREE_TEXT_MAX} printable characters")
+    return value
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Holdings:
+    """What the hub holds about one case, as read (rows as dicts)."""
+
+    case: dict[str, Any] | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    alerts_held: list[dict[str, Any]] = field(default_factory=list)
+    fact_versions: list[dict[str, Any]] = field(default_factory=list)
+    recruiters: list[str] = field(default_factory=list)
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    investigations: list[dict[str, Any]] = field(default_factory=list)
+    audit: list[dict[str, Any]] = field(default_factory=list)
+    web_audit: list[dict[str, Any]] = field(default_factory=list)
+    exports: list[dict[str, Any]] = field(default_factory=list)
+
+
+# Events that name a case in a list rather than as their person.
+_LISTING = ("InvestigationOpened", "CaseSentToProsecutor", "RecordCorrected")
+_AMENDING = ("RecordCorrected", "RecordRetracted")
+
+_EVENTS = f"""
+WITH own AS (
+    SELECT event_id FROM events WHERE case_id = %(c)s
+    UNION
+    SELECT event_id FROM events
+    WHERE event_type IN {_LISTING}
+      AND (payload -> 'case_ids' ? %(c)s OR payload -> 'record' -> 'case_ids' ? %(c)s)
+), amending AS (
+    SELECT event_id FROM events
+    WHERE event_type IN {_AMENDING}
+      AND coalesce(payload ->> 'corrects_event_id', payload ->> 'retracts_event_id')
+          IN (SELECT event_id::text FROM own)
+), acknowledging AS (
+    SELECT event_id FROM events
+    WHERE event_type = 'AlertAcknowledged'
+      AND payload ->> 'alert_id' IN (SELECT alert_id::text FROM alerts WHERE %(c)s = ANY(case_ids))
+)
+SELECT e.event_id::text AS event_id, e.event_type, e.occurred_at, e.recorded_at,
+       e.ingested_at, e.agency, e.unit, e.topic, e.kafka_partition, e.kafka_offset,
+       e.schema_id, e.content_sha256, e.payload,
+       CASE WHEN e.event_id IN (SELECT event_id FROM own) THEN 'about_the_person'
+            WHEN e.event_id IN (SELECT event_id FROM amending) THEN 'amends_a_record_about_them'
+            ELSE 'acknowledges_an_alert_about_them' END AS why
+FROM events e
+WHERE e.event_id IN (SELECT event_id FROM own UNION SELECT event_id FROM amending
+                     UNION SELECT event_id FROM acknowledging)
+ORDER BY e.occurred_at, e.event_id
+"""  # noqa: S608 - constant event type names
+
+_ALERTS = """
+SELECT a.alert_id::text AS alert_id, a.rule, a.severity, s.status, a.summary, a.case_ids,
+       a.recruiter_ref, a.group_ref, a.cause_event_ids, a.sealed_contacts, a.triggered_at,
+       a.raised_at, a.withdrawn_at, k.acknowledged_at, k.unit AS acknowledged_by,
+       k.officer_ref AS acknowledged_by_officer, k.action AS acknowledged_action,
+       k.event_id::text AS acknowledgement_event_id
+FROM alerts a
+JOIN v_alert_status s USING (alert_id)
+LEFT JOIN alert_acks k USING (alert_id)
+WHERE %(c)s = ANY(a.case_ids)
+ORDER BY a.triggered_at, a.alert_id
+"""
+
+
+def read(conn: psycopg.Connection[dict[str, Any]], case_id: str) -> Holdings:
+    """Everything about ``case_id``, read on ``conn`` (one snapshot: see :func:`export`)."""
+    c = {"c": case_id}
+    found = Holdings()
+    found.case = conn.execute(
+        "SELECT case_id, match_kind, status, sex, origin_regency, minor, interceptions,"
+        " registrations, placements, repatriations, tips, investigation, first_seen,"
+        " last_seen, updated_at, state FROM cases WHERE case_id = %(c)s",
+        c,
+    ).fetchone()
+    found.events = conn.execute(_EVENTS.encode(), c).fetchall()
+    ids = [e["event_id"] for e in found.events]
+    found.alerts = conn.execute(_ALERTS.encode(), c).fetchall()
+    alert_ids = [a["alert_id"] for a in found.alerts]
+    found.alerts_held = conn.execute(
+        "SELECT alert_id::text AS alert_id, due_at, alert FROM alerts_held"
+        " WHERE source = 'case:' || %(c)s OR alert -> 'case_ids' ? %(c)s ORDER BY due_at",
+        c,
+    ).fetchall()
+    found.fact_versions = conn.execute(
+        "SELECT root_event_id::text AS root_event_id, record_type, record_unit,"
+        " head_event_id::text AS head_event_id, head_recorded_at,"
+        " retracted_by::text AS retracted_by, refs, cells, updated_at FROM fact_versions"
+        " WHERE root_event_id::text = ANY(%(ids)s) OR 'case:' || %(c)s = ANY(refs)"
+        " ORDER BY updated_at, root_event_id",
+        c | {"ids": ids},
+    ).fetchall()
+    facts = (found.case or {}).get("state", {}).get("facts", [])
+    found.recruiters = sorted(
+        {
+            r["recruiter_ref"]
+            for r in conn.execute(
+                "SELECT recruiter_ref FROM recruiter_members WHERE kind = 'case' AND member = %s",
+                (case_id,),
+            )
+        }
+        | {ref for f in facts for ref in _recruiters_in(f.get("detail", {}))}
+    )
+    group_keys = sorted(
+        {f"{d['post']}/{d['group']}" for d in (f.get("detail", {}) for f in facts)
+         if d.get("post") and d.get("group")}
+    )  # fmt: skip
+    found.groups = conn.execute(
+        "SELECT group_key, people, first_seen, last_seen FROM groups"
+        " WHERE group_key = ANY(%s) ORDER BY group_key",
+        (group_keys,),
+    ).fetchall()
+    files = sorted({str(e["payload"]["investigation_ref"]) for e in found.events
+                    if isinstance(e["payload"].get("investigation_ref"), str)})  # fmt: skip
+    found.investigations = conn.execute(
+        "SELECT investigation_ref, stage, offence, people, opened_at, prosecuted_at,"
+        " prosecutor_office FROM investigations WHERE investigation_ref = ANY(%s)"
+        " ORDER BY investigation_ref",
+        (files,),
+    ).fetchall()
+    found.audit = conn.execute(
+        "SELECT seq, logged_at, topic, kafka_partition, kafka_offset, outcome, event_id,"
+        " event_type, signer, recorded_at, reason, payload_sha256, chain, hash"
+        " FROM audit_log WHERE event_id = ANY(%s) ORDER BY seq",
+        (ids,),
+    ).fetchall()
+    found.web_audit = conn.execute(
+        "SELECT seq, at, username, unit, officer_code, action, target, outcome, detail"
+        " FROM web_audit WHERE target = %s OR target = ANY(%s) ORDER BY seq",
+        (case_id, [*ids, *alert_ids]),
+    ).fetchall()
+    found.exports = conn.execute(
+        "SELECT seq, exported_at, exported_by, db_role, request_ref, events, alerts"
+        " FROM person_exports WHERE case_id = %s ORDER BY seq",
+        (case_id,),
+    ).fetchall()
+    return found
+
+
+def _recruiters_in(detail: Mapping[str, Any]) -> set[str]:
+    one = detail.get("recruiter")
+    many = detail.get("recruiters") or []
+    return {r for r in [one, *many] if isinstance(r, str) and r}
+
+
+# --- the document ----------------------------------------------------------------------------
+
+
+def redact(value: Any, subject: str) -> Any:
+    """``value`` without other people's data: other case ids counted, not named; another
+    person's attributes withheld; a hotline reporter's reference withheld."""
+    if isinstance(value, list):
+        return [redact(item, subject) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if key == "case_ids" and isinstance(item, list):
+            own = [c for c in item if c == subject]
+            out[key] = own
+            if len(item) > len(own):
+                out["case_ids_withheld"] = len(item) - len(own)
+        elif key == "refs" and isinstance(item, list):
+            own = [r for r in item if not (isinstance(r, str) and r.startswith("case:"))
+                   or r == f"case:{subject}"]  # fmt: skip
+            out[key] = own
+            if len(item) > len(own):
+                out["case_refs_withheld"] = len(item) - len(own)
+        elif key == "reporter_ref" and item:
+            out[key] = WITHHELD_REPORTER
+        elif key in ("person", "subject") and _someone_else(item, subject):
+            out[key] = WITHHELD_PERSON
+        else:
+            out[key] = redact(item, subject)
+    return out
+
+
+def _someone_else(person: Any, subject: str) -> bool:
+    """A person record (with its pseudonyms) that is not the subject's."""
+    if not isinstance(person, dict):
+        return False
+    named = [
+        f"{kind}:{person[f'{kind}_pseudonym']}"
+        for kind in ("nik", "weak")
+        if person.get(f"{kind}_pseudonym")
+    ]
+    return bool(named) and subject not in named
+
+
+def sealed_values(value: Any) -> int:
+    """How many sealed values (``*_sealed`` fields, ``sealed_contacts``) ``value`` holds."""
+    if isinstance(value, list):
+        return sum(sealed_values(item) for item in value)
+    if not isinstance(value, dict):
+        return 0
+    count = 0
+    for key, item in value.items():
+        if key.endswith("_sealed") and item:
+            count += 1
+        elif key == "sealed_contacts" and isinstance(item, list):
+            count += len([c for c in item if c])
+        else:
+            count += sealed_values(item)
+    return count
+
+
+def document(
+    nik: str,
+    case_id: str,
+    found: Holdings,
+    *,
+    exported_at: datetime,
+    exported_by: str,
+    request_ref: str | None,
+    export_seq: int,
+) -> dict[str, Any]:
+    """The export: what ``found`` holds about ``case_id``, others' data left out."""
+    facts = (found.case or {}).get("state", {}).get("facts", [])
+    linked = {
+        "recruiters": [
+            {"recruiter_ref": ref,
+             "in_facts": [f["event_id"] for f in facts
+                          if ref in _recruiters_in(f.get("detail", {}))]}
+            for ref in found.recruiters
+        ],
+        "groups": found.groups,
+        "investigations": found.investigations,
+    }  # fmt: skip
+    body = {
+        "case": found.case,
+        "events": found.events,
+        "alerts": found.alerts,
+        "alerts_held": found.alerts_held,
+        "fact_versions": found.fact_versions,
+        "links": linked,
+        "audit": found.audit,
+        "access": {"web_audit": found.web_audit, "earlier_exports": found.exports},
+    }
+    redacted = redact(body, case_id)
+    return {
+        "format": FORMAT,
+        "exported_at": exported_at,
+        "export_seq": export_seq,
+        "exported_by": exported_by,
+        "request_ref": request_ref,
+        "subject": {"nik": nik, "case_id": case_id, "held": found.case is not None},
+        "counts": {
+            "events": len(found.events),
+            "alerts": len(found.alerts),
+            "alerts_held": len(found.alerts_held),
+            "fact_versions": len(found.fact_versions),
+            "audit_entries": len(found.audit),
+            "sealed_values": sealed_values(redacted),
+        },
+        "notes": list(NOTES),
+        **redacted,
+    }
+
+
+@dataclass(frozen=True)
+class Export:
+    document: dict[str, Any]
+    case_id: str
+    seq: int
+    events: int
+    alerts: int
+
+
+def export(
+    conninfo: str,
+    names: Pseudonymiser,
+    nik: str,
+    *,
+    exported_by: str,
+    request_ref: str | None,
+) -> Export:
+    """Read everything about the NIK's case in one snapshot and record the export (who,
+    when, the pseudonym, the request) in the same transaction; the document comes back
+    only once that record is committed."""
+    case_id = case_of_nik(names, nik)
+    by = checked_text("--by", exported_by)
+    if by is None:
+        raise PersonExportError("--by: who exports (a name or staff code) is required")
+    ref = checked_text("--request", request_ref)
+    with psycopg.connect(conninfo, row_factory=dict_row) as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        with conn.transaction():
+            found = read(conn, case_id)
+            row = conn.execute(
+                "INSERT INTO person_exports (case_id, exported_by, request_ref, events, alerts)"
+                " VALUES (%s, %s, %s, %s, %s) RETURNING seq, exported_at",
+                (case_id, by, ref, len(found.events), len(found.alerts)),
+            ).fetchone()
+    assert row is not None
+    doc = document(nik, case_id, found, exported_at=row["exported_at"], exported_by=by,
+                   request_ref=ref, export_seq=int(row["seq"]))  # fmt: skip
+    return Export(doc, case_id, int(row["seq"]), len(found.events), len(found.alerts))
