@@ -43,22 +43,33 @@ SECURED_MARKER = "sinergi-secured"
 # How many nodes the storage was formatted for (absent: one, as formatted before clusters).
 QUORUM_MARKER = "sinergi-quorum"
 
+# The authorizer's decisions have a file of their own (as in Kafka's own configuration):
+# denials at INFO, with times in UTC (ISO 8601), read by `sinergi audit watch`
+# (sinergi/breach.py): a denial is an access outside the ACL matrix, a suspected breach.
 LOG4J2 = """\
 Configuration:
   status: warn
   Appenders:
     RollingFile:
-      name: File
-      fileName: "{log}"
-      filePattern: "{log}.%i"
-      PatternLayout: {{pattern: "[%d] %p %m (%c)%n"}}
-      Policies: {{SizeBasedTriggeringPolicy: {{size: 50MB}}}}
-      DefaultRolloverStrategy: {{max: 3}}
+      - name: File
+        fileName: "{log}"
+        filePattern: "{log}.%i"
+        PatternLayout: {{pattern: "[%d] %p %m (%c)%n"}}
+        Policies: {{SizeBasedTriggeringPolicy: {{size: 50MB}}}}
+        DefaultRolloverStrategy: {{max: 3}}
+      - name: Authorizer
+        fileName: "{authorizer_log}"
+        filePattern: "{authorizer_log}.%i"
+        PatternLayout: {{pattern: "[%d{{yyyy-MM-dd'T'HH:mm:ss.SSSXXX}}{{UTC}}] %p %m (%c)%n"}}
+        Policies: {{SizeBasedTriggeringPolicy: {{size: 50MB}}}}
+        DefaultRolloverStrategy: {{max: 3}}
   Loggers:
     Root: {{level: INFO, AppenderRef: [{{ref: File}}]}}
     Logger:
       - {{name: kafka.request.logger, level: WARN}}
       - {{name: org.apache.kafka.controller, level: INFO}}
+      - {{name: kafka.authorizer.logger, level: INFO, additivity: false,
+          AppenderRef: [{{ref: Authorizer}}]}}
 """
 
 
@@ -96,6 +107,16 @@ def node_dir(home: Path, node_id: int) -> Path:
     return home / ("kafka" if node_id == 1 else f"kafka-{node_id}")
 
 
+def main_log(home: Path, node_id: int) -> Path:
+    return home / "logs" / ("kafka.log" if node_id == 1 else f"kafka-{node_id}.log")
+
+
+def authorizer_log(home: Path, node_id: int) -> Path:
+    """The node's authorizer decisions (denials), apart from its main log."""
+    name = "kafka-authorizer.log" if node_id == 1 else f"kafka-{node_id}-authorizer.log"
+    return home / "logs" / name
+
+
 def node_ids_on_disk(home: Path) -> list[int]:
     """The nodes that have a folder or a pid file under ``home`` (made by an earlier
     ``stack up``, whatever the number of brokers configured now)."""
@@ -117,7 +138,8 @@ class KafkaService:
         self.name = f"kafka-{n}" if cfg.clustered else "kafka"
         self.dir = node_dir(cfg.home, n)
         self.data = self.dir / "data"
-        self.log = cfg.home / "logs" / f"kafka{suffix}.log"
+        self.log = main_log(cfg.home, n)
+        self.authorizer_log = authorizer_log(cfg.home, n)
         self.stdout = cfg.home / "logs" / f"kafka{suffix}.stdout.log"
         # Its own properties file names the node in its command line: a reused pid, or
         # another node of the cluster, is not taken for it.
@@ -229,7 +251,9 @@ class KafkaService:
         self.dir.mkdir(parents=True, exist_ok=True)
         # It holds the broker's own passwords: readable by its owner only.
         self._write_private(self.dir / "server.properties", self.properties())
-        (self.dir / "log4j2.yaml").write_text(LOG4J2.format(log=self.log))
+        (self.dir / "log4j2.yaml").write_text(
+            LOG4J2.format(log=self.log, authorizer_log=self.authorizer_log)
+        )
         classpath = self.classpath()
         if self.formatted():
             self._check_formatted()

@@ -1140,6 +1140,9 @@ def audit_verify() -> None:
     for topic, partition, offset in report.not_audited[:20]:
         where = f"{topic}[{partition}]@{offset}"
         err.print(_labelled(t("audit_not_audited", where=where), "red"))
+    from sinergi.cli_breach import after_verify  # the breach clock: a failure starts it
+
+    after_verify(settings(), report)
     if not report.ok:
         fail(StackError(t("audit_failed")))
 
@@ -1298,6 +1301,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sinergi.cli_web",
     "sinergi.cli_report",
     "sinergi.cli_person",
+    "sinergi.cli_breach",
 )
 
 

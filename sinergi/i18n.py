@@ -608,6 +608,94 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "id": "jejak audit tidak membuktikan bahwa tidak ada yang hilang atau diubah",
         "en": "the audit trail does not prove that nothing was lost or changed",
     },
+    # the breach clock (sinergi/breach.py, sinergi/cli_breach.py)
+    "cmd.audit_watch": {
+        "id": "Awasi dugaan pelanggaran data pribadi: periksa jejak audit dan log authorizer"
+        " Kafka (akses di luar matriks ACL); yang ditemukan memulai jam pemberitahuan 3 x 24"
+        " jam. Jalankan berkala (cron/timer). Kode keluar: 0 bersih, 1 ada dugaan terbuka, 2"
+        " sebuah pemeriksaan tidak dapat berjalan.",
+        "en": "Watch for suspected personal data breaches: check the audit trail and Kafka's"
+        " authorizer log (access outside the ACL matrix); what is found starts the 3 x 24 hour"
+        " notification clock. Run it periodically (cron, a timer). Exit code: 0 clean, 1"
+        " suspicions open, 2 a check could not run.",
+    },
+    "opt.watch_verify": {
+        "id": "Jalankan juga pemeriksaan jejak audit (seperti audit verify; lebih lama)",
+        "en": "Also run the audit trail's check (as audit verify does; slower)",
+    },
+    "opt.watch_log": {
+        "id": "Log authorizer Kafka yang dibaca (boleh berulang); bawaan: setiap node stack ini",
+        "en": "A Kafka authorizer log to read (repeatable); default: every node of this stack",
+    },
+    "opt.watch_every": {
+        "id": "Ulangi setiap N detik sampai Ctrl-C (0: sekali)",
+        "en": "Repeat every N seconds until Ctrl-C (0: once)",
+    },
+    "watch_ok": {"id": "{source}: bersih", "en": "{source}: clean"},
+    "watch_suspected": {
+        "id": "{source}: dugaan pelanggaran {kind} {subject} ({count} kali)",
+        "en": "{source}: suspected breach {kind} {subject} ({count} time(s))",
+    },
+    "watch_unavailable": {
+        "id": "{source}: tidak dapat diperiksa: {reason}",
+        "en": "{source}: could not be checked: {reason}",
+    },
+    "cmd.audit_breaches": {
+        "id": "Dugaan pelanggaran: sejak kapan, batas waktu pemberitahuan (3 x 24 jam), bukti.",
+        "en": "Suspected breaches: since when, the notification deadline (3 x 24 hours), the"
+        " evidence.",
+    },
+    "opt.all_breaches": {
+        "id": "Juga yang sudah ditutup",
+        "en": "Closed ones too",
+    },
+    "breach_none": {
+        "id": "tidak ada dugaan pelanggaran yang terbuka",
+        "en": "no suspected breach is open",
+    },
+    "breach_line": {
+        "id": "{id} {kind} {subject}: terdeteksi {detected}, beri tahu paling lambat {deadline}"
+        " ({left}); {count} kali",
+        "en": "{id} {kind} {subject}: detected {detected}, notify by {deadline} ({left});"
+        " {count} time(s)",
+    },
+    "breach_left": {"id": "sisa {hours} jam", "en": "{hours} h left"},
+    "breach_overdue": {"id": "lewat {hours} jam", "en": "{hours} h overdue"},
+    "breach_closed_line": {
+        "id": "{id} {kind} {subject}: ditutup {closed} oleh {by}: {note}",
+        "en": "{id} {kind} {subject}: closed {closed} by {by}: {note}",
+    },
+    "cmd.audit_close": {
+        "id": "Tutup dugaan pelanggaran dengan catatan: siapa diberi tahu dan kapan, atau"
+        " mengapa bukan pelanggaran. Jamnya tidak dapat diulang.",
+        "en": "Close a suspected breach with a note: who was told and when, or why it was not"
+        " a breach. Its clock cannot be reset.",
+    },
+    "arg.suspicion": {
+        "id": "Id dugaan (atau 8 digit heksa pertamanya)",
+        "en": "The suspicion's id (or its first 8 hex digits)",
+    },
+    "opt.close_note": {
+        "id": "Catatan penutupan (tanpa data pribadi)",
+        "en": "The closing note (no personal data)",
+    },
+    "opt.close_notified": {
+        "id": "Subjek data dan lembaga telah diberi tahu (--not-notified: bukan pelanggaran)",
+        "en": "The data subjects and the authority were told (--not-notified: not a breach)",
+    },
+    "breach_closed": {"id": "ditutup {id}", "en": "closed {id}"},
+    "breach_clock_started": {
+        "id": "jam pemberitahuan 3 x 24 jam berjalan: {count} dugaan pelanggaran terbuka"
+        " (sinergi audit breaches)",
+        "en": "the 3 x 24 hour notification clock runs: {count} suspected breach(es) open"
+        " (sinergi audit breaches)",
+    },
+    "breach_not_recorded": {
+        "id": "dugaan pelanggaran tidak dapat dicatat di PostgreSQL ({kind}); catat sendiri"
+        " waktunya: jam 3 x 24 jam sudah berjalan",
+        "en": "the suspected breach could not be recorded in PostgreSQL ({kind}); note the time"
+        " yourself: the 3 x 24 hour clock runs",
+    },
     # a data subject's right of access (sinergi/person.py, sinergi/cli_person.py)
     "group.person": {
         "id": "Data seseorang: hak subjek data (UU 27/2022).",

@@ -39,6 +39,7 @@ from sinergi import bootstrap, buildinfo, members, police, views
 from sinergi.config import Settings
 from sinks.migrate import migrate
 from sinks.prometheus import (
+    BreachClockCollector,
     LedgerMetricsCollector,
     WorkerMetrics,
     build_info,
@@ -125,6 +126,9 @@ def run_processor(settings: Settings) -> None:
     metrics = WorkerMetrics()
     metrics.registry.register(
         LedgerMetricsCollector(bootstrap.conninfo(settings, "sinergi_processor"))
+    )
+    metrics.registry.register(
+        BreachClockCollector(bootstrap.conninfo(settings, "sinergi_processor"))
     )
     build_info(metrics.registry, buildinfo.version(), buildinfo.commit())
     health = Health()

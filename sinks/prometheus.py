@@ -182,6 +182,89 @@ def _alert_families(
     return [raised, acked, withdrawn, still_open]
 
 
+# The breach clock's kinds and the watch's checks (sinergi/breach.py): bounded label values.
+BREACH_KINDS = ("audit_failed", "acl_denied")
+BREACH_CHECKS = ("audit_verify", "authorizer_log")
+
+
+@dataclass(frozen=True)
+class BreachClock:
+    open: dict[str, tuple[int, float]]  # kind -> (open suspicions, earliest detected_at)
+    checked: dict[str, float]  # check -> when it last ran (epoch seconds)
+
+
+class BreachClockCollector(Collector):
+    """The breach notification clock (migration 0012), read from PostgreSQL at scrape
+    time, so a restart of the processor neither resets nor hides it: per kind, the open
+    suspicions, since when (the clock's start) and the deadline, 3 x 24 hours later; and
+    when each of the watch's checks last ran (0: never)."""
+
+    def __init__(self, conninfo: str) -> None:
+        self.conninfo = conninfo
+
+    def _read(self) -> BreachClock:
+        with psycopg.connect(self.conninfo, connect_timeout=3) as conn:
+            opened = {
+                str(kind): (int(count), float(since))
+                for kind, count, since in conn.execute(
+                    "SELECT kind, count(*), extract(epoch FROM min(detected_at))::float8"
+                    " FROM breach_suspicions WHERE closed_at IS NULL GROUP BY kind"
+                )
+            }
+            checked = {
+                str(check): float(at)
+                for check, at in conn.execute(
+                    "SELECT check_name, extract(epoch FROM max(succeeded_at))::float8"
+                    " FROM breach_watch WHERE succeeded_at IS NOT NULL GROUP BY check_name"
+                )
+            }
+        return BreachClock(opened, checked)
+
+    def collect(self) -> Iterable[Metric]:
+        try:
+            clock = self._read()
+        except psycopg.Error as exc:
+            log.warning("breach clock unavailable (%s)", type(exc).__name__)
+            yield GaugeMetricFamily(
+                "sinergi_breach_clock_up", "1 when the breach clock could be read.", value=0
+            )
+            return
+        yield GaugeMetricFamily(
+            "sinergi_breach_clock_up", "1 when the breach clock could be read.", value=1
+        )
+        count = GaugeMetricFamily(
+            "sinergi_breach_suspicions_open",
+            "Suspected personal data breaches not yet closed, by kind.",
+            labels=["kind"],
+        )
+        since = GaugeMetricFamily(
+            "sinergi_breach_suspected_since_timestamp_seconds",
+            "When the earliest open suspicion of this kind was detected: the 3 x 24 hour"
+            " notification clock (UU 27/2022 Pasal 46) runs from here.",
+            labels=["kind"],
+        )
+        notify_by = GaugeMetricFamily(
+            "sinergi_breach_notify_by_timestamp_seconds",
+            "When the data subjects and the authority must have been told of the earliest"
+            " open suspicion of this kind (detected + 72 hours).",
+            labels=["kind"],
+        )
+        for kind in BREACH_KINDS:
+            n, at = clock.open.get(kind, (0, 0.0))
+            count.add_metric([kind], n)
+            if n:
+                since.add_metric([kind], at)
+                notify_by.add_metric([kind], at + 72 * 3600)
+        watched = GaugeMetricFamily(
+            "sinergi_breach_watch_last_success_timestamp_seconds",
+            "When the breach watch last ran this check (sinergi audit watch; 0: never).",
+            labels=["check"],
+        )
+        for check in BREACH_CHECKS:
+            watched.add_metric([check], clock.checked.get(check, 0.0))
+        yield from (count, since, notify_by, watched)
+
+
 class WorkerMetrics:
     """The processor's live metrics, in their own registry."""
 

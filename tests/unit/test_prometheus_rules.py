@@ -8,11 +8,19 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+import psycopg
 import pytest
-from prometheus_client import generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 
 from processors import metrics
-from sinks.prometheus import LedgerMetricsCollector, Snapshot, WorkerMetrics, build_info
+from sinks.prometheus import (
+    BreachClock,
+    BreachClockCollector,
+    LedgerMetricsCollector,
+    Snapshot,
+    WorkerMetrics,
+    build_info,
+)
 from tests.promql import (
     BUILTIN,
     PROMETHEUS,
@@ -61,10 +69,22 @@ class _Ledger(LedgerMetricsCollector):
         return Snapshot(cells, 1, [60.0], {("MINOR_INTERCEPTED", "HIGH"): (1, 1, 0, 0)})
 
 
+class _Breach(BreachClockCollector):
+    """The breach clock's collector with one open suspicion instead of PostgreSQL."""
+
+    def __init__(self, clock: BreachClock | None = None) -> None:
+        super().__init__("")
+        self.clock = clock or BreachClock({"acl_denied": (1, 3600.0)}, {"audit_verify": 60.0})
+
+    def _read(self) -> BreachClock:
+        return self.clock
+
+
 def registered_page() -> str:
     worker = WorkerMetrics()
     build_info(worker.registry, "0.1.0", "abcdef012345")
     worker.registry.register(_Ledger())
+    worker.registry.register(_Breach())
     return generate_latest(worker.registry).decode()
 
 
@@ -89,3 +109,31 @@ def test_metric_names_are_read_from_promql():
         "sinergi:interceptions:increase24h == 0 and on () ((hour() + 8) % 24 >= 6)"
     ) == {"sinergi:interceptions:increase24h"}
     assert metric_names("time() - sinergi_x offset 5m > 4 * 3600") == {"sinergi_x"}
+
+
+def test_the_breach_clock_shows_since_when_and_the_deadline_of_each_kind_open():
+    registry = CollectorRegistry()
+    registry.register(_Breach(BreachClock({"acl_denied": (2, 1000.0)}, {"authorizer_log": 99.0})))
+    page = generate_latest(registry).decode()
+    assert 'sinergi_breach_suspicions_open{kind="acl_denied"} 2.0' in page
+    assert 'sinergi_breach_suspicions_open{kind="audit_failed"} 0.0' in page
+    assert 'sinergi_breach_suspected_since_timestamp_seconds{kind="acl_denied"} 1000.0' in page
+    assert 'sinergi_breach_notify_by_timestamp_seconds{kind="acl_denied"} 260200.0' in page
+    assert 'kind="audit_failed"} 1000' not in page  # no clock for a kind with none open
+    assert (
+        'sinergi_breach_watch_last_success_timestamp_seconds{check="authorizer_log"} 99.0' in page
+    )
+    assert 'sinergi_breach_watch_last_success_timestamp_seconds{check="audit_verify"} 0.0' in page
+    assert "sinergi_breach_clock_up 1.0" in page
+
+
+def test_an_unreadable_breach_clock_says_so():
+    class Down(BreachClockCollector):
+        def _read(self) -> BreachClock:
+            raise psycopg.OperationalError("down")
+
+    registry = CollectorRegistry()
+    registry.register(Down(""))
+    page = generate_latest(registry).decode()
+    assert "sinergi_breach_clock_up 0.0" in page
+    assert "sinergi_breach_suspicions_open{" not in page
