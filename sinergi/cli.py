@@ -1264,7 +1264,7 @@ def ledger_rebuild(
         fail(exc)
     table = Table(t("col.table"), t("col.rows_live"), t("col.differences"))
     for name, rows in result.rows.items():
-        table.add_row(name, str(rows), str(len(result.differences.get(name, []))))
+        table.add_row(name, str(rows), str(result.counts.get(name, 0)))
     out.print(table)
     if result.identical:
         out.print(_labelled(t("identical", count=result.replayed), "green"))
