@@ -140,6 +140,12 @@ def parse_int(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+# Spaces and hyphens in an enum value typed as words (``sent home``, ``laki-laki``).
+_WORD_BREAKS = re.compile(r"[\s-]+")
+# What separates the values of a list cell.
+_LIST_SEPARATORS = re.compile(r"[;|,]")
+
+
 class EnumParser(Generic[E]):
     """An enum by symbol (any case) or by one of its Bahasa Indonesia aliases; what it
     accepts is readable (:meth:`aliases`), so help texts list exactly those values."""
@@ -150,7 +156,7 @@ class EnumParser(Generic[E]):
         self._table: dict[str, E] = {m.name.lower(): m for m in enum} | self._aliases
 
     def __call__(self, text: str) -> E:
-        key = re.sub(r"[\s-]+", "_", text.strip().lower())
+        key = _WORD_BREAKS.sub("_", text.strip().lower())
         found = self._table.get(key) or self._table.get(text.strip().lower())
         if found is None:
             choices = ", ".join(m.name for m in self.enum)
@@ -177,7 +183,7 @@ def parse_list(item: Callable[[str], T], most: int | None = None) -> Callable[[s
 
     def parse(text: str) -> tuple[T, ...]:
         items: list[T] = []
-        for part in re.split(r"[;|,]", text):
+        for part in _LIST_SEPARATORS.split(text):
             if part.strip():
                 value = item(part)
                 if value not in items:
@@ -256,10 +262,11 @@ def parse_text(most: int, valid: Callable[[str], bool], rule: str) -> Callable[[
 
 def parse_choice(choices: Iterable[str], what: str) -> Callable[[str], str]:
     known = sorted(choices)
+    members = frozenset(known)
 
     def parse(text: str) -> str:
         value = text.strip().lower()
-        if value not in known:
+        if value not in members:
             raise FieldError("", f"unknown {what}; expected one of {', '.join(known)}")
         return value
 

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -61,7 +61,13 @@ SECTOR = parse_enum(
 
 
 def parse_exit_point(text: str) -> str:
-    return parse_choice(reference.exit_points(), "exit point")(text)
+    return _exit_point_parser()(text)
+
+
+@cache
+def _exit_point_parser() -> Callable[[str], str]:
+    """Made once: the reference list of exit points does not change."""
+    return parse_choice(reference.exit_points(), "exit point")
 
 
 def parse_uuid(text: str) -> str:

@@ -7,7 +7,11 @@ event leaves the post: no NIK, no name, no phone number.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import cache, lru_cache
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from producers.fields import (
     RowReader,
@@ -79,7 +83,7 @@ def _interception(r: RowReader, desk: Desk, now: datetime) -> InterceptionRecord
         forged=DocumentIssue.FORGED in documents,
     )
     exit_point = r.get("exit_point", parse_exit_point)
-    route = r.get("route", parse_choice(reference.routes(), "route"))
+    route = r.get("route", _route_parser())
     country = r.get("destination_country", parse_country)
     sector = r.get("sector", SECTOR) or Sector.UNKNOWN
     recruiter = r.get("recruiter", recruiter_parser(desk.pseudonymiser))
@@ -106,15 +110,29 @@ def _interception(r: RowReader, desk: Desk, now: datetime) -> InterceptionRecord
     )
 
 
+@cache
+def _route_parser() -> Callable[[str], str]:
+    """The route column's parser, made once (the reference list does not change)."""
+    return parse_choice(reference.routes(), "route")
+
+
 RECRUITER_CONTACT = b"recruiter_contact"
 
 
 def seal_for_police(desk: Desk, contact: str) -> str | None:
-    """The recruiter's contact as written, sealed so that only police can read it."""
+    """The recruiter's contact as written, sealed so that only police can read it (each
+    with its own ephemeral key: :func:`schemas.crypto.seal`)."""
     if desk.police_sealing_key is None:
         return None
-    key = crypto.sealing_key_from(desk.police_sealing_key)
+    key = _police_key(desk.police_sealing_key)
     return crypto.seal(key, contact.strip().encode(), RECRUITER_CONTACT)
+
+
+@lru_cache(maxsize=16)
+def _police_key(text: str) -> X25519PublicKey:
+    """The police role's public key, decoded once per key text (an import seals one
+    contact per row); a new or changed key is another text, decoded anew."""
+    return crypto.sealing_key_from(text)
 
 
 INTERCEPTION = Form(

@@ -86,6 +86,8 @@ class ParsedNik:
 
 def normalise_nik(raw: str) -> str:
     """Remove the spaces, dots and dashes people type in a NIK; validate nothing."""
+    if raw.isalnum():  # nothing to remove (the usual case: digits only)
+        return raw
     return "".join(ch for ch in raw if not ch.isspace() and ch not in _SEPARATORS)
 
 
@@ -130,6 +132,10 @@ def age_on(parsed: ParsedNik, day: date) -> int:
 def _check_shape(nik: str) -> None:
     if not nik:
         raise NikError("NIK is empty")
+    if nik.isascii() and nik.isdigit():  # every character is one of _DIGITS
+        if len(nik) != NIK_LENGTH:
+            raise NikError(f"NIK must be {NIK_LENGTH} digits, got {len(nik)}")
+        return
     for position, ch in enumerate(nik, start=1):
         if ch not in _DIGITS:
             raise NikError(f"NIK must contain only digits 0-9; position {position} is not one")
@@ -171,11 +177,12 @@ def _decode_day_and_month(day_digits: str, month_digits: str) -> tuple[Sex, int,
 
 def _resolve_birth_date(day: int, month: int, two_digit_year: int, today: date) -> date:
     """The birth date in the century that gives an age from 0 to 100 on ``today``."""
-    years = [
-        year
-        for year in range(today.year - _MAX_AGE - 1, today.year + 1)
-        if year % 100 == two_digit_year
-    ]
+    # The years from today.year - _MAX_AGE - 1 to today.year that end in two_digit_year.
+    earliest = today.year - _MAX_AGE - 1
+    first = earliest + (two_digit_year - earliest) % 100
+    years = [year for year in (first, first + 100) if year <= today.year]
+    if not 0 <= two_digit_year <= 99:
+        years = []
     dates = [d for d in (_date_or_none(year, month, day) for year in years) if d is not None]
     if not dates:  # only 29/02 gets here: valid in some years, not in these
         raise NikError(
