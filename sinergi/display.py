@@ -47,6 +47,10 @@ def severity(label: str) -> Text:
     return Text(f"{label:<8}", style=SEVERITY_STYLE.get(label, ""))
 
 
+# Steps.track advances its bar once per this many items (an import counts 100,000 rows).
+TRACK_EVERY = 100
+
+
 class Steps:
     """The progress of a long command, on the console (stderr), as a ``rich`` bar per step.
 
@@ -113,9 +117,16 @@ class Steps:
         self.progress.update(task, total=total, completed=total)
 
     def track(self, items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
-        """``items``, counted on a step as they are consumed."""
+        """``items``, counted on a step as they are consumed (the bar moves every
+        :data:`TRACK_EVERY` items: it is redrawn ten times a second at most anyway)."""
         task = self.step(description, total)
+        done = 0
         for item in items:
             yield item
-            self.advance(task)
+            done += 1
+            if done == TRACK_EVERY:
+                self.advance(task, done)
+                done = 0
+        if done:
+            self.advance(task, done)
         self.finish(task)
