@@ -3,14 +3,17 @@ and nothing personal leaves the post."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from producers.fields import InvalidInputError
 from producers.forms import FORMS, Desk, desk_for, read_csv, record, record_rows
 from producers.pseudonym import Pseudonymiser
 from producers.simulate import Simulator
+from schemas import crypto
 from schemas.codec import to_dict
 from schemas.model import DocumentIssue, InterceptionOutcome, NikStatus, Sector, Sex
 
@@ -166,3 +169,20 @@ def test_the_simulated_months_are_all_valid_input_and_reproducible():
     destinations = [e.destination_country for e in events]
     assert destinations.count("MY") / len(destinations) > 0.75
     assert len({e.person.key for e in events}) < len(events)  # some people come back
+
+
+def test_each_contact_is_sealed_for_the_desks_police_key_with_its_own_ephemeral_key(desk):
+    """The police key is decoded once per key text (an import seals a contact per row):
+    a desk given another key seals for that one, and no two sealings share a key."""
+    first, second = X25519PrivateKey.generate(), X25519PrivateKey.generate()
+    old = replace(desk, police_sealing_key=crypto.public_sealing(first))
+    new = replace(desk, police_sealing_key=crypto.public_sealing(second))
+    sealed = [intercept(d, row(), now=NOW).recruiter_contact_sealed for d in (old, old, new)]
+    assert all(sealed)
+    assert crypto.open_sealed(first, sealed[0], b"recruiter_contact") == b"0812-3456-7890"
+    assert crypto.open_sealed(first, sealed[1], b"recruiter_contact") == b"0812-3456-7890"
+    assert crypto.open_sealed(second, sealed[2], b"recruiter_contact") == b"0812-3456-7890"
+    with pytest.raises(crypto.CryptoError):
+        crypto.open_sealed(first, sealed[2], b"recruiter_contact")
+    ephemeral = {crypto.unb64(s)[:32] for s in sealed}
+    assert len(ephemeral) == 3
