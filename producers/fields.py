@@ -156,8 +156,10 @@ class EnumParser(Generic[E]):
         self._table: dict[str, E] = {m.name.lower(): m for m in enum} | self._aliases
 
     def __call__(self, text: str) -> E:
-        key = _WORD_BREAKS.sub("_", text.strip().lower())
-        found = self._table.get(key) or self._table.get(text.strip().lower())
+        lowered = text.strip().lower()
+        # An identifier (SENT_HOME, dipulangkan) has no space or hyphen to replace.
+        key = lowered if lowered.isidentifier() else _WORD_BREAKS.sub("_", lowered)
+        found = self._table.get(key) or self._table.get(lowered)
         if found is None:
             choices = ", ".join(m.name for m in self.enum)
             raise FieldError("", f"unknown value; expected one of {choices}")
