@@ -210,6 +210,12 @@ class Settings:
         """The full name of one of the hub's topics (see :mod:`schemas.topics`)."""
         return f"{self.topic_prefix}{name}"
 
+    def alerts_group(self, unit: str) -> str:
+        """A police unit's consumer group on the alerts topic (its place in the stream),
+        named within the deployment like its topics: deployments sharing a broker never
+        share a unit's group. The unit's ACL allows this group and no other."""
+        return self.topic(f"alerts-{unit}")
+
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 

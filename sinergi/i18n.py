@@ -1146,6 +1146,14 @@ PROBLEM_SUFFIXES: Sequence[tuple[str, str]] = (
 # Error sentences of the libraries, as the command line shows them.
 SENTENCES: Sequence[tuple[str, str]] = (
     (
+        r"the alerts topic gave (\S+)'s consumer group no partition in (\S+): another"
+        r" `sinergi alerts follow --unit (\S+)` may hold them all \(one follower per unit\),"
+        r" or the broker is not answering",
+        "topik peringatan tidak memberi grup konsumen {0} satu partisi pun dalam {1}:"
+        " mungkin `sinergi alerts follow --unit {2}` lain memegang semuanya (satu pengikut"
+        " per unit), atau broker tidak menjawab",
+    ),
+    (
         r"no secret (\S+) in (\S+): run `sinergi stack up` first",
         "tidak ada rahasia {0} di {1}: jalankan `sinergi stack up` dahulu",
     ),

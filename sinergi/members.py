@@ -92,7 +92,7 @@ def acls_for(settings: Settings, member_id: str, role: Role) -> list[ACL]:
     if role is Role.PROCESSOR:
         acls.append(allow(ACLOperation.READ, ResourceType.GROUP, settings.processor_group))
     elif role is Role.POLICE:
-        acls.append(allow(ACLOperation.READ, ResourceType.GROUP, f"alerts-{member_id}"))
+        acls.append(allow(ACLOperation.READ, ResourceType.GROUP, settings.alerts_group(member_id)))
     elif role is Role.OPS:
         acls.append(
             allow(ACLOperation.READ, ResourceType.GROUP, "ops-", ACLResourcePatternType.PREFIXED)

@@ -11,6 +11,7 @@ from typing import Any, Literal, TypeAlias
 
 from kafka import KafkaConsumer
 
+from deploy.procs import StackError
 from producers.posts import RECRUITER_CONTACT
 from schemas import crypto
 from schemas.model import AlertRaised, AlertWithdrawn, Event
@@ -77,20 +78,24 @@ def follow(
     """Alerts raised and withdrawn, from the alerts topic, as they come (``max_alerts``
     counts both). The consumer group is the police unit's, so a unit resumes where it
     stopped; ``from_beginning`` replays them all."""
+    topic = settings.topic(ALERTS.name)
     consumer = KafkaConsumer(
-        settings.topic(ALERTS.name),
         bootstrap_servers=settings.bootstrap_servers,
-        group_id=f"alerts-{unit}",
+        group_id=settings.alerts_group(unit),
         auto_offset_reset="earliest",
         enable_auto_commit=True,
         **bootstrap.kafka_security(settings, unit),
     )
+    # The topic's partitions are known before the group is joined: joined first, the
+    # group could be given no partition until the client's next metadata refresh.
+    consumer.partitions_for_topic(topic)
+    consumer.subscribe([topic])
     decode = EventDeserializer(bootstrap.registry_reader(settings))
     seen = 0
     last_message = time.monotonic()
     try:
         if from_beginning:
-            _rewind(consumer)
+            _rewind(consumer, unit)
         while max_alerts is None or seen < max_alerts:
             polled = consumer.poll(timeout_ms=500)
             if not polled:
@@ -111,9 +116,21 @@ def follow(
         consumer.close()
 
 
-def _rewind(consumer: Any) -> None:
+ASSIGNMENT_WAIT_S = 60.0
+
+
+def _rewind(consumer: Any, unit: str, wait_s: float = ASSIGNMENT_WAIT_S) -> None:
+    """Join the unit's group, then go back to the start of the partitions it was given.
+    Said in one sentence, rather than waited for ever, when the group gives none."""
     consumer.poll(timeout_ms=0)  # join the group, get partitions
+    deadline = time.monotonic() + wait_s
     while not consumer.assignment():
+        if time.monotonic() > deadline:
+            raise StackError(
+                f"the alerts topic gave {unit}'s consumer group no partition in"
+                f" {wait_s:.0f}s: another `sinergi alerts follow --unit {unit}` may hold"
+                " them all (one follower per unit), or the broker is not answering"
+            )
         consumer.poll(timeout_ms=200)
     consumer.seek_to_beginning()
 

@@ -90,7 +90,7 @@ def test_consumer_groups_are_a_members_own(hub):
     own = KafkaConsumer(
         topic,
         **hub.kafka("police-polda-ntt"),
-        group_id="alerts-police-polda-ntt",
+        group_id=hub.settings.alerts_group("police-polda-ntt"),
         consumer_timeout_ms=3000,
     )
     list(own)
@@ -98,7 +98,7 @@ def test_consumer_groups_are_a_members_own(hub):
     other = KafkaConsumer(
         topic,
         **hub.kafka("police-polda-ntt"),
-        group_id="alerts-someone-else",
+        group_id=hub.settings.alerts_group("someone-else"),
         consumer_timeout_ms=3000,
     )
     with pytest.raises(GroupAuthorizationFailedError):

@@ -553,3 +553,39 @@ def test_a_ledger_out_of_reach_is_one_sentence_not_a_traceback(tmp_path, monkeyp
         assert refused.exit_code == 2
         assert refused.stderr.startswith("error: the ledger cannot be read: PostgreSQL at")
         assert "Traceback" not in refused.stderr
+
+
+# --- following: the unit's group ------------------------------------------------------------
+
+
+def test_a_units_alerts_group_is_named_within_its_deployment(tmp_path):
+    plain = from_env({"SINERGI_HOME": str(tmp_path)})
+    prefixed = from_env({"SINERGI_HOME": str(tmp_path), "SINERGI_TOPIC_PREFIX": "t1."})
+    assert plain.alerts_group("police-polda-ntt") == "alerts-police-polda-ntt"
+    assert prefixed.alerts_group("police-polda-ntt") == "t1.alerts-police-polda-ntt"
+
+
+class GroupGivingNothing:
+    """A consumer whose group never assigns it a partition (another follower holds them)."""
+
+    def __init__(self) -> None:
+        self.polls = 0
+        self.rewound = False
+
+    def poll(self, timeout_ms: int = 0) -> dict[Any, Any]:
+        self.polls += 1
+        return {}
+
+    def assignment(self) -> set[Any]:
+        return set()
+
+    def seek_to_beginning(self) -> None:
+        self.rewound = True
+
+
+def test_replaying_from_the_beginning_says_so_when_the_group_gives_no_partition():
+    consumer = GroupGivingNothing()
+    with pytest.raises(police.StackError, match="no partition in 1s: another") as raised:
+        police._rewind(consumer, "police-polres-5371", wait_s=1.0)
+    assert "`sinergi alerts follow --unit police-polres-5371`" in str(raised.value)
+    assert consumer.polls > 1 and not consumer.rewound
