@@ -12,13 +12,17 @@ installed: see :data:`COMMAND_MODULES` at the end.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import importlib
 import inspect
 import json
 import logging
+import os
 import shlex
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict
 from datetime import UTC, date, datetime
@@ -920,6 +924,26 @@ def police_member(unit: str) -> str:
     return unit if unit.startswith("police-") else f"police-{unit}"
 
 
+@contextlib.contextmanager
+def _interrupt_ends_it(grace_s: float = 5.0) -> Iterator[None]:
+    """Ctrl-C or SIGTERM ends a follower: KeyboardInterrupt, which closes its consumer;
+    should the Kafka client swallow it (it can, in the middle of a rebalance), the
+    process ends ``grace_s`` later all the same rather than following on unseen."""
+
+    def interrupted(signum: int, frame: object) -> None:
+        ender = threading.Timer(grace_s, os._exit, args=(0,))
+        ender.daemon = True
+        ender.start()
+        raise KeyboardInterrupt
+
+    before = {sig: signal.signal(sig, interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
 @alerts_app.command("follow", help=t("cmd.follow"))
 def alerts_follow(
     unit: Annotated[str, typer.Option(help=t("opt.follow_unit"))] = "polda-ntt",
@@ -933,15 +957,16 @@ def alerts_follow(
     opener = police.contact_opener(s) if reveal else None
     skipped = t("skipped")
     try:
-        for item in police.follow(
-            s,
-            unit=police_member(unit),
-            from_beginning=from_beginning,
-            max_alerts=max_alerts or None,
-            idle_timeout_s=idle_timeout or None,
-            on_skip=lambda why: err.print(f"[yellow]{skipped}[/yellow] {escape(why)}"),
-        ):
-            show_followed(item, opener, json_lines=json_lines)
+        with _interrupt_ends_it():
+            for item in police.follow(
+                s,
+                unit=police_member(unit),
+                from_beginning=from_beginning,
+                max_alerts=max_alerts or None,
+                idle_timeout_s=idle_timeout or None,
+                on_skip=lambda why: err.print(f"[yellow]{skipped}[/yellow] {escape(why)}"),
+            ):
+                show_followed(item, opener, json_lines=json_lines)
     except EXPECTED_ERRORS as exc:
         fail(exc)
     except KeyboardInterrupt:

@@ -287,7 +287,12 @@ class Session:
         reader.start()
         printed.wait(timeout=60)
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # never left running to hold the unit's group for later tests
+            proc.wait()
+            raise
         reader.join(timeout=10)
         errors = proc.stderr.read() if proc.stderr else ""
         self.ran.append(str(command))
