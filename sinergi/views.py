@@ -51,8 +51,12 @@ class AmbiguousIdError(IdError):
 
 
 @contextmanager
-def _analyst(settings: Settings) -> Iterator[psycopg.Connection[dict[str, Any]]]:
-    """A connection as the analyst, whose failures are one sentence (LedgerReadError)."""
+def analyst(
+    settings: Settings, *, reader: str = "this command", needs: str = ""
+) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+    """A connection as the analyst, whose failures are one sentence (LedgerReadError):
+    PostgreSQL out of reach, or a view ``reader`` reads missing (``needs``: the
+    migration that makes it, when one is named)."""
     try:
         conn = psycopg.connect(
             bootstrap.conninfo(settings, "sinergi_analyst"), row_factory=dict_row
@@ -67,8 +71,8 @@ def _analyst(settings: Settings) -> Iterator[psycopg.Connection[dict[str, Any]]]
             yield conn
     except psycopg.errors.UndefinedTable as exc:
         raise LedgerReadError(
-            "the ledger lacks a view this command reads: its migrations are not all applied"
-            " (`sinergi stack up` applies them)"
+            f"the ledger lacks a view {reader} reads: its migrations are not all applied"
+            f" (`sinergi stack up` applies them{'; ' + needs if needs else ''})"
         ) from exc
 
 
@@ -106,7 +110,7 @@ class LedgerSummary:
 
 
 def ledger_summary(settings: Settings) -> LedgerSummary:
-    with _analyst(settings) as conn:
+    with analyst(settings) as conn:
         row = conn.execute(
             "SELECT count(*) AS cases, count(*) FILTER (WHERE match_kind = 'strong') AS strong,"
             " count(*) FILTER (WHERE match_kind = 'weak') AS weak,"
@@ -184,7 +188,7 @@ def render_summary(summary: LedgerSummary) -> Table:
 def case_view(
     settings: Settings, case_id: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
-    with _analyst(settings) as conn:
+    with analyst(settings) as conn:
         case = conn.execute("SELECT * FROM v_cases WHERE case_id = %s", (case_id,)).fetchone()
         if case is None:
             return None
@@ -221,7 +225,7 @@ def render_case(case: dict[str, Any], timeline: list[dict[str, Any]]) -> RichGro
 
 
 def recruiters(settings: Settings, limit: int) -> list[dict[str, Any]]:
-    with _analyst(settings) as conn:
+    with analyst(settings) as conn:
         return conn.execute(
             "SELECT recruiter_ref, people, interceptions, tips, groups, investigations,"
             " suspect_status, last_seen FROM v_recruiters"
@@ -264,7 +268,7 @@ def alerts(
 ) -> list[dict[str, Any]]:
     """Alerts, newest first, with their status and first acknowledgement; ``only_open``:
     those that hold and are not acknowledged."""
-    with _analyst(settings) as conn:
+    with analyst(settings) as conn:
         return conn.execute(
             "SELECT a.alert_id::text AS alert_id, a.rule, a.severity, s.status, a.summary,"
             " a.case_ids, a.triggered_at, a.raised_at, a.acknowledged_at, a.acknowledged_by,"
@@ -458,7 +462,7 @@ def find_alert(settings: Settings, text: str) -> str:
     """The full id of the one alert whose id begins with ``text``."""
     prefix = alert_prefix(text)
     low, high = _uuid_bounds(prefix.starts[0])
-    with _analyst(settings) as conn:
+    with analyst(settings) as conn:
         ids = [
             r["alert_id"]
             for r in conn.execute(
@@ -476,7 +480,7 @@ def find_case(settings: Settings, text: str) -> str:
     if is_nik(text):
         return _case_of_nik(settings, normalise_nik(text.strip()))
     prefix = case_prefix(text)
-    with _analyst(settings) as conn:
+    with analyst(settings) as conn:
         ids = [
             r["case_id"]
             for r in conn.execute(
@@ -489,7 +493,7 @@ def find_case(settings: Settings, text: str) -> str:
 
 def _case_of_nik(settings: Settings, nik: str) -> str:
     case_id = "nik:" + bootstrap.pseudonymiser(settings).nik(nik)
-    with _analyst(settings) as conn:
+    with analyst(settings) as conn:
         found = conn.execute("SELECT 1 FROM v_cases WHERE case_id = %s", (case_id,)).fetchone()
     if found is None:
         raise IdError("no case for this NIK")

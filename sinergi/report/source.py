@@ -13,13 +13,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
-from sinergi import bootstrap
+from sinergi import views
 from sinergi.config import Settings
 from sinergi.report.ctdc import CaseRow
 from sinergi.report.monthly import Figures, Month
-from sinergi.views import LedgerReadError
 
 Connection = psycopg.Connection[dict[str, Any]]
 
@@ -36,24 +34,11 @@ METRICS = (
 @contextmanager
 def analyst(settings: Settings) -> Iterator[Connection]:
     """A read-only connection as the analyst, in UTC; failures in one sentence."""
-    try:
-        conn = psycopg.connect(
-            bootstrap.conninfo(settings, "sinergi_analyst"), row_factory=dict_row
-        )
-    except psycopg.OperationalError as exc:
-        raise LedgerReadError(
-            f"the ledger cannot be read: PostgreSQL at {settings.host}:{settings.ports.postgres}"
-            f" did not accept the connection ({type(exc).__name__})"
-        ) from exc
-    try:
-        with conn:
-            conn.execute("SET TIME ZONE 'UTC'")
-            yield conn
-    except psycopg.errors.UndefinedTable as exc:
-        raise LedgerReadError(
-            "the ledger lacks a view the report reads: its migrations are not all applied"
-            " (`sinergi stack up` applies them; the report needs 0010_report.sql)"
-        ) from exc
+    with views.analyst(
+        settings, reader="the report", needs="the report needs 0010_report.sql"
+    ) as conn:
+        conn.execute("SET TIME ZONE 'UTC'")
+        yield conn
 
 
 def figures(conn: Connection, month: Month) -> Figures:

@@ -286,7 +286,7 @@ def ledger(tmp_path, monkeypatch):
     load_or_create_key(settings.pseudonym_key_file, create=True)
     nik_case = "nik:" + bootstrap.pseudonymiser(settings).nik(NIK)
     fake = FakeLedger(list(ROWS), [nik_case, STRONG, WEAK, OTHER])
-    monkeypatch.setattr(views, "_analyst", lambda settings: fake)
+    monkeypatch.setattr(views, "analyst", lambda settings: fake)
     monkeypatch.setattr(cli, "out", Console())  # reads COLUMNS=80
     monkeypatch.setattr(cli, "err", Console(stderr=True))
     return fake
