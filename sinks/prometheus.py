@@ -28,6 +28,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from processors import metrics
+from sinergi.breach import NOTIFY_WITHIN, Check, Kind
 
 log = logging.getLogger(__name__)
 
@@ -183,8 +184,8 @@ def _alert_families(
 
 
 # The breach clock's kinds and the watch's checks (sinergi/breach.py): bounded label values.
-BREACH_KINDS = ("audit_failed", "acl_denied")
-BREACH_CHECKS = ("audit_verify", "authorizer_log")
+BREACH_KINDS = tuple(kind.value for kind in Kind)
+BREACH_CHECKS = tuple(check.value for check in Check)
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,7 @@ class BreachClockCollector(Collector):
             count.add_metric([kind], n)
             if n:
                 since.add_metric([kind], at)
-                notify_by.add_metric([kind], at + 72 * 3600)
+                notify_by.add_metric([kind], at + NOTIFY_WITHIN.total_seconds())
         watched = GaugeMetricFamily(
             "sinergi_breach_watch_last_success_timestamp_seconds",
             "When the breach watch last ran this check (sinergi audit watch; 0: never).",
