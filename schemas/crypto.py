@@ -282,3 +282,45 @@ def sealing_private(path: Path, *, create: bool = False) -> X25519PrivateKey:
                                                serialization.NoEncryption()))  # fmt: skip
         return key
     return X25519PrivateKey.from_private_bytes(_read_private(path))
+
+
+# --- envelope encryption: a data key per person, wrapped by the hub's key ---------------
+#
+# Each person the hub knows has a random 256-bit data key (DEK). Their personal fields
+# are kept only under it (ChaCha20-Poly1305, a random 96-bit nonce, the record's id as
+# associated data), and the DEK only wrapped by the hub's key-encryption key (KEK) the
+# same way. Deleting the wrapped DEK makes every copy of the fields unreadable (crypto-
+# shredding: see docs/erasure.md); nothing else needs to change.
+
+DATA_KEY_BYTES = 32
+_NONCE_BYTES = 12
+
+
+def data_key() -> bytes:
+    """A fresh random data key (or key-encryption key)."""
+    return os.urandom(DATA_KEY_BYTES)
+
+
+def encrypt(key: bytes, plaintext: bytes, context: bytes) -> bytes:
+    """``plaintext`` under ``key``, bound to ``context``: nonce || ciphertext || tag."""
+    nonce = os.urandom(_NONCE_BYTES)
+    return nonce + ChaCha20Poly1305(key).encrypt(nonce, plaintext, context)
+
+
+def decrypt(key: bytes, blob: bytes, context: bytes) -> bytes:
+    """What :func:`encrypt` sealed; CryptoError for another key, context or an altered blob."""
+    if len(blob) < _NONCE_BYTES + 16:
+        raise CryptoError("encrypted value is too short")
+    try:
+        return ChaCha20Poly1305(key).decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], context)
+    except InvalidTag:
+        raise CryptoError(
+            "encrypted value does not open with this key (not ours, or altered)"
+        ) from None
+
+
+def secret_key(path: Path, *, create: bool = False) -> bytes:
+    """A 32-byte symmetric secret kept in a file (mode 0600), made on first use if asked."""
+    if create and not path.exists():
+        _write_private(path, data_key())
+    return _read_private(path)

@@ -28,6 +28,7 @@ from processors.authenticity import Authenticator, signed_at
 from processors.person_rules import PersonRules
 from processors.pipeline import Outputs, Pipeline, Security
 from processors.ports import LedgerStore, OutboxMessage
+from processors.vault import VaultKeys
 from processors.worker import WorkerConfig
 from producers.forms import Desk, desk_for
 from producers.outbox import DeskOutbox, RememberedSchemas
@@ -47,6 +48,7 @@ from schemas.topics import ALL_TOPICS, INPUT_TOPICS, subject_for
 from sinergi.config import Settings
 from sinks.kafka import OutboxRelay
 from sinks.postgres import PostgresLedgerStore
+from sinks.vault import PostgresVault
 
 if TYPE_CHECKING:  # the browser application's parts, imported where they are wired
     from sinergi.web.ledger import LedgerReader
@@ -201,6 +203,20 @@ def directory(settings: Settings) -> Directory:
 
 def pseudonymiser(settings: Settings, *, create: bool = False) -> Pseudonymiser:
     return Pseudonymiser(load_or_create_key(settings.pseudonym_key_file, create=create))
+
+
+def vault_keys(settings: Settings, *, create: bool = True) -> VaultKeys:
+    """The hub's vault secrets (made on first use: a fresh deployment's first intake)."""
+    return VaultKeys(
+        kek=crypto.secret_key(settings.vault_dir / "kek.key", create=create),
+        lookup_key=crypto.secret_key(settings.vault_dir / "lookup.key", create=create),
+    )
+
+
+def vault(settings: Settings, role: str = "sinergi_processor") -> PostgresVault:
+    """The vault of people (subject ids, data keys, sealed fields) as ``role``: the
+    processor keeps, an administrator (``sinergi_owner``) erases."""
+    return PostgresVault(conninfo(settings, role), vault_keys(settings))
 
 
 def hotline_key(settings: Settings, *, create: bool = False) -> bytes:

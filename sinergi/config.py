@@ -202,6 +202,19 @@ class Settings:
         return self.home / "desk" / f"prefix-{safe}"
 
     @property
+    def vault_dir(self) -> Path:
+        """The hub's vault secrets (processors/vault.py): the key-encryption key that wraps
+        every person's data key, the lookup key, and the intake keys desks seal people to.
+        The hub's alone; no member holds them."""
+        return self.secrets_dir / "hub"
+
+    @property
+    def intake_keys_dir(self) -> Path:
+        """The hub's private intake keys, one file per key id; a retired key's file is
+        deleted (what was sealed to it can then be read only from the vault)."""
+        return self.vault_dir / "intake"
+
+    @property
     def hotline_key_file(self) -> Path:
         """The hotline's own key for reporter references; no other member holds it."""
         return self.secrets_dir / "hotline-reporter.key"

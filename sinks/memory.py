@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from processors.alerts import Alert
 from processors.audit import AuditEntry, link_all
@@ -25,7 +25,9 @@ from processors.ports import (
     OutboxMessage,
     StoredEvent,
 )
-from schemas.model import Event
+from processors.vault import Disclosure, Kept, Subject, VaultError, VaultKeys, past_retention
+from processors.vault import Fact as VaultFact
+from schemas.model import Event, utcnow
 
 
 @dataclass(frozen=True)
@@ -301,3 +303,95 @@ class MemoryRelay:
         self.published.extend(self.store.outbox)
         self.store.outbox.clear()
         return count
+
+
+@dataclass
+class _Person:
+    subject: Subject
+    lookup: bytes | None
+    wrapped: bytes | None
+    created_at: datetime
+    erased_at: datetime | None = None
+    erasure_ref: str | None = None
+
+
+class MemoryVault:
+    """The vault of people in memory (:class:`processors.vault.Vault`), same contract as
+    :class:`sinks.vault.PostgresVault`."""
+
+    def __init__(self, keys: VaultKeys) -> None:
+        self.keys = keys
+        self.people: dict[str, _Person] = {}  # subject id ->
+        self.by_lookup: dict[bytes, str] = {}
+        # carrier id -> (subject id, event type, occurred at, fields under the DEK)
+        self.facts: dict[str, tuple[str, str, datetime, bytes | None]] = {}
+
+    def keep(self, kept: Sequence[Kept]) -> dict[str, Subject]:
+        found = self.carried([k.carrier_id for k in kept])
+        for k in kept:
+            if k.carrier_id in found:
+                continue
+            lookup = self.keys.lookup(k.strength, k.pseudonym)
+            subject_id = self.by_lookup.get(lookup)
+            if subject_id is None:
+                subject, wrapped = self.keys.new_subject(k.strength)
+                self.people[subject.subject_id] = _Person(subject, lookup, wrapped, utcnow())
+                self.by_lookup[lookup] = subject_id = subject.subject_id
+            person = self.people[subject_id]
+            assert person.wrapped is not None
+            fields = self.keys.seal_fields(person.subject, person.wrapped, k)
+            self.facts[k.carrier_id] = (subject_id, k.event_type, k.occurred_at, fields)
+            found[k.carrier_id] = person.subject
+        return found
+
+    def carried(self, carrier_ids: Sequence[str]) -> dict[str, Subject]:
+        return {c: self.people[self.facts[c][0]].subject for c in carrier_ids if c in self.facts}
+
+    def find(self, strength: str, pseudonym: str) -> Subject | None:
+        subject_id = self.by_lookup.get(self.keys.lookup(strength, pseudonym))
+        return self.people[subject_id].subject if subject_id is not None else None
+
+    def disclose(self, subject: Subject) -> Disclosure:
+        person = self.people.get(subject.subject_id)
+        if person is None or person.subject != subject:
+            raise VaultError("no such subject in the vault")
+        facts = sorted(
+            (at, c, kind, blob)
+            for c, (s, kind, at, blob) in self.facts.items()
+            if s == subject.subject_id
+        )
+        return Disclosure(
+            subject,
+            person.created_at,
+            person.erased_at,
+            person.erasure_ref,
+            [
+                VaultFact(c, kind, at, self.keys.open_fields(subject, person.wrapped, c, blob))
+                for at, c, kind, blob in facts
+            ],
+        )
+
+    def erase(self, subject: Subject, reference: str) -> int:
+        person = self.people.get(subject.subject_id)
+        if person is None or person.subject != subject or person.erased_at is not None:
+            raise VaultError("no such subject in the vault, or already erased")
+        if person.lookup is not None:
+            del self.by_lookup[person.lookup]
+        person.lookup = person.wrapped = None
+        person.erased_at, person.erasure_ref = utcnow(), reference
+        shredded = 0
+        for c, (s, kind, at, _) in list(self.facts.items()):
+            if s == subject.subject_id:
+                self.facts[c] = (s, kind, at, None)
+                shredded += 1
+        return shredded
+
+    def due(self, keep_for: Mapping[str, timedelta], now: datetime) -> list[Subject]:
+        facts: dict[str, list[tuple[str, datetime]]] = {}
+        for s, kind, at, _ in self.facts.values():
+            facts.setdefault(s, []).append((kind, at))
+        return [
+            self.people[s].subject
+            for s, f in sorted(facts.items())
+            if self.people[s].erased_at is None and past_retention(f, keep_for, now)
+        ]

@@ -1,0 +1,179 @@
+"""The vault of people in PostgreSQL (:class:`processors.vault.Vault`; tables of
+migration 0013). One connection, one transaction per call; the subjects of a batch
+in three round trips whatever its size."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from processors.vault import (
+    Disclosure,
+    Fact,
+    Kept,
+    Subject,
+    VaultError,
+    VaultKeys,
+    past_retention,
+)
+from sinks.postgres import store_error
+
+
+class PostgresVault:
+    def __init__(self, conninfo: str, keys: VaultKeys) -> None:
+        self.conninfo = conninfo
+        self.keys = keys
+        self._conn: psycopg.Connection[Any] | None = None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = psycopg.connect(self.conninfo)
+            conn = self._conn
+            with conn.transaction():
+                yield conn
+        except psycopg.Error as exc:
+            if self._conn is not None and (
+                self._conn.broken or isinstance(exc, psycopg.OperationalError)
+            ):
+                self._conn.close()
+            raise store_error(exc) from exc
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+    def keep(self, kept: Sequence[Kept]) -> dict[str, Subject]:
+        if not kept:
+            return {}
+        with self._transaction() as conn:
+            found = self._carried(conn, [k.carrier_id for k in kept])
+            new = [k for k in kept if k.carrier_id not in found]
+            if not new:
+                return found
+            lookups = {k.carrier_id: self.keys.lookup(k.strength, k.pseudonym) for k in new}
+            people = self._people(conn, list(set(lookups.values())))
+            made = []
+            for k in new:
+                lookup = lookups[k.carrier_id]
+                if lookup not in people:
+                    subject, wrapped = self.keys.new_subject(k.strength)
+                    made.append((subject.subject_id, subject.strength, lookup, wrapped))
+                    people[lookup] = (subject, wrapped)
+            if made:
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        "INSERT INTO person_keys (subject_id, strength, lookup, wrapped_dek)"
+                        " VALUES (%s, %s, %s, %s) ON CONFLICT (lookup) DO NOTHING",
+                        made,
+                    )
+                # Another worker may have made the same person first: theirs holds.
+                people.update(self._people(conn, [m[2] for m in made]))
+            rows = []
+            for k in new:
+                subject, wrapped = people[lookups[k.carrier_id]]
+                found[k.carrier_id] = subject
+                fields = self.keys.seal_fields(subject, wrapped, k)
+                rows.append((k.carrier_id, subject.subject_id, k.event_type, k.occurred_at,
+                             fields))  # fmt: skip
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO person_facts (carrier_id, subject_id, event_type, occurred_at,"
+                    " fields) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (carrier_id) DO NOTHING",
+                    rows,
+                )
+            # A carrier another worker kept meanwhile keeps the subject it got there.
+            found.update(self._carried(conn, [k.carrier_id for k in new]))
+            return found
+
+    @staticmethod
+    def _carried(conn: psycopg.Connection[Any], carrier_ids: Sequence[str]) -> dict[str, Subject]:
+        rows = conn.execute(
+            "SELECT f.carrier_id, k.subject_id, k.strength FROM person_facts f"
+            " JOIN person_keys k USING (subject_id) WHERE f.carrier_id = ANY(%s)",
+            (list(carrier_ids),),
+        ).fetchall()
+        return {carrier: Subject(subject, strength) for carrier, subject, strength in rows}
+
+    @staticmethod
+    def _people(
+        conn: psycopg.Connection[Any], lookups: Sequence[bytes]
+    ) -> dict[bytes, tuple[Subject, bytes]]:
+        rows = conn.execute(
+            "SELECT lookup, subject_id, strength, wrapped_dek FROM person_keys"
+            " WHERE lookup = ANY(%s)",
+            (list(lookups),),
+        ).fetchall()
+        return {bytes(lk): (Subject(s, st), bytes(w)) for lk, s, st, w in rows}
+
+    def carried(self, carrier_ids: Sequence[str]) -> dict[str, Subject]:
+        if not carrier_ids:
+            return {}
+        with self._transaction() as conn:
+            return self._carried(conn, carrier_ids)
+
+    def find(self, strength: str, pseudonym: str) -> Subject | None:
+        lookup = self.keys.lookup(strength, pseudonym)
+        with self._transaction() as conn:
+            found = self._people(conn, [lookup])
+        return found[lookup][0] if lookup in found else None
+
+    def disclose(self, subject: Subject) -> Disclosure:
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT wrapped_dek, created_at, erased_at, erasure_ref FROM person_keys"
+                " WHERE subject_id = %s AND strength = %s",
+                (subject.subject_id, subject.strength),
+            ).fetchone()
+            if row is None:
+                raise VaultError("no such subject in the vault")
+            facts = conn.execute(
+                "SELECT carrier_id, event_type, occurred_at, fields FROM person_facts"
+                " WHERE subject_id = %s ORDER BY occurred_at, carrier_id",
+                (subject.subject_id,),
+            ).fetchall()
+        wrapped = bytes(row[0]) if row[0] is not None else None
+        return Disclosure(
+            subject,
+            row[1],
+            row[2],
+            row[3],
+            [
+                Fact(c, t, at, self.keys.open_fields(subject, wrapped, c,
+                                                     bytes(f) if f is not None else None))
+                for c, t, at, f in facts
+            ],
+        )  # fmt: skip
+
+    def erase(self, subject: Subject, reference: str) -> int:
+        with self._transaction() as conn:
+            row = conn.execute(
+                "UPDATE person_keys SET wrapped_dek = NULL, lookup = NULL, erased_at = now(),"
+                " erasure_ref = %s WHERE subject_id = %s AND strength = %s"
+                " AND erased_at IS NULL RETURNING subject_id",
+                (reference, subject.subject_id, subject.strength),
+            ).fetchone()
+            if row is None:
+                raise VaultError("no such subject in the vault, or already erased")
+            return conn.execute(
+                "UPDATE person_facts SET fields = NULL WHERE subject_id = %s",
+                (subject.subject_id,),
+            ).rowcount
+
+    def due(self, keep_for: Mapping[str, timedelta], now: datetime) -> list[Subject]:
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "SELECT k.subject_id, k.strength, f.event_type, f.occurred_at"
+                " FROM person_keys k JOIN person_facts f USING (subject_id)"
+                " WHERE k.erased_at IS NULL ORDER BY k.subject_id"
+            ).fetchall()
+        facts: dict[Subject, list[tuple[str, datetime]]] = defaultdict(list)
+        for subject_id, strength, kind, at in rows:
+            facts[Subject(subject_id, strength)].append((kind, at))
+        return [s for s, f in facts.items() if past_retention(f, keep_for, now)]
