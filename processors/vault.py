@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ from typing import Any, Protocol
 from schemas import crypto
 
 STRENGTHS = ("nik", "weak")
+# A subject id as made (32 lowercase hex digits), as migration 0013 checks it.
+_SUBJECT_ID = re.compile(r"[0-9a-f]{32}")
 
 
 class VaultError(ValueError):
@@ -53,7 +56,7 @@ class Subject:
     @classmethod
     def of_case(cls, case_id: str) -> Subject:
         strength, _, subject_id = case_id.partition(":")
-        if strength not in STRENGTHS or len(subject_id) != 32:
+        if strength not in STRENGTHS or not _SUBJECT_ID.fullmatch(subject_id):
             raise VaultError("not a case id (nik:<32 hex> or weak:<32 hex>)")
         return cls(subject_id, strength)
 

@@ -119,10 +119,14 @@ class PostgresVault:
             return self._carried(conn, carrier_ids)
 
     def find(self, strength: str, pseudonym: str) -> Subject | None:
+        """Through ``person_subject`` (migration 0014), so that a role that may look a
+        person up but not read the vault (the analyst's ``ledger case NIK``) can."""
         lookup = self.keys.lookup(strength, pseudonym)
         with self._transaction() as conn:
-            found = self._people(conn, [lookup])
-        return found[lookup][0] if lookup in found else None
+            row = conn.execute(
+                "SELECT subject_id, strength FROM person_subject(%s)", (lookup,)
+            ).fetchone()
+        return Subject(row[0], row[1]) if row is not None else None
 
     def disclose(self, subject: Subject) -> Disclosure:
         with self._transaction() as conn:
@@ -153,18 +157,7 @@ class PostgresVault:
 
     def erase(self, subject: Subject, reference: str) -> int:
         with self._transaction() as conn:
-            row = conn.execute(
-                "UPDATE person_keys SET wrapped_dek = NULL, lookup = NULL, erased_at = now(),"
-                " erasure_ref = %s WHERE subject_id = %s AND strength = %s"
-                " AND erased_at IS NULL RETURNING subject_id",
-                (reference, subject.subject_id, subject.strength),
-            ).fetchone()
-            if row is None:
-                raise VaultError("no such subject in the vault, or already erased")
-            return conn.execute(
-                "UPDATE person_facts SET fields = NULL WHERE subject_id = %s",
-                (subject.subject_id,),
-            ).rowcount
+            return erase_in(conn, subject, reference)
 
     def due(self, keep_for: Mapping[str, timedelta], now: datetime) -> list[Subject]:
         with self._transaction() as conn:
@@ -177,3 +170,21 @@ class PostgresVault:
         for subject_id, strength, kind, at in rows:
             facts[Subject(subject_id, strength)].append((kind, at))
         return [s for s, f in facts.items() if past_retention(f, keep_for, now)]
+
+
+def erase_in(conn: psycopg.Connection[Any], subject: Subject, reference: str) -> int:
+    """Erase ``subject`` in the caller's transaction (the administrator's erasure records
+    its confirmation and the PersonErased it publishes in the same one): the key and the
+    lookup first, which locks the person's row, so an intake adding a fact either waits
+    and is refused or is shredded with the rest (migration 0014); then the fields."""
+    row = conn.execute(
+        "UPDATE person_keys SET wrapped_dek = NULL, lookup = NULL, erased_at = now(),"
+        " erasure_ref = %s WHERE subject_id = %s AND strength = %s"
+        " AND erased_at IS NULL RETURNING subject_id",
+        (reference, subject.subject_id, subject.strength),
+    ).fetchone()
+    if row is None:
+        raise VaultError("no such subject in the vault, or already erased")
+    return conn.execute(
+        "UPDATE person_facts SET fields = NULL WHERE subject_id = %s", (subject.subject_id,)
+    ).rowcount
