@@ -188,6 +188,13 @@ REFUSALS = (
 )
 
 
+def case_of(event: Event, amendment: Amendment | None) -> str | None:
+    """The case a stored event joins (for an amendment: its record's)."""
+    about = amendment.corrected if amendment and amendment.corrected else event
+    case_ids = [r.key for r in ledger.refs(about) if r.kind is Kind.CASE]
+    return ledger.case_key(about) or (case_ids[0] if len(case_ids) == 1 else None)
+
+
 class Intake:
     def __init__(
         self,
@@ -238,12 +245,9 @@ class Intake:
         amendment = None
         if isinstance(event, RecordCorrected | RecordRetracted):
             amendment, record = self._amendment(msg, event, record, clock, signer)
-        about = amendment.corrected if amendment and amendment.corrected else event
-        refs = ledger.refs(about)
-        case_ids = [r.key for r in refs if r.kind is Kind.CASE]
         stored = StoredEvent(
             event,
-            ledger.case_key(about) or (case_ids[0] if len(case_ids) == 1 else None),
+            case_of(event, amendment),
             msg.topic,
             msg.partition,
             msg.offset,

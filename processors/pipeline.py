@@ -20,14 +20,15 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from processors import alerts as alert_rules
 from processors import amendments, ledger
 from processors.alerts import Alert, AlertRules
-from processors.intake import Intake, Outcome, Position, Received, Security
+from processors.intake import Intake, Outcome, Position, Received, Security, case_of
 from processors.ledger import Case, Entity, Kind, Ref
+from processors.people import Carrier, People
 from processors.ports import (
     Acknowledgement,
     AlertChanges,
@@ -127,12 +128,19 @@ class Pipeline:
         security: Security | None = None,
         clock_ms: Callable[[], float] = lambda: time.time() * 1000,
         topic_prefix: str = "",
+        people: People | None = None,
     ) -> None:
         self.intake = Intake(decode, security, topic_prefix)
+        self.people = people
         self.store = store
         self.rules = rules or AlertRules()
         self.outputs = outputs
         self.clock_ms = clock_ms
+
+    def close(self) -> None:
+        """Let go of what the pipeline holds besides the store (the vault's connection)."""
+        if self.people is not None:
+            self.people.close()
 
     @property
     def security(self) -> Security | None:
@@ -150,6 +158,8 @@ class Pipeline:
         now_ms = self.clock_ms()
         now = datetime.fromtimestamp(now_ms / 1000, UTC)
         received = self.intake.receive(batch, now_ms, refuse)
+        if self.people is not None:
+            self._resolve_people(received)
         with self.store.unit_of_work() as uow:
             fresh = self._store_events(uow, received)
             plan = self._plan(uow, fresh)
@@ -202,6 +212,36 @@ class Pipeline:
                 uow.add_outbox(self.outputs.encode_many([alert_event(a, unit, now) for a in due]))
         return due
 
+    def _resolve_people(self, received: Sequence[Received]) -> None:
+        """Open the batch's sealed people into the vault and give each event (and each
+        corrected record) the vault's subject (see :mod:`processors.people`); a person
+        that cannot be opened is refused with its message."""
+        assert self.people is not None
+        carriers: list[tuple[Received, Carrier]] = []
+        for item in received:
+            if item.stored is None:
+                continue
+            corrected = item.stored.amendment.corrected if item.stored.amendment else None
+            about = corrected if corrected is not None else item.stored.event
+            carriers.append((item, Carrier(item.stored.event.event_id, about)))
+        resolved, refused = self.people.resolve([c for _, c in carriers])
+        for item, carrier in carriers:
+            stored = item.stored
+            assert stored is not None
+            if carrier.carrier_id in refused:
+                item.refuse(refused[carrier.carrier_id], "sealed")
+                continue
+            event = resolved[carrier.carrier_id]
+            if event is carrier.event:
+                continue
+            amendment = stored.amendment
+            if amendment is not None and amendment.corrected is not None:
+                amendment = replace(amendment, corrected=event)
+                item.stored = replace(stored, amendment=amendment,
+                                      case_id=case_of(stored.event, amendment))  # fmt: skip
+            else:
+                item.stored = replace(stored, event=event, case_id=case_of(event, None))
+
     # --- the steps of the transaction ---------------------------------------------------
 
     def _store_events(self, uow: UnitOfWork, received: Sequence[Received]) -> list[StoredEvent]:
@@ -248,6 +288,9 @@ class Pipeline:
         in_batch = {s.event.event_id for s in records}
         missing = sorted(wanted - set(versions) - in_batch)
         stored = uow.load_events(missing) if missing else {}
+        if stored and self.people is not None:
+            # Kept as they came (sealed): the vault knows their subjects by event id.
+            stored, _ = self.people.resolve([Carrier(k, e) for k, e in stored.items()])
         return amendments.plan(records, amending, versions, stored, person)
 
     def _fold(self, uow: UnitOfWork, plan: amendments.Plan) -> tuple[dict[Ref, Entity], list[Ref]]:

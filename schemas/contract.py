@@ -427,6 +427,13 @@ _ENVELOPE = _Record(
 )
 
 
+# A person sealed to the hub (schemas/person_seal.py): an intake key id, then base64 of
+# the ephemeral key, nonce and ciphertext of at most a few hundred bytes of JSON.
+_sealed_person = _pattern(
+    re.compile(r"[0-9a-f]{8}\.[A-Za-z0-9+/]{80,1400}={0,2}"), 1420, "must be '<key id>.<base64>'"
+)
+
+
 def _person(path: str, *, optional: bool = False) -> _Record:
     rules: dict[str, Rule] = {
         "nik_pseudonym": _optional(_pseudonym),
@@ -436,6 +443,8 @@ def _person(path: str, *, optional: bool = False) -> _Record:
         "birth_date": _optional(_day(EARLIEST_BIRTH)),
         "estimated_age": _optional(_whole(AGE_MIN, AGE_MAX)),
         "origin_regency": _optional(_regency),
+        "sealed": _optional(_sealed_person),
+        "age_at_fact": _optional(_whole(AGE_MIN, AGE_MAX)),
     }
     return _Record(path, Person, _fields(f"{path}.", rules), optional=optional)
 
@@ -626,9 +635,9 @@ def _someone(path: str) -> _Relation:
 
     def check(event: Any) -> str | None:
         person: Person | None = getattr(event, path)
-        if person is None or person.nik_pseudonym or person.weak_pseudonym:
+        if person is None or person.nik_pseudonym or person.weak_pseudonym or person.sealed:
             return None
-        return "must name a person: nik_pseudonym or weak_pseudonym"
+        return "must name a person: sealed (or nik_pseudonym or weak_pseudonym)"
 
     return _Relation(path, frozenset({path}), check)
 

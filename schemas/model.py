@@ -7,6 +7,7 @@ Avro dict form is explicit, in :mod:`schemas.codec`.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -224,15 +225,34 @@ class Person:
     birth_date: date | None = None
     estimated_age: int | None = None
     origin_regency: str | None = None
+    # v2 (issue 11): what a desk sends. The pseudonyms, birth date and estimate travel
+    # sealed to the hub (producers/sealing.py); in clear only the age on the fact's day.
+    sealed: str | None = None
+    age_at_fact: int | None = None
+    # The hub's only: the case the vault found for the person (processors/people.py).
+    subject: str | None = field(default=None, metadata={"avro": False})
 
     @property
     def key(self) -> str | None:
-        """The ledger's case key: strong (NIK) when there is one, else weak, else none."""
+        """The ledger's case key: the vault's subject at the hub; at a desk, strong (NIK)
+        when there is one, else weak, else none."""
+        if self.subject:
+            return self.subject
         if self.nik_pseudonym:
             return f"nik:{self.nik_pseudonym}"
         if self.weak_pseudonym:
             return f"weak:{self.weak_pseudonym}"
         return None
+
+    @property
+    def partition(self) -> str | None:
+        """The Kafka key of a fact about this person: one of 65,536 buckets of the case
+        key, so that one person's facts stay in order in one partition while the key
+        names nobody (a bucket holds thousands of people)."""
+        key = self.key
+        if key is None:
+            return None
+        return "p" + hashlib.sha256(key.encode()).hexdigest()[:4]
 
     def age_on(self, day: date) -> int | None:
         if self.birth_date is not None:
@@ -285,7 +305,7 @@ class InterceptionRecorded(Event):
     recruiter_contact_sealed: str | None = None  # v2: readable by police only
 
     def partition_key(self) -> str:
-        return self.person.key or self.event_id
+        return self.person.partition or self.event_id
 
 
 # --- police ---------------------------------------------------------------------------
@@ -361,7 +381,7 @@ class PlacementRegistered(Event):
     placement_company: str
 
     def partition_key(self) -> str:
-        return self.person.key or self.event_id
+        return self.person.partition or self.event_id
 
 
 @dataclass(frozen=True)
@@ -377,7 +397,7 @@ class RepatriationRecorded(Event):
     arrival_point: str | None = None
 
     def partition_key(self) -> str:
-        return self.person.key or self.event_id
+        return self.person.partition or self.event_id
 
 
 # --- districts ------------------------------------------------------------------------
@@ -394,7 +414,7 @@ class LtsaRegistrationRecorded(Event):
     intended_sector: Sector = Sector.UNKNOWN
 
     def partition_key(self) -> str:
-        return self.person.key or self.event_id
+        return self.person.partition or self.event_id
 
 
 @dataclass(frozen=True)
@@ -430,7 +450,7 @@ class TipReceived(Event):
     expected_departure: date | None = None
 
     def partition_key(self) -> str:
-        return (self.subject.key if self.subject else None) or self.tip_ref
+        return (self.subject.partition if self.subject else None) or self.tip_ref
 
 
 # --- the hub's own outputs --------------------------------------------------------------
@@ -624,3 +644,30 @@ AMENDABLE: tuple[type[Event], ...] = (
     PreventionActivityHeld,
     TipReceived,
 )
+
+
+# --- erasure (issue 11): a person's personal fields shredded in the vault -------------------
+
+
+@dataclass(frozen=True)
+class PersonErased(Event):
+    """The hub erased a person (crypto-shredding, sinergi/erasure.py): their data key is
+    deleted, every personal field kept under it unreadable; their facts stay, counted under
+    the case id. Published on hub.cases, keyed by case id: compaction keeps it as the
+    case's last word. ``reason_code`` is one of the codes of schemas/avro's ErasureReason."""
+
+    event_type: ClassVar[str] = "PersonErased"
+    agency: ClassVar[Agency] = Agency.HUB
+
+    case_id: str
+    reason_code: str
+    request_id: str
+    requested_by: str
+    confirmed_by: str
+    facts_shredded: int
+
+    def partition_key(self) -> str:
+        return self.case_id
+
+
+EVENT_TYPES[PersonErased.event_type] = PersonErased

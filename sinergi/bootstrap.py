@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 from psycopg import sql
@@ -25,6 +26,7 @@ from deploy.registry import REGISTRY_USER
 from deploy.secrets import ensure_password, read_password
 from processors.alerts import AlertRules
 from processors.authenticity import Authenticator, signed_at
+from processors.people import People
 from processors.person_rules import PersonRules
 from processors.pipeline import Outputs, Pipeline, Security
 from processors.ports import LedgerStore, OutboxMessage
@@ -34,6 +36,7 @@ from producers.forms import Desk, desk_for
 from producers.outbox import DeskOutbox, RememberedSchemas
 from producers.pseudonym import Pseudonymiser, load_or_create_key
 from producers.publisher import Publisher, kafka_producer
+from producers.sealing import SealingSerializer
 from producers.signing import Signer
 from schemas import avro, crypto
 from schemas.access import Role
@@ -42,8 +45,9 @@ from schemas.directory import Directory, DirectoryError, DirectoryUnavailableErr
 from schemas.directory import load as load_directory
 from schemas.model import Agency, Event
 from schemas.nik import normalise_nik
+from schemas.person_seal import INTAKE_ROLE
 from schemas.registry import RegistryClient, SchemaRegistry
-from schemas.serde import EventDeserializer, EventSerializer
+from schemas.serde import EventDeserializer, EventSerializer, Serializer
 from schemas.topics import ALL_TOPICS, INPUT_TOPICS, subject_for
 from sinergi.config import Settings
 from sinks.kafka import OutboxRelay
@@ -121,10 +125,40 @@ def publisher(
     security = kafka_security(settings, member_id)
     return Publisher(
         lambda: kafka_producer(settings.bootstrap_servers, **security),
-        EventSerializer(client or registry_reader(settings)),
+        sealing(settings, EventSerializer(client or registry_reader(settings))),
         settings.topic,
         signer(settings, member_id),
     )
+
+
+def sealing(settings: Settings, inner: Serializer) -> SealingSerializer:
+    """A member's serializer, sealing every person to the hub's current intake key (read
+    from the member directory, at most once a second)."""
+    cache = DirectoryCache(settings)
+    return SealingSerializer(inner, lambda: cache().sealing_keys.get(INTAKE_ROLE))
+
+
+class IntakeKeys:
+    """The hub's private intake keys by key id, read once; a retired key (its file
+    deleted: ``sinergi agency retire-intake``) stops opening within a second."""
+
+    def __init__(self, settings: Settings, *, recheck_s: float = 1.0) -> None:
+        self.folder = settings.intake_keys_dir
+        self.recheck_s = recheck_s
+        self._keys: dict[str, tuple[X25519PrivateKey, float]] = {}
+
+    def __call__(self, kid: str) -> X25519PrivateKey | None:
+        now = time.monotonic()
+        found = self._keys.get(kid)
+        if found is not None and now - found[1] < self.recheck_s:
+            return found[0]
+        path = self.folder / f"{kid}.key"
+        if not path.exists():
+            self._keys.pop(kid, None)
+            return None
+        key = found[0] if found is not None else crypto.sealing_private(path)
+        self._keys[kid] = (key, now)
+        return key
 
 
 def desk_outbox(settings: Settings, unit: str) -> DeskOutbox:
@@ -150,7 +184,7 @@ def desk_publisher(settings: Settings, unit: str) -> Publisher:
     outbox = desk_outbox(settings, unit)
     return Publisher(
         lambda: kafka_producer(settings.bootstrap_servers, **options),
-        EventSerializer(RememberedSchemas(outbox, registry_reader(settings))),
+        sealing(settings, EventSerializer(RememberedSchemas(outbox, registry_reader(settings)))),
         settings.topic,
         sign,
         outbox=outbox,
@@ -299,6 +333,7 @@ class ProcessorParts:
     def close(self) -> None:
         self.store.close()
         self.publisher.close()
+        self.pipeline.close()
 
 
 def ledger_pipeline(
@@ -306,10 +341,17 @@ def ledger_pipeline(
     store: LedgerStore,
     client: SchemaRegistry,
     outputs: Outputs | None = None,
+    *,
+    database: str | None = None,
 ) -> Pipeline:
     """The one way the ledger's pipeline is built: live, rebuild and tests trust exactly
     the same things (signatures, signers, freshness, the contract, the rules). A rebuild
-    differs only in publishing nothing (``outputs`` None)."""
+    differs only in publishing nothing (``outputs`` None). People are resolved through
+    the vault of the ``database`` (the deployment's by default) as the processor role."""
+    people = People(
+        PostgresVault(conninfo(settings, "sinergi_processor", database), vault_keys(settings)),
+        IntakeKeys(settings),
+    )
     return Pipeline(
         EventDeserializer(client),
         store,
@@ -317,6 +359,7 @@ def ledger_pipeline(
         outputs=outputs,
         security=security(settings),
         topic_prefix=settings.topic_prefix,
+        people=people,
     )
 
 
@@ -349,7 +392,8 @@ def processor_parts(settings: Settings, *, database: str | None = None) -> Proce
 
     relay = OutboxRelay(store, lambda: pub.producer)
     outputs = Outputs(encode, relay, PROCESSOR_MEMBER, encode_all)
-    return ProcessorParts(ledger_pipeline(settings, store, client, outputs), store, pub)
+    pipeline = ledger_pipeline(settings, store, client, outputs, database=database)
+    return ProcessorParts(pipeline, store, pub)
 
 
 def security(settings: Settings) -> Security:

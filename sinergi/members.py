@@ -10,9 +10,11 @@ files readable only by their owner and are never printed.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kafka.admin._acls import (
@@ -32,6 +34,7 @@ from schemas import crypto, reference
 from schemas.access import PUBLISHES_AS, Role, agency_admin, reads, role_of_unit, writes
 from schemas.directory import Directory, DirectoryError, Member
 from schemas.directory import save as save_directory
+from schemas.person_seal import INTAKE_ROLE, key_id
 from sinergi import bootstrap
 from sinergi.config import Settings
 
@@ -202,9 +205,64 @@ def add_many(settings: Settings, wanted: list[tuple[str, Role]]) -> list[Member]
         sealing = crypto.sealing_private(path, create=True)
         keys = {**directory.sealing_keys, Role.POLICE.value: crypto.public_sealing(sealing)}
         directory = replace(directory, sealing_keys=keys)
+    directory = _with_intake_key(settings, directory)
     if directory.body() != read_directory(settings).body():
         _write_directory(settings, directory)
     return added
+
+
+# --- the hub's intake keys (schemas/person_seal.py) ------------------------------------------
+
+
+def _intake_file(settings: Settings, kid: str) -> Path:
+    return settings.intake_keys_dir / f"{kid}.key"
+
+
+def _new_intake_key(settings: Settings, directory: Directory) -> Directory:
+    made = settings.intake_keys_dir / f".new-{os.getpid()}.key"
+    made.unlink(missing_ok=True)
+    public = crypto.public_sealing(crypto.sealing_private(made, create=True))
+    made.rename(_intake_file(settings, key_id(public)))
+    return replace(directory, sealing_keys={**directory.sealing_keys, INTAKE_ROLE: public})
+
+
+def _with_intake_key(settings: Settings, directory: Directory) -> Directory:
+    """The directory with a current intake key whose private half the hub holds."""
+    current = directory.sealing_keys.get(INTAKE_ROLE)
+    if current is not None and _intake_file(settings, key_id(current)).exists():
+        return directory
+    return _new_intake_key(settings, directory)
+
+
+def intake_keys(settings: Settings) -> list[tuple[str, bool]]:
+    """The intake keys the hub can still open (key id, whether desks seal to it now)."""
+    current = read_directory(settings).sealing_keys.get(INTAKE_ROLE)
+    now = key_id(current) if current else None
+    folder = settings.intake_keys_dir
+    found = sorted(p.stem for p in folder.glob("*.key")) if folder.exists() else []
+    return [(kid, kid == now) for kid in found]
+
+
+def rotate_intake_key(settings: Settings) -> str:
+    """A new intake key for desks to seal people to (they read it from the directory);
+    the previous one still opens what was sealed to it until it is retired."""
+    directory = _write_directory(settings, _new_intake_key(settings, read_directory(settings)))
+    return key_id(directory.sealing_keys[INTAKE_ROLE])
+
+
+def retire_intake_key(settings: Settings, kid: str) -> None:
+    """Delete an intake key's private half: what was sealed to it can then be read only
+    from the vault, under each person's own key. Not the current one (rotate first)."""
+    if (kid, True) in intake_keys(settings):
+        raise MemberError(f"intake key {kid} is the current one: rotate it first")
+    path = _intake_file(settings, kid)
+    if not re.fullmatch(r"[0-9a-f]{8}", kid) or not path.exists():
+        raise MemberError(f"no intake key {kid} (see the list of intake keys)")
+    with path.open("r+b") as out:  # overwrite before unlinking
+        out.write(os.urandom(32))
+        out.flush()
+        os.fsync(out.fileno())
+    path.unlink()
 
 
 def ensure(settings: Settings, members: list[tuple[str, Role]]) -> int:

@@ -195,9 +195,11 @@ def _pipeline(settings: Settings, schema: str) -> Iterator[Pipeline]:
     """The same pipeline as live (signatures, contract, rules), writing into ``schema``
     and publishing nothing."""
     store = PostgresLedgerStore(bootstrap.conninfo(settings, "sinergi_owner"), schema=schema)
+    pipeline = bootstrap.ledger_pipeline(settings, store, bootstrap.registry_reader(settings))
     try:
-        yield bootstrap.ledger_pipeline(settings, store, bootstrap.registry_reader(settings))
+        yield pipeline
     finally:
+        pipeline.close()
         store.close()
 
 

@@ -6,6 +6,10 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from schemas import crypto
+from schemas.directory import Directory, Member
 from schemas.model import (
     AlertAcknowledged,
     AlertAction,
@@ -34,6 +38,7 @@ from schemas.model import (
     TipReceived,
     envelope_for,
 )
+from schemas.person_seal import INTAKE_ROLE
 
 T0 = datetime(2026, 1, 20, 1, 30, tzinfo=UTC)
 
@@ -230,3 +235,13 @@ def acknowledgement(alert_id: str, *, at=None, minutes: int = 0, event_id=None, 
     }
     values.update(overrides)
     return AlertAcknowledged(**values)
+
+
+def desk_directory(*members: Member) -> Directory:
+    """A member directory as a desk finds it: its members and the hub's intake key (a
+    fresh one, whose private half nobody keeps) to seal people to."""
+    intake = crypto.public_sealing(X25519PrivateKey.generate())
+    directory = Directory(sealing_keys={INTAKE_ROLE: intake})
+    for member in members:
+        directory = directory.with_member(member)
+    return directory

@@ -8,11 +8,13 @@ from datetime import timedelta
 
 from processors import ledger
 from processors.alerts import Alert, AlertRules
+from processors.people import People
 from processors.pipeline import BatchResult, Outputs, Pipeline
 from processors.ports import MetricKey, OutboxMessage, RawMessage
 from producers.amend import Correction, Recorded, amendment
+from producers.sealing import SealingSerializer
 from schemas.model import AlertRule, Event
-from schemas.serde import EventDeserializer, EventSerializer
+from schemas.serde import EventDeserializer, EventSerializer, Serializer
 from schemas.topics import topic_of
 from sinks.memory import MemoryLedgerStore, MemoryRelay
 from tests.factories import T0
@@ -33,17 +35,25 @@ class MemoryHub:
     registry: MemoryRegistry
     clock: list[float]
     offset: int = 0
+    # The hub's intake key (base64): events are then sent as a desk sends them, people sealed.
+    intake: str | None = None
+
+    def serializer(self) -> Serializer:
+        encode = EventSerializer(self.registry, register=True)
+        intake = self.intake
+        return encode if intake is None else SealingSerializer(encode, lambda: intake)
 
     def send(self, *items: Recorded) -> BatchResult:
         """One batch of the events (records, corrections, retractions), in this order,
         each on its topic at its own Kafka offset."""
-        encode = EventSerializer(self.registry, register=True)
+        encode = self.serializer()
         batch = []
         for item in items:
             event = self.amended(item)
             topic = topic_of(event).name
             self.offset += 1
-            batch.append(RawMessage(topic, 0, self.offset, None, encode(topic, event)))
+            key = event.partition_key().encode()
+            batch.append(RawMessage(topic, 0, self.offset, key, encode(topic, event)))
         result = self.pipeline.process(batch)
         self.pipeline.publish_pending()
         return result
@@ -51,7 +61,7 @@ class MemoryHub:
     def amended(self, item: Recorded, by: str | None = None) -> Event:
         """``item`` as published: a correction or retraction by ``by`` (default: the unit
         of the record, or post-eltari for a retraction)."""
-        encode = EventSerializer(self.registry, register=True)
+        encode = self.serializer()
         if isinstance(item, Correction):
             unit = by or item.record.envelope.unit
         else:
@@ -91,9 +101,16 @@ class MemoryHub:
         return [e for e in found if e.event_type == event_type]
 
 
-def memory_hub(rules: AlertRules | None = None) -> MemoryHub:
-    """A hub publishing into a memory relay, with ``rules`` (the defaults if None)."""
-    registry = MemoryRegistry()
+def memory_hub(
+    rules: AlertRules | None = None,
+    *,
+    people: People | None = None,
+    intake: str | None = None,
+    registry: MemoryRegistry | None = None,
+) -> MemoryHub:
+    """A hub publishing into a memory relay, with ``rules`` (the defaults if None); with
+    ``people``, resolving people through a vault, sent sealed to ``intake``."""
+    registry = registry or MemoryRegistry()
     store = MemoryLedgerStore()
     relay = MemoryRelay(store)
     encode_value = EventSerializer(registry, register=True)
@@ -110,5 +127,6 @@ def memory_hub(rules: AlertRules | None = None) -> MemoryHub:
         rules=rules,
         outputs=Outputs(encode, relay, "hub-test"),
         clock_ms=lambda: clock[0],
+        people=people,
     )
-    return MemoryHub(pipeline, store, relay, registry, clock)
+    return MemoryHub(pipeline, store, relay, registry, clock, intake=intake)

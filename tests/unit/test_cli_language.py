@@ -24,9 +24,10 @@ from producers.forms import desk_for
 from producers.pseudonym import Pseudonymiser, load_or_create_key
 from schemas import crypto
 from schemas.access import Role
-from schemas.directory import Directory, Member, save
+from schemas.directory import Member, save
 from sinergi import buildinfo, cli, config, i18n, members, police, views
 from sinergi.config import ConfigError, from_env
+from tests.factories import desk_directory
 from tests.unit.fake_kafka import FakeBroker
 
 NIK = "5302014101900001"
@@ -257,7 +258,7 @@ def desk_machine(tmp_path, monkeypatch):
     post = crypto.signing_private(settings.keys_dir / "post-eltari.signing.key", create=True)
     admin = Ed25519PrivateKey.generate()
     member = Member("post-eltari", Role.POST, crypto.public_signing(post), "2026-01-01T00:00:00")
-    save(Directory().with_member(member), settings.directory_file, admin)
+    save(desk_directory(member), settings.directory_file, admin)
     settings.directory_anchor_file.write_text(crypto.public_signing(admin))
     settings.kafka_credentials_dir.mkdir(parents=True)
     (settings.kafka_credentials_dir / "post-eltari.password").write_text("secret")

@@ -14,10 +14,11 @@ from producers.outbox import DeskOutbox
 from producers.pseudonym import load_or_create_key
 from schemas import avro, crypto
 from schemas.access import Role
-from schemas.directory import Directory, Member, save
+from schemas.directory import Member, save
 from schemas.topics import subject_for
 from sinergi import bootstrap, cli
 from sinergi.config import from_env
+from tests.factories import desk_directory
 from tests.unit.fake_kafka import FakeBroker
 
 NIK = "5302014101900001"
@@ -37,7 +38,7 @@ def post_desk(tmp_path, monkeypatch):
     post = crypto.signing_private(settings.keys_dir / "post-eltari.signing.key", create=True)
     admin = Ed25519PrivateKey.generate()
     member = Member("post-eltari", Role.POST, crypto.public_signing(post), "2026-01-01T00:00:00")
-    save(Directory().with_member(member), settings.directory_file, admin)
+    save(desk_directory(member), settings.directory_file, admin)
     settings.directory_anchor_file.write_text(crypto.public_signing(admin))
     settings.kafka_credentials_dir.mkdir(parents=True)
     (settings.kafka_credentials_dir / "post-eltari.password").write_text("secret")

@@ -1,0 +1,34 @@
+"""A desk's serializer that seals every person to the hub before encoding
+(:mod:`schemas.person_seal`): the pseudonyms and birth date never reach Kafka in clear.
+
+It wraps the serializer everything a desk sends goes through, so a corrected record
+inside a RecordCorrected is sealed exactly as the record itself was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from schemas.model import Event
+from schemas.person_seal import person_fields, seal_people
+from schemas.serde import SerializationError, Serializer
+
+
+class SealingSerializer:
+    """``inner`` with every person of an event sealed to the hub's current intake key
+    (``intake_key``: its base64 public key from the member directory, or None)."""
+
+    def __init__(self, inner: Serializer, intake_key: Callable[[], str | None]) -> None:
+        self.inner = inner
+        self.intake_key = intake_key
+
+    def __call__(self, topic: str, event: Event) -> bytes:
+        if person_fields(event):
+            key = self.intake_key()
+            if key is None:
+                raise SerializationError(
+                    "the member directory names no hub intake key to seal people to:"
+                    " run `sinergi stack up` (or `sinergi agency add`) on the hub"
+                )
+            event = seal_people(event, key)
+        return self.inner(topic, event)

@@ -1,0 +1,160 @@
+"""A person's personal fields sealed to the hub (issue 11: erasure by crypto-shredding).
+
+A desk knows the person's pseudonyms (keyed with the key every member shares), birth
+date and an officer's estimate of their age. Sent in clear, those would stay in Kafka for
+ever, readable by every member, and no erasure could reach them. So a desk seals them to
+the hub's current **intake key** (X25519 + HKDF + ChaCha20-Poly1305, an ephemeral key per
+message, the event's id bound in: a sealed person cannot be moved to another fact), and
+sends in clear only what is countable: sex, origin regency, the NIK's status and the
+person's age on the day of the fact. The hub opens it once, at intake, and keeps the
+fields under the person's own data key (:mod:`processors.vault`); once the intake key is
+retired (its private half deleted, after the topics' retention has passed), the vault's
+copy is the only readable one, and erasing the person makes it unreadable too.
+
+The intake keys are in the member directory under :data:`INTAKE_ROLE`; a sealed value is
+``<key id>.<base64>``, the key id naming which intake key opens it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
+from datetime import date
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from schemas import crypto
+from schemas.contract import PSEUDONYM
+from schemas.crypto import CryptoError
+from schemas.model import Event, Person
+
+INTAKE_ROLE = "hub-intake"  # the directory's sealing key desks seal people to
+_CONTEXT = b"sinergi-person-v1:"
+
+
+def key_id(public_text: str) -> str:
+    """A short id of an intake public key (base64 X25519): 8 hex digits."""
+    return hashlib.sha256(crypto.unb64(public_text)).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
+class Personal:
+    """What a desk seals of a person: the pseudonyms, the birth date and an estimate."""
+
+    nik_pseudonym: str | None = None
+    weak_pseudonym: str | None = None
+    birth_date: date | None = None
+    estimated_age: int | None = None
+
+    @property
+    def strength(self) -> str:
+        return "nik" if self.nik_pseudonym else "weak"
+
+    @property
+    def pseudonym(self) -> str:
+        return self.nik_pseudonym or self.weak_pseudonym or ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "nik_pseudonym": self.nik_pseudonym,
+            "weak_pseudonym": self.weak_pseudonym,
+            "birth_date": self.birth_date.isoformat() if self.birth_date else None,
+            "estimated_age": self.estimated_age,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Personal:
+        if not isinstance(data, dict):
+            raise CryptoError("sealed person: not an object")
+        try:
+            born = data.get("birth_date")
+            found = cls(
+                nik_pseudonym=_text(data.get("nik_pseudonym")),
+                weak_pseudonym=_text(data.get("weak_pseudonym")),
+                birth_date=date.fromisoformat(born) if born is not None else None,
+                estimated_age=_age(data.get("estimated_age")),
+            )
+        except (TypeError, ValueError):
+            raise CryptoError("sealed person: a field is malformed") from None
+        if not found.pseudonym:
+            raise CryptoError("sealed person: names no pseudonym")
+        return found
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not PSEUDONYM.fullmatch(value):
+        raise ValueError("not a pseudonym")
+    return value
+
+
+def _age(value: Any) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 130:
+        raise ValueError("not an age")
+    return value
+
+
+def _context(event_id: str) -> bytes:
+    return _CONTEXT + event_id.encode()
+
+
+def person_fields(event: Event) -> list[tuple[str, Person]]:
+    """The event's fields holding a person (a tip's subject is optional)."""
+    return [
+        (f.name, value)
+        for f in fields(event)
+        if isinstance(value := getattr(event, f.name, None), Person)
+    ]
+
+
+def seal_person(person: Person, event_id: str, day: date, intake_public: str) -> Person:
+    """``person`` as a desk sends it: the personal fields sealed to the intake key, the
+    rest in clear, with the age on ``day`` (the fact's)."""
+    personal = Personal(
+        person.nik_pseudonym, person.weak_pseudonym, person.birth_date, person.estimated_age
+    )
+    body = json.dumps(personal.as_json(), separators=(",", ":")).encode()
+    sealed = crypto.seal(crypto.sealing_key_from(intake_public), body, _context(event_id))
+    return Person(
+        nik_status=person.nik_status,
+        sex=person.sex,
+        origin_regency=person.origin_regency,
+        sealed=f"{key_id(intake_public)}.{sealed}",
+        age_at_fact=person.age_on(day),
+    )
+
+
+def seal_people(event: Event, intake_public: str) -> Event:
+    """``event`` with every person in it sealed (those already sealed, or naming no
+    pseudonym, as they are)."""
+    changes = {
+        name: seal_person(p, event.event_id, event.occurred_at.date(), intake_public)
+        for name, p in person_fields(event)
+        if p.sealed is None and (p.nik_pseudonym or p.weak_pseudonym)
+    }
+    return replace(event, **changes) if changes else event  # type: ignore[arg-type]
+
+
+def open_person(
+    sealed: str, event_id: str, private_for: Callable[[str], X25519PrivateKey | None]
+) -> Personal:
+    """The personal fields of a sealed person; CryptoError saying why not (an unknown or
+    retired intake key, another event's person, an altered value)."""
+    kid, dot, body = sealed.partition(".")
+    if not dot or len(kid) != 8 or any(c not in "0123456789abcdef" for c in kid):
+        raise CryptoError("sealed person: not '<key id>.<sealed>'")
+    private = private_for(kid)
+    if private is None:
+        raise CryptoError(f"sealed person: intake key {kid} is unknown or retired")
+    opened = crypto.open_sealed(private, body, _context(event_id))
+    try:
+        data = json.loads(opened)
+    except ValueError:
+        raise CryptoError("sealed person: not JSON") from None
+    return Personal.from_json(data)

@@ -1,0 +1,199 @@
+"""People sealed at the desk and resolved at the hub (issue 11): nothing personal on the
+wire, one subject per person across agencies, the same ledger again after the intake key
+is retired and after the person is erased."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import date
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from processors import metrics
+from processors.people import Carrier, People
+from processors.ports import RawMessage
+from processors.vault import Subject, VaultKeys
+from producers.amend import Correction
+from producers.sealing import SealingSerializer
+from schemas import crypto
+from schemas.crypto import CryptoError
+from schemas.model import TipReceived
+from schemas.person_seal import (
+    key_id,
+    open_person,
+    person_fields,
+    seal_people,
+)
+from schemas.serde import EventDeserializer, EventSerializer, SerializationError
+from schemas.topics import topic_of
+from sinks.memory import MemoryVault
+from tests.factories import interception, person, placement, repatriation, tip
+from tests.unit.fakes import MemoryRegistry
+from tests.unit.memory_hub import MemoryHub, memory_hub
+
+INTAKE = X25519PrivateKey.generate()
+PUBLIC = crypto.public_sealing(INTAKE)
+KID = key_id(PUBLIC)
+
+
+def private_for(kid: str) -> X25519PrivateKey | None:
+    return INTAKE if kid == KID else None
+
+
+def test_a_sealed_person_carries_nothing_personal_in_clear_and_opens_only_for_its_event():
+    p = person(1, birth_date=date(2009, 3, 2))
+    event = interception(1, person=p)
+    sealed = seal_people(event, PUBLIC).person
+    assert (sealed.nik_pseudonym, sealed.weak_pseudonym, sealed.birth_date) == (None, None, None)
+    assert sealed.estimated_age is None
+    assert sealed.age_at_fact == p.age_on(event.occurred_at.date()) == 16
+    assert (sealed.sex, sealed.origin_regency, sealed.nik_status) == (
+        p.sex,
+        p.origin_regency,
+        p.nik_status,
+    )
+    assert p.nik_pseudonym not in json.dumps(dataclasses.asdict(sealed))
+    opened = open_person(sealed.sealed or "", event.event_id, private_for)
+    assert (opened.nik_pseudonym, opened.birth_date) == (p.nik_pseudonym, p.birth_date)
+    with pytest.raises(CryptoError):  # moved onto another fact
+        open_person(sealed.sealed or "", interception(2).event_id, private_for)
+    with pytest.raises(CryptoError, match="unknown or retired"):
+        open_person(sealed.sealed or "", event.event_id, lambda kid: None)
+
+
+@pytest.mark.parametrize("text", ["", "nodot", "ABCDEFGH.xyz", "0123456.abc", "01234567.!!"])
+def test_a_malformed_sealed_person_is_refused_with_a_reason(text):
+    with pytest.raises(CryptoError):
+        open_person(text, "e", private_for)
+
+
+def test_the_kafka_key_is_a_bucket_not_the_pseudonym():
+    event = interception(1)
+    key = event.partition_key()
+    assert key.startswith("p") and len(key) == 5
+    assert event.person.nik_pseudonym not in key
+    assert key == interception(1, minutes=60).partition_key()  # one person, one partition
+
+
+def test_the_desk_serializer_seals_every_person_and_refuses_without_an_intake_key():
+    registry = MemoryRegistry()
+    inner = EventSerializer(registry, register=True)
+    decode = EventDeserializer(registry)
+    sealing = SealingSerializer(inner, lambda: PUBLIC)
+    for event in (interception(1), placement(2), repatriation(3), tip(subject_n=4)):
+        wire = decode(sealing("t.x", event)).event
+        ((_, sent),) = person_fields(wire)
+        assert sent.sealed and not sent.nik_pseudonym and not sent.birth_date
+    with pytest.raises(SerializationError, match="intake key"):
+        SealingSerializer(inner, lambda: None)("t.x", interception(1))
+
+
+def test_a_tip_without_a_subject_needs_no_key():
+    registry = MemoryRegistry()
+    event = tip(subject_n=None)
+    assert isinstance(event, TipReceived) and event.subject is None
+    SealingSerializer(EventSerializer(registry, register=True), lambda: None)("t.x", event)
+
+
+def vault() -> MemoryVault:
+    return MemoryVault(VaultKeys(kek=crypto.data_key(), lookup_key=crypto.data_key()))
+
+
+def test_people_resolve_one_subject_per_person_across_agencies_and_keep_the_fields():
+    people = People(vault(), private_for)
+    a = seal_people(interception(1), PUBLIC)
+    b = seal_people(placement(1), PUBLIC)
+    c = seal_people(interception(2), PUBLIC)
+    done, refused = people.resolve([Carrier(e.event_id, e) for e in (a, b, c)])
+    assert refused == {}
+    keys = [person_fields(done[e.event_id])[0][1].key for e in (a, b, c)]
+    assert keys[0] == keys[1] != keys[2]
+    assert all(k and k.startswith("nik:") and person(1).nik_pseudonym not in k for k in keys)
+    subject = Subject.of_case(keys[0] or "")
+    facts = people.vault.disclose(subject).facts
+    assert {f.carrier_id for f in facts} == {a.event_id, b.event_id}
+    assert all(f.fields and f.fields["nik_pseudonym"] == person(1).nik_pseudonym for f in facts)
+
+
+def test_a_person_in_clear_or_sealed_to_a_retired_key_is_refused_and_nothing_kept():
+    people = People(vault(), private_for)
+    clear = interception(1)
+    elsewhere = X25519PrivateKey.generate()
+    retired = seal_people(interception(2), crypto.public_sealing(elsewhere))
+    done, refused = people.resolve([Carrier(e.event_id, e) for e in (clear, retired)])
+    assert done == {}
+    assert "in clear" in refused[clear.event_id]
+    assert "retired" in refused[retired.event_id]
+    assert people.vault.carried([clear.event_id, retired.event_id]) == {}
+
+
+def test_a_message_seen_before_finds_its_subject_without_the_intake_key_also_after_erasure():
+    store = vault()
+    event = seal_people(interception(1), PUBLIC)
+    first, _ = People(store, private_for).resolve([Carrier(event.event_id, event)])
+    case = first[event.event_id].person.key  # type: ignore[attr-defined]
+    store.erase(Subject.of_case(case), "req-1")
+    again, refused = People(store, lambda kid: None).resolve([Carrier(event.event_id, event)])
+    assert refused == {}
+    assert again[event.event_id].person.key == case  # type: ignore[attr-defined]
+
+
+def wire(hub: MemoryHub, events) -> list[RawMessage]:
+    """The messages a desk sends for ``events`` (people sealed), at offsets 1, 2, ..."""
+    encode = hub.serializer()
+    return [
+        RawMessage(topic_of(e).name, 0, n, e.partition_key().encode(),
+                   encode(topic_of(e).name, e))
+        for n, e in enumerate(events, start=1)
+    ]  # fmt: skip
+
+
+def test_the_ledger_names_subjects_and_a_replay_after_erasure_and_key_retirement_is_identical():
+    store = vault()
+    minor = person(1, birth_date=date(2010, 6, 1))
+    events = [
+        interception(1, person=minor),
+        placement(1, person=minor, minutes=60),
+        interception(2, minutes=5),
+        repatriation(3),
+    ]
+    live = memory_hub(people=People(store, private_for), intake=PUBLIC)
+    batch = wire(live, events)
+    result = live.pipeline.process(batch)
+    assert (result.stored, result.dead_lettered) == (4, 0)
+    cases = live.store.cases
+    assert len(cases) == 3
+    assert not any(minor.nik_pseudonym in k for k in cases)
+    (case,) = [c for c in cases.values() if c.placements == 1]
+    assert case.interceptions == 1 and case.minor_when_first_seen
+    assert case.birth_date is None and case.estimated_age == 15
+    kept = json.dumps([s.record for s in live.store.events.values()], default=str)
+    assert minor.nik_pseudonym not in kept and "2010-06-01" not in kept
+    assert minor.nik_pseudonym not in json.dumps(live.ledger())
+
+    store.erase(Subject.of_case(case.case_id), "req-1")
+    assert all(f.fields is None for f in store.disclose(Subject.of_case(case.case_id)).facts)
+    # A rebuild: the same messages into a fresh ledger, the intake key retired since.
+    rebuilt = memory_hub(people=People(store, lambda kid: None), registry=live.registry)
+    assert rebuilt.pipeline.process(batch).stored == 4
+    assert rebuilt.ledger() == live.ledger()
+    assert rebuilt.metrics() == live.metrics()
+
+
+def test_a_correction_of_the_person_moves_the_record_to_the_corrected_persons_subject():
+    store = vault()
+    hub = memory_hub(people=People(store, private_for), intake=PUBLIC)
+    wrong = interception(1)
+    hub.send(wrong)
+    (before,) = hub.store.cases
+    right = dataclasses.replace(wrong, person=person(2))
+    result = hub.send(Correction(right))
+    assert (result.stored, result.dead_lettered) == (1, 0)
+    (after,) = hub.store.cases
+    assert after != before and hub.store.cases[after].interceptions == 1
+    assert hub.count(metrics.INTERCEPTIONS) == 1
+    # The corrected record's person is kept under the correction's own id.
+    found = store.find("nik", person(2).nik_pseudonym or "")
+    assert found is not None and found.case_id == after
