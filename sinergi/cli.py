@@ -1327,6 +1327,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sinergi.cli_report",
     "sinergi.cli_person",
     "sinergi.cli_breach",
+    "sinergi.cli_keys",
 )
 
 

@@ -568,6 +568,30 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "en": "Remove a member's credential and ACLs; its past signatures stay verifiable.",
     },
     "arg.member_id": {"id": "Id anggota", "en": "Member id"},
+    "cmd.intake_keys": {
+        "id": "Kunci penerimaan hub (tempat meja menyegel data pribadi) dan yang berlaku kini.",
+        "en": "The hub's intake keys (desks seal personal data to them) and the current one.",
+    },
+    "cmd.rotate_intake": {
+        "id": "Buat kunci penerimaan baru untuk meja; yang lama tetap membuka sampai dipensiunkan.",
+        "en": "Make a new intake key for desks; the old one still opens until it is retired.",
+    },
+    "cmd.retire_intake": {
+        "id": "Hapus kunci penerimaan lama: yang disegel padanya hanya terbaca dari brankas.",
+        "en": "Delete an old intake key: what was sealed to it is readable from the vault only.",
+    },
+    "arg.intake_key": {"id": "Id kunci penerimaan (8 heksa)", "en": "Intake key id (8 hex)"},
+    "col.key_id": {"id": "id kunci", "en": "key id"},
+    "col.current": {"id": "berlaku", "en": "current"},
+    "yes": {"id": "ya", "en": "yes"},
+    "intake_rotated": {
+        "id": "Kunci penerimaan baru {kid}: meja menyegel padanya mulai sekarang.",
+        "en": "New intake key {kid}: desks seal to it from now on.",
+    },
+    "intake_retired": {
+        "id": "Kunci penerimaan {kid} dihapus.",
+        "en": "Intake key {kid} deleted.",
+    },
     "member_revoked": {"id": "dicabut {member} pada {at}", "en": "revoked {member} at {at}"},
     "cmd.audit_verify": {
         "id": "Periksa jejak audit: rantai hash setiap partisi, setiap offset yang dikomit"
@@ -739,6 +763,117 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "en": "the hub holds no case for this NIK (the export is recorded all the same)",
     },
     "stdout": {"id": "keluaran standar", "en": "standard output"},
+    "opt.person_case": {
+        "id": "Id kasus orang itu (nik:/weak: dan 32 digit heksa), bagi yang dikenal hanya dari"
+        " nama (mis. ditemukan di peramban) atau sudah dihapus; sebagai ganti NIK",
+        "en": "The person's case id (nik:/weak: and 32 hex digits), for someone known only by"
+        " name (e.g. found in the browser) or already erased; instead of a NIK",
+    },
+    "person_nothing_held": {
+        "id": "hub tidak menyimpan apa pun tentang NIK ini: tidak ada orang di brankasnya (tidak"
+        " pernah dicatat, atau sudah dihapus)",
+        "en": "the hub holds nothing about this NIK: no person in its vault (never recorded, or"
+        " erased)",
+    },
+    "person_export_erased": {
+        "id": "orang ini telah dihapus pada {at} (permintaan {request}): data pribadinya tidak"
+        " dapat dibaca lagi; fakta-faktanya tetap dihitung",
+        "en": "this person was erased on {at} (request {request}): their personal fields can no"
+        " longer be read; their facts stay, counted",
+    },
+    # erasure (sinergi/erasure.py, sinergi/cli_person.py)
+    "cmd.person_erase": {
+        "id": "Hapus seseorang (crypto-shredding): kunci datanya dimusnahkan sehingga data"
+        " pribadinya tidak terbaca lagi di mana pun; fakta-faktanya tetap dihitung. Seorang"
+        " administrator meminta (NIK atau --case, dan --reason), administrator LAIN"
+        " mengonfirmasi (--confirm ID_PERMINTAAN); --list: permintaan yang menunggu. Setiap"
+        " langkah dicatat; hub menerbitkan PersonErased bertanda tangan di hub.cases.",
+        "en": "Erase a person (crypto-shredding): their data key is destroyed so their personal"
+        " fields can no longer be read anywhere; their facts stay, counted. One administrator"
+        " asks (a NIK or --case, and --reason), ANOTHER confirms (--confirm REQUEST_ID);"
+        " --list: the requests waiting. Every step is recorded; the hub publishes a signed"
+        " PersonErased on hub.cases.",
+    },
+    "opt.erase_reason": {
+        "id": "Alasan, sebagai kode: SUBJECT_REQUEST (orang itu meminta), CONSENT_WITHDRAWN,"
+        " COURT_ORDER, UNLAWFUL_PROCESSING",
+        "en": "Why, as a code: SUBJECT_REQUEST (the person asked), CONSENT_WITHDRAWN,"
+        " COURT_ORDER, UNLAWFUL_PROCESSING",
+    },
+    "opt.erase_confirm": {
+        "id": "Laksanakan permintaan ini (id atau 8 digit heksa pertamanya); oleh administrator"
+        " lain daripada yang meminta",
+        "en": "Carry out this request (its id or first 8 hex digits); by another administrator"
+        " than the one who asked",
+    },
+    "opt.erase_list": {
+        "id": "Tampilkan permintaan penghapusan yang menunggu konfirmasi",
+        "en": "Show the erasure requests waiting for confirmation",
+    },
+    "erase_requested": {
+        "id": "penghapusan diminta: {request} untuk kasus {case}, alasan {reason}, oleh {by}",
+        "en": "erasure requested: {request} for case {case}, reason {reason}, by {by}",
+    },
+    "erase_confirm_hint": {
+        "id": "administrator lain melaksanakannya: sinergi person erase --confirm {request}",
+        "en": "another administrator carries it out: sinergi person erase --confirm {request}",
+    },
+    "erase_pending_line": {
+        "id": "{request} kasus {case}: {reason}, diminta oleh {by} pada {at}",
+        "en": "{request} case {case}: {reason}, asked by {by} on {at}",
+    },
+    "erase_none_pending": {
+        "id": "tidak ada permintaan penghapusan yang menunggu",
+        "en": "no erasure request is waiting",
+    },
+    "person_erased": {
+        "id": "dihapus: kasus {case}, {facts} fakta tidak terbaca lagi; permintaan {request}"
+        " (diminta oleh {asked}, dikonfirmasi oleh {confirmed})",
+        "en": "erased: case {case}, {facts} fact(s) made unreadable; request {request} (asked"
+        " by {asked}, confirmed by {confirmed})",
+    },
+    "person_erased_published": {
+        "id": "PersonErased diterbitkan di hub.cases",
+        "en": "PersonErased published on hub.cases",
+    },
+    "person_erased_waits": {
+        "id": "PersonErased menunggu di outbox hub: prosesor menerbitkannya pada gilirannya"
+        " berikutnya",
+        "en": "PersonErased waits in the hub's outbox: the processor publishes it on its next turn",
+    },
+    "cmd.person_retention": {
+        "id": "Orang yang masa simpannya telah lewat menurut deploy/retention.yaml (setiap fakta"
+        " tentang mereka lebih tua dari masa jenisnya); --apply menghapus masing-masing (alasan"
+        " RETENTION, tanpa administrator kedua: kebijakan itulah keputusannya), dicatat dan"
+        " diumumkan seperti `person erase`.",
+        "en": "The people whose retention has passed under deploy/retention.yaml (every fact"
+        " about them older than its type's period); --apply erases each (reason RETENTION, no"
+        " second administrator: the policy is the decision), recorded and announced as"
+        " `person erase` does.",
+    },
+    "opt.retention_apply": {
+        "id": "Hapus mereka (tanpa ini: hanya daftar)",
+        "en": "Erase them (without it: only list them)",
+    },
+    "opt.retention_at": {
+        "id": "Nilai pada saat ini (YYYY-MM-DD[THH:MM], WITA) alih-alih sekarang; saat yang akan"
+        " datang hanya dapat dilihat, tidak diterapkan",
+        "en": "Judge as of this moment (YYYY-MM-DD[THH:MM], WITA) instead of now; a later moment"
+        " may be looked at, never applied",
+    },
+    "opt.retention_policy": {
+        "id": "Berkas kebijakan; bawaan: deploy/retention.yaml",
+        "en": "The policy file; default: deploy/retention.yaml",
+    },
+    "retention_due": {"id": "{case}: masa simpan lewat", "en": "{case}: retention passed"},
+    "retention_listed": {
+        "id": "{count} orang lewat masa simpannya pada {at} (--apply menghapus mereka)",
+        "en": "{count} person(s) past their retention on {at} (--apply erases them)",
+    },
+    "retention_applied": {
+        "id": "{count} orang dihapus menurut kebijakan masa simpan",
+        "en": "{count} person(s) erased under the retention policy",
+    },
     # refusals that are not the user's typing: one sentence each, never a traceback
     "refusal.kafka_acl": {
         "id": "Kafka menolak: {unit} tidak berhak atas {what} (ACL); minta administrator"
@@ -1204,6 +1339,60 @@ SENTENCES: Sequence[tuple[str, str]] = (
     ),
     (r"  \.\.\. and (\d+) more", "  ... dan {0} lainnya"),
     (r"no case for this NIK", "tidak ada kasus untuk NIK ini"),
+    # erasure (sinergi/erasure.py, sinks/erasure.py)
+    (
+        r"(.+) asked for this erasure: another administrator must confirm it",
+        "{0} yang meminta penghapusan ini: administrator lain harus mengonfirmasinya",
+    ),
+    (
+        r"erasure request (\S+) was already carried out \((.+)\)",
+        "permintaan penghapusan {0} sudah dilaksanakan ({1})",
+    ),
+    (r"no erasure request (\S+)", "tidak ada permintaan penghapusan {0}"),
+    (
+        r"more than one erasure request begins (\S+)",
+        "lebih dari satu permintaan penghapusan berawalan {0}",
+    ),
+    (
+        r"a request id is a UUID, or its first 8 or more hex digits",
+        "id permintaan adalah UUID, atau 8 digit heksa pertamanya atau lebih",
+    ),
+    (r"the vault holds no person (\S+)", "brankas tidak menyimpan orang {0}"),
+    (r"(\S+) is already erased", "{0} sudah dihapus"),
+    (
+        r"(\S+) is no longer in the vault to erase \(erased by another request\)",
+        "{0} tidak lagi ada di brankas untuk dihapus (sudah dihapus oleh permintaan lain)",
+    ),
+    (r"--reason is one of (.+)", "--reason adalah salah satu dari {0}"),
+    (
+        r"RETENTION erasures are the policy's: `sinergi person retention --apply` makes them",
+        "penghapusan RETENTION milik kebijakan: `sinergi person retention --apply` yang membuatnya",
+    ),
+    (
+        r"--confirm takes a request id only \(the request names who\)",
+        "--confirm hanya menerima id permintaan (permintaan itu yang menyebut siapa)",
+    ),
+    (r"give a NIK or --case, not both", "berikan NIK atau --case, tidak keduanya"),
+    (
+        r"a case id is nik: or weak: and 32 hex digits \(as the ledger shows it\)",
+        "id kasus adalah nik: atau weak: dan 32 digit heksa (seperti di buku kasus)",
+    ),
+    (
+        r"--at later than now cannot be applied: it would erase people early",
+        "--at setelah sekarang tidak dapat diterapkan: orang akan terhapus sebelum waktunya",
+    ),
+    (
+        r"(\S+), line (\d+): each line is `EventType: period`",
+        "{0}, baris {1}: setiap baris berbentuk `EventType: masa`",
+    ),
+    (r"(\S+), line (\d+): (\w+) is not an event type", "{0}, baris {1}: {2} bukan jenis peristiwa"),
+    (r"(\S+), line (\d+): (\w+) is named twice", "{0}, baris {1}: {2} disebut dua kali"),
+    (
+        r"(\S+), line (\d+): (\w+)'s period is <n>y, <n>d, forever or no-person",
+        "{0}, baris {1}: masa {2} adalah <n>y, <n>d, forever atau no-person",
+    ),
+    (r"(\S+) does not say how long to keep (.+)", "{0} tidak menyebut berapa lama menyimpan {1}"),
+    (r"the retention policy (\S+) cannot be read", "kebijakan masa simpan {0} tidak dapat dibaca"),
     (
         r"unknown (rule|severity) (.+); known: (.+)",
         "{0} tidak dikenal {1}; yang dikenal: {2}",

@@ -20,6 +20,7 @@ import psycopg
 from psycopg import sql
 
 from deploy.procs import terminate
+from schemas.nik import normalise_nik
 from sinergi import bootstrap, members
 from sinergi.config import Settings, from_env
 from sinks.migrate import migrate
@@ -115,6 +116,25 @@ class Hub:
             "bootstrap_servers": self.settings.bootstrap_servers,
             **bootstrap.kafka_security(self.settings, principal),
         }
+
+    def case_of(self, nik: str, *, timeout: float = 60) -> str:
+        """The hub's case id of a NIK, once the processor has taken in a fact about it: the
+        ledger names people by a subject id only the vault links to the NIK (police learn
+        it from an alert, the browser or ``ledger case``)."""
+        names = bootstrap.pseudonymiser(self.settings)
+        vault = bootstrap.vault(self.settings, "sinergi_owner")
+        found: list[str] = []
+
+        def known() -> bool:
+            subject = vault.find("nik", names.nik(normalise_nik(nik)))
+            found.extend([subject.case_id] if subject else [])
+            return subject is not None
+
+        try:
+            self.wait_for(known, timeout=timeout, what="the hub's case of a NIK")
+        finally:
+            vault.close()
+        return found[0]
 
     def event_count(self) -> int:
         return int(self.query("SELECT count(*) FROM events")[0][0])  # type: ignore[call-overload]

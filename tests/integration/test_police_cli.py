@@ -26,10 +26,6 @@ RULE = AlertRule.DECEASED_UNREGISTERED.value
 SAMPLE = '{rule="deceased_unregistered",severity="high"}'
 
 
-def case_id_of(hub: Hub, nik: str) -> str:
-    return "nik:" + bootstrap.pseudonymiser(hub.settings).nik(nik)
-
-
 def metrics_page(hub: Hub) -> str:
     return httpx.get(f"http://127.0.0.1:{hub.settings.ports.metrics}/metrics", timeout=5).text
 
@@ -82,7 +78,7 @@ def alert_of(hub: Hub, nik: str) -> tuple[str, object]:
     [(alert_id, withdrawn_at)] = hub.query(
         "SELECT alert_id::text, withdrawn_at FROM alerts WHERE rule = %s AND %s = ANY(case_ids)",
         RULE,
-        case_id_of(hub, nik),
+        hub.case_of(nik),
     )
     return str(alert_id), withdrawn_at
 
@@ -122,7 +118,7 @@ def test_a_withdrawn_alert_is_never_open_and_police_use_id_prefixes_and_a_nik(hu
     every = {a["alert_id"]: a for a in listed(hub)}
     gone = every[withdrawn_id]
     assert gone["status"] == "withdrawn" and gone["withdrawn_at"] is not None
-    assert gone["case_ids"] == [case_id_of(hub, NIK)] and gone["rule"] == RULE
+    assert gone["case_ids"] == [hub.case_of(NIK)] and gone["rule"] == RULE
     assert every[open_id]["status"] == "open" and every[open_id]["withdrawn_at"] is None
     assert [a["alert_id"] for a in listed(hub, "--rule", RULE.lower(), "--open")] == [open_id]
     assert [a["alert_id"] for a in listed(hub, "--rule", RULE)] == [open_id, withdrawn_id]
@@ -171,15 +167,15 @@ def test_a_withdrawn_alert_is_never_open_and_police_use_id_prefixes_and_a_nik(hu
 
     # A case by NIK: pseudonymised here; the NIK is never printed.
     case = hub.cli("ledger", "case", NIK)
-    assert f"Case {case_id_of(hub, NIK)}" in case.stdout
+    assert f"Case {hub.case_of(NIK)}" in case.stdout
     assert "RepatriationRecorded" in case.stdout and "LtsaRegistrationRecorded" in case.stdout
     assert NIK not in case.stdout + case.stderr
     nobody = hub.cli("ledger", "case", NO_CASE_NIK, check=False)
     assert nobody.returncode == 2
     assert "error: no case for this NIK" in nobody.stderr
     assert NO_CASE_NIK not in nobody.stdout + nobody.stderr
-    by_prefix = hub.cli("ledger", "case", case_id_of(hub, OTHER_NIK)[:12])  # nik: + 8 hex
-    assert f"Case {case_id_of(hub, OTHER_NIK)}" in by_prefix.stdout
+    by_prefix = hub.cli("ledger", "case", hub.case_of(OTHER_NIK)[:12])  # nik: + 8 hex
+    assert f"Case {hub.case_of(OTHER_NIK)}" in by_prefix.stdout
 
 
 def test_an_ambiguous_or_unknown_prefix_is_refused_and_nothing_is_acknowledged(hub):

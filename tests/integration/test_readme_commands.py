@@ -52,7 +52,7 @@ from pathlib import Path
 import pytest
 
 from producers import forms
-from sinergi import bootstrap, runtime, views
+from sinergi import runtime, views
 from sinergi.config import REPO_ROOT
 from tests.integration.hub import Hub
 
@@ -167,7 +167,7 @@ class Session:
         return env | {"LANG": "C.UTF-8", "COLUMNS": "200"}
 
     def case_id(self) -> str:
-        return "nik:" + bootstrap.pseudonymiser(self.hub.settings).nik(NIK)
+        return self.hub.case_of(NIK)
 
     def alert_prefix(self) -> str:
         [newest] = views.alerts(self.hub.settings, only_open=True, limit=1)
