@@ -111,7 +111,9 @@ CASES = TopicSpec(
     "CaseUpdated",
     Agency.HUB,
     compacted=True,
-    doc="The ledger's change events: each case's latest state, keyed by case id.",
+    doc="The ledger's change events: each case's latest state, keyed by case id; and the"
+    " erasure of its person (PersonErased), the case's last word once compacted.",
+    also=("PersonErased",),
 )
 DEAD_LETTER = TopicSpec(
     "hub.dead-letter",

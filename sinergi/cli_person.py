@@ -7,6 +7,11 @@ with the members' shared key, both from the hub's own secrets, as ``audit verify
 The raw NIK goes nowhere but the document: not into the export's record, the messages,
 or a log. Left out of the command line, it is asked for without an echo (or read from
 standard input), so that it stays out of the shell's history and the process list too.
+
+``sinergi person erase`` and ``sinergi person retention`` erase people (:mod:`sinergi.erasure`):
+a request by one administrator, carried out by another; or the retention policy, applied.
+Each erasure is recorded (migration 0014) and announced as the hub: a signed PersonErased
+on ``hub.cases``, put in the hub's outbox with the erasure and relayed at once.
 """
 
 from __future__ import annotations
@@ -15,19 +20,32 @@ import getpass
 import json
 import os
 import sys
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from kafka.errors import KafkaError
 from rich.text import Text
 
-from sinergi import bootstrap, person
-from sinergi.cli import EXPECTED_ERRORS, app, err, fail, settings
+from processors.ports import OutboxMessage
+from processors.vault import Subject, VaultError
+from producers.publisher import Publisher, kafka_producer
+from schemas.faults import DataRefusedError, TransientError
+from schemas.model import Event, utcnow
+from schemas.serde import EventSerializer
+from sinergi import bootstrap, erasure, person
+from sinergi.cli import EXPECTED_ERRORS, app, err, fail, out, print_json, settings
+from sinergi.config import Settings
+from sinergi.display import local_time
+from sinergi.erasure import ErasureError
 from sinergi.i18n import t
-from sinergi.person import PersonExportError
+from sinergi.person import NothingHeldError, PersonExportError, checked_text
+from sinks.erasure import Confirmation, ErasureRefusedError, ErasureStore, Request, relay_own
 
 person_app = typer.Typer(help=t("group.person"), no_args_is_help=True)
+WITA = timezone(timedelta(hours=8))  # a time typed without a zone (as everywhere)
 app.add_typer(person_app, name="person")
 
 
@@ -52,10 +70,25 @@ def write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
+# What the person commands may meet besides the command line's own: one sentence each.
+PERSON_ERRORS = (
+    PersonExportError,
+    ErasureError,
+    ErasureRefusedError,
+    VaultError,
+    TransientError,
+    DataRefusedError,
+    *EXPECTED_ERRORS,
+)
+
+
 @person_app.command("export", help=t("cmd.person_export"))
 def person_export(
     nik: Annotated[
         str | None, typer.Argument(help=t("arg.person_nik"), metavar="NIK", show_default=False)
+    ] = None,
+    case: Annotated[
+        str | None, typer.Option("--case", help=t("opt.person_case"), show_default=False)
     ] = None,
     out_path: Annotated[
         Path | None, typer.Option("--out", help=t("opt.export_out"), show_default=False)
@@ -66,29 +99,278 @@ def person_export(
     by: Annotated[str | None, typer.Option(help=t("opt.who"), show_default=False)] = None,
 ) -> None:
     s = settings()
+    vault = bootstrap.vault(s, "sinergi_owner")
     try:
-        typed = nik if nik not in (None, "-") else _asked_nik()
+        typed = None if case else nik if nik not in (None, "-") else _asked_nik()
         done = person.export(
             bootstrap.conninfo(s, "sinergi_owner"),
             bootstrap.pseudonymiser(s),
-            typed or "",
+            vault,
+            nik=typed or ("" if case is None else None),
+            case_id=case,
             exported_by=by or getpass.getuser(),
             request_ref=request,
         )
-    except (PersonExportError, *EXPECTED_ERRORS) as exc:
+    except NothingHeldError as exc:
+        err.print(Text(t("person_nothing_held") if case is None else str(exc), style="yellow"))
+        raise typer.Exit(code=1) from None
+    except PERSON_ERRORS as exc:
         fail(exc)
+    finally:
+        vault.close()
     text = json.dumps(done.document, ensure_ascii=False, indent=2, default=_jsonable) + "\n"
     if out_path is None:
         sys.stdout.write(text)
         sys.stdout.flush()
     else:
         write_private(out_path, text)
-    if not done.document["subject"]["held"]:
+    if done.erased:
+        erased = done.document["vault"]["erasure"]
+        line = t("person_export_erased", at=local_time(erased["erased_at"]),
+                 request=erased["request_id"])  # fmt: skip
+        err.print(Text(line, style="yellow"), soft_wrap=True)
+    elif not done.document["subject"]["held"]:
         err.print(Text(t("person_not_held"), style="yellow"))
     where = t("stdout") if out_path is None else str(out_path)
     line = t("person_exported", case=done.case_id, events=done.events, alerts=done.alerts,
              where=where, seq=done.seq)  # fmt: skip
     err.print(Text(line, style="green"), soft_wrap=True)
+
+
+# --- erasure ---------------------------------------------------------------------------------
+
+
+class HubAnnouncer:
+    """How an administrator's erasure publishes as the hub: PersonErased encoded and
+    signed as the processor's outputs are (its member, key and schema), into the outbox;
+    then relayed now with the processor's Kafka credential. (The parts are bootstrap's,
+    as ``processor_parts`` assembles them; this assembly belongs beside it.)"""
+
+    def __init__(self, s: Settings) -> None:
+        options = {"max_block_ms": 10_000,
+                   **bootstrap.kafka_security(s, bootstrap.PROCESSOR_MEMBER)}  # fmt: skip
+        self.settings = s
+        self.publisher = Publisher(
+            lambda: kafka_producer(s.bootstrap_servers, **options),
+            EventSerializer(bootstrap.registry_reader(s)),
+            s.topic,
+            bootstrap.signer(s, bootstrap.PROCESSOR_MEMBER),
+        )
+        self.announce = erasure.announcer(self.encode, bootstrap.PROCESSOR_MEMBER, utcnow)
+
+    def encode(self, event: Event) -> OutboxMessage:
+        m = self.publisher.encode(event)
+        return OutboxMessage(m.topic, m.key, m.value, tuple(m.headers))
+
+    def send(self, messages: Sequence[OutboxMessage]) -> None:
+        producer = self.publisher.producer
+        futures = [
+            producer.send(m.topic, key=m.key, value=m.value, headers=list(m.headers))
+            for m in messages
+        ]
+        producer.flush(timeout=30)
+        for future in futures:
+            future.get(timeout=30)
+
+    def relay(self, done: list[Confirmation]) -> int:
+        """Send these erasures' announcements now; 0 when Kafka cannot take them (they
+        wait in the outbox for the processor's relay)."""
+        try:
+            return relay_own(bootstrap.conninfo(self.settings, "sinergi_owner"),
+                             [c.outbox_id for c in done], self.send)  # fmt: skip
+        except (KafkaError, OSError):
+            return 0
+
+    def close(self) -> None:
+        self.publisher.close()
+
+
+def _who(by: str | None) -> str:
+    who = checked_text("--by", by or getpass.getuser())
+    if who is None:
+        raise PersonExportError("--by: who (a name or staff code) is required")
+    return who
+
+
+def _request_line(asked: Request) -> dict[str, Any]:
+    return {"request_id": asked.request_id, "case_id": asked.case_id,
+            "reason_code": asked.reason_code, "requested_by": asked.requested_by,
+            "requested_at": asked.requested_at}  # fmt: skip
+
+
+def _erased_line(done: Confirmation, published: bool) -> dict[str, Any]:
+    return {**_request_line(done.request), "confirmed_by": done.confirmed_by,
+            "confirmed_at": done.confirmed_at, "facts_shredded": done.facts_shredded,
+            "event_id": done.event_id, "published": published}  # fmt: skip
+
+
+def _show_erased(done: Confirmation, published: bool, as_json: bool) -> None:
+    if as_json:
+        print_json(_erased_line(done, published))
+        return
+    line = t("person_erased", case=done.request.case_id, facts=done.facts_shredded,
+             request=done.request.request_id, asked=done.request.requested_by,
+             confirmed=done.confirmed_by)  # fmt: skip
+    out.print(Text(line, style="green"), soft_wrap=True)
+    where = t("person_erased_published") if published else t("person_erased_waits")
+    err.print(Text(where), soft_wrap=True)
+
+
+@person_app.command("erase", help=t("cmd.person_erase"))
+def person_erase(
+    nik: Annotated[
+        str | None, typer.Argument(help=t("arg.person_nik"), metavar="NIK", show_default=False)
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option(help=t("opt.erase_reason"), show_default=False)
+    ] = None,
+    case: Annotated[
+        str | None, typer.Option("--case", help=t("opt.person_case"), show_default=False)
+    ] = None,
+    confirm: Annotated[
+        str | None,
+        typer.Option(
+            "--confirm", help=t("opt.erase_confirm"), metavar="REQUEST_ID", show_default=False
+        ),
+    ] = None,
+    pending: Annotated[bool, typer.Option("--list", help=t("opt.erase_list"))] = False,
+    by: Annotated[str | None, typer.Option(help=t("opt.who"), show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=t("opt.json"))] = False,
+) -> None:
+    s = settings()
+    store = ErasureStore(bootstrap.conninfo(s, "sinergi_owner"))
+    try:
+        if pending:
+            _list_pending(store, as_json)
+        elif confirm is not None:
+            if nik or case or reason:
+                raise ErasureError("--confirm takes a request id only (the request names who)")
+            _confirm(s, store, confirm, _who(by), as_json)
+        else:
+            _request(s, store, nik, case, reason, _who(by), as_json)
+    except NothingHeldError:
+        fail(ErasureError(t("person_nothing_held")))
+    except PERSON_ERRORS as exc:
+        fail(exc)
+
+
+def _list_pending(store: ErasureStore, as_json: bool) -> None:
+    waiting = store.pending()
+    for asked in waiting:
+        if as_json:
+            print_json(_request_line(asked))
+        else:
+            line = t("erase_pending_line", request=asked.request_id, case=asked.case_id,
+                     reason=asked.reason_code, by=asked.requested_by,
+                     at=local_time(asked.requested_at))  # fmt: skip
+            out.print(Text(line), soft_wrap=True)
+    if not waiting and not as_json:
+        err.print(t("erase_none_pending"))
+
+
+def _request(
+    s: Settings,
+    store: ErasureStore,
+    nik: str | None,
+    case: str | None,
+    reason: str | None,
+    who: str,
+    as_json: bool,
+) -> None:
+    if reason is None:
+        raise ErasureError(f"--reason is one of {', '.join(erasure.ASKED_REASONS)}")
+    code = erasure.reason_code(reason)
+    if case is not None:
+        if nik is not None:
+            raise ErasureError("give a NIK or --case, not both")
+        subject: Subject | None = person.subject_of_case(case)
+    else:
+        typed = nik if nik not in (None, "-") else _asked_nik()
+        vault = bootstrap.vault(s, "sinergi_owner")
+        try:
+            subject = person.subject_of_nik(bootstrap.pseudonymiser(s), vault, typed or "")
+        finally:
+            vault.close()
+    if subject is None:
+        raise NothingHeldError("nothing held")
+    asked = store.request(subject, code, who)
+    if as_json:
+        print_json(_request_line(asked))
+        return
+    line = t("erase_requested", request=asked.request_id, case=asked.case_id, reason=code,
+             by=who)  # fmt: skip
+    out.print(Text(line, style="green"), soft_wrap=True)
+    err.print(Text(t("erase_confirm_hint", request=asked.request_id)), soft_wrap=True)
+
+
+def _confirm(s: Settings, store: ErasureStore, request: str, who: str, as_json: bool) -> None:
+    asked = store.find(request)
+    hub = HubAnnouncer(s)
+    try:
+        done = store.confirm(asked.request_id, who, hub.announce)
+        published = hub.relay([done]) == 1
+    finally:
+        hub.close()
+    _show_erased(done, published, as_json)
+
+
+@person_app.command("retention", help=t("cmd.person_retention"))
+def person_retention(
+    apply: Annotated[bool, typer.Option("--apply", help=t("opt.retention_apply"))] = False,
+    at: Annotated[
+        datetime | None,
+        typer.Option(
+            "--at",
+            help=t("opt.retention_at"),
+            show_default=False,
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        ),
+    ] = None,
+    policy_path: Annotated[
+        Path | None, typer.Option("--policy", help=t("opt.retention_policy"), show_default=False)
+    ] = None,
+    by: Annotated[str | None, typer.Option(help=t("opt.who"), show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=t("opt.json"))] = False,
+) -> None:
+    s = settings()
+    now = utcnow()
+    moment = now if at is None else (at if at.tzinfo else at.replace(tzinfo=WITA)).astimezone(UTC)
+    vault = bootstrap.vault(s, "sinergi_owner")
+    try:
+        policy = erasure.load_policy(policy_path or erasure.POLICY_FILE)
+        erasure.check_moment(moment, now, applying=apply)
+        who = _who(by)
+        due = vault.due(policy.keep_for, moment)
+        if not apply:
+            for subject in due:
+                if as_json:
+                    print_json({"case_id": subject.case_id, "due": True})
+                else:
+                    out.print(t("retention_due", case=subject.case_id))
+            err.print(t("retention_listed", count=len(due), at=local_time(moment)))
+            return
+        _apply(s, policy, due, who, as_json)
+    except PERSON_ERRORS as exc:
+        fail(exc)
+    finally:
+        vault.close()
+
+
+def _apply(
+    s: Settings, policy: erasure.RetentionPolicy, due: list[Subject], who: str, as_json: bool
+) -> None:
+    store = ErasureStore(bootstrap.conninfo(s, "sinergi_owner"))
+    hub = HubAnnouncer(s)
+    done: list[Confirmation] = []
+    try:
+        for subject in due:
+            done.append(store.erase_by_policy(subject, policy.digest, who, hub.announce))
+        published = hub.relay(done) == len(done)
+    finally:
+        hub.close()
+    for one in done:
+        _show_erased(one, published, as_json)
+    err.print(t("retention_applied", count=len(done)))
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m sinergi.cli_person person ...`

@@ -2,9 +2,17 @@
 person, as one JSON document (``sinergi person export NIK``).
 
 The NIK is pseudonymised here, with the members' shared key, exactly as the desks do
-(:mod:`producers.pseudonym`): the hub holds only the pseudonym, so that is what is
-looked for, and what the export's own audit (``person_exports``, migration 0012) names.
-The raw NIK is in the document the administrator asked for, and nowhere else.
+(:mod:`producers.pseudonym`), and the pseudonym looked up in the hub's vault
+(:mod:`processors.vault`), which names the person by a random subject id: their case id
+(``nik:<subject id>``) is what the ledger holds, what is read, and what the export's own
+audit (``person_exports``, migration 0012) names. :func:`subject_of_nik` is the one way
+from a NIK to a case (the analyst's ``ledger case NIK`` uses it too). A person known only
+by name (a weak case, found in the browser) is exported by case id instead. The raw NIK
+is in the document the administrator asked for, and nowhere else.
+
+The vault's own account is part of the document: the personal fields each fact carried
+(the pseudonyms, a birth date), opened with the person's data key; once the person is
+erased, when, under which request and by whom, and that those fields are unreadable.
 
 What is read, as the administrator (``sinergi_owner``), in one snapshot: every stored
 event naming the person (their own records, police files naming their case, the
@@ -25,7 +33,8 @@ reporter's protection). Contacts sealed for police stay sealed: the hub cannot r
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,8 +42,10 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from processors.vault import Disclosure, Subject, Vault, VaultError
 from producers.pseudonym import Pseudonymiser
 from schemas.nik import NIK_LENGTH, normalise_nik
+from sinks.erasure import Confirmation, ErasureStore
 
 FORMAT = "sinergi.person-export/1"
 WITHHELD_PERSON = "withheld: another person"
@@ -45,10 +56,18 @@ FREE_TEXT_MAX = 200
 
 NOTES: Sequence[Mapping[str, str]] = (
     {
-        "id": "NIK diubah menjadi pseudonim hub di mesin ini dengan kunci bersama para anggota;"
-        " hub hanya menyimpan pseudonim itu (case_id), tidak pernah NIK.",
-        "en": "The NIK was turned into the hub's pseudonym on this machine with the members'"
-        " shared key; the hub stores only that pseudonym (case_id), never the NIK.",
+        "id": "NIK diubah menjadi pseudonim di mesin ini dengan kunci bersama para anggota, lalu"
+        " dicari di brankas hub, yang menamai orang itu dengan id acak (case_id); buku kasus"
+        " hanya menyimpan id itu, tidak pernah NIK atau pseudonimnya.",
+        "en": "The NIK was turned into the members' pseudonym on this machine with their"
+        " shared key, then looked up in the hub's vault, which names the person by a random"
+        " id (case_id); the ledger stores only that id, never the NIK or its pseudonym.",
+    },
+    {
+        "id": "Brankas (vault) menyimpan data pribadi setiap fakta (pseudonim, tanggal lahir)"
+        " hanya di bawah kunci data orang itu sendiri; ekspor ini membukanya.",
+        "en": "The vault keeps each fact's personal fields (pseudonyms, birth date) only under"
+        " the person's own data key; this export opens them.",
     },
     {
         "id": "Kontak perekrut yang disegel untuk polisi (kolom *_sealed, sealed_contacts) tetap"
@@ -83,17 +102,48 @@ NOTES: Sequence[Mapping[str, str]] = (
 )
 
 
+ERASED_NOTE = {
+    "id": "Orang ini telah dihapus (crypto-shredding): kunci datanya dimusnahkan, sehingga data"
+    " pribadi setiap fakta (fields: null) tidak dapat dibaca lagi oleh siapa pun; fakta-faktanya"
+    " tetap dihitung di bawah case_id.",
+    "en": "This person was erased (crypto-shredding): their data key was destroyed, so the"
+    " personal fields of every fact (fields: null) can no longer be read by anyone; their"
+    " facts stay, counted under the case_id.",
+}
+
+
 class PersonExportError(RuntimeError):
     """The export cannot be made as asked: one sentence, never echoing a NIK."""
 
 
-def case_of_nik(names: Pseudonymiser, nik: str) -> str:
-    """The strong case id of a NIK, as the desks derive it (any 16 digits: a NIK that
-    fails validation is still recorded, as evidence of a forged document)."""
+class NothingHeldError(PersonExportError):
+    """No person in the vault for what was given."""
+
+
+def nik_digits(nik: str) -> str:
+    """The 16 digits of a NIK as typed (spaces, dots, dashes between them); any 16 digits:
+    a NIK that fails validation is still recorded, as evidence of a forged document."""
     digits = normalise_nik(nik.strip())
     if len(digits) != NIK_LENGTH or not digits.isdigit():
         raise PersonExportError(f"a NIK is {NIK_LENGTH} digits (spaces, dots, dashes allowed)")
-    return "nik:" + names.nik(digits)
+    return digits
+
+
+def subject_of_nik(names: Pseudonymiser, vault: Vault, nik: str) -> Subject | None:
+    """The person a NIK names, as the hub knows them: the NIK pseudonymised as the desks
+    do it, the pseudonym looked up in the vault. None when the vault holds no one for it:
+    never recorded, or erased (an erased person is found by no NIK, ever)."""
+    return vault.find("nik", names.nik(nik_digits(nik)))
+
+
+def subject_of_case(case_id: str) -> Subject:
+    """A case id as typed (``nik:``/``weak:`` and 32 hex digits); never echoed back."""
+    try:
+        return Subject.of_case(case_id.strip().lower())
+    except VaultError:
+        raise PersonExportError(
+            "a case id is nik: or weak: and 32 hex digits (as the ledger shows it)"
+        ) from None
 
 
 def checked_text(what: str, text: str | None) -> str | None:
@@ -259,11 +309,13 @@ def _recruiters_in(detail: Mapping[str, Any]) -> set[str]:
 # --- the document ----------------------------------------------------------------------------
 
 
-def redact(value: Any, subject: str) -> Any:
+def redact(value: Any, subject: str, names: Collection[str] = ()) -> Any:
     """``value`` without other people's data: other case ids counted, not named; another
-    person's attributes withheld; a hotline reporter's reference withheld."""
+    person's attributes withheld; a hotline reporter's reference withheld. ``names``: the
+    subject's own pseudonyms as ``nik:<p>``/``weak:<p>`` (a record of before the vault,
+    sent in clear, names them so)."""
     if isinstance(value, list):
-        return [redact(item, subject) for item in value]
+        return [redact(item, subject, names) for item in value]
     if not isinstance(value, dict):
         return value
     out: dict[str, Any] = {}
@@ -281,14 +333,14 @@ def redact(value: Any, subject: str) -> Any:
                 out["case_refs_withheld"] = len(item) - len(own)
         elif key == "reporter_ref" and item:
             out[key] = WITHHELD_REPORTER
-        elif key in ("person", "subject") and _someone_else(item, subject):
+        elif key in ("person", "subject") and _someone_else(item, {subject, *names}):
             out[key] = WITHHELD_PERSON
         else:
-            out[key] = redact(item, subject)
+            out[key] = redact(item, subject, names)
     return out
 
 
-def _someone_else(person: Any, subject: str) -> bool:
+def _someone_else(person: Any, own: AbstractSet[str]) -> bool:
     """A person record (with its pseudonyms) that is not the subject's."""
     if not isinstance(person, dict):
         return False
@@ -297,7 +349,70 @@ def _someone_else(person: Any, subject: str) -> bool:
         for kind in ("nik", "weak")
         if person.get(f"{kind}_pseudonym")
     ]
-    return bool(named) and subject not in named
+    return bool(named) and own.isdisjoint(named)
+
+
+def withhold_people(value: Any) -> Any:
+    """``value`` with every person record in it withheld: a record the vault says is about
+    someone else (a record corrected to name another person travels sealed, so only the
+    vault can tell)."""
+    if isinstance(value, list):
+        return [withhold_people(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    return {
+        key: WITHHELD_PERSON
+        if key in ("person", "subject") and isinstance(item, dict)
+        else withhold_people(item)
+        for key, item in value.items()
+    }
+
+
+def own_names(disclosure: Disclosure | None) -> set[str]:
+    """The pseudonyms the vault's facts about the subject carried, as ``kind:pseudonym``."""
+    found: set[str] = set()
+    for fact in disclosure.facts if disclosure else ():
+        for kind in ("nik", "weak"):
+            value = (fact.fields or {}).get(f"{kind}_pseudonym")
+            if isinstance(value, str) and value:
+                found.add(f"{kind}:{value}")
+    return found
+
+
+def vault_account(disclosure: Disclosure, erasure: Confirmation | None) -> dict[str, Any]:
+    """What the vault holds about the subject: each fact's personal fields, opened; once
+    erased, the erasure (when, which request, who) and fields that are null."""
+    account: dict[str, Any] = {
+        "case_id": disclosure.subject.case_id,
+        "known_since": disclosure.created_at,
+        "erased": disclosure.erased_at is not None,
+        "facts": [
+            {"carrier_id": f.carrier_id, "event_type": f.event_type,
+             "occurred_at": f.occurred_at, "fields": f.fields}
+            for f in disclosure.facts
+        ],
+    }  # fmt: skip
+    if disclosure.erased_at is not None:
+        account["erasure"] = {
+            "erased_at": disclosure.erased_at,
+            "request_id": disclosure.erasure_ref,
+            "fields_readable": False,
+            **(
+                {
+                    "reason_code": erasure.request.reason_code,
+                    "requested_by": erasure.request.requested_by,
+                    "requested_at": erasure.request.requested_at,
+                    "confirmed_by": erasure.confirmed_by,
+                    "confirmed_at": erasure.confirmed_at,
+                    "facts_shredded": erasure.facts_shredded,
+                    "announced_as": erasure.event_id,
+                }
+                if erasure is not None
+                else {}
+            ),
+        }
+        account["note"] = ERASED_NOTE
+    return account
 
 
 def sealed_values(value: Any) -> int:
@@ -318,7 +433,7 @@ def sealed_values(value: Any) -> int:
 
 
 def document(
-    nik: str,
+    nik: str | None,
     case_id: str,
     found: Holdings,
     *,
@@ -326,8 +441,14 @@ def document(
     exported_by: str,
     request_ref: str | None,
     export_seq: int,
+    vault: Mapping[str, Any] | None = None,
+    names: Collection[str] = (),
+    others: Collection[str] = (),
 ) -> dict[str, Any]:
-    """The export: what ``found`` holds about ``case_id``, others' data left out."""
+    """The export: what ``found`` holds about ``case_id``, others' data left out.
+    ``vault``: the vault's account (:func:`vault_account`); ``names``: the subject's own
+    pseudonyms (:func:`own_names`); ``others``: ids of events the vault says are about
+    someone else (their person withheld)."""
     facts = (found.case or {}).get("state", {}).get("facts", [])
     linked = {
         "recruiters": [
@@ -339,9 +460,13 @@ def document(
         "groups": found.groups,
         "investigations": found.investigations,
     }  # fmt: skip
+    events = [
+        {**e, "payload": withhold_people(e["payload"])} if e.get("event_id") in others else e
+        for e in found.events
+    ]
     body = {
         "case": found.case,
-        "events": found.events,
+        "events": events,
         "alerts": found.alerts,
         "alerts_held": found.alerts_held,
         "fact_versions": found.fact_versions,
@@ -349,14 +474,20 @@ def document(
         "audit": found.audit,
         "access": {"web_audit": found.web_audit, "earlier_exports": found.exports},
     }
-    redacted = redact(body, case_id)
+    redacted = redact(body, case_id, names)
+    erased = bool(vault and vault.get("erased"))
     return {
         "format": FORMAT,
         "exported_at": exported_at,
         "export_seq": export_seq,
         "exported_by": exported_by,
         "request_ref": request_ref,
-        "subject": {"nik": nik, "case_id": case_id, "held": found.case is not None},
+        "subject": {
+            "nik": nik,
+            "case_id": case_id,
+            "held": found.case is not None,
+            "erased": erased,
+        },
         "counts": {
             "events": len(found.events),
             "alerts": len(found.alerts),
@@ -364,8 +495,10 @@ def document(
             "fact_versions": len(found.fact_versions),
             "audit_entries": len(found.audit),
             "sealed_values": sealed_values(redacted),
+            "vault_facts": len(vault["facts"]) if vault else 0,
         },
-        "notes": list(NOTES),
+        "notes": [*NOTES, *([ERASED_NOTE] if erased else [])],
+        "vault": vault,
         **redacted,
     }
 
@@ -377,34 +510,56 @@ class Export:
     seq: int
     events: int
     alerts: int
+    erased: bool = False
 
 
 def export(
     conninfo: str,
     names: Pseudonymiser,
-    nik: str,
+    vault: Vault,
     *,
+    nik: str | None = None,
+    case_id: str | None = None,
     exported_by: str,
     request_ref: str | None,
 ) -> Export:
-    """Read everything about the NIK's case in one snapshot and record the export (who,
-    when, the pseudonym, the request) in the same transaction; the document comes back
-    only once that record is committed."""
-    case_id = case_of_nik(names, nik)
+    """Everything about one person, named by NIK (looked up in the vault) or by case id:
+    the vault's account, then the ledger read in one snapshot with the export recorded
+    (who, when, the case id, the request) in the same transaction; the document comes
+    back only once that record is committed."""
     by = checked_text("--by", exported_by)
     if by is None:
         raise PersonExportError("--by: who exports (a name or staff code) is required")
     ref = checked_text("--request", request_ref)
+    if case_id is not None:
+        subject: Subject | None = subject_of_case(case_id)
+    else:
+        subject = subject_of_nik(names, vault, nik or "")
+    if subject is None:
+        raise NothingHeldError(
+            "the hub holds nothing about this NIK: no person in its vault (never recorded,"
+            " or erased; an erased person is exported by case id)"
+        )
+    try:
+        told = vault.disclose(subject)
+    except VaultError:
+        raise NothingHeldError(f"the hub's vault holds no person {subject.case_id}") from None
+    erasure = ErasureStore(conninfo).erasure_of(subject) if told.erased_at else None
     with psycopg.connect(conninfo, row_factory=dict_row) as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         with conn.transaction():
-            found = read(conn, case_id)
+            found = read(conn, subject.case_id)
             row = conn.execute(
                 "INSERT INTO person_exports (case_id, exported_by, request_ref, events, alerts)"
                 " VALUES (%s, %s, %s, %s, %s) RETURNING seq, exported_at",
-                (case_id, by, ref, len(found.events), len(found.alerts)),
+                (subject.case_id, by, ref, len(found.events), len(found.alerts)),
             ).fetchone()
     assert row is not None
-    doc = document(nik, case_id, found, exported_at=row["exported_at"], exported_by=by,
-                   request_ref=ref, export_seq=int(row["seq"]))  # fmt: skip
-    return Export(doc, case_id, int(row["seq"]), len(found.events), len(found.alerts))
+    carried = vault.carried([e["event_id"] for e in found.events])
+    others = {event_id for event_id, s in carried.items() if s != subject}
+    doc = document(nik, subject.case_id, found, exported_at=row["exported_at"], exported_by=by,
+                   request_ref=ref, export_seq=int(row["seq"]),
+                   vault=vault_account(told, erasure), names=own_names(told),
+                   others=others)  # fmt: skip
+    return Export(doc, subject.case_id, int(row["seq"]), len(found.events), len(found.alerts),
+                  told.erased_at is not None)  # fmt: skip

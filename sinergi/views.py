@@ -18,9 +18,10 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from processors.vault import Vault
 from schemas.model import AlertRule, Severity
 from schemas.nik import NIK_LENGTH, normalise_nik
-from sinergi import bootstrap
+from sinergi import bootstrap, person
 from sinergi.config import Settings
 from sinergi.display import local_time
 from sinergi.display import severity as severity_label
@@ -491,10 +492,28 @@ def find_case(settings: Settings, text: str) -> str:
     return resolve(prefix, ids)
 
 
+def analyst_vault(settings: Settings) -> Vault:
+    """The vault as the analyst may use it: to learn who a pseudonym's lookup names."""
+    return bootstrap.vault(settings, "sinergi_analyst")
+
+
 def _case_of_nik(settings: Settings, nik: str) -> str:
-    case_id = "nik:" + bootstrap.pseudonymiser(settings).nik(nik)
+    """The case of a NIK, found as :func:`sinergi.person.subject_of_nik` finds it (the one
+    way from a NIK to a case), as the analyst: the vault is asked only who the lookup
+    names (``person_subject``), nothing else of it is read."""
+    vault = analyst_vault(settings)
+    try:
+        subject = person.subject_of_nik(bootstrap.pseudonymiser(settings), vault, nik)
+    finally:
+        close = getattr(vault, "close", None)
+        if close is not None:
+            close()
+    if subject is None:
+        raise IdError("no case for this NIK")
     with analyst(settings) as conn:
-        found = conn.execute("SELECT 1 FROM v_cases WHERE case_id = %s", (case_id,)).fetchone()
+        found = conn.execute(
+            "SELECT 1 FROM v_cases WHERE case_id = %s", (subject.case_id,)
+        ).fetchone()
     if found is None:
         raise IdError("no case for this NIK")
-    return case_id
+    return subject.case_id

@@ -38,12 +38,18 @@ def event_ids(output: str) -> list[str]:
 
 
 def case_of(hub: Hub, nik: str) -> str:
-    return "nik:" + bootstrap.pseudonymiser(hub.settings).nik(nik)
+    """The NIK's case, as the hub knows the person: through its vault (once processed)."""
+    vault = bootstrap.vault(hub.settings, "sinergi_owner")
+    try:
+        subject = vault.find("nik", bootstrap.pseudonymiser(hub.settings).nik(nik))
+    finally:
+        vault.close()
+    assert subject is not None, "the person is not in the vault"
+    return subject.case_id
 
 
 def test_the_export_lists_every_fact_about_the_person_and_no_one_elses(hub: Hub, tmp_path: Path):
     assert parse_nik(NIK) and parse_nik(OTHER_NIK)
-    mine, other = case_of(hub, NIK), case_of(hub, OTHER_NIK)
     hub.start_worker()
     tip = hub.run("hotline", "tip", tip_ref="PX-1", reporter=REPORTER, concern="akan_berangkat",
                   nik=NIK, recruiter=RECRUITER, occurred_at="2026-01-10T09:00")  # fmt: skip
@@ -59,6 +65,9 @@ def test_the_export_lists_every_fact_about_the_person_and_no_one_elses(hub: Hub,
             occurred_at="2026-01-05T10:00")  # fmt: skip
     death = hub.run("bp3mi", "repatriation", nik=NIK, kind="jenazah", country="MY",
                     procedural="tidak", occurred_at="2026-03-02T11:00")  # fmt: skip
+    # Police name cases by the ids the hub gave the people (found through its vault).
+    hub.wait_for(lambda: hub.event_count() == 6, what="the people's records")
+    mine, other = case_of(hub, NIK), case_of(hub, OTHER_NIK)
     police_file = hub.run("police", "investigation", investigation_ref="LP/PX/1", offence="TPPO",
                           case_ids=f"{mine};{other}", recruiters=RECRUITER,
                           occurred_at="2026-03-03T10:00")  # fmt: skip
@@ -98,7 +107,11 @@ def test_the_export_lists_every_fact_about_the_person_and_no_one_elses(hub: Hub,
         **dict.fromkeys(event_ids(retracted.stdout), "amends_a_record_about_them"),
         ack: "acknowledges_an_alert_about_them",
     }
-    assert found["subject"] == {"nik": NIK, "case_id": mine, "held": True}
+    assert found["subject"] == {"nik": NIK, "case_id": mine, "held": True, "erased": False}
+    # The vault's account: each of her records' personal fields, opened.
+    pseudonym = bootstrap.pseudonymiser(hub.settings).nik(NIK)
+    assert found["vault"]["case_id"] == mine and not found["vault"]["erased"]
+    assert {f["fields"]["nik_pseudonym"] for f in found["vault"]["facts"]} == {pseudonym}
     assert (found["request_ref"], found["exported_by"]) == ("PDP-7", "dpo-1")
     # Her case as the ledger holds it: the retracted tip is out, the correction holds.
     [(state,)] = hub.query("SELECT state FROM cases WHERE case_id = %s", mine)
@@ -162,11 +175,12 @@ def test_the_export_lists_every_fact_about_the_person_and_no_one_elses(hub: Hub,
 def test_the_nik_can_be_given_on_standard_input_out_of_the_shells_history(hub: Hub):
     done = subprocess.run(
         [sys.executable, "-m", "sinergi", "person", "export", "--by", "dpo-2"],
-        input=NIK + "\n", env=hub.env, capture_output=True, text=True, timeout=120, check=True,
+        input=NIK + "\n", env=hub.env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
-    found = json.loads(done.stdout)
-    assert found["subject"] == {"nik": NIK, "case_id": case_of(hub, NIK), "held": False}
-    assert found["events"] == [] and "holds no case" in done.stderr
+    # Read, looked up, and not found: the hub holds nothing about her (never recorded).
+    assert done.returncode == 1 and done.stdout == ""
+    assert "the hub holds nothing about this NIK" in " ".join(done.stderr.split())
+    assert NIK not in done.stderr
 
 
 # --- the breach clock ---------------------------------------------------------------------------

@@ -1,6 +1,8 @@
-"""A person's export, without a database: the NIK names the case the desks name, other
-people's data is left out, sealed contacts are counted and stay sealed, the export's own
-record never takes a NIK, and the document holds the NIK only where the subject is named.
+"""A person's export, without a database: the NIK finds, through the vault, the person the
+desks named (and no one once erased), the vault's account opens their fields and after
+erasure says so, other people's data is left out, sealed contacts are counted and stay
+sealed, the export's own record never takes a NIK, and the document holds the NIK only
+where the subject is named.
 (Reading it from PostgreSQL: tests/integration/test_person.py.)"""
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from processors.vault import Kept, VaultKeys
 from producers.forms import FORMS, desk_for, record
 from producers.pseudonym import Pseudonymiser
 from schemas.model import Agency
 from sinergi import person
 from sinergi.person import Holdings, PersonExportError
+from sinks.memory import MemoryVault
 
 NIK = "5304015203880917"
 KEY = b"k" * 32
@@ -22,21 +26,61 @@ MINE = "nik:" + "a" * 32
 OTHER = "nik:" + "b" * 32
 
 
-def test_the_nik_names_the_case_the_desks_name_it_by():
+def test_the_nik_names_the_person_the_vault_kept_from_the_desks_record():
     names = Pseudonymiser(KEY)
     desk = desk_for(Agency.POST, "eltari", names)
     row = {"occurred_at": "2026-01-20T08:30", "nik": NIK, "outcome": "SENT_HOME",
            "officer": "ELT-07"}  # fmt: skip
     event = record(desk, FORMS["interception"], row)
-    assert person.case_of_nik(names, NIK) == event.partition_key()
-    assert person.case_of_nik(names, "5304-0152 0388.0917") == event.partition_key()
+    # The intake keeps the person the desk named (its NIK pseudonym) in the vault.
+    vault = MemoryVault(VaultKeys(kek=b"K" * 32, lookup_key=b"L" * 32))
+    kept = Kept(event.event_id, "nik", names.nik(NIK), {"nik_pseudonym": names.nik(NIK)},
+                event.event_type, event.occurred_at)  # fmt: skip
+    subject = vault.keep([kept])[event.event_id]
+    assert person.subject_of_nik(names, vault, NIK) == subject
+    assert person.subject_of_nik(names, vault, "5304-0152 0388.0917") == subject
+    assert person.subject_of_nik(names, vault, "5304010101900003") is None  # never recorded
+    vault.erase(subject, "ER-1")
+    assert person.subject_of_nik(names, vault, NIK) is None  # erased: found by no NIK
 
 
 @pytest.mark.parametrize("typed", ["5304015203", "53040152038809171", "530401520388091x", ""])
 def test_what_is_not_sixteen_digits_is_refused_without_being_echoed(typed):
     with pytest.raises(PersonExportError) as refused:
-        person.case_of_nik(Pseudonymiser(KEY), typed)
+        person.nik_digits(typed)
     assert typed not in str(refused.value) or not typed
+
+
+@pytest.mark.parametrize("typed", ["nik:abc", "5304015203880917", "nik:5304015203880917"])
+def test_what_is_not_a_case_id_is_refused_without_being_echoed(typed):
+    with pytest.raises(PersonExportError) as refused:
+        person.subject_of_case(typed)
+    assert typed not in str(refused.value)
+
+
+def test_the_vaults_account_opens_the_fields_and_after_erasure_says_so():
+    vault = MemoryVault(VaultKeys(kek=b"K" * 32, lookup_key=b"L" * 32))
+    kept = Kept("e-1", "nik", "a" * 64, {"nik_pseudonym": "a" * 64, "birth_date": "1988-03-12"},
+                "InterceptionRecorded", datetime(2026, 1, 20, tzinfo=UTC))  # fmt: skip
+    subject = vault.keep([kept])["e-1"]
+    told = vault.disclose(subject)
+    account = person.vault_account(told, None)
+    assert account["erased"] is False and "erasure" not in account
+    assert account["facts"][0]["fields"]["birth_date"] == "1988-03-12"
+    assert person.own_names(told) == {"nik:" + "a" * 64}
+    vault.erase(subject, "9f1c2d3e-0000-4000-8000-000000000000")
+    erased = person.vault_account(vault.disclose(subject), None)
+    assert erased["erased"] is True and erased["facts"][0]["fields"] is None
+    assert erased["erasure"]["request_id"] == "9f1c2d3e-0000-4000-8000-000000000000"
+    assert erased["erasure"]["fields_readable"] is False
+    assert set(erased["note"]) == {"id", "en"}
+
+
+def test_a_record_the_vault_says_is_someone_elses_shows_them_withheld():
+    payload = {"record": {"person": {"sealed": "k.AAAA", "sex": "MALE"}}, "post_id": "eltari"}
+    assert person.withhold_people(payload) == {
+        "record": {"person": person.WITHHELD_PERSON}, "post_id": "eltari",
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -96,7 +140,9 @@ def test_the_document_names_the_nik_once_and_counts_what_it_holds():
     assert text.count(NIK) == 1 and doc["subject"]["nik"] == NIK
     assert OTHER not in text
     assert doc["counts"] == {"events": 1, "alerts": 1, "alerts_held": 0, "fact_versions": 0,
-                             "audit_entries": 0, "sealed_values": 2}  # fmt: skip
+                             "audit_entries": 0, "sealed_values": 2,
+                             "vault_facts": 0}  # fmt: skip
+    assert doc["subject"] == {"nik": NIK, "case_id": MINE, "held": True, "erased": False}
     assert doc["links"]["recruiters"] == [{"recruiter_ref": "r1", "in_facts": ["e1"]}]
     assert doc["alerts"][0]["case_ids_withheld"] == 1
     assert all(set(note) == {"id", "en"} for note in doc["notes"])

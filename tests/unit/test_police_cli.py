@@ -15,6 +15,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from deploy.secrets import ensure_password
+from processors.vault import Kept, VaultKeys
 from producers.pseudonym import load_or_create_key
 from schemas.model import (
     AlertRaised,
@@ -26,6 +27,7 @@ from schemas.model import (
 )
 from sinergi import bootstrap, cli, police, views
 from sinergi.config import from_env
+from sinks.memory import MemoryVault
 
 NIK = "5302014101900001"
 T0 = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
@@ -214,6 +216,7 @@ class FakeLedger:
         self.alerts = alerts
         self.cases = cases
         self.queries: list[tuple[str, Any]] = []
+        self.nik_case = ""
 
     def __enter__(self) -> FakeLedger:
         return self
@@ -284,9 +287,16 @@ def ledger(tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
     settings = from_env()
     load_or_create_key(settings.pseudonym_key_file, create=True)
-    nik_case = "nik:" + bootstrap.pseudonymiser(settings).nik(NIK)
+    # The hub's vault knows the NIK's person (as the intake keeps them): their case id is
+    # a subject id, found through the vault.
+    vault = MemoryVault(VaultKeys(kek=b"K" * 32, lookup_key=b"L" * 32))
+    pseudonym = bootstrap.pseudonymiser(settings).nik(NIK)
+    kept = Kept("e-1", "nik", pseudonym, {"nik_pseudonym": pseudonym}, "RepatriationRecorded", T0)
+    nik_case = vault.keep([kept])["e-1"].case_id
     fake = FakeLedger(list(ROWS), [nik_case, STRONG, WEAK, OTHER])
+    fake.nik_case = nik_case
     monkeypatch.setattr(views, "analyst", lambda settings: fake)
+    monkeypatch.setattr(views, "analyst_vault", lambda settings: vault)
     monkeypatch.setattr(cli, "out", Console())  # reads COLUMNS=80
     monkeypatch.setattr(cli, "err", Console(stderr=True))
     return fake
@@ -408,8 +418,7 @@ def test_ledger_case_by_nik_shows_the_case_and_never_the_nik(ledger):
     shown = Ran("ledger", "case", NIK)
     assert shown.exit_code == 0, shown.stderr
     assert NIK not in shown.stdout + shown.stderr
-    case_id = "nik:" + bootstrap.pseudonymiser(from_env()).nik(NIK)
-    assert f"Case {case_id}" in shown.stdout  # whole, at 80 columns
+    assert f"Case {ledger.nik_case}" in shown.stdout  # whole, at 80 columns
     assert "RepatriationRecorded" in shown.stdout
     lookups = [params for query, params in ledger.queries if "case_id = %s" in query]
     assert lookups and all(NIK not in repr(params) for params in lookups)

@@ -1,0 +1,229 @@
+"""Erasure and retention through the real stack, as administrators run them (issue 11):
+``sinergi person erase`` asked by one administrator and carried out by another shreds a
+person's fields in the vault, records both, and publishes a signed PersonErased on
+hub.cases; ``sinergi person retention --apply`` erases those whose every fact is past its
+period, and keeps the others. The vault is seeded directly, as the intake keeps people
+(its own tests: tests/integration/test_vault_contract.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from kafka import KafkaConsumer
+
+from processors.vault import Kept, Subject
+from schemas.model import PersonErased
+from schemas.serde import EventDeserializer
+from schemas.topics import CASES
+from sinergi import bootstrap
+from sinergi.erasure import load_policy
+from tests.integration.hub import Hub
+
+pytestmark = pytest.mark.integration
+
+NIK = "5304015203880917"  # Belu, a woman born 12 March 1988
+OTHER_NIK = "5304010101900003"  # Belu, a man born 1 January 1990
+NOW = datetime.now(UTC)
+YEAR = timedelta(days=365)
+
+
+def keep(hub: Hub, nik: str, *facts: tuple[str, datetime]) -> Subject:
+    """The person of ``nik`` kept in the vault with these facts (type, day), as the intake
+    keeps them: the fields the desk sealed, under the person's own key."""
+    pseudonym = bootstrap.pseudonymiser(hub.settings).nik(nik)
+    vault = bootstrap.vault(hub.settings, "sinergi_processor")
+    try:
+        fields = {"nik_pseudonym": pseudonym, "weak_pseudonym": None,
+                  "birth_date": "1988-03-12", "estimated_age": None}  # fmt: skip
+        found = vault.keep(
+            [Kept(str(uuid.uuid4()), "nik", pseudonym, fields, kind, at) for kind, at in facts]
+        )
+    finally:
+        vault.close()
+    [subject] = set(found.values())
+    return subject
+
+
+def request_id(output: str) -> str:
+    [found] = re.findall(r"erasure requested: ([0-9a-f-]{36}) ", output)
+    return str(found)
+
+
+def erasures_on_topic(hub: Hub) -> list[tuple[PersonErased, dict[str, bytes]]]:
+    """Every PersonErased on hub.cases, with its headers, as police read the topic."""
+    consumer = KafkaConsumer(
+        hub.settings.topic(CASES.name),
+        **hub.kafka("police-polda-ntt"),
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5000,
+    )
+    decode = EventDeserializer(bootstrap.registry_reader(hub.settings))
+    found = []
+    for message in consumer:
+        event = decode(message.value).event
+        if isinstance(event, PersonErased):
+            assert message.key.decode() == event.case_id
+            found.append((event, dict(message.headers)))
+    consumer.close()
+    return found
+
+
+def test_two_administrators_erase_a_person_and_the_hub_announces_it(hub: Hub):
+    day = NOW - timedelta(days=30)
+    hers = keep(hub, NIK, ("InterceptionRecorded", day), ("RepatriationRecorded", day))
+    his = keep(hub, OTHER_NIK, ("InterceptionRecorded", day))
+
+    asked = hub.cli("person", "erase", NIK, "--reason", "subject_request", "--by", "admin-a")
+    request = request_id(" ".join(asked.stdout.split()))
+    assert f"for case {hers.case_id}, reason SUBJECT_REQUEST, by admin-a" in asked.stdout
+    listed = json.loads(hub.cli("person", "erase", "--list", "--json").stdout)
+    assert (listed["request_id"], listed["case_id"]) == (request, hers.case_id)
+    # Nothing is erased yet; the one who asked cannot carry it out.
+    same = hub.cli("person", "erase", "--confirm", request[:8], "--by", "Admin-A", check=False)
+    assert same.returncode == 2
+    assert "Admin-A asked for this erasure: another administrator must confirm it" in " ".join(
+        same.stderr.split()
+    )
+    vault = bootstrap.vault(hub.settings, "sinergi_owner")
+    assert vault.disclose(hers).erased_at is None
+    # Not even in the database, should someone go round the command.
+    with pytest.raises(psycopg.errors.RaiseException, match="another administrator"):
+        hub.query(
+            "INSERT INTO erasure_confirmations (request_id, confirmed_by, facts_shredded,"
+            " event_id) VALUES (%s, 'admin-a', 0, gen_random_uuid())",
+            request,
+        )
+
+    done = hub.cli("person", "erase", "--confirm", request, "--by", "admin-b")
+    line = " ".join(done.stdout.split())
+    assert f"erased: case {hers.case_id}, 2 fact(s) made unreadable; request {request}" in line
+    assert "(asked by admin-a, confirmed by admin-b)" in line
+    assert "PersonErased published on hub.cases" in done.stderr
+
+    # The vault: her fields unreadable, her key gone, found by no NIK; his untouched.
+    told = vault.disclose(hers)
+    assert told.erased_at is not None and told.erasure_ref == request
+    assert len(told.facts) == 2 and all(f.fields is None for f in told.facts)
+    pseudonym = bootstrap.pseudonymiser(hub.settings).nik(NIK)
+    assert vault.find("nik", pseudonym) is None
+    assert hub.query(
+        "SELECT wrapped_dek, lookup FROM person_keys WHERE subject_id = %s", hers.subject_id
+    ) == [(None, None)]
+    assert hub.query(
+        "SELECT count(*) FROM person_facts WHERE subject_id = %s AND fields IS NOT NULL",
+        hers.subject_id,
+    ) == [(0,)]
+    assert all(f.fields for f in vault.disclose(his).facts)
+    vault.close()
+
+    # Recorded: who asked, who confirmed, what was announced; no NIK, no pseudonym.
+    [(case, reason, by, confirmed_by, shredded, event_id)] = hub.query(
+        "SELECT r.case_id, r.reason_code, r.requested_by, c.confirmed_by, c.facts_shredded,"
+        " c.event_id::text FROM erasure_requests r JOIN erasure_confirmations c USING"
+        " (request_id)"
+    )
+    assert (case, reason, by, confirmed_by, shredded) == (
+        hers.case_id, "SUBJECT_REQUEST", "admin-a", "admin-b", 2,
+    )  # fmt: skip
+    for table in ("erasure_requests", "erasure_confirmations", "person_keys", "outbox"):
+        dumped = str(hub.query(f"SELECT coalesce(string_agg(t::text, ''), '') FROM {table} t"))
+        assert NIK not in dumped and pseudonym not in dumped, table
+
+    # Announced: a signed PersonErased on hub.cases, keyed by her case id (relayed at once).
+    [(event, headers)] = erasures_on_topic(hub)
+    assert (event.case_id, event.reason_code, event.request_id) == (
+        hers.case_id, "SUBJECT_REQUEST", request,
+    )  # fmt: skip
+    assert (event.requested_by, event.confirmed_by) == ("admin-a", "admin-b")
+    assert event.facts_shredded == 2
+    assert event.event_id == event_id
+    assert headers["sinergi-signer"] == bootstrap.PROCESSOR_MEMBER.encode()
+    assert hub.query("SELECT count(*) FROM outbox") == [(0,)]
+
+    # Her export: by NIK the hub holds nothing any more; by case id, the erasure.
+    gone = hub.cli("person", "export", NIK, "--by", "dpo-1", check=False)
+    assert gone.returncode == 1 and gone.stdout == ""
+    assert "the hub holds nothing about this NIK" in " ".join(gone.stderr.split())
+    exported = hub.cli("person", "export", "--case", hers.case_id, "--by", "dpo-1")
+    doc = json.loads(exported.stdout)
+    assert doc["subject"] == {"nik": None, "case_id": hers.case_id, "held": False,
+                              "erased": True}  # fmt: skip
+    assert doc["vault"]["erased"] and doc["vault"]["erasure"]["request_id"] == request
+    assert doc["vault"]["erasure"]["fields_readable"] is False
+    assert doc["vault"]["erasure"]["confirmed_by"] == "admin-b"
+    assert [f["fields"] for f in doc["vault"]["facts"]] == [None, None]
+    assert "was erased" in exported.stderr
+    assert pseudonym not in exported.stdout
+    # His export still opens his fields.
+    his_doc = json.loads(hub.cli("person", "export", OTHER_NIK, "--by", "dpo-1").stdout)
+    [his_fact] = his_doc["vault"]["facts"]
+    assert his_fact["fields"]["birth_date"] == "1988-03-12" and not his_doc["vault"]["erased"]
+
+    # Done once: confirming again, or asking again, is told so in one sentence.
+    again = hub.cli("person", "erase", "--confirm", request, "--by", "admin-c", check=False)
+    assert again.returncode == 2
+    assert f"erasure request {request} was already carried out" in " ".join(again.stderr.split())
+    twice = hub.cli("person", "erase", "--case", hers.case_id, "--reason", "COURT_ORDER",
+                    "--by", "admin-a", check=False)  # fmt: skip
+    assert twice.returncode == 2 and "is already erased" in twice.stderr
+    unknown = hub.cli("person", "erase", "--confirm", "0" * 8, "--by", "admin-b", check=False)
+    assert unknown.returncode == 2 and "no erasure request 00000000" in unknown.stderr
+    refused = hub.cli("person", "erase", OTHER_NIK, "--reason", "RETENTION", check=False)
+    assert refused.returncode == 2 and "person retention --apply" in refused.stderr
+    for path in (hub.settings.home / "logs").iterdir():
+        if path.is_file():
+            assert NIK.encode() not in path.read_bytes(), path
+
+
+def test_retention_erases_those_past_their_period_and_keeps_the_others(hub: Hub):
+    long_ago = keep(hub, NIK, ("InterceptionRecorded", NOW - 11 * YEAR),
+                    ("TipReceived", NOW - 10 * YEAR - timedelta(days=30)))  # fmt: skip
+    old_tip = keep(hub, "5304010101900003", ("TipReceived", NOW - 3 * YEAR))
+    young = keep(hub, "5302014101900001", ("TipReceived", NOW - timedelta(days=60)))
+    # An old tip kept alive by a recent interception: one recent fact keeps the person.
+    held = keep(hub, "5302015507980002", ("TipReceived", NOW - 5 * YEAR),
+                ("InterceptionRecorded", NOW - YEAR))  # fmt: skip
+
+    listed = hub.cli("person", "retention")
+    assert set(re.findall(r"(nik:[0-9a-f]{32}): retention passed", listed.stdout)) == {
+        long_ago.case_id, old_tip.case_id,
+    }  # fmt: skip
+    # Looking ahead is allowed, applying ahead is not.
+    ahead = hub.cli("person", "retention", "--at", "2099-01-01")
+    assert held.case_id in ahead.stdout and young.case_id in ahead.stdout
+    early = hub.cli("person", "retention", "--apply", "--at", "2099-01-01", check=False)
+    assert early.returncode == 2 and "would erase people early" in early.stderr
+
+    applied = hub.cli("person", "retention", "--apply", "--by", "ops-1")
+    assert "2 person(s) erased under the retention policy" in applied.stderr
+    vault = bootstrap.vault(hub.settings, "sinergi_owner")
+    try:
+        for gone in (long_ago, old_tip):
+            told = vault.disclose(gone)
+            assert told.erased_at is not None and all(f.fields is None for f in told.facts)
+        for kept_on in (young, held):
+            told = vault.disclose(kept_on)
+            assert told.erased_at is None and all(f.fields for f in told.facts)
+    finally:
+        vault.close()
+    # Each recorded with the policy that decided, no second administrator; each announced.
+    policy = load_policy().digest
+    rows = hub.query(
+        "SELECT r.case_id, r.reason_code, r.policy, r.requested_by, c.confirmed_by"
+        " FROM erasure_requests r JOIN erasure_confirmations c USING (request_id)"
+    )
+    assert sorted(rows) == sorted(
+        (s.case_id, "RETENTION", policy, "ops-1", "ops-1") for s in (long_ago, old_tip)
+    )
+    announced = erasures_on_topic(hub)
+    assert {(e.case_id, e.reason_code) for e, _ in announced} == {
+        (long_ago.case_id, "RETENTION"), (old_tip.case_id, "RETENTION"),
+    }  # fmt: skip
+    # Applied again: nobody new is due.
+    again = hub.cli("person", "retention", "--apply")
+    assert "0 person(s) erased" in again.stderr
