@@ -57,7 +57,7 @@ FOREVER = "forever"
 NO_PERSON = "no-person"
 YEAR = timedelta(days=365)
 _PERIOD = re.compile(r"([1-9][0-9]{0,3})([yd])")
-_LINE = re.compile(r"([A-Za-z][A-Za-z0-9]*)\s*:\s*(\S+)")
+_LINE = re.compile(r"([A-Za-z][A-Za-z0-9]*)\s*:\s*(\S.*)")
 
 
 class ErasureError(RuntimeError):
