@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
 
+import psycopg
 import typer
 from kafka.errors import KafkaError
 from rich.text import Text
@@ -35,8 +36,17 @@ from producers.publisher import Publisher, kafka_producer
 from schemas.faults import DataRefusedError, TransientError
 from schemas.model import Event, utcnow
 from schemas.serde import EventSerializer
-from sinergi import bootstrap, erasure, person
-from sinergi.cli import EXPECTED_ERRORS, app, err, fail, out, print_json, settings
+from sinergi import bootstrap, erasure, i18n, person
+from sinergi.cli import (
+    EXPECTED_ERRORS,
+    app,
+    err,
+    error_line,
+    fail,
+    out,
+    print_json,
+    settings,
+)
 from sinergi.config import Settings
 from sinergi.display import local_time
 from sinergi.erasure import ErasureError
@@ -101,12 +111,14 @@ def person_export(
     s = settings()
     vault = bootstrap.vault(s, "sinergi_owner")
     try:
+        if case is not None and nik is not None:
+            raise ErasureError("give a NIK or --case, not both")
         typed = None if case else nik if nik not in (None, "-") else _asked_nik()
         done = person.export(
             bootstrap.conninfo(s, "sinergi_owner"),
             bootstrap.pseudonymiser(s),
             vault,
-            nik=typed or ("" if case is None else None),
+            nik=typed,
             case_id=case,
             exported_by=by or getpass.getuser(),
             request_ref=request,
@@ -175,10 +187,10 @@ class HubAnnouncer:
     def relay(self, done: list[Confirmation]) -> int:
         """Send these erasures' announcements now; 0 when Kafka cannot take them (they
         wait in the outbox for the processor's relay)."""
+        ids = [c.outbox_id for c in done if c.outbox_id is not None]
         try:
-            return relay_own(bootstrap.conninfo(self.settings, "sinergi_owner"),
-                             [c.outbox_id for c in done], self.send)  # fmt: skip
-        except (KafkaError, OSError):
+            return relay_own(bootstrap.conninfo(self.settings, "sinergi_owner"), ids, self.send)
+        except (KafkaError, OSError, psycopg.Error):
             return 0
 
     def close(self) -> None:
@@ -364,9 +376,13 @@ def _apply(
     done: list[Confirmation] = []
     try:
         for subject in due:
-            done.append(store.erase_by_policy(subject, policy.digest, who, hub.announce))
-        published = hub.relay(done) == len(done)
+            try:
+                done.append(store.erase_by_policy(subject, policy.digest, who, hub.announce))
+            except ErasureRefusedError as exc:  # erased meanwhile: the others go on
+                err.print(error_line(i18n.sentence(str(exc))), soft_wrap=True)
     finally:
+        # Whatever was erased is announced, even if a later erasure failed.
+        published = hub.relay(done) == len(done)
         hub.close()
     for one in done:
         _show_erased(one, published, as_json)

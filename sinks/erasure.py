@@ -53,7 +53,7 @@ class Confirmation:
     confirmed_by: str
     facts_shredded: int
     event_id: str
-    outbox_id: int
+    outbox_id: int | None = None  # its announcement's row in the outbox, when just made
 
 
 # The PersonErased of a confirmation: (its event id, the signed message), made once the
@@ -139,7 +139,7 @@ class ErasureStore:
             return None
         asked = Request(**{k: row[k] for k in _request_fields()})
         return Confirmation(asked, row["confirmed_at"], row["confirmed_by"],
-                            row["facts_shredded"], row["event_id"], 0)  # fmt: skip
+                            row["facts_shredded"], row["event_id"])  # fmt: skip
 
 
 def _request_fields() -> Sequence[str]:
