@@ -291,7 +291,10 @@ class LedgerWorker:
                         type(exc).__name__)  # fmt: skip
 
     async def _raise_due(self) -> None:
-        """Raise the alerts whose grace period has passed (into the outbox)."""
+        """Raise the alerts whose grace period has passed (into the outbox). Each timer
+        turn also relays the outbox: an administrator's command may have left a message
+        there (an erasure's PersonErased, when Kafka could not take it at once), which an
+        idle hub would otherwise keep until the next message arrives."""
         if self.pipeline is None:
             return
         try:
@@ -300,8 +303,8 @@ class LedgerWorker:
             await self._wait(exc.cause, f"held-back alerts not raised: {exc}")
             return
         self.timer_at = time.monotonic() + self.cfg.timer_s
+        self.relay_due = True
         if due:
-            self.relay_due = True
             log.info("raised %d alert(s) whose grace period passed", len(due))
 
     async def _relay(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +22,9 @@ from schemas.model import PersonErased
 from schemas.serde import EventDeserializer
 from schemas.topics import CASES
 from sinergi import bootstrap
+from sinergi.cli_person import HubAnnouncer
 from sinergi.erasure import load_policy
+from sinks.erasure import ErasureStore
 from tests.integration.hub import Hub
 
 pytestmark = pytest.mark.integration
@@ -227,3 +230,27 @@ def test_retention_erases_those_past_their_period_and_keeps_the_others(hub: Hub)
     # Applied again: nobody new is due.
     again = hub.cli("person", "retention", "--apply")
     assert "0 person(s) erased" in again.stderr
+
+
+def test_an_announcement_left_in_the_outbox_is_relayed_by_an_idle_processor(hub: Hub):
+    """Kafka could not take the PersonErased when the erasure was confirmed: it waits in
+    the outbox, and the processor, with no message arriving, relays it on its timer."""
+    hers = keep(hub, NIK, ("InterceptionRecorded", NOW - timedelta(days=3)))
+    hub.start_worker()  # idle: nothing arrives for it to process
+    hub.wait_for(lambda: "consuming" in hub.worker_log.read_text(), what="the processor")
+    time.sleep(2)  # past its first relay (at start)
+    store = ErasureStore(bootstrap.conninfo(hub.settings, "sinergi_owner"))
+    asked = store.request(hers, "CONSENT_WITHDRAWN", "admin-a")
+    announcer = HubAnnouncer(hub.settings)
+    try:
+        done = store.confirm(asked.request_id, "admin-b", announcer.announce)  # not relayed
+    finally:
+        announcer.close()
+    assert hub.query("SELECT count(*) FROM outbox") == [(1,)]
+    hub.wait_for(
+        lambda: hub.query("SELECT count(*) FROM outbox") == [(0,)],
+        timeout=90,
+        what="the processor's relay",
+    )
+    [(event, _)] = erasures_on_topic(hub)
+    assert (event.event_id, event.case_id) == (done.event_id, hers.case_id)
