@@ -254,3 +254,24 @@ def test_an_announcement_left_in_the_outbox_is_relayed_by_an_idle_processor(hub:
     )
     [(event, _)] = erasures_on_topic(hub)
     assert (event.event_id, event.case_id) == (done.event_id, hers.case_id)
+
+
+def test_the_command_never_sends_an_announcement_ahead_of_what_waits_for_its_case(hub: Hub):
+    """A case change still waiting in the outbox for the same case is sent first, by the
+    processor's relay, in order: the command leaves its PersonErased behind it, so that
+    compaction keeps the erasure as the case's last word."""
+    hers = keep(hub, NIK, ("InterceptionRecorded", NOW - timedelta(days=3)))
+    topic = hub.settings.topic(CASES.name)
+    hub.query(
+        "INSERT INTO outbox (topic, key, value) VALUES (%s, %s, '\\x00'::bytea) RETURNING id",
+        topic,
+        hers.case_id.encode(),
+    )
+    asked = hub.cli("person", "erase", "--case", hers.case_id, "--reason", "COURT_ORDER",
+                    "--by", "admin-a")  # fmt: skip
+    done = hub.cli("person", "erase", "--confirm", request_id(asked.stdout), "--by", "admin-b")
+    assert "PersonErased waits in the hub's outbox" in " ".join(done.stderr.split())
+    assert [r[0] for r in hub.query("SELECT key FROM outbox ORDER BY id")] == [
+        hers.case_id.encode(), hers.case_id.encode(),
+    ]  # fmt: skip
+    assert erasures_on_topic(hub) == []
