@@ -1348,6 +1348,7 @@ SENTENCES: Sequence[tuple[str, str]] = (
         r"erasure request (\S+) was already carried out \((.+)\)",
         "permintaan penghapusan {0} sudah dilaksanakan ({1})",
     ),
+    (r"no erasure request with that id", "tidak ada permintaan penghapusan dengan id itu"),
     (r"no erasure request (\S+)", "tidak ada permintaan penghapusan {0}"),
     (
         r"more than one erasure request begins (\S+)",

@@ -11,6 +11,7 @@ the record and the event, nor recorded as erased while their key survives.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -99,10 +100,12 @@ class ErasureStore:
                 " ORDER BY requested_at LIMIT 2",
                 (compact + "%",),
             ).fetchall()
+        # What was typed is echoed, unless it could be a NIK typed in the wrong place.
+        shown = "with that id" if re.search(r"[0-9]{16}", compact.replace("-", "")) else compact
         if not rows:
-            raise ErasureRefusedError(f"no erasure request {compact}")
+            raise ErasureRefusedError(f"no erasure request {shown}")
         if len(rows) > 1:
-            raise ErasureRefusedError(f"more than one erasure request begins {compact}")
+            raise ErasureRefusedError(f"more than one erasure request begins {shown}")
         return Request(**rows[0])
 
     def confirm(self, request_id: str, confirmed_by: str, announce: Announce) -> Confirmation:

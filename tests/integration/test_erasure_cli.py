@@ -176,6 +176,9 @@ def test_two_administrators_erase_a_person_and_the_hub_announces_it(hub: Hub):
     assert twice.returncode == 2 and "is already erased" in twice.stderr
     unknown = hub.cli("person", "erase", "--confirm", "0" * 8, "--by", "admin-b", check=False)
     assert unknown.returncode == 2 and "no erasure request 00000000" in unknown.stderr
+    # A NIK typed where the request id goes is not echoed.
+    misplaced = hub.cli("person", "erase", "--confirm", NIK, "--by", "admin-b", check=False)
+    assert misplaced.returncode == 2 and NIK not in misplaced.stdout + misplaced.stderr
     refused = hub.cli("person", "erase", OTHER_NIK, "--reason", "RETENTION", check=False)
     assert refused.returncode == 2 and "person retention --apply" in refused.stderr
     for path in (hub.settings.home / "logs").iterdir():
