@@ -55,6 +55,7 @@ from schemas.model import (
     Offence,
     PerpetratorRole,
     Person,
+    PersonErased,
     PlacementRegistered,
     PreventionActivityHeld,
     PreventionKind,
@@ -369,6 +370,16 @@ _village = _string(VILLAGE_MAX, is_place_name, "must be a place name: letters, s
 _summary = _string(SUMMARY_MAX)
 _reason = _string(REASON_MAX)
 _count = _whole(0, COUNT_MAX)
+# PersonErased (sinergi/erasure.py): its reason codes, and who asked and confirmed.
+ERASURE_REASONS = (
+    "SUBJECT_REQUEST",
+    "CONSENT_WITHDRAWN",
+    "COURT_ORDER",
+    "UNLAWFUL_PROCESSING",
+    "RETENTION",
+)
+ADMIN_MAX = 200
+NIK_LIKE = re.compile(r"[0-9](?:[ .-]?[0-9]){15}")
 _offset = _whole(0, 2**63 - 1)  # an Avro long
 
 # --- the tables -------------------------------------------------------------------------------
@@ -600,6 +611,14 @@ _FIELDS: dict[type[Event], tuple[_Field, ...]] = {
         retracts_event_id=_uuid,
         record_type=_amendable,
         reason=_member(RetractionReason),
+    ),
+    PersonErased: _table(
+        case_id=_case_id,
+        reason_code=_one_of(ERASURE_REASONS, 24, "must be an erasure reason code"),
+        request_id=_uuid,
+        requested_by=_string(ADMIN_MAX, lambda v: not NIK_LIKE.search(v), "must not hold a NIK"),
+        confirmed_by=_string(ADMIN_MAX, lambda v: not NIK_LIKE.search(v), "must not hold a NIK"),
+        facts_shredded=_count,
     ),
     MessageDeadLettered: _table(
         source_topic=_topic,

@@ -31,6 +31,7 @@ from schemas.model import (
     Event,
     MessageDeadLettered,
     Person,
+    PersonErased,
     RecordCorrected,
     RecordRetracted,
     RetractionReason,
@@ -89,6 +90,20 @@ def case_updated(**overrides: Any) -> CaseUpdated:
     }
     values.update(overrides)
     return CaseUpdated(**values)
+
+
+def erased(**overrides: Any) -> PersonErased:
+    values: dict[str, Any] = {
+        "envelope": envelope_for(PersonErased, unit="hub-processor", occurred_at=T0),
+        "case_id": f.case_id(1),
+        "reason_code": "SUBJECT_REQUEST",
+        "request_id": UUID,
+        "requested_by": "admin-a",
+        "confirmed_by": "admin-b",
+        "facts_shredded": 3,
+    }
+    values.update(overrides)
+    return PersonErased(**values)
 
 
 def dead_letter(**overrides: Any) -> MessageDeadLettered:
@@ -171,6 +186,7 @@ EXAMPLES: dict[str, Callable[..., Event]] = {
     "RecordRetracted": retracted,
     "CaseUpdated": case_updated,
     "MessageDeadLettered": dead_letter,
+    "PersonErased": erased,
 }
 
 
