@@ -16,11 +16,18 @@ from schemas.serde import SerializationError, Serializer
 
 class SealingSerializer:
     """``inner`` with every person of an event sealed to the hub's current intake key
-    (``intake_key``: its base64 public key from the member directory, or None)."""
+    (``intake_key``: its base64 public key from the member directory, or None), the
+    same fact always to the same bytes when the desk's ``desk_secret`` is given."""
 
-    def __init__(self, inner: Serializer, intake_key: Callable[[], str | None]) -> None:
+    def __init__(
+        self,
+        inner: Serializer,
+        intake_key: Callable[[], str | None],
+        desk_secret: bytes | None = None,
+    ) -> None:
         self.inner = inner
         self.intake_key = intake_key
+        self.desk_secret = desk_secret
 
     def __call__(self, topic: str, event: Event) -> bytes:
         if person_fields(event):
@@ -30,5 +37,5 @@ class SealingSerializer:
                     "the member directory names no hub intake key to seal people to:"
                     " run `sinergi stack up` (or `sinergi agency add`) on the hub"
                 )
-            event = seal_people(event, key)
+            event = seal_people(event, key, self.desk_secret)
         return self.inner(topic, event)

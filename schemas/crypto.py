@@ -218,14 +218,28 @@ def _seal_key(shared: bytes, ephemeral: bytes, recipient: bytes, context: bytes)
     ).derive(shared + ephemeral + recipient)
 
 
-def seal(recipient: X25519PublicKey, plaintext: bytes, context: bytes) -> str:
+def seal(
+    recipient: X25519PublicKey, plaintext: bytes, context: bytes, *, seed: bytes | None = None
+) -> str:
     """Encrypt ``plaintext`` so that only the holder of the recipient's key can read it.
-    ``context`` (the field's name) is bound in, so a sealed value cannot be moved."""
-    ephemeral = X25519PrivateKey.generate()
+    ``context`` (the field's name) is bound in, so a sealed value cannot be moved.
+
+    ``seed`` (a secret of the sender's, bound to this context and plaintext) makes the
+    ephemeral key and nonce derived from it instead of random: the same value sealed
+    again by the same sender is the same bytes (an honest re-send stays recognisable),
+    while nobody without the seed can test a guess against it."""
+    if seed is None:
+        ephemeral = X25519PrivateKey.generate()
+        nonce = os.urandom(12)
+    else:
+        derived = HKDF(
+            algorithm=hashes.SHA256(), length=44, salt=None, info=SEAL_CONTEXT + b"seed"
+        ).derive(seed)
+        ephemeral = X25519PrivateKey.from_private_bytes(derived[:32])
+        nonce = derived[32:]
     eph_pub = ephemeral.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
     rcpt = recipient.public_bytes(_RAW, serialization.PublicFormat.Raw)
     key = _seal_key(ephemeral.exchange(recipient), eph_pub, rcpt, context)
-    nonce = os.urandom(12)
     return b64(eph_pub + nonce + ChaCha20Poly1305(key).encrypt(nonce, plaintext, context))
 
 

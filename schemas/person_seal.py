@@ -18,6 +18,7 @@ The intake keys are in the member directory under :data:`INTAKE_ROLE`; a sealed 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
@@ -113,14 +114,24 @@ def person_fields(event: Event) -> list[tuple[str, Person]]:
     ]
 
 
-def seal_person(person: Person, event_id: str, day: date, intake_public: str) -> Person:
+def seal_person(
+    person: Person, event_id: str, day: date, intake_public: str, desk_secret: bytes | None = None
+) -> Person:
     """``person`` as a desk sends it: the personal fields sealed to the intake key, the
-    rest in clear, with the age on ``day`` (the fact's)."""
+    rest in clear, with the age on ``day`` (the fact's).
+
+    With ``desk_secret`` (the desk's own, :func:`desk_seal_secret`) the same person of
+    the same fact seals to the same bytes, so that a file imported again is recognised
+    at the hub as the same fact; only that desk could test a guess against it."""
     personal = Personal(
         person.nik_pseudonym, person.weak_pseudonym, person.birth_date, person.estimated_age
     )
     body = json.dumps(personal.as_json(), separators=(",", ":")).encode()
-    sealed = crypto.seal(crypto.sealing_key_from(intake_public), body, _context(event_id))
+    context = _context(event_id)
+    seed = None
+    if desk_secret is not None:
+        seed = hmac.new(desk_secret, context + b"\0" + body, hashlib.sha256).digest()
+    sealed = crypto.seal(crypto.sealing_key_from(intake_public), body, context, seed=seed)
     return Person(
         nik_status=person.nik_status,
         sex=person.sex,
@@ -130,11 +141,17 @@ def seal_person(person: Person, event_id: str, day: date, intake_public: str) ->
     )
 
 
-def seal_people(event: Event, intake_public: str) -> Event:
+def desk_seal_secret(signing_key_raw: bytes) -> bytes:
+    """A desk's secret for sealing people, derived from its own private signing key."""
+    return hmac.new(signing_key_raw, b"sinergi-person-seal-v1", hashlib.sha256).digest()
+
+
+def seal_people(event: Event, intake_public: str, desk_secret: bytes | None = None) -> Event:
     """``event`` with every person in it sealed (those already sealed, or naming no
     pseudonym, as they are)."""
+    day = event.occurred_at.date()
     changes = {
-        name: seal_person(p, event.event_id, event.occurred_at.date(), intake_public)
+        name: seal_person(p, event.event_id, day, intake_public, desk_secret)
         for name, p in person_fields(event)
         if p.sealed is None and (p.nik_pseudonym or p.weak_pseudonym)
     }

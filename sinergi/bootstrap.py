@@ -45,7 +45,7 @@ from schemas.directory import Directory, DirectoryError, DirectoryUnavailableErr
 from schemas.directory import load as load_directory
 from schemas.model import Agency, Event
 from schemas.nik import normalise_nik
-from schemas.person_seal import INTAKE_ROLE
+from schemas.person_seal import INTAKE_ROLE, desk_seal_secret
 from schemas.registry import RegistryClient, SchemaRegistry
 from schemas.serde import EventDeserializer, EventSerializer, Serializer
 from schemas.topics import ALL_TOPICS, INPUT_TOPICS, subject_for
@@ -125,17 +125,21 @@ def publisher(
     security = kafka_security(settings, member_id)
     return Publisher(
         lambda: kafka_producer(settings.bootstrap_servers, **security),
-        sealing(settings, EventSerializer(client or registry_reader(settings))),
+        sealing(settings, EventSerializer(client or registry_reader(settings)), member_id),
         settings.topic,
         signer(settings, member_id),
     )
 
 
-def sealing(settings: Settings, inner: Serializer) -> SealingSerializer:
+def sealing(settings: Settings, inner: Serializer, member_id: str) -> SealingSerializer:
     """A member's serializer, sealing every person to the hub's current intake key (read
-    from the member directory, at most once a second)."""
+    from the member directory, at most once a second), the same fact always to the same
+    bytes (a secret derived from the member's own signing key)."""
     cache = DirectoryCache(settings)
-    return SealingSerializer(inner, lambda: cache().sealing_keys.get(INTAKE_ROLE))
+    raw = signing_private(settings.keys_dir / f"{member_id}.signing.key").private_bytes_raw()
+    return SealingSerializer(
+        inner, lambda: cache().sealing_keys.get(INTAKE_ROLE), desk_seal_secret(raw)
+    )
 
 
 class IntakeKeys:
@@ -184,7 +188,9 @@ def desk_publisher(settings: Settings, unit: str) -> Publisher:
     outbox = desk_outbox(settings, unit)
     return Publisher(
         lambda: kafka_producer(settings.bootstrap_servers, **options),
-        sealing(settings, EventSerializer(RememberedSchemas(outbox, registry_reader(settings)))),
+        sealing(
+            settings, EventSerializer(RememberedSchemas(outbox, registry_reader(settings))), unit
+        ),
         settings.topic,
         sign,
         outbox=outbox,

@@ -21,6 +21,7 @@ from schemas import crypto
 from schemas.crypto import CryptoError
 from schemas.model import TipReceived
 from schemas.person_seal import (
+    desk_seal_secret,
     key_id,
     open_person,
     person_fields,
@@ -197,3 +198,15 @@ def test_a_correction_of_the_person_moves_the_record_to_the_corrected_persons_su
     # The corrected record's person is kept under the correction's own id.
     found = store.find("nik", person(2).nik_pseudonym or "")
     assert found is not None and found.case_id == after
+
+
+def test_a_desk_seals_the_same_fact_to_the_same_bytes_and_another_desk_cannot_tell():
+    event = interception(1)
+    mine, theirs = desk_seal_secret(b"a" * 32), desk_seal_secret(b"b" * 32)
+    once = seal_people(event, PUBLIC, mine).person.sealed
+    assert once == seal_people(event, PUBLIC, mine).person.sealed  # a file imported again
+    assert once != seal_people(event, PUBLIC, theirs).person.sealed
+    assert seal_people(event, PUBLIC).person.sealed != seal_people(event, PUBLIC).person.sealed
+    other = dataclasses.replace(event, person=person(2))
+    assert seal_people(other, PUBLIC, mine).person.sealed != once
+    assert open_person(once or "", event.event_id, private_for).nik_pseudonym
