@@ -1,0 +1,129 @@
+"""Erasure from an append-only hub (issue 11), end to end on the real stack: three
+agencies record one person, the topics and the event store hold nothing personal in
+clear, two administrators erase the person, the intake key is retired, and then no
+copy of the person's personal fields can be read anywhere while the ledger, the metrics
+and a rebuild from the topics are exactly what they were."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from kafka import KafkaConsumer
+
+from processors.vault import Subject
+from schemas.crypto import CryptoError
+from schemas.model import Event
+from schemas.nik import normalise_nik
+from schemas.person_seal import open_person, person_fields
+from schemas.serde import EventDeserializer
+from sinergi import bootstrap, members
+from tests.integration.hub import Hub
+
+pytestmark = pytest.mark.integration
+
+NIK = "5302014101900001"  # TTS, female, born 1 January 1990
+OTHER_NIK = "5371015505950002"  # Kota Kupang, female, born 15 May 1995
+PERSON = {"nik": NIK, "sex": "P", "origin_regency": "5302"}
+AGENCY_TOPICS = (
+    "posts.interception-recorded",
+    "bp3mi.placement-registered",
+    "bp3mi.repatriation-recorded",
+)
+
+
+def agency_messages(hub: Hub) -> list[tuple[bytes, bytes, Event]]:
+    """Every message on the agency topics (key, value, decoded), as any member reads them."""
+    consumer = KafkaConsumer(
+        *(hub.settings.topic(name) for name in AGENCY_TOPICS),
+        **hub.kafka(),
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5000,
+    )
+    decode = EventDeserializer(bootstrap.registry_reader(hub.settings))
+    found = [(m.key, m.value, decode(m.value).event) for m in consumer]
+    consumer.close()
+    return found
+
+
+def metrics_of(hub: Hub) -> dict[str, str]:
+    """The metrics page's ledger series (the processor's own gauges aside)."""
+    page = httpx.get(f"http://127.0.0.1:{hub.settings.ports.metrics}/metrics", timeout=5).text
+    wanted = ("sinergi_interceptions", "sinergi_placements", "sinergi_repatriations",
+              "sinergi_deaths", "sinergi_cases", "sinergi_alerts_raised")  # fmt: skip
+    return {
+        line.rsplit(" ", 1)[0]: line.rsplit(" ", 1)[1]
+        for line in page.splitlines()
+        if line.startswith(wanted)
+    }
+
+
+def test_an_erased_person_is_unreadable_everywhere_and_the_ledger_and_rebuild_do_not_change(
+    hub: Hub,
+):
+    hub.run("post", "record", at="eltari", occurred_at="2025-08-01T08:00", outcome="SENT_HOME",
+            officer="ELT-07", destination_country="MY", **PERSON)  # fmt: skip
+    hub.run("bp3mi", "placement", occurred_at="2025-09-03T11:00", destination_country="Taiwan",
+            sector="MANUFACTURING", placement_company="P3MI-0042", **PERSON)  # fmt: skip
+    hub.run("bp3mi", "repatriation", occurred_at="2026-02-03T11:00", kind="jenazah",
+            country="MY", procedural="tidak", cause="ILLNESS", **PERSON)  # fmt: skip
+    hub.run("post", "record", at="tenau", occurred_at="2025-08-02T08:00", outcome="SENT_HOME",
+            officer="TEN-03", nik=OTHER_NIK)  # fmt: skip
+    hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() == 4, what="4 facts")
+    case_id = hub.case_of(NIK)
+    pseudonym = bootstrap.pseudonymiser(hub.settings).nik(normalise_nik(NIK))
+    assert pseudonym not in case_id
+
+    # Nothing personal in clear: not on the wire, not in the event store, not in the ledger.
+    messages = agency_messages(hub)
+    assert len(messages) == 4
+    for key, value, event in messages:
+        [(_, person)] = person_fields(event)
+        assert person.sealed and person.nik_pseudonym is None and person.birth_date is None
+        assert pseudonym.encode() not in key + value and NIK.encode() not in value
+    for table in ("events", "cases", "alerts", "audit_log", "outbox"):
+        [(hits,)] = hub.query(f"SELECT count(*) FROM {table} t WHERE t::text LIKE %s",
+                              f"%{pseudonym}%")  # fmt: skip
+        assert hits == 0, table
+    [(interceptions, placements, status)] = hub.query(
+        "SELECT interceptions, placements, status FROM cases WHERE case_id = %s", case_id
+    )
+    assert (interceptions, placements, status) == (1, 1, "DECEASED")
+    before = dict(hub.query("SELECT case_id, state::text FROM cases"))
+    shown = metrics_of(hub)
+    assert shown
+
+    # Two administrators erase her; then the intake key of those messages is retired.
+    asked = hub.cli("person", "erase", NIK, "--reason", "SUBJECT_REQUEST", "--by", "admin-a")
+    [request] = re.findall(r"[0-9a-f]{8}-[0-9a-f-]{27}", " ".join(asked.stdout.split()))
+    hub.cli("person", "erase", "--confirm", request, "--by", "admin-b")
+    [old_key] = [kid for kid, current in members.intake_keys(hub.settings) if current]
+    hub.cli("agency", "rotate-intake")
+    hub.cli("agency", "retire-intake", old_key)
+
+    # Unreadable everywhere: the vault's copy (its key deleted), Kafka's (key retired).
+    vault = bootstrap.vault(hub.settings, "sinergi_owner")
+    try:
+        disclosed = vault.disclose(Subject.of_case(case_id))
+        assert len(disclosed.facts) == 3 and all(f.fields is None for f in disclosed.facts)
+        assert vault.find("nik", pseudonym) is None
+        other = vault.find("nik", bootstrap.pseudonymiser(hub.settings).nik(OTHER_NIK))
+        assert other is not None  # the other person is untouched
+    finally:
+        vault.close()
+    opener = bootstrap.IntakeKeys(hub.settings, recheck_s=0)
+    for _, _, event in agency_messages(hub):
+        [(_, person)] = person_fields(event)
+        with pytest.raises(CryptoError, match="retired"):
+            open_person(person.sealed or "", event.event_id, opener)
+    exported = hub.cli("person", "export", NIK, check=False)
+    assert pseudonym not in exported.stdout + exported.stderr
+
+    # The ledger and the metrics are what they were; a rebuild from the topics, with the
+    # intake key gone and the person erased, is identical.
+    assert dict(hub.query("SELECT case_id, state::text FROM cases")) == before
+    assert metrics_of(hub) == shown
+    rebuilt = hub.cli("ledger", "rebuild", "--wait", "30")
+    assert "identical" in rebuilt.stdout, rebuilt.stdout
