@@ -44,7 +44,6 @@ from schemas.crypto import CryptoError, signing_private
 from schemas.directory import Directory, DirectoryError, DirectoryUnavailableError
 from schemas.directory import load as load_directory
 from schemas.model import Agency, Event
-from schemas.nik import normalise_nik
 from schemas.person_seal import INTAKE_ROLE, desk_seal_secret
 from schemas.registry import RegistryClient, SchemaRegistry
 from schemas.serde import EventDeserializer, EventSerializer, Serializer
@@ -253,10 +252,13 @@ def vault_keys(settings: Settings, *, create: bool = True) -> VaultKeys:
     )
 
 
-def vault(settings: Settings, role: str = "sinergi_processor") -> PostgresVault:
+def vault(
+    settings: Settings, role: str = "sinergi_processor", *, create: bool = True
+) -> PostgresVault:
     """The vault of people (subject ids, data keys, sealed fields) as ``role``: the
-    processor keeps, an administrator (``sinergi_owner``) erases."""
-    return PostgresVault(conninfo(settings, role), vault_keys(settings))
+    processor keeps, an administrator (``sinergi_owner``) erases, the analyst only finds.
+    ``create``: make the vault's secrets if missing (the hub's setup and processor only)."""
+    return PostgresVault(conninfo(settings, role), vault_keys(settings, create=create))
 
 
 def hotline_key(settings: Settings, *, create: bool = False) -> bytes:
@@ -518,14 +520,23 @@ def notification_store(settings: Settings) -> NotificationStore:
 
 
 def ledger_reader(settings: Settings) -> LedgerReader:
-    """The ledger as the analyst reads it; a NIK typed in a case search is pseudonymised
-    here with the members' shared key."""
+    """The ledger as the analyst reads it; a NIK typed in a case search is found the one
+    way (:func:`sinergi.person.subject_of_nik`: pseudonymised with the members' shared
+    key, looked up in the vault, of which the analyst may read nothing else)."""
+    from sinergi import person, views
     from sinergi.web.ledger import LedgerReader
 
     names = pseudonymiser(settings)
 
     def case_of_nik(nik: str) -> str:
-        return "nik:" + str(names.nik(normalise_nik(nik)))
+        found = vault(settings, "sinergi_analyst", create=False)
+        try:
+            subject = person.subject_of_nik(names, found, nik)
+        finally:
+            found.close()
+        if subject is None:
+            raise views.IdError("no case for this NIK")
+        return subject.case_id
 
     return LedgerReader(conninfo(settings, "sinergi_analyst"), case_of_nik)
 

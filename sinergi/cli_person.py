@@ -109,7 +109,7 @@ def person_export(
     by: Annotated[str | None, typer.Option(help=t("opt.who"), show_default=False)] = None,
 ) -> None:
     s = settings()
-    vault = bootstrap.vault(s, "sinergi_owner")
+    vault = bootstrap.vault(s, "sinergi_owner", create=False)
     try:
         if case is not None and nik is not None:
             raise ErasureError("give a NIK or --case, not both")
@@ -298,7 +298,7 @@ def _request(
         subject: Subject | None = person.subject_of_case(case)
     else:
         typed = nik if nik not in (None, "-") else _asked_nik()
-        vault = bootstrap.vault(s, "sinergi_owner")
+        vault = bootstrap.vault(s, "sinergi_owner", create=False)
         try:
             subject = person.subject_of_nik(bootstrap.pseudonymiser(s), vault, typed or "")
         finally:
@@ -347,7 +347,7 @@ def person_retention(
     s = settings()
     now = utcnow()
     moment = now if at is None else (at if at.tzinfo else at.replace(tzinfo=WITA)).astimezone(UTC)
-    vault = bootstrap.vault(s, "sinergi_owner")
+    vault = bootstrap.vault(s, "sinergi_owner", create=False)
     try:
         policy = erasure.load_policy(policy_path or erasure.POLICY_FILE)
         erasure.check_moment(moment, now, applying=apply)

@@ -206,6 +206,7 @@ def add_many(settings: Settings, wanted: list[tuple[str, Role]]) -> list[Member]
         keys = {**directory.sealing_keys, Role.POLICE.value: crypto.public_sealing(sealing)}
         directory = replace(directory, sealing_keys=keys)
     directory = _with_intake_key(settings, directory)
+    bootstrap.vault_keys(settings, create=True)  # the hub's vault secrets, made once
     if directory.body() != read_directory(settings).body():
         _write_directory(settings, directory)
     return added

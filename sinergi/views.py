@@ -494,7 +494,7 @@ def find_case(settings: Settings, text: str) -> str:
 
 def analyst_vault(settings: Settings) -> Vault:
     """The vault as the analyst may use it: to learn who a pseudonym's lookup names."""
-    return bootstrap.vault(settings, "sinergi_analyst")
+    return bootstrap.vault(settings, "sinergi_analyst", create=False)
 
 
 def _case_of_nik(settings: Settings, nik: str) -> str:
