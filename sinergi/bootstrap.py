@@ -258,7 +258,8 @@ def vault(
     """The vault of people (subject ids, data keys, sealed fields) as ``role``: the
     processor keeps, an administrator (``sinergi_owner``) erases, the analyst only finds.
     ``create``: make the vault's secrets if missing (the hub's setup and processor only)."""
-    return PostgresVault(conninfo(settings, role), vault_keys(settings, create=create))
+    where = conninfo(settings, role, settings.vault_database)
+    return PostgresVault(where, vault_keys(settings, create=create))
 
 
 def hotline_key(settings: Settings, *, create: bool = False) -> bytes:
@@ -355,11 +356,10 @@ def ledger_pipeline(
     """The one way the ledger's pipeline is built: live, rebuild and tests trust exactly
     the same things (signatures, signers, freshness, the contract, the rules). A rebuild
     differs only in publishing nothing (``outputs`` None). People are resolved through
-    the vault of the ``database`` (the deployment's by default) as the processor role."""
-    people = People(
-        PostgresVault(conninfo(settings, "sinergi_processor", database), vault_keys(settings)),
-        IntakeKeys(settings),
-    )
+    the vault (``SINERGI_VAULT_DATABASE``, else the ledger's ``database``) as the
+    processor role."""
+    where = conninfo(settings, "sinergi_processor", settings.vault_database or database)
+    people = People(PostgresVault(where, vault_keys(settings)), IntakeKeys(settings))
     return Pipeline(
         EventDeserializer(client),
         store,

@@ -250,8 +250,8 @@ def person_erase(
     as_json: Annotated[bool, typer.Option("--json", help=t("opt.json"))] = False,
 ) -> None:
     s = settings()
-    store = ErasureStore(bootstrap.conninfo(s, "sinergi_owner"))
     try:
+        store = _erasure_store(s)
         if pending:
             _list_pending(store, as_json)
         elif confirm is not None:
@@ -278,6 +278,17 @@ def _list_pending(store: ErasureStore, as_json: bool) -> None:
             out.print(Text(line), soft_wrap=True)
     if not waiting and not as_json:
         err.print(t("erase_none_pending"))
+
+
+def _erasure_store(s: Settings) -> ErasureStore:
+    """Erasures are recorded, and announced, in the deployment whose database holds the
+    vault: not from a second projection sharing another's vault."""
+    if s.vault_database not in (None, s.database):
+        raise ErasureError(
+            "this ledger's vault is another database's (SINERGI_VAULT_DATABASE): erase on the"
+            " deployment that holds it"
+        )
+    return ErasureStore(bootstrap.conninfo(s, "sinergi_owner"))
 
 
 def _request(
@@ -371,7 +382,7 @@ def person_retention(
 def _apply(
     s: Settings, policy: erasure.RetentionPolicy, due: list[Subject], who: str, as_json: bool
 ) -> None:
-    store = ErasureStore(bootstrap.conninfo(s, "sinergi_owner"))
+    store = _erasure_store(s)
     hub = HubAnnouncer(s)
     done: list[Confirmation] = []
     try:

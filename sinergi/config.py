@@ -69,6 +69,9 @@ class Settings:
     topic_prefix: str = ""
     processor_group: str = "sinergi-ledger"
     database: str = "sinergi"
+    # The vault of people (processors/vault.py) lives in the ledger's database unless named
+    # here: a deployment may keep it in a database of its own, on a more tightly held server.
+    vault_database: str | None = None
     batch_max: int = 2000
     batch_within_s: float = 0.25
     topic_partitions: int = 6
@@ -306,6 +309,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         topic_prefix=env.get("SINERGI_TOPIC_PREFIX", base.topic_prefix),
         processor_group=env.get("SINERGI_PROCESSOR_GROUP", base.processor_group),
         database=env.get("SINERGI_DATABASE", base.database),
+        vault_database=env.get("SINERGI_VAULT_DATABASE") or base.vault_database,
         batch_max=_int(env, "SINERGI_BATCH_MAX", base.batch_max),
         batch_within_s=batch_within_ms / 1000,
         topic_partitions=_int(env, "SINERGI_TOPIC_PARTITIONS", base.topic_partitions),

@@ -137,11 +137,13 @@ def assignments(settings: Settings) -> list[int]:
 
 
 def same_topics_another_group(hub: Hub, name: str = "one") -> Hub:
-    """Another processor on ``hub``'s topics: its own consumer group and database."""
+    """Another processor on ``hub``'s topics: its own consumer group and database, the
+    same vault of people (as every worker of a deployment: one subject per person)."""
     tag = hub.settings.processor_group + name
     env = hub.env | {
         "SINERGI_PROCESSOR_GROUP": tag,
         "SINERGI_DATABASE": tag,
+        "SINERGI_VAULT_DATABASE": hub.settings.vault_database or hub.settings.database,
         "SINERGI_METRICS_PORT": str(free_port()),
     }
     settings = from_env(env)

@@ -115,3 +115,16 @@ def test_an_unknown_reason_does_not_encode():
     event = erasure.person_erased(asked, "b", 0, unit="hub-processor", now=NOW)
     with pytest.raises(Exception, match="PersonErased does not match its schema"):
         EventSerializer(MemoryRegistry(), register=True)("t.hub.cases", event)
+
+
+def test_a_projection_sharing_another_databases_vault_refuses_to_erase(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from sinergi import cli
+
+    monkeypatch.setenv("SINERGI_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SINERGI_DATABASE", "replica")
+    monkeypatch.setenv("SINERGI_VAULT_DATABASE", "sinergi")
+    done = CliRunner().invoke(cli.app, ["--lang", "en", "person", "erase", "--list"])
+    assert done.exit_code != 0
+    assert "erase on the deployment that holds it" in " ".join(done.output.split())
