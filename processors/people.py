@@ -53,31 +53,33 @@ class People:
         if close is not None:
             close()
 
-    def resolve(self, carriers: Sequence[Carrier]) -> tuple[dict[str, Event], dict[str, str]]:
-        """Each carrier's event with its people resolved (carrier id -> event), and the
-        carriers refused (carrier id -> reason). Raises what the vault raises when it
-        cannot be reached (a fault that passes: the batch is tried again)."""
+    def resolve(self, carriers: Sequence[Carrier]) -> list[Event | str]:
+        """Each carrier's event with its people resolved, or the reason it is refused, in
+        the order given (one message may come twice in a batch, with other sealed
+        values: each keeps its own). Raises what the vault raises when it cannot be
+        reached (a fault that passes: the batch is tried again)."""
         todo = [c for c in carriers if _needs(c.event)]
         if not todo:
-            return {c.carrier_id: c.event for c in carriers}, {}
+            return [c.event for c in carriers]
         known = self.vault.carried([c.carrier_id for c in todo])
-        refused: dict[str, str] = {}
+        refused: dict[int, str] = {}
         kept: list[Kept] = []
-        for c in todo:
-            if c.carrier_id in known:
+        for n, c in enumerate(carriers):
+            if not _needs(c.event) or c.carrier_id in known:
                 continue
             try:
                 kept.extend(self._opened(c))
             except CryptoError as exc:
-                refused[c.carrier_id] = str(exc)
+                refused[n] = str(exc)
         known.update(self.vault.keep(kept))
-        done: dict[str, Event] = {}
-        for c in carriers:
-            if c.carrier_id in refused:
-                continue
+        done: list[Event | str] = []
+        for n, c in enumerate(carriers):
             subject = known.get(c.carrier_id)
-            done[c.carrier_id] = c.event if subject is None else _with_subject(c.event, subject)
-        return done, refused
+            if n in refused:
+                done.append(refused[n])
+            else:
+                done.append(c.event if subject is None else _with_subject(c.event, subject))
+        return done
 
     def _opened(self, c: Carrier) -> list[Kept]:
         found = person_fields(c.event)

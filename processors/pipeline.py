@@ -224,14 +224,13 @@ class Pipeline:
             corrected = item.stored.amendment.corrected if item.stored.amendment else None
             about = corrected if corrected is not None else item.stored.event
             carriers.append((item, Carrier(item.stored.event.event_id, about)))
-        resolved, refused = self.people.resolve([c for _, c in carriers])
-        for item, carrier in carriers:
+        resolved = self.people.resolve([c for _, c in carriers])
+        for (item, carrier), event in zip(carriers, resolved, strict=True):
             stored = item.stored
             assert stored is not None
-            if carrier.carrier_id in refused:
-                item.refuse(refused[carrier.carrier_id], "sealed")
+            if isinstance(event, str):
+                item.refuse(event, "sealed")
                 continue
-            event = resolved[carrier.carrier_id]
             if event is carrier.event:
                 continue
             amendment = stored.amendment
@@ -290,7 +289,9 @@ class Pipeline:
         stored = uow.load_events(missing) if missing else {}
         if stored and self.people is not None:
             # Kept as they came (sealed): the vault knows their subjects by event id.
-            stored, _ = self.people.resolve([Carrier(k, e) for k, e in stored.items()])
+            ids = list(stored)
+            found = self.people.resolve([Carrier(k, stored[k]) for k in ids])
+            stored = {k: e for k, e in zip(ids, found, strict=True) if not isinstance(e, str)}
         return amendments.plan(records, amending, versions, stored, person)
 
     def _fold(self, uow: UnitOfWork, plan: amendments.Plan) -> tuple[dict[Ref, Entity], list[Ref]]:
