@@ -20,6 +20,7 @@ from producers import forms
 from producers.amend import as_recorded
 from producers.outbox import Delivery
 from schemas.model import Agency, Event
+from schemas.person_seal import person_fields
 from sinergi import bootstrap
 from sinergi.config import Settings
 
@@ -28,9 +29,9 @@ Row = Mapping[str, str | None]
 
 @dataclass(frozen=True)
 class Receipt:
-    """What recording did: the events' ids (and each one's case), how many reached the
-    hub, how many wait at the desk (the hub was out of reach), how many were recorded
-    before (kept once)."""
+    """What recording did: the events' ids (and each one's case, when the hub already
+    knows the person), how many reached the hub, how many wait at the desk (the hub was
+    out of reach), how many were recorded before (kept once)."""
 
     event_ids: list[str]
     case_ids: list[str | None]
@@ -41,10 +42,15 @@ class Receipt:
     outcomes: dict[str, str] = field(default_factory=dict)  # event id -> published/waiting
 
 
-def case_of(event: Event) -> str | None:
-    person = getattr(event, "person", None)
-    key = getattr(person, "key", None)
-    return key if isinstance(key, str) else None
+def pseudonym_of(event: Event) -> tuple[str, str] | None:
+    """The (strength, pseudonym) of the event's person, as the desk made it, or None."""
+    found = person_fields(event)
+    if not found:
+        return None
+    person = found[0][1]
+    if person.nik_pseudonym:
+        return "nik", person.nik_pseudonym
+    return ("weak", person.weak_pseudonym) if person.weak_pseudonym else None
 
 
 def with_officer(form: forms.Form[Event], row: Row, officer_code: str, *, force: bool) -> Row:
@@ -57,13 +63,15 @@ def with_officer(form: forms.Form[Event], row: Row, officer_code: str, *, force:
     return row
 
 
-def receipt(events: Sequence[Event], delivery: Delivery) -> Receipt:
+def receipt(
+    events: Sequence[Event], delivery: Delivery, case_ids: Sequence[str | None] = ()
+) -> Receipt:
     mine = delivery.ids or frozenset(e.event_id for e in events)
     sent = {item.event_id for item in delivery.sent}
     outcomes = {e.event_id: "published" if e.event_id in sent else "waiting" for e in events}
     return Receipt(
         event_ids=[e.event_id for e in events],
-        case_ids=[case_of(e) for e in events],
+        case_ids=list(case_ids) or [None] * len(events),
         published=sum(item.event_id in mine for item in delivery.sent),
         pending=delivery.pending,
         again=max(0, len(mine) - delivery.recorded),
@@ -93,7 +101,21 @@ class Recorder:
         """Keep ``events`` at the unit's desk, then deliver what waits there."""
         with self._locks[unit], bootstrap.desk_publisher(self.settings, unit) as pub:
             delivery = pub.record(as_recorded(events, rows))
-        return receipt(events, delivery)
+        return receipt(events, delivery, self.known_cases(events) if len(events) == 1 else ())
+
+    def known_cases(self, events: Sequence[Event]) -> list[str | None]:
+        """The hub's case of each event's person when the hub knows the person already
+        (a person new to the hub gets a case when the hub takes the record in: the desk
+        cannot know it); looked up in the vault as the analyst, who may only find."""
+        wanted = [pseudonym_of(e) for e in events]
+        if not any(wanted):
+            return [None] * len(events)
+        vault = bootstrap.vault(self.settings, "sinergi_analyst", create=False)
+        try:
+            subjects = [vault.find(*w) if w else None for w in wanted]
+        finally:
+            vault.close()
+        return [s.case_id if s else None for s in subjects]
 
     def record(
         self, agency: Agency, unit: str, form_name: str, row: Row, officer_code: str

@@ -24,7 +24,7 @@ from pathlib import Path
 from producers import forms
 from producers.fields import FieldError, InvalidInputError
 from schemas.model import Agency, Event
-from sinergi.web.desk import Receipt, Recorder, Row, case_of, with_officer
+from sinergi.web.desk import Receipt, Recorder, Row, with_officer
 
 CHUNK = 500  # rows published per desk delivery: the progress bar moves per chunk
 KEEP = timedelta(hours=2)
@@ -212,13 +212,14 @@ class Uploads:
 
 
 def receipt_csv(job: UploadJob) -> str:
-    """row, event_id, case_id, outcome: one line per valid row."""
+    """row, event_id, outcome: one line per valid row (each person's case is the hub's to
+    give, when it takes the records in: the browser's case pages show it)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["row", "event_id", "case_id", "outcome"])
+    writer.writerow(["row", "event_id", "outcome"])
     for item in job.accepted:
         outcome = item.outcome or ("checked" if job.phase == "validated" else "")
-        writer.writerow([item.row, item.event.event_id, case_of(item.event) or "", outcome])
+        writer.writerow([item.row, item.event.event_id, outcome])
     return out.getvalue()
 
 

@@ -91,7 +91,7 @@ def test_a_csv_upload_is_checked_then_published_with_a_receipt_and_the_refused_r
     receipt = list(csv.DictReader(io.StringIO(client.get(f"{job}/receipt.csv").text)))
     assert [r["row"] for r in receipt] == ["2", "3", "5"]
     assert {r["outcome"] for r in receipt} == {"published"}
-    assert all(r["case_id"].startswith("nik:") for r in receipt)
+    assert "case_id" not in receipt[0]  # the hub's to give, once it takes them in
     hub.start_worker()
     hub.wait_for(lambda: hub.event_count() == 3, what="the three rows stored")
     officers = {r[0] for r in hub.query("SELECT payload ->> 'officer_ref' FROM events")}
