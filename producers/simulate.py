@@ -288,8 +288,11 @@ class Simulator:
     ) -> Iterator[tuple[str, str, dict[str, str]]]:
         """Every agency's rows, ``(form name, desk place, raw row)``, in time order.
 
-        ``pseudonymiser`` must be the hub's: police rows cite victims by the hub's case
-        ids, which it computes. Independent of earlier calls on this simulator; its
+        ``pseudonymiser`` must be the members' shared one: police rows cite victims by
+        ``nik:<pseudonym>`` (or ``weak:``), which :func:`sinergi.runtime.cite_hub_cases`
+        turns into the cases the hub gave them before police publish (as an officer
+        copies a case id from an alert); published as they are, they cite no known case.
+        Independent of earlier calls on this simulator; its
         interception rows are those of :meth:`interceptions` for the same seed.
         """
         fresh = Simulator(
@@ -448,7 +451,8 @@ class _Agencies:
         }
 
     def _case_id(self, row: dict[str, str]) -> str:
-        """The hub's case id of an interception row's person, as the hub computes it."""
+        """How a police row cites an interception row's person before the hub's case is
+        known: the pseudonym, strong or weak (see :meth:`events_rows`)."""
         if row["nik"]:
             return "nik:" + self.pseudonymiser.nik(normalise_nik(row["nik"]))
         born = date.fromisoformat(row["birth_date"])

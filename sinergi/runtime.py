@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import random
@@ -361,6 +362,36 @@ def simulated_events(settings: Settings, *, months: int, seed: int) -> dict[str,
     return by_unit
 
 
+def cite_hub_cases(settings: Settings, events: list[Event]) -> list[Event]:
+    """Police files as police would write them: the simulator cites each victim by their
+    pseudonym (``nik:<pseudonym>``), which police never see; here each becomes the case the
+    hub gave that person (found in the vault as the analyst, who may only find), as an
+    officer copies it from an alert or the browser. A person the hub does not know (yet)
+    is not cited."""
+    vault = bootstrap.vault(settings, "sinergi_analyst", create=False)
+    try:
+
+        def hub_case(cited: str) -> str | None:
+            strength, _, pseudonym = cited.partition(":")
+            found = vault.find(strength, pseudonym)
+            return found.case_id if found else None
+
+        out = []
+        for event in events:
+            cited = getattr(event, "case_ids", None)
+            if cited:
+                cases = tuple(c for c in (hub_case(x) for x in cited) if c)
+                event = dataclasses.replace(event, case_ids=cases)  # type: ignore[call-arg]
+            out.append(event)
+        return out
+    finally:
+        vault.close()
+
+
+def _cite_cases(events: list[Event]) -> bool:
+    return any(getattr(e, "case_ids", None) for e in events)
+
+
 def acknowledge_some(settings: Settings, share: float, seed: int) -> int:
     """Police acknowledge a share of the open alerts (as a duty officer would)."""
     rng = random.Random(seed)
@@ -404,7 +435,14 @@ def demo(settings: Settings, *, months: int, seed: int, report: Report = print) 
     by_unit = simulated_events(settings, months=months, seed=seed)
     by_agency: dict[str, Counter[str]] = defaultdict(Counter)
     units: dict[str, set[str]] = defaultdict(set)
-    for unit, events in sorted(by_unit.items()):
+    # Police cite victims by the cases the hub gave them: their files go last, once the
+    # hub has taken in every other agency's records.
+    citing = {unit for unit, events in by_unit.items() if _cite_cases(events)}
+    for unit, events in sorted(by_unit.items(), key=lambda item: (item[0] in citing, item[0])):
+        if unit in citing:
+            if not wait_until_processed(settings, timeout=300):
+                raise StackError(f"the processor has not caught up after 300s; see {settings.home}")
+            events = cite_hub_cases(settings, events)
         # Each unit publishes with its own credential and signs with its own key.
         pub = bootstrap.publisher(settings, unit)
         try:

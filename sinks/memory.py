@@ -326,6 +326,9 @@ class MemoryVault:
         # carrier id -> (subject id, event type, occurred at, fields under the DEK)
         self.facts: dict[str, tuple[str, str, datetime, bytes | None]] = {}
 
+    def close(self) -> None:
+        """Nothing to let go of (the PostgreSQL vault closes its connection)."""
+
     def keep(self, kept: Sequence[Kept]) -> dict[str, Subject]:
         found = self.carried([k.carrier_id for k in kept])
         for k in kept:
