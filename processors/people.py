@@ -3,17 +3,20 @@ kept in the vault under their own key, and the fold given the vault's subject in
 
 What reaches the ledger about a person is then only what needs nothing personal: the
 subject (a random id), sex, origin regency, the NIK's status and the age on the fact's
-day. A message seen before (a redelivery, a rebuild, another worker) finds its subject
-in the vault by its event id without opening anything, so a rebuild is identical also
-after the intake key was retired or the person erased.
+day; and for the recruiter's contact the person reported (sealed for police, then to the
+hub), the vault's reference to it (``vault:<message id>``). A message seen before (a
+redelivery, a rebuild, another worker) finds its subject in the vault by its event id
+without opening anything, so a rebuild is identical also after the intake key was
+retired or the person erased.
 
-A person sent in clear (pseudonyms on the wire, from a desk that does not seal) is
-refused: taking it would keep in the log what no erasure can reach.
+A person sent in clear (pseudonyms on the wire, from a desk that does not seal), or a
+contact sealed for police only, is refused: taking it would keep in the log what no
+erasure can reach.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -21,7 +24,14 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from processors.vault import Kept, Subject, Vault
 from schemas.crypto import CryptoError
 from schemas.model import Event, Person
-from schemas.person_seal import open_person, person_fields
+from schemas.person_seal import (
+    CONTACT_FIELD,
+    contact_of,
+    contact_reference,
+    open_contact,
+    open_person,
+    person_fields,
+)
 
 PrivateFor = Callable[[str], X25519PrivateKey | None]
 
@@ -33,10 +43,6 @@ class Carrier:
 
     carrier_id: str
     event: Event
-
-
-def _needs(event: Event) -> bool:
-    return bool(person_fields(event))
 
 
 def in_clear(person: Person) -> bool:
@@ -58,39 +64,48 @@ class People:
         the order given (one message may come twice in a batch, with other sealed
         values: each keeps its own). Raises what the vault raises when it cannot be
         reached (a fault that passes: the batch is tried again)."""
-        todo = [c for c in carriers if _needs(c.event)]
+        # The people of each event, found once (a scan of the event's fields).
+        people = [person_fields(c.event) for c in carriers]
+        todo = [c.carrier_id for c, found in zip(carriers, people, strict=True) if found]
         if not todo:
             return [c.event for c in carriers]
-        known = self.vault.carried([c.carrier_id for c in todo])
+        known = self.vault.carried(todo)
         refused: dict[int, str] = {}
         kept: list[Kept] = []
-        for n, c in enumerate(carriers):
-            if not _needs(c.event) or c.carrier_id in known:
+        for n, (c, found) in enumerate(zip(carriers, people, strict=True)):
+            if not found or c.carrier_id in known:
                 continue
             try:
-                kept.extend(self._opened(c))
+                kept.extend(self._opened(c, found))
             except CryptoError as exc:
                 refused[n] = str(exc)
         known.update(self.vault.keep(kept))
         done: list[Event | str] = []
-        for n, c in enumerate(carriers):
+        for n, (c, found) in enumerate(zip(carriers, people, strict=True)):
             subject = known.get(c.carrier_id)
             if n in refused:
                 done.append(refused[n])
+            elif subject is None:
+                done.append(c.event)
             else:
-                done.append(c.event if subject is None else _with_subject(c.event, subject))
+                done.append(_with_subject(c, found, subject))
         return done
 
-    def _opened(self, c: Carrier) -> list[Kept]:
-        found = person_fields(c.event)
+    def _opened(self, c: Carrier, found: list[tuple[str, Person]]) -> list[Kept]:
         if len(found) != 1:
             raise CryptoError("a record names one person at most")
         (_, person) = found[0]
         if in_clear(person):
             raise CryptoError("person in clear: its pseudonyms must travel sealed to the hub")
+        wrapped = contact_of(c.event)
         if person.sealed is None:
+            if wrapped is not None:
+                raise CryptoError("a recruiter's contact is kept under a person: name one")
             return []  # names nobody: the contract says whether that is allowed
         personal = open_person(person.sealed, c.event.event_id, self.private_for)
+        contact = None
+        if wrapped is not None:
+            contact = open_contact(wrapped, c.event.event_id, self.private_for)
         return [
             Kept(
                 carrier_id=c.carrier_id,
@@ -99,12 +114,13 @@ class People:
                 fields=personal.as_json(),
                 event_type=c.event.event_type,
                 occurred_at=c.event.occurred_at,
+                contact=contact,
             )
         ]
 
 
-def _with_subject(event: Event, subject: Subject) -> Event:
-    changes: Mapping[str, Person] = {
+def _with_subject(c: Carrier, found: list[tuple[str, Person]], subject: Subject) -> Event:
+    changes: dict[str, object] = {
         name: Person(
             nik_status=person.nik_status,
             sex=person.sex,
@@ -114,6 +130,10 @@ def _with_subject(event: Event, subject: Subject) -> Event:
             age_at_fact=person.age_at_fact,
             subject=subject.case_id,
         )
-        for name, person in person_fields(event)
+        for name, person in found
     }
-    return replace(event, **changes)  # type: ignore[arg-type]
+    if contact_of(c.event) is not None:
+        # Where the vault keeps it: also after an erasure, the same reference (a rebuild
+        # stays identical), which then opens to nothing.
+        changes[CONTACT_FIELD] = contact_reference(c.carrier_id)
+    return replace(c.event, **changes)  # type: ignore[arg-type]

@@ -73,16 +73,21 @@ class Kept:
     fields: Mapping[str, Any]
     event_type: str
     occurred_at: datetime
+    # The recruiter's contact the person reported, sealed for police (the hub cannot
+    # read it); kept apart from the fields so that police can be given it alone.
+    contact: str | None = None
 
 
 @dataclass(frozen=True)
 class Fact:
-    """One fact the vault holds about a subject; ``fields`` is None once erased."""
+    """One fact the vault holds about a subject; ``fields`` is None once erased, and so
+    is ``contact`` (the recruiter's contact sealed for police, when one was reported)."""
 
     carrier_id: str
     event_type: str
     occurred_at: datetime
     fields: Mapping[str, Any] | None
+    contact: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,21 @@ class VaultKeys:
         opened: dict[str, Any] = json.loads(crypto.decrypt(dek, blob, _fields_context(carrier_id)))
         return opened
 
+    def seal_contact(
+        self, subject: Subject, wrapped: bytes, carrier_id: str, contact: str
+    ) -> bytes:
+        dek = crypto.decrypt(self.kek, wrapped, _dek_context(subject))
+        return crypto.encrypt(dek, contact.encode(), _contact_context(carrier_id))
+
+    def open_contact(
+        self, subject: Subject, wrapped: bytes | None, carrier_id: str, blob: bytes | None
+    ) -> str | None:
+        """The contact sealed for police, or None when none was kept or it is erased."""
+        if wrapped is None or blob is None:
+            return None
+        dek = crypto.decrypt(self.kek, wrapped, _dek_context(subject))
+        return crypto.decrypt(dek, blob, _contact_context(carrier_id)).decode()
+
 
 def _dek_context(subject: Subject) -> bytes:
     return f"sinergi-dek-v1:{subject.case_id}".encode()
@@ -137,6 +157,10 @@ def _dek_context(subject: Subject) -> bytes:
 
 def _fields_context(carrier_id: str) -> bytes:
     return f"sinergi-person-fields-v1:{carrier_id}".encode()
+
+
+def _contact_context(carrier_id: str) -> bytes:
+    return f"sinergi-recruiter-contact-v1:{carrier_id}".encode()
 
 
 class Vault(Protocol):
@@ -155,6 +179,12 @@ class Vault(Protocol):
 
     def disclose(self, subject: Subject) -> Disclosure:
         """Everything held about ``subject``, fields opened (None once erased)."""
+        ...
+
+    def contact(self, carrier_id: str) -> str | None:
+        """The recruiter's contact a message carried, still sealed for police (what a
+        police officer opens); None when it carried none or its person is erased.
+        VaultError when the vault never saw the message."""
         ...
 
     def erase(self, subject: Subject, reference: str) -> int:

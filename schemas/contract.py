@@ -362,6 +362,21 @@ _investigation_ref = _pattern(
 )
 _office = _pattern(OFFICE, OFFICE_MAX, "must be an office code of lower-case letters, digits, -")
 _sealed = _pattern(SEALED, SEALED_MAX, "must be a sealed value (base64)")
+# A recruiter's contact: sealed for police (base64), and on the wire sealed again to the
+# hub's intake key ('<key id>.<base64>', schemas/person_seal.py), which the hub insists on.
+_WRAPPED_CONTACT = re.compile(r"[0-9a-f]{8}\.[A-Za-z0-9+/]{80,800}={0,2}")
+_contact = _string(
+    SEALED_MAX + 300,
+    lambda v: (
+        bool(SEALED.fullmatch(v) if len(v) <= SEALED_MAX else False)
+        or bool(_WRAPPED_CONTACT.fullmatch(v))
+    ),
+    "must be a sealed contact (base64, or '<key id>.<base64>')",
+)
+# What the hub's alerts hold for a contact: where the vault keeps it ('vault:<event id>').
+_contact_ref = _pattern(
+    re.compile("vault:" + UUID.pattern), 42, "must be a contact reference (vault:<event id>)"
+)
 _sha256 = _pattern(SHA256, 64, "must be a SHA-256 digest (64 lower-case hex characters)")
 _state = _pattern(STATE, STATE_MAX, "must be an upper-case state name")
 _topic = _pattern(TOPIC, TOPIC_MAX, "must be a topic name")
@@ -501,7 +516,7 @@ _FIELDS: dict[type[Event], tuple[_Field, ...]] = {
         recruiter_ref=_optional(_pseudonym),
         group_ref=_optional(_code),
         outcome=_member(InterceptionOutcome),
-        recruiter_contact_sealed=_optional(_sealed),
+        recruiter_contact_sealed=_optional(_contact),
     ),
     InvestigationOpened: _table(
         investigation_ref=_investigation_ref,
@@ -574,7 +589,7 @@ _FIELDS: dict[type[Event], tuple[_Field, ...]] = {
         cause_event_ids=_items(_uuid, HUB_LIST_MAX, what="event ids"),
         summary=_summary,
         triggered_at=_moment,
-        sealed_contacts=_items(_sealed, HUB_LIST_MAX, what="contacts"),
+        sealed_contacts=_items(_contact_ref, HUB_LIST_MAX, what="contacts"),
     ),
     CaseUpdated: _table(
         case_id=_case_id,

@@ -302,7 +302,9 @@ class InterceptionRecorded(Event):
     recruiter_ref: str | None = None
     group_ref: str | None = None
     outcome: InterceptionOutcome = InterceptionOutcome.SENT_HOME
-    recruiter_contact_sealed: str | None = None  # v2: readable by police only
+    # v2: sealed for police, and on the wire to the hub (schemas/person_seal.py); the
+    # ledger's copy is the vault's reference to it (vault:<event id>).
+    recruiter_contact_sealed: str | None = None
 
     def partition_key(self) -> str:
         return self.person.partition or self.event_id
@@ -470,7 +472,9 @@ class AlertRaised(Event):
     cause_event_ids: tuple[str, ...]
     summary: str
     triggered_at: datetime
-    sealed_contacts: tuple[str, ...] = ()  # v2: still sealed for police
+    # v2: the causes' recruiter contacts, as references to the vault (vault:<event id>),
+    # where each is kept sealed for police under its person's data key.
+    sealed_contacts: tuple[str, ...] = ()
 
     def partition_key(self) -> str:
         return self.alert_id

@@ -11,6 +11,13 @@ fields under the person's own data key (:mod:`processors.vault`); once the intak
 retired (its private half deleted, after the topics' retention has passed), the vault's
 copy is the only readable one, and erasing the person makes it unreadable too.
 
+A recruiter's contact as the person reported it (``recruiter_contact_sealed``) is the
+person's too: the desk seals it for police (only police can read it) and then, like the
+person, to the intake key; the hub keeps the police-sealed contact in the vault under
+the person's data key and gives the ledger and the alerts only a reference to it
+(``vault:<event id>``), which police open through the vault. Erasing the person makes
+the contact unreadable with the rest.
+
 The intake keys are in the member directory under :data:`INTAKE_ROLE`; a sealed value is
 ``<key id>.<base64>``, the key id naming which intake key opens it.
 """
@@ -34,6 +41,11 @@ from schemas.model import Event, Person
 
 INTAKE_ROLE = "hub-intake"  # the directory's sealing key desks seal people to
 _CONTEXT = b"sinergi-person-v1:"
+_CONTACT_CONTEXT = b"sinergi-contact-v1:"
+# The event field holding a recruiter's contact sealed for police (InterceptionRecorded).
+CONTACT_FIELD = "recruiter_contact_sealed"
+# What the ledger and the alerts hold instead of a contact: where the vault keeps it.
+CONTACT_REFERENCE = "vault:"
 
 
 def key_id(public_text: str) -> str:
@@ -148,14 +160,77 @@ def desk_seal_secret(signing_key_raw: bytes) -> bytes:
 
 def seal_people(event: Event, intake_public: str, desk_secret: bytes | None = None) -> Event:
     """``event`` with every person in it sealed (those already sealed, or naming no
-    pseudonym, as they are)."""
+    pseudonym, as they are), and the recruiter's contact they reported sealed to the
+    hub around its police seal."""
     day = event.occurred_at.date()
-    changes = {
+    changes: dict[str, Any] = {
         name: seal_person(p, event.event_id, day, intake_public, desk_secret)
         for name, p in person_fields(event)
         if p.sealed is None and (p.nik_pseudonym or p.weak_pseudonym)
     }
-    return replace(event, **changes) if changes else event  # type: ignore[arg-type]
+    contact = contact_of(event)
+    if contact is not None and not is_wrapped(contact):
+        changes[CONTACT_FIELD] = seal_contact(contact, event.event_id, intake_public, desk_secret)
+    return replace(event, **changes) if changes else event
+
+
+def contact_of(event: Event) -> str | None:
+    """The event's recruiter contact as sent (police-sealed, wrapped for the hub, or the
+    vault's reference), or None."""
+    value = getattr(event, CONTACT_FIELD, None)
+    return value if isinstance(value, str) and value else None
+
+
+def is_wrapped(value: str) -> bool:
+    """Whether ``value`` is sealed to an intake key (``<key id>.<base64>``)."""
+    kid, dot, _ = value.partition(".")
+    return bool(dot) and len(kid) == 8 and all(c in "0123456789abcdef" for c in kid)
+
+
+def seal_contact(
+    police_sealed: str, event_id: str, intake_public: str, desk_secret: bytes | None = None
+) -> str:
+    """A contact already sealed for police, sealed again to the hub's intake key (bound
+    to the event): on the wire it is readable by nobody but the hub's intake, and the
+    hub keeps it only under the person's data key."""
+    context = _CONTACT_CONTEXT + event_id.encode()
+    body = police_sealed.encode()
+    seed = None
+    if desk_secret is not None:
+        seed = hmac.new(desk_secret, context + b"\0" + body, hashlib.sha256).digest()
+    sealed = crypto.seal(crypto.sealing_key_from(intake_public), body, context, seed=seed)
+    return f"{key_id(intake_public)}.{sealed}"
+
+
+def open_contact(
+    wrapped: str, event_id: str, private_for: Callable[[str], X25519PrivateKey | None]
+) -> str:
+    """The police-sealed contact inside ``wrapped``; CryptoError saying why not."""
+    kid, dot, body = wrapped.partition(".")
+    if not dot or not is_wrapped(wrapped):
+        raise CryptoError(
+            "recruiter contact sealed for police only: it must travel sealed to the hub"
+        )
+    private = private_for(kid)
+    if private is None:
+        raise CryptoError(f"sealed contact: intake key {kid} is unknown or retired")
+    opened = crypto.open_sealed(private, body, _CONTACT_CONTEXT + event_id.encode())
+    try:
+        return opened.decode("ascii")
+    except UnicodeDecodeError:
+        raise CryptoError("sealed contact: not a sealed value") from None
+
+
+def contact_reference(carrier_id: str) -> str:
+    """What the ledger and the alerts hold for the contact a message carried."""
+    return CONTACT_REFERENCE + carrier_id
+
+
+def referenced_carrier(reference: str) -> str | None:
+    """The carrier id a contact reference names, or None if it is not one."""
+    if not reference.startswith(CONTACT_REFERENCE):
+        return None
+    return reference[len(CONTACT_REFERENCE) :] or None
 
 
 def open_person(

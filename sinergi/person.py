@@ -70,10 +70,14 @@ NOTES: Sequence[Mapping[str, str]] = (
         " the person's own data key; this export opens them.",
     },
     {
-        "id": "Kontak perekrut yang disegel untuk polisi (kolom *_sealed, sealed_contacts) tetap"
-        " tersegel: hub tidak dapat membacanya, hanya polisi yang dapat membukanya.",
-        "en": "Recruiter contacts sealed for police (fields *_sealed, sealed_contacts) stay"
-        " sealed: the hub cannot read them; only police can open them.",
+        "id": "Kontak perekrut yang dilaporkan orang itu disimpan brankas di bawah kuncinya,"
+        " tetap tersegel untuk polisi (recruiter_contact_sealed): hub tidak dapat membacanya,"
+        " hanya polisi yang dapat membukanya. Di catatan dan peringatan hanya ada rujukan ke"
+        " brankas (vault:<event id>), yang tidak membuka apa pun setelah penghapusan.",
+        "en": "Recruiter contacts the person reported are kept by the vault under their key,"
+        " still sealed for police (recruiter_contact_sealed): the hub cannot read them; only"
+        " police can open them. Records and alerts hold only a reference to the vault"
+        " (vault:<event id>), which opens to nothing after an erasure.",
     },
     {
         "id": "Data orang lain tidak disertakan: kasus lain dalam berkas polisi atau peringatan"
@@ -388,7 +392,8 @@ def vault_account(disclosure: Disclosure, erasure: Confirmation | None) -> dict[
         "erased": disclosure.erased_at is not None,
         "facts": [
             {"carrier_id": f.carrier_id, "event_type": f.event_type,
-             "occurred_at": f.occurred_at, "fields": f.fields}
+             "occurred_at": f.occurred_at, "fields": f.fields,
+             **({"recruiter_contact_sealed": f.contact} if f.contact else {})}
             for f in disclosure.facts
         ],
     }  # fmt: skip
@@ -426,7 +431,8 @@ def sealed_values(value: Any) -> int:
         if key.endswith("_sealed") and item:
             count += 1
         elif key == "sealed_contacts" and isinstance(item, list):
-            count += len([c for c in item if c])
+            # A reference to the vault (vault:<event id>) holds nothing sealed itself.
+            count += len([c for c in item if c and not str(c).startswith("vault:")])
         else:
             count += sealed_values(item)
     return count

@@ -12,9 +12,11 @@ from typing import Any, Literal, TypeAlias
 from kafka import KafkaConsumer
 
 from deploy.procs import StackError
+from processors.vault import VaultError
 from producers.posts import RECRUITER_CONTACT
 from schemas import crypto
 from schemas.model import AlertRaised, AlertWithdrawn, Event
+from schemas.person_seal import referenced_carrier
 from schemas.serde import EventDeserializer, SerializationError
 from schemas.topics import ALERTS
 from sinergi import bootstrap
@@ -147,17 +149,47 @@ def _item(
     return followed(event)
 
 
-def contact_opener(settings: Settings) -> Callable[[str], str]:
-    """Opens recruiter contacts sealed for police, with the police role's key."""
+def contact_opener(
+    settings: Settings, fetch: Callable[[str], str | None] | None = None
+) -> Callable[[str], str]:
+    """Opens recruiter contacts for police. The ledger and the alerts hold a reference
+    (``vault:<event id>``): the contact is fetched from the vault (``fetch``, by default
+    the hub's vault as the analyst), where it is kept sealed for police under its
+    person's data key, then opened with the police role's key. An erased person's
+    contact opens to nothing."""
     key = crypto.sealing_private(settings.keys_dir / "role-police.sealing.key")
+    from_vault = fetch if fetch is not None else _vault_contact(settings)
 
-    def open_contact(sealed: str) -> str:
+    def open_contact(value: str) -> str:
+        carrier = referenced_carrier(value)
+        if carrier is not None:
+            try:
+                sealed = from_vault(carrier)
+            except VaultError:
+                return "(unknown to the vault)"
+            if sealed is None:
+                return "(erased, or none was reported)"
+            value = sealed
         try:
-            return crypto.open_sealed(key, sealed, RECRUITER_CONTACT).decode()
+            return crypto.open_sealed(key, value, RECRUITER_CONTACT).decode()
         except crypto.CryptoError:
             return "(cannot be opened with this key)"
 
     return open_contact
+
+
+def _vault_contact(settings: Settings) -> Callable[[str], str | None]:
+    """One contact from the vault, on a connection of its own (a contact is opened by
+    an officer's request, now and then; the browser asks from several threads)."""
+
+    def fetch(carrier_id: str) -> str | None:
+        vault = bootstrap.vault(settings, "sinergi_analyst", create=False)
+        try:
+            return vault.contact(carrier_id)
+        finally:
+            vault.close()
+
+    return fetch
 
 
 def as_json(item: Followed, contacts: list[str] | None = None) -> str:

@@ -325,6 +325,8 @@ class MemoryVault:
         self.by_lookup: dict[bytes, str] = {}
         # carrier id -> (subject id, event type, occurred at, fields under the DEK)
         self.facts: dict[str, tuple[str, str, datetime, bytes | None]] = {}
+        # carrier id -> the recruiter's contact (sealed for police) under the DEK
+        self.contacts: dict[str, bytes] = {}
 
     def close(self) -> None:
         """Nothing to let go of (the PostgreSQL vault closes its connection)."""
@@ -344,6 +346,10 @@ class MemoryVault:
             assert person.wrapped is not None
             fields = self.keys.seal_fields(person.subject, person.wrapped, k)
             self.facts[k.carrier_id] = (subject_id, k.event_type, k.occurred_at, fields)
+            if k.contact is not None:
+                self.contacts[k.carrier_id] = self.keys.seal_contact(
+                    person.subject, person.wrapped, k.carrier_id, k.contact
+                )
             found[k.carrier_id] = person.subject
         return found
 
@@ -369,10 +375,23 @@ class MemoryVault:
             person.erased_at,
             person.erasure_ref,
             [
-                VaultFact(c, kind, at, self.keys.open_fields(subject, person.wrapped, c, blob))
+                VaultFact(
+                    c,
+                    kind,
+                    at,
+                    self.keys.open_fields(subject, person.wrapped, c, blob),
+                    self.keys.open_contact(subject, person.wrapped, c, self.contacts.get(c)),
+                )
                 for at, c, kind, blob in facts
             ],
         )
+
+    def contact(self, carrier_id: str) -> str | None:
+        if carrier_id not in self.facts:
+            raise VaultError("the vault never saw this message")
+        person = self.people[self.facts[carrier_id][0]]
+        blob = self.contacts.get(carrier_id)
+        return self.keys.open_contact(person.subject, person.wrapped, carrier_id, blob)
 
     def erase(self, subject: Subject, reference: str) -> int:
         person = self.people.get(subject.subject_id)
@@ -386,6 +405,7 @@ class MemoryVault:
         for c, (s, kind, at, _) in list(self.facts.items()):
             if s == subject.subject_id:
                 self.facts[c] = (s, kind, at, None)
+                self.contacts.pop(c, None)
                 shredded += 1
         return shredded
 

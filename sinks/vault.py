@@ -80,12 +80,18 @@ class PostgresVault:
                 subject, wrapped = people[lookups[k.carrier_id]]
                 found[k.carrier_id] = subject
                 fields = self.keys.seal_fields(subject, wrapped, k)
+                contact = (
+                    self.keys.seal_contact(subject, wrapped, k.carrier_id, k.contact)
+                    if k.contact is not None
+                    else None
+                )
                 rows.append((k.carrier_id, subject.subject_id, k.event_type, k.occurred_at,
-                             fields))  # fmt: skip
+                             fields, contact))  # fmt: skip
             with conn.cursor() as cur:
                 cur.executemany(
                     "INSERT INTO person_facts (carrier_id, subject_id, event_type, occurred_at,"
-                    " fields) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (carrier_id) DO NOTHING",
+                    " fields, contact) VALUES (%s, %s, %s, %s, %s, %s)"
+                    " ON CONFLICT (carrier_id) DO NOTHING",
                     rows,
                 )
             # A carrier another worker kept meanwhile keeps the subject it got there.
@@ -138,22 +144,35 @@ class PostgresVault:
             if row is None:
                 raise VaultError("no such subject in the vault")
             facts = conn.execute(
-                "SELECT carrier_id, event_type, occurred_at, fields FROM person_facts"
+                "SELECT carrier_id, event_type, occurred_at, fields, contact FROM person_facts"
                 " WHERE subject_id = %s ORDER BY occurred_at, carrier_id",
                 (subject.subject_id,),
             ).fetchall()
-        wrapped = bytes(row[0]) if row[0] is not None else None
+        wrapped = _bytes(row[0])
         return Disclosure(
             subject,
             row[1],
             row[2],
             row[3],
             [
-                Fact(c, t, at, self.keys.open_fields(subject, wrapped, c,
-                                                     bytes(f) if f is not None else None))
-                for c, t, at, f in facts
+                Fact(c, t, at, self.keys.open_fields(subject, wrapped, c, _bytes(f)),
+                     self.keys.open_contact(subject, wrapped, c, _bytes(contact)))
+                for c, t, at, f, contact in facts
             ],
         )  # fmt: skip
+
+    def contact(self, carrier_id: str) -> str | None:
+        """Through ``person_contact`` (migration 0015), so that a role that opens contacts
+        for police (the analyst's, on the hub's machine) reads nothing else of the vault."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT subject_id, strength, wrapped_dek, contact FROM person_contact(%s)",
+                (carrier_id,),
+            ).fetchone()
+        if row is None:
+            raise VaultError("the vault never saw this message")
+        subject = Subject(row[0], row[1])
+        return self.keys.open_contact(subject, _bytes(row[2]), carrier_id, _bytes(row[3]))
 
     def erase(self, subject: Subject, reference: str) -> int:
         with self._transaction() as conn:
@@ -186,5 +205,10 @@ def erase_in(conn: psycopg.Connection[Any], subject: Subject, reference: str) ->
     if row is None:
         raise VaultError("no such subject in the vault, or already erased")
     return conn.execute(
-        "UPDATE person_facts SET fields = NULL WHERE subject_id = %s", (subject.subject_id,)
+        "UPDATE person_facts SET fields = NULL, contact = NULL WHERE subject_id = %s",
+        (subject.subject_id,),
     ).rowcount
+
+
+def _bytes(value: Any) -> bytes | None:
+    return bytes(value) if value is not None else None

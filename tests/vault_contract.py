@@ -39,6 +39,10 @@ class VaultProbe(Protocol):
         """The stored (encrypted) fields of each of the subject's facts."""
         ...
 
+    def contact_blobs(self, subject: Subject) -> list[bytes]:
+        """The stored (encrypted) recruiter contacts of the subject's facts."""
+        ...
+
 
 def kept(
     pseudonym: str,
@@ -47,6 +51,7 @@ def kept(
     carrier: str | None = None,
     event_type: str = "InterceptionRecorded",
     at: datetime = T0,
+    contact: str | None = None,
     **fields: Any,
 ) -> Kept:
     """One message's personal fields (a fresh carrier id unless given)."""
@@ -57,6 +62,7 @@ def kept(
         fields=fields or {f"{strength}_pseudonym": pseudonym, "birth_date": "1988-03-12"},
         event_type=event_type,
         occurred_at=at,
+        contact=contact,
     )
 
 
@@ -178,6 +184,33 @@ def test_erasure_shreds_every_field_and_keeps_the_facts(probe: VaultProbe):
     # And only her: his fields still open.
     [his_fact] = probe.vault.disclose(found[his.carrier_id]).facts
     assert his_fact.fields == dict(his.fields)
+
+
+def test_a_recruiter_contact_is_kept_under_the_persons_key_given_alone_and_erased_with_her(
+    probe: VaultProbe,
+):
+    name = a_pseudonym()
+    reported = kept(name, contact="c2VhbGVkIGZvciBwb2xpY2U=")
+    plain = kept(name, at=T0 + timedelta(days=1))
+    his = kept(a_pseudonym(), contact="aGlzIGNvbnRhY3Q=")
+    found = probe.vault.keep([reported, plain, his])
+    subject = found[reported.carrier_id]
+    # Given alone, still sealed for police (the hub never reads it).
+    assert probe.vault.contact(reported.carrier_id) == "c2VhbGVkIGZvciBwb2xpY2U="
+    assert probe.vault.contact(plain.carrier_id) is None  # carried none
+    [blob] = probe.contact_blobs(subject)
+    assert b"c2VhbGVk" not in blob  # stored under her data key
+    assert [f.contact for f in probe.vault.disclose(subject).facts] == [
+        "c2VhbGVkIGZvciBwb2xpY2U=",
+        None,
+    ]
+    probe.vault.erase(subject, "ER-3")
+    assert probe.vault.contact(reported.carrier_id) is None
+    assert probe.contact_blobs(subject) == []
+    assert all(f.contact is None for f in probe.vault.disclose(subject).facts)
+    assert probe.vault.contact(his.carrier_id) == "aGlzIGNvbnRhY3Q="  # only hers went
+    with pytest.raises(VaultError):
+        probe.vault.contact(str(uuid.uuid4()))  # a message the vault never saw
 
 
 def test_an_erased_subject_cannot_be_erased_again(probe: VaultProbe):

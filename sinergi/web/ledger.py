@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from schemas.person_seal import contact_reference
 from sinergi import views
 from sinergi.views import LedgerReadError
 from sinergi.web import routing
@@ -288,14 +289,15 @@ class LedgerReader:
         return views.resolve(prefix, ids)
 
     def sealed_contact(self, event_id: str, case_id: str) -> str | None:
-        """The sealed recruiter contact of one fact of a case (None if it has none)."""
+        """Where the vault keeps the recruiter contact of one fact of a case (its
+        reference, ``vault:<event id>``), or None if the fact carried none."""
         with _connect(self.conninfo) as conn:
             row = conn.execute(
                 "SELECT facts ->> 'recruiter_contact_sealed' AS sealed FROM v_case_timeline"
                 " WHERE event_id::text = %s AND case_id = %s",
                 (event_id, case_id),
             ).fetchone()
-        return None if row is None else row["sealed"]
+        return None if row is None or not row["sealed"] else contact_reference(event_id)
 
     def ping(self) -> None:
         with _connect(self.conninfo) as conn:

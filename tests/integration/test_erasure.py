@@ -16,9 +16,9 @@ from processors.vault import Subject
 from schemas.crypto import CryptoError
 from schemas.model import Event
 from schemas.nik import normalise_nik
-from schemas.person_seal import open_person, person_fields
+from schemas.person_seal import open_contact, open_person, person_fields
 from schemas.serde import EventDeserializer
-from sinergi import bootstrap, members
+from sinergi import bootstrap, members, police
 from tests.integration.hub import Hub
 
 pytestmark = pytest.mark.integration
@@ -26,6 +26,8 @@ pytestmark = pytest.mark.integration
 NIK = "5302014101900001"  # TTS, female, born 1 January 1990
 OTHER_NIK = "5371015505950002"  # Kota Kupang, female, born 15 May 1995
 PERSON = {"nik": NIK, "sex": "P", "origin_regency": "5302"}
+# The recruiters' contacts each reported (sealed for police, then to the hub).
+HER_RECRUITER, HIS_RECRUITER = "0812-7777-5555", "0813-1111-2222"
 AGENCY_TOPICS = (
     "posts.interception-recorded",
     "bp3mi.placement-registered",
@@ -59,17 +61,27 @@ def metrics_of(hub: Hub) -> dict[str, str]:
     }
 
 
+def contact_in_vault(hub: Hub, carrier_id: str) -> str | None:
+    """The recruiter contact the vault keeps for a message (still sealed for police)."""
+    vault = bootstrap.vault(hub.settings, "sinergi_analyst", create=False)
+    try:
+        return vault.contact(carrier_id)
+    finally:
+        vault.close()
+
+
 def test_an_erased_person_is_unreadable_everywhere_and_the_ledger_and_rebuild_do_not_change(
     hub: Hub,
 ):
     hub.run("post", "record", at="eltari", occurred_at="2025-08-01T08:00", outcome="SENT_HOME",
-            officer="ELT-07", destination_country="MY", **PERSON)  # fmt: skip
+            officer="ELT-07", destination_country="MY", recruiter=HER_RECRUITER,
+            **PERSON)  # fmt: skip
     hub.run("bp3mi", "placement", occurred_at="2025-09-03T11:00", destination_country="Taiwan",
             sector="MANUFACTURING", placement_company="P3MI-0042", **PERSON)  # fmt: skip
     hub.run("bp3mi", "repatriation", occurred_at="2026-02-03T11:00", kind="jenazah",
             country="MY", procedural="tidak", cause="ILLNESS", **PERSON)  # fmt: skip
     hub.run("post", "record", at="tenau", occurred_at="2025-08-02T08:00", outcome="SENT_HOME",
-            officer="TEN-03", nik=OTHER_NIK)  # fmt: skip
+            officer="TEN-03", nik=OTHER_NIK, recruiter=HIS_RECRUITER)  # fmt: skip
     hub.start_worker()
     hub.wait_for(lambda: hub.event_count() == 4, what="4 facts")
     case_id = hub.case_of(NIK)
@@ -83,10 +95,27 @@ def test_an_erased_person_is_unreadable_everywhere_and_the_ledger_and_rebuild_do
         [(_, person)] = person_fields(event)
         assert person.sealed and person.nik_pseudonym is None and person.birth_date is None
         assert pseudonym.encode() not in key + value and NIK.encode() not in value
+    # Her recruiter's contact: on the wire sealed to the hub around its police seal; in the
+    # vault under her key; the ledger holds only where the vault keeps it.
+    [(her_event, her_wire)] = [
+        (e.event_id, getattr(e, "recruiter_contact_sealed", None))
+        for _, _, e in messages
+        if e.occurred_at.date().isoformat() == "2025-08-01"
+    ]
+    police_sealed = contact_in_vault(hub, her_event)
+    assert her_wire and police_sealed and police_sealed not in her_wire
+    reveal = police.contact_opener(hub.settings)
+    assert reveal(f"vault:{her_event}") == HER_RECRUITER
     for table in ("events", "cases", "alerts", "audit_log", "outbox"):
-        [(hits,)] = hub.query(f"SELECT count(*) FROM {table} t WHERE t::text LIKE %s",
-                              f"%{pseudonym}%")  # fmt: skip
-        assert hits == 0, table
+        for secret in (pseudonym, police_sealed[:48]):
+            [(hits,)] = hub.query(f"SELECT count(*) FROM {table} t WHERE t::text LIKE %s",
+                                  f"%{secret}%")  # fmt: skip
+            assert hits == 0, table
+    [(held,)] = hub.query(
+        "SELECT facts ->> 'recruiter_contact_sealed' FROM v_case_timeline WHERE event_id = %s",
+        her_event,
+    )
+    assert held == her_wire  # the event store keeps the message as sent: sealed to the hub
     [(interceptions, placements, status)] = hub.query(
         "SELECT interceptions, placements, status FROM cases WHERE case_id = %s", case_id
     )
@@ -120,6 +149,15 @@ def test_an_erased_person_is_unreadable_everywhere_and_the_ledger_and_rebuild_do
             open_person(person.sealed or "", event.event_id, opener)
     exported = hub.cli("person", "export", NIK, check=False)
     assert pseudonym not in exported.stdout + exported.stderr
+    # Her recruiter's contact went with her: the vault's copy is gone, the wire's is under
+    # the retired intake key; his still opens for police.
+    assert contact_in_vault(hub, her_event) is None
+    assert reveal(f"vault:{her_event}") == "(erased, or none was reported)"
+    with pytest.raises(CryptoError, match="retired"):
+        open_contact(her_wire, her_event, opener)
+    [his_event] = [e.event_id for _, _, e in messages if e.event_id != her_event
+                   and e.event_type == "InterceptionRecorded"]  # fmt: skip
+    assert reveal(f"vault:{his_event}") == HIS_RECRUITER
 
     # The ledger and the metrics are what they were; a rebuild from the topics, with the
     # intake key gone and the person erased, is identical.

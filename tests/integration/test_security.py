@@ -332,6 +332,8 @@ def test_police_alone_open_the_recruiter_contact_the_post_sealed(hub):
     alerts = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     network = next(a for a in alerts if a["rule"] == "RECRUITER_NETWORK")
     assert network["contacts"] == ["0812-7777-5555"] * 3
+    # The alert holds where the vault keeps each contact, not the contact.
+    assert all(c.startswith("vault:") for c in network["sealed_contacts"])
     # On the topics and in the database the contact exists only sealed.
     consumer = KafkaConsumer(**hub.kafka(), auto_offset_reset="earliest", consumer_timeout_ms=4000)
     consumer.subscribe(pattern=re.escape(hub.settings.topic_prefix) + ".*")

@@ -39,6 +39,14 @@ class PostgresProbe:
         )
         return [bytes(b) if b is not None else None for (b,) in rows]  # type: ignore[arg-type]
 
+    def contact_blobs(self, subject: Subject) -> list[bytes]:
+        rows = self.hub.query(
+            "SELECT contact FROM person_facts WHERE subject_id = %s AND contact IS NOT NULL"
+            " ORDER BY occurred_at, kept_at",
+            subject.subject_id,
+        )
+        return [bytes(b) for (b,) in rows]  # type: ignore[arg-type]
+
 
 @pytest.fixture
 def probe(hub: Hub) -> Iterator[PostgresProbe]:

@@ -64,7 +64,7 @@ def alert(**overrides: Any) -> AlertRaised:
         "cause_event_ids": (str(uuid.uuid4()), str(uuid.uuid4())),
         "summary": "Rombongan 5 orang dicegah bersama di pos eltari (ELT-20260120-01)",
         "triggered_at": T0,
-        "sealed_contacts": (SEALED,),
+        "sealed_contacts": (f"vault:{UUID}",),
     }
     values.update(overrides)
     return AlertRaised(**values)
@@ -336,7 +336,22 @@ FIELD_RULES: list[tuple[str, str, Any, Any]] = [
     # sealed values
     ("InterceptionRecorded", "recruiter_contact_sealed", "0812 3456 7890", SEALED),
     ("InterceptionRecorded", "recruiter_contact_sealed", "QUJD" * 129, "QUJD" * 128),
-    ("AlertRaised", "sealed_contacts", ("not base64!",), ()),
+    # ... and on the wire sealed again to the hub's intake key
+    (
+        "InterceptionRecorded",
+        "recruiter_contact_sealed",
+        "0123abcd." + "QUJD" * 5,
+        "0123abcd." + "QUJD" * 190,
+    ),
+    (
+        "InterceptionRecorded",
+        "recruiter_contact_sealed",
+        "0123ABCD." + "QUJD" * 30,
+        "0123abcd." + "QUJD" * 30,
+    ),
+    # the hub's alerts name where the vault keeps a contact, never the contact
+    ("AlertRaised", "sealed_contacts", (SEALED,), (f"vault:{UUID}",)),
+    ("AlertRaised", "sealed_contacts", ("vault:xyz",), ()),
     # list sizes
     (
         "InvestigationOpened",
@@ -365,7 +380,7 @@ FIELD_RULES: list[tuple[str, str, Any, Any]] = [
         tuple(str(uuid.UUID(int=n)) for n in range(1001)),
         tuple(str(uuid.UUID(int=n)) for n in range(1000)),
     ),
-    ("AlertRaised", "sealed_contacts", (SEALED,) * 1001, (SEALED,) * 1000),
+    ("AlertRaised", "sealed_contacts", (f"vault:{UUID}",) * 1001, (f"vault:{UUID}",) * 1000),
     (
         "CaseUpdated",
         "recruiters",

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from processors import metrics
 from processors.people import Carrier, People
 from processors.ports import RawMessage
-from processors.vault import Subject, VaultKeys
+from processors.vault import Subject, VaultError, VaultKeys
 from producers.amend import Correction
 from producers.sealing import SealingSerializer
 from schemas import crypto
@@ -23,6 +23,7 @@ from schemas.model import TipReceived
 from schemas.person_seal import (
     desk_seal_secret,
     key_id,
+    open_contact,
     open_person,
     person_fields,
     seal_people,
@@ -141,17 +142,61 @@ def test_a_message_seen_before_finds_its_subject_without_the_intake_key_also_aft
     assert again.person.key == case  # type: ignore[union-attr]
 
 
-def test_one_message_twice_in_a_batch_each_keeps_its_own_other_fields():
-    """A re-send with a recruiter contact sealed anew: each copy resolves to its own event
-    (the store then keeps the first), never the last copy's for both."""
-    original = seal_people(interception(1, recruiter_contact_sealed="A" * 80), PUBLIC)
-    resent = dataclasses.replace(original, recruiter_contact_sealed="B" * 80)
-    done = People(vault(), private_for).resolve(
-        [Carrier(original.event_id, original), Carrier(resent.event_id, resent)]
-    )
+def test_one_message_twice_in_a_batch_names_one_contact_the_first_copys():
+    """A re-send with its recruiter contact sealed anew (other bytes): both copies name the
+    contact by the message's reference, and the vault keeps the first copy's."""
+    event = interception(1, recruiter_contact_sealed="A" * 80)
+    original = seal_people(event, PUBLIC)
+    resent = seal_people(dataclasses.replace(event, recruiter_contact_sealed="B" * 80), PUBLIC)
+    assert original.recruiter_contact_sealed != resent.recruiter_contact_sealed
+    people = People(vault(), private_for)
+    done = people.resolve([Carrier(original.event_id, original), Carrier(resent.event_id, resent)])
     contacts = [e.recruiter_contact_sealed for e in done]  # type: ignore[union-attr]
-    assert contacts == ["A" * 80, "B" * 80]
+    assert contacts == [f"vault:{original.event_id}"] * 2
     assert len({e.person.key for e in done}) == 1  # type: ignore[union-attr]
+    assert people.vault.contact(original.event_id) == "A" * 80
+
+
+POLICE = X25519PrivateKey.generate()
+
+
+def test_a_recruiter_contact_travels_to_the_hub_under_the_persons_key_and_goes_with_erasure():
+    police_sealed = crypto.seal(POLICE.public_key(), b"0812 3456 7890", b"recruiter_contact")
+    event = interception(1, recruiter_contact_sealed=police_sealed)
+    wire_event = seal_people(event, PUBLIC)
+    # On the wire: sealed to the hub's intake key around the police seal, bound to the event.
+    on_wire = wire_event.recruiter_contact_sealed or ""
+    assert on_wire.startswith(f"{KID}.") and police_sealed not in on_wire
+    assert seal_people(wire_event, PUBLIC) == wire_event  # sealed once, not twice
+    with pytest.raises(CryptoError):
+        open_contact(on_wire, interception(2).event_id, private_for)  # moved onto another fact
+    store = vault()
+    [resolved] = People(store, private_for).resolve([Carrier(event.event_id, wire_event)])
+    assert not isinstance(resolved, str)
+    # The ledger (and so the alerts) hold where the vault keeps it, not the contact.
+    assert resolved.recruiter_contact_sealed == f"vault:{event.event_id}"  # type: ignore[union-attr]
+    assert store.contact(event.event_id) == police_sealed
+    subject = Subject.of_case(resolved.person.key or "")  # type: ignore[union-attr]
+    [fact] = store.disclose(subject).facts
+    assert fact.contact == police_sealed and fact.fields is not None
+    store.erase(subject, "req-1")
+    assert store.contact(event.event_id) is None
+    assert store.disclose(subject).facts[0].contact is None
+    # Later, the intake key retired: the same reference, which opens to nothing.
+    [again] = People(store, lambda kid: None).resolve([Carrier(event.event_id, wire_event)])
+    assert again.recruiter_contact_sealed == f"vault:{event.event_id}"  # type: ignore[union-attr]
+    with pytest.raises(VaultError):
+        store.contact(interception(3).event_id)
+
+
+def test_a_contact_sealed_for_police_only_is_refused_and_nothing_kept():
+    police_sealed = crypto.seal(POLICE.public_key(), b"0812", b"recruiter_contact")
+    event = seal_people(interception(1), PUBLIC)
+    bare = dataclasses.replace(event, recruiter_contact_sealed=police_sealed)
+    people = People(vault(), private_for)
+    [refused] = people.resolve([Carrier(bare.event_id, bare)])
+    assert refused == "recruiter contact sealed for police only: it must travel sealed to the hub"
+    assert people.vault.carried([bare.event_id]) == {}
 
 
 def wire(hub: MemoryHub, events) -> list[RawMessage]:

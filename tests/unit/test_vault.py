@@ -44,6 +44,13 @@ class MemoryProbe:
             if s == subject.subject_id
         ]
 
+    def contact_blobs(self, subject: Subject) -> list[bytes]:
+        return [
+            blob
+            for carrier, blob in self.vault.contacts.items()
+            if self.vault.facts[carrier][0] == subject.subject_id
+        ]
+
 
 @pytest.fixture
 def probe() -> MemoryProbe:
