@@ -20,7 +20,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from producers.pseudonym import Pseudonymiser
 from producers.simulate import Simulator
 
 # Simulator(scale=1) gives about 1,000 events a month, every agency together (measured:
@@ -76,10 +75,10 @@ class EventPlan:
             recruiters=self.recruiters,
         )
 
-    def rows(self, pseudonymiser: Pseudonymiser) -> list[SimRow]:
+    def rows(self) -> list[SimRow]:
         """The first ``total`` rows of the history, in time order (the backlog first)."""
         out: list[SimRow] = []
-        for item in self.simulator().events_rows(pseudonymiser):
+        for item in self.simulator().events_rows():
             out.append(item)
             if len(out) >= self.total:
                 break

@@ -135,7 +135,7 @@ def publish(hub: Hub, m: Measured, work: Path, *, background: bool) -> None:
     pool = DeskPool(hub.env, m.processes)  # spawned while the simulator runs
     try:
         began = time.perf_counter()
-        rows = m.plan.rows(bootstrap.pseudonymiser(hub.settings))
+        rows = m.plan.rows()
         m.simulate_s = time.perf_counter() - began
         say(f"simulated {len(rows):,} rows in {m.simulate_s:.1f} s: {m.plan.describe()}")
         backlog, later = rows[: m.plan.backlog], rows[m.plan.backlog :]

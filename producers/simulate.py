@@ -284,16 +284,20 @@ class Simulator:
                 yield occasion
 
     def events_rows(
-        self, pseudonymiser: Pseudonymiser
+        self, pseudonymiser: Pseudonymiser | None = None
     ) -> Iterator[tuple[str, str, dict[str, str]]]:
         """Every agency's rows, ``(form name, desk place, raw row)``, in time order.
 
-        ``pseudonymiser`` must be the members' shared one: police rows cite victims by
-        ``nik:<pseudonym>`` (or ``weak:``), which :func:`sinergi.runtime.cite_hub_cases`
-        turns into the cases the hub gave them before police publish (as an officer
-        copies a case id from an alert); published as they are, they cite no known case.
-        Independent of earlier calls on this simulator; its
-        interception rows are those of :meth:`interceptions` for the same seed.
+        Police cite their victims by the cases the hub gave them, which nobody can know
+        before the hub has taken the other agencies' records in. Without
+        ``pseudonymiser`` (everything published at once: the bench, the fault tests)
+        police rows cite recruiters only. With it (the members' shared one) they cite
+        victims by ``nik:<pseudonym>`` (or ``weak:``), never to be published as such:
+        :func:`sinergi.runtime.cite_hub_cases` turns each into the hub's case once the
+        hub knows the person (as an officer copies a case id from an alert).
+        Independent of earlier calls on this simulator; its interception rows are those
+        of :meth:`interceptions` for the same seed, and the other rows the same with or
+        without ``pseudonymiser``.
         """
         fresh = Simulator(
             seed=self.seed,
@@ -350,7 +354,7 @@ class _Agencies:
     """Everyone else's rows, around the interceptions already drawn (see the docstring)."""
 
     def __init__(
-        self, sim: Simulator, occasions: Sequence[Occasion], pseudonymiser: Pseudonymiser
+        self, sim: Simulator, occasions: Sequence[Occasion], pseudonymiser: Pseudonymiser | None
     ) -> None:
         self.sim = sim
         self.rng = sim.rng
@@ -450,13 +454,14 @@ class _Agencies:
             "origin_regency": person.origin,
         }
 
-    def _case_id(self, row: dict[str, str]) -> str:
+    @staticmethod
+    def _case_id(pseudonymiser: Pseudonymiser, row: dict[str, str]) -> str:
         """How a police row cites an interception row's person before the hub's case is
         known: the pseudonym, strong or weak (see :meth:`events_rows`)."""
         if row["nik"]:
-            return "nik:" + self.pseudonymiser.nik(normalise_nik(row["nik"]))
+            return "nik:" + pseudonymiser.nik(normalise_nik(row["nik"]))
         born = date.fromisoformat(row["birth_date"])
-        return "weak:" + self.pseudonymiser.weak(row["name"], born, row["origin_regency"])
+        return "weak:" + pseudonymiser.weak(row["name"], born, row["origin_regency"])
 
     # --- BP3MI and the districts' LTSA offices ------------------------------------------
 
@@ -696,7 +701,11 @@ class _Agencies:
         local = opened.astimezone(WITA)
         office = "POLDA NTT" if polda else "POLRESTA KUPANG KOTA"
         ref = f"LP/B/{number}/{ROMAN[local.month - 1]}/{local.year}/SPKT/{office}"
-        case_ids = list(dict.fromkeys(self._case_id(row) for row in rows))
+        case_ids = (
+            list(dict.fromkeys(self._case_id(self.pseudonymiser, row) for row in rows))
+            if self.pseudonymiser is not None
+            else []
+        )
         forged = "FORGED" in rows[0]["documents"]
         offences = {"TPPO": 55, "penempatan_ilegal": 40, "OTHER": 5}
         offence = "pemalsuan" if forged and self.rng.random() < 0.5 else _pick(self.rng, offences)

@@ -76,11 +76,10 @@ def simulated_events(hub: Hub, count: int, seed: int = 7) -> list[tuple[str, Eve
     """``count`` events of every agency, in realistic proportions (an even sample of
     simulated months), as (unit, event) in a shuffled order; recorded now (so the hub's
     freshness check passes)."""
-    shared = bootstrap.pseudonymiser(hub.settings)
     sim = Simulator(seed=seed, months=6, scale=max(1.0, count / 5000))
     every = [
         (form, place, dict(row))
-        for form, place, row in sim.events_rows(shared)
+        for form, place, row in sim.events_rows()
         if form != "acknowledgement"  # acknowledgements name alerts of another run
     ]
     step = max(1, len(every) // count)

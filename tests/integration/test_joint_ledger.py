@@ -42,9 +42,8 @@ def page_value(page: str, sample: str) -> float:
 
 
 def publish_simulated(hub: Hub, months: int, seed: int) -> int:
-    shared = bootstrap.pseudonymiser(hub.settings)
     rows: dict[tuple[str, str], list] = defaultdict(list)
-    for form, place, row in Simulator(seed=seed, months=months).events_rows(shared):
+    for form, place, row in Simulator(seed=seed, months=months).events_rows():
         rows[(form, place)].append(row)
     total = 0
     for (form, place), form_rows in rows.items():

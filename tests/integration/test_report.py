@@ -38,9 +38,8 @@ K = 11
 
 
 def publish_simulated(hub: Hub, simulator: Simulator) -> int:
-    shared = bootstrap.pseudonymiser(hub.settings)
     rows: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
-    for form, place, row in simulator.events_rows(shared):
+    for form, place, row in simulator.events_rows():
         rows[(form, place)].append(row)
     total = 0
     for (form, place), form_rows in rows.items():
