@@ -41,6 +41,7 @@ from processors.ports import (
     StoredEvent,
     UnitOfWork,
 )
+from processors.vault import subjects_of
 from schemas.access import may_amend, role_of_unit
 from schemas.model import (
     AlertAcknowledged,
@@ -425,12 +426,25 @@ class Pipeline:
             withdrawal_event(alert, plan.touched.get(source, ()), unit, now)
             for source, alert in alerts.withdrawn
         ]
-        events += [
-            case_event(e, unit, now)
-            for e in changed
-            if isinstance(e, Case) and e.first_seen is not None
-        ]
+        cases = [e for e in changed if isinstance(e, Case) and e.first_seen is not None]
+        erased = self._erased(c.case_id for c in cases)
+        events += [case_event(c, unit, now) for c in cases if c.case_id not in erased]
         return self.outputs.encode_many(events)
+
+    def _erased(self, case_ids: Iterable[str]) -> set[str]:
+        """Which of these cases are of people erased (the vault knows): their
+        ``PersonErased`` stays their last word on ``hub.cases``, so no ``CaseUpdated``
+        follows it, while the ledger still folds what later facts say of the case. The
+        erasure takes the case's entity lock (:func:`sinks.postgres.lock_entities`), held
+        here since the batch loaded the case: an erasure either committed before this
+        looks, or waits until the batch's outbox rows are in, ahead of its own."""
+        if self.people is None:
+            return set()
+        subjects = subjects_of(case_ids)
+        if not subjects:
+            return set()
+        gone = self.people.vault.erased(list(subjects.values()))
+        return {case_id for case_id, subject in subjects.items() if subject in gone}
 
 
 def _known_from(item: Received) -> KnownEvent:

@@ -25,7 +25,7 @@ import hmac
 import json
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -195,6 +195,22 @@ class Vault(Protocol):
     def due(self, keep_for: Mapping[str, timedelta], now: datetime) -> list[Subject]:
         """Subjects (not erased) all of whose facts are past their type's retention."""
         ...
+
+    def erased(self, subjects: Sequence[Subject]) -> dict[Subject, datetime]:
+        """When each of these subjects was erased (absent: not erased, or unknown)."""
+        ...
+
+
+def subjects_of(case_ids: Iterable[str]) -> dict[str, Subject]:
+    """The subjects these case ids name (case id -> subject); an id that names no subject
+    (a pseudonymous case of before the vault) is left out."""
+    found = {}
+    for case_id in case_ids:
+        try:
+            found[case_id] = Subject.of_case(case_id)
+        except VaultError:
+            continue
+    return found
 
 
 def past_retention(

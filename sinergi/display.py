@@ -38,6 +38,11 @@ def local_time(moment: datetime) -> str:
     return moment.astimezone(WITA).strftime("%Y-%m-%d %H:%M")
 
 
+def local_date(moment: datetime) -> str:
+    """The day, in WITA: ``2026-01-20``."""
+    return local_time(moment)[:10]
+
+
 def now_wita() -> str:
     """Now, as a time people type: ``2026-01-20T08:30:05+08:00``."""
     return datetime.now(WITA).isoformat(timespec="seconds")

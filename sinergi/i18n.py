@@ -483,6 +483,12 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "en": "The case id (nik:... or weak:...), 8 or more of its first hex digits, or a"
         " 16-digit NIK (pseudonymised here, never sent)",
     },
+    "case_erased": {
+        "id": "dihapus pada {day} (data pribadinya tidak dapat dibaca lagi; faktanya tetap"
+        " dihitung)",
+        "en": "erased on {day} (their personal data can no longer be read; the facts are still"
+        " counted)",
+    },
     "case_gone": {
         "id": "kasus itu sudah tidak ada di buku kasus",
         "en": "the case is no longer in the ledger",

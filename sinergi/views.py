@@ -23,8 +23,9 @@ from schemas.model import AlertRule, Severity
 from schemas.nik import NIK_LENGTH, normalise_nik
 from sinergi import bootstrap, person
 from sinergi.config import Settings
-from sinergi.display import local_time
+from sinergi.display import local_date, local_time
 from sinergi.display import severity as severity_label
+from sinergi.i18n import t
 
 
 class LedgerReadError(RuntimeError):
@@ -213,6 +214,10 @@ def render_case(case: dict[str, Any], timeline: list[dict[str, Any]]) -> RichGro
     ):  # fmt: skip
         value = case[name]
         head.add_row(name, ", ".join(value) if isinstance(value, list) else str(value))
+    if case.get("erased_at") is not None:
+        # Nothing personal is shown anyway: the date says why nothing can be disclosed.
+        head.add_row("erased", Text(t("case_erased", day=local_date(case["erased_at"])),
+                                    style="bold"))  # fmt: skip
     facts = Table(title="Timeline (linimasa)")
     for column in ("when (WITA)", "fact", "by", "details"):
         facts.add_column(column)

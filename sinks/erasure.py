@@ -23,9 +23,11 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from processors.ledger import Kind
 from processors.ports import OutboxMessage
 from processors.vault import Subject, VaultError
 from schemas import crypto
+from sinks.postgres import lock_entities
 from sinks.vault import erase_in
 
 
@@ -194,6 +196,10 @@ def _confirm(
         raise ErasureRefusedError(
             f"{confirmed_by} asked for this erasure: another administrator must confirm it"
         )
+    # The case's lock, as a batch folding it holds it: a batch that loaded the case
+    # before puts its CaseUpdated in the outbox ahead of this PersonErased; a later one
+    # sees the person erased and publishes none (processors.pipeline, Pipeline._erased).
+    lock_entities(conn, Kind.CASE, [asked.case_id])
     try:
         shredded = erase_in(conn, asked.subject, asked.request_id)
     except VaultError:

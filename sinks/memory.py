@@ -409,6 +409,15 @@ class MemoryVault:
                 shredded += 1
         return shredded
 
+    def erased(self, subjects: Sequence[Subject]) -> dict[Subject, datetime]:
+        found = {}
+        for subject in subjects:
+            person = self.people.get(subject.subject_id)
+            if person is None or person.subject != subject or person.erased_at is None:
+                continue
+            found[subject] = person.erased_at
+        return found
+
     def due(self, keep_for: Mapping[str, timedelta], now: datetime) -> list[Subject]:
         facts: dict[str, list[tuple[str, datetime]]] = {}
         for s, kind, at, _ in self.facts.values():

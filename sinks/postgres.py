@@ -230,6 +230,19 @@ LOCK_BUCKETS = 1024
 _LOCK_CLASS = {kind: 0x53490000 + n for n, kind in enumerate(Kind)}  # one lock space per kind
 
 
+def lock_entities(conn: psycopg.Connection[Any], kind: Kind, keys: Iterable[str]) -> None:
+    """Lock these entities until the transaction ends, including ones that do not exist
+    yet: concurrent workers are serialised per entity this way, and so is an erasure with
+    the batch that folds its case (see ``Pipeline._erased``). By bucket of keys (at most
+    LOCK_BUCKETS locks per kind and batch, where one lock per entity outgrew PostgreSQL's
+    lock table on big batches), taken in sorted order so two batches cannot deadlock."""
+    buckets = sorted({zlib.crc32(key.encode()) % LOCK_BUCKETS for key in keys})
+    conn.execute(
+        "SELECT pg_advisory_xact_lock(%s, b) FROM unnest(%s::int[]) AS b",
+        (_LOCK_CLASS[kind], buckets),
+    )
+
+
 class PostgresUnitOfWork:
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
@@ -275,15 +288,7 @@ class PostgresUnitOfWork:
         if not wanted:
             return {}
         spec = TABLES[kind]
-        # Serialise concurrent workers per entity, including ones that do not exist yet:
-        # by bucket of keys (at most LOCK_BUCKETS locks per kind and batch, where one lock
-        # per entity outgrew PostgreSQL's lock table on big batches), taken in sorted
-        # order so two batches cannot deadlock.
-        buckets = sorted({zlib.crc32(key.encode()) % LOCK_BUCKETS for key in wanted})
-        self.conn.execute(
-            "SELECT pg_advisory_xact_lock(%s, b) FROM unnest(%s::int[]) AS b",
-            (_LOCK_CLASS[kind], buckets),
-        )
+        lock_entities(self.conn, kind, wanted)
         rows = self.conn.execute(
             sql.SQL("SELECT state FROM {} WHERE {} = ANY(%s)").format(
                 sql.Identifier(spec.table), sql.Identifier(spec.key)

@@ -178,6 +178,19 @@ class PostgresVault:
         with self._transaction() as conn:
             return erase_in(conn, subject, reference)
 
+    def erased(self, subjects: Sequence[Subject]) -> dict[Subject, datetime]:
+        if not subjects:
+            return {}
+        wanted = {s.subject_id: s for s in subjects}
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "SELECT subject_id, strength, erased_at FROM person_keys"
+                " WHERE subject_id = ANY(%s) AND erased_at IS NOT NULL",
+                (sorted(wanted),),
+            ).fetchall()
+        found = {Subject(subject_id, strength): at for subject_id, strength, at in rows}
+        return {s: at for s, at in found.items() if wanted[s.subject_id] == s}
+
     def due(self, keep_for: Mapping[str, timedelta], now: datetime) -> list[Subject]:
         with self._transaction() as conn:
             rows = conn.execute(

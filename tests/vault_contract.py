@@ -237,6 +237,17 @@ def test_the_same_person_seen_after_erasure_is_a_new_subject(probe: VaultProbe):
     assert probe.vault.disclose(before).erased_at is not None
 
 
+def test_erased_says_when_each_erased_subject_was_and_nothing_of_the_others(probe: VaultProbe):
+    found = probe.vault.keep([hers := kept(a_pseudonym()), his := kept(a_pseudonym())])
+    her, him = found[hers.carrier_id], found[his.carrier_id]
+    assert probe.vault.erased([her, him]) == {} and probe.vault.erased([]) == {}
+    probe.vault.erase(her, "ER-3")
+    told = probe.vault.erased([her, him, Subject(uuid.uuid4().hex, "nik")])
+    assert told == {her: probe.vault.disclose(her).erased_at}
+    # A subject is known only with its strength: the same id as weak is no one.
+    assert probe.vault.erased([Subject(her.subject_id, "weak")]) == {}
+
+
 # --- retention ---------------------------------------------------------------------------------
 
 
@@ -307,3 +318,4 @@ def test_random_histories_keep_the_contract(probe: VaultProbe, steps: list[tuple
         told = probe.vault.disclose(subject)
         assert told.erased_at is not None and all(f.fields is None for f in told.facts)
         assert probe.wrapped(subject) is None
+    assert set(probe.vault.erased([*live.values(), *erased])) == erased

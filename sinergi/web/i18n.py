@@ -81,6 +81,12 @@ WORDS: dict[str, tuple[str, str]] = {
         "Dicabut: fakta yang datang kemudian mengakhiri situasi ini.",
         "Withdrawn: a later fact ended this situation.",
     ),
+    "case.erased": (
+        "Dihapus pada {day}: data pribadi orang ini tidak dapat dibaca lagi; faktanya tetap"
+        " dihitung.",
+        "Erased on {day}: this person's personal data can no longer be read; the facts are"
+        " still counted.",
+    ),
     "timeline": ("Linimasa lintas instansi", "Timeline across agencies"),
     "when": ("Waktu (WITA)", "When (WITA)"),
     "fact": ("Fakta", "Fact"),

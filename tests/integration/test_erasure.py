@@ -2,10 +2,13 @@
 agencies record one person, the topics and the event store hold nothing personal in
 clear, two administrators erase the person, the intake key is retired, and then no
 copy of the person's personal fields can be read anywhere while the ledger, the metrics
-and a rebuild from the topics are exactly what they were."""
+and a rebuild from the topics are exactly what they were. A police file citing the case
+after its erasure is folded as any fact, yet the case's last word on hub.cases stays its
+PersonErased, and the ledger shows the case erased."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
@@ -18,6 +21,7 @@ from schemas.model import Event
 from schemas.nik import normalise_nik
 from schemas.person_seal import open_contact, open_person, person_fields
 from schemas.serde import EventDeserializer
+from schemas.topics import CASES
 from sinergi import bootstrap, members, police
 from tests.integration.hub import Hub
 
@@ -163,5 +167,65 @@ def test_an_erased_person_is_unreadable_everywhere_and_the_ledger_and_rebuild_do
     # intake key gone and the person erased, is identical.
     assert dict(hub.query("SELECT case_id, state::text FROM cases")) == before
     assert metrics_of(hub) == shown
+    rebuilt = hub.cli("ledger", "rebuild", "--wait", "30")
+    assert "identical" in rebuilt.stdout, rebuilt.stdout
+
+
+def on_hub_cases(hub: Hub) -> list[tuple[str, Event]]:
+    """Every message on hub.cases, in order per key (one partition per key): (key, event)."""
+    consumer = KafkaConsumer(
+        hub.settings.topic(CASES.name),
+        **hub.kafka("police-polda-ntt"),
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5000,
+    )
+    decode = EventDeserializer(bootstrap.registry_reader(hub.settings))
+    found = [(m.key.decode(), decode(m.value).event) for m in consumer]
+    consumer.close()
+    return found
+
+
+def test_a_police_file_citing_an_erased_case_publishes_nothing_after_its_erasure(hub: Hub):
+    hub.run("post", "record", at="eltari", occurred_at="2025-08-01T08:00", outcome="SENT_HOME",
+            officer="ELT-07", destination_country="MY", **PERSON)  # fmt: skip
+    hub.run("post", "record", at="tenau", occurred_at="2025-08-02T08:00", outcome="SENT_HOME",
+            officer="TEN-03", nik=OTHER_NIK)  # fmt: skip
+    hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() == 2, what="2 facts")
+    hers, other = hub.case_of(NIK), hub.case_of(OTHER_NIK)
+    asked = hub.cli("person", "erase", "--case", hers, "--reason", "COURT_ORDER", "--by", "admin-a")
+    [request] = re.findall(r"[0-9a-f]{8}-[0-9a-f-]{27}", " ".join(asked.stdout.split()))
+    hub.cli("person", "erase", "--confirm", request, "--by", "admin-b")
+
+    # Police then open a file on both cases (they knew her case id from before).
+    hub.run("police", "investigation", investigation_ref="LP/ER/1", offence="TPPO",
+            case_ids=f"{hers};{other}", occurred_at="2025-09-01T10:00")  # fmt: skip
+    hub.wait_for(lambda: hub.event_count() == 3, what="the police file")
+    hub.wait_for(lambda: hub.query("SELECT count(*) FROM outbox") == [(0,)], what="the relay")
+
+    # The file is folded into both cases as any fact...
+    cases = dict(hub.query("SELECT case_id, investigation FROM cases"))
+    assert cases[hers] == cases[other] == "OPEN"
+    # ...but on hub.cases her PersonErased stays the last word; the other case's change
+    # to the file is published as ever.
+    published = on_hub_cases(hub)
+    mine = [e.event_type for key, e in published if key == hers]
+    assert mine[-1] == "PersonErased" and mine.count("PersonErased") == 1, mine
+    assert "CaseUpdated" in mine  # the one of before the erasure
+    theirs = [e for key, e in published if key == other]
+    assert theirs[-1].event_type == "CaseUpdated"
+    assert getattr(theirs[-1], "investigation", None) == "OPEN"
+
+    # The ledger shows her case erased (to analysts, with nothing personal anyway).
+    [(erased_at,)] = hub.query("SELECT erased_at FROM v_cases WHERE case_id = %s", hers)
+    assert erased_at is not None
+    assert hub.query("SELECT erased_at FROM v_cases WHERE case_id = %s", other) == [(None,)]
+    shown = hub.cli("ledger", "case", hers, env={"SINERGI_LANG": "en"})
+    assert "erased on " in " ".join(shown.stdout.split()), shown.stdout
+    [line] = hub.cli("ledger", "case", hers, "--json").stdout.splitlines()
+    assert json.loads(line)["erased_at"]
+    assert "erased" not in hub.cli("ledger", "case", other, env={"SINERGI_LANG": "en"}).stdout
+
+    # A rebuild from the topics is identical: the erasure is the vault's, not the fold's.
     rebuilt = hub.cli("ledger", "rebuild", "--wait", "30")
     assert "identical" in rebuilt.stdout, rebuilt.stdout

@@ -10,6 +10,7 @@ import re
 import string
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -417,3 +418,22 @@ def test_agency_add_refuses_a_unit_the_reference_data_does_not_know(desk_machine
                        ("district-5371", Role.DISTRICT), ("ops", Role.OPS),
                        ("post-admin", Role.POST), ("hub-processor", Role.PROCESSOR)]:  # fmt: skip
         members.check_member_id(unit, role)
+
+
+def test_a_case_whose_person_was_erased_says_so_in_the_chosen_language():
+    head = {"case_id": "nik:" + "a" * 32, "match_kind": "strong", "status": "INTERCEPTED",
+            "sex": "P", "origin_regency": "5302", "minor": False, "interceptions": 1,
+            "registrations": 0, "placements": 0, "repatriations": 0, "tips": 0,
+            "investigation": "OPEN", "recruiters": [], "erased_at": None}  # fmt: skip
+
+    def shown(case: dict[str, object]) -> str:
+        console = Console(width=200, record=True)
+        console.print(views.render_case(case, []))
+        return console.export_text()
+
+    i18n.set_language("en")
+    assert "erased" not in shown(head)
+    erased = head | {"erased_at": datetime(2026, 3, 1, 20, 0, tzinfo=UTC)}
+    assert "erased on 2026-03-02" in shown(erased)  # the day in WITA
+    i18n.set_language("id")
+    assert "dihapus pada 2026-03-02" in shown(erased)

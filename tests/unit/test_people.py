@@ -31,7 +31,7 @@ from schemas.person_seal import (
 from schemas.serde import EventDeserializer, EventSerializer, SerializationError
 from schemas.topics import topic_of
 from sinks.memory import MemoryVault
-from tests.factories import interception, person, placement, repatriation, tip
+from tests.factories import interception, investigation, person, placement, repatriation, tip
 from tests.unit.fakes import MemoryRegistry
 from tests.unit.memory_hub import MemoryHub, memory_hub
 
@@ -256,6 +256,41 @@ def test_a_correction_of_the_person_moves_the_record_to_the_corrected_persons_su
     # The corrected record's person is kept under the correction's own id.
     found = store.find("nik", person(2).nik_pseudonym or "")
     assert found is not None and found.case_id == after
+
+
+def test_an_erased_case_gets_no_case_update_after_its_erasure_yet_is_still_folded():
+    """PersonErased stays the erased case's last word on hub.cases: a police file citing
+    the case is folded into the ledger as any fact (a rebuild is identical) but publishes
+    no CaseUpdated for it; the other cases of the batch are published as ever."""
+    store = vault()
+    live = memory_hub(people=People(store, private_for), intake=PUBLIC)
+    first = wire(live, [interception(1), interception(2, minutes=5)])
+    live.pipeline.process(first)
+    live.pipeline.publish_pending()
+    gone, kept = (store.find("nik", person(n).nik_pseudonym or "") for n in (1, 2))
+    assert gone is not None and kept is not None
+    assert {c.case_id for c in live.published("CaseUpdated")} == {gone.case_id, kept.case_id}
+    store.erase(gone, "req-1")
+    before = len(live.published("CaseUpdated"))
+
+    police = investigation(case_ids=(gone.case_id, kept.case_id), minutes=60)
+    later = [dataclasses.replace(m, offset=m.offset + 10)
+             for m in wire(live, [police, placement(2, minutes=90)])]  # fmt: skip
+    result = live.pipeline.process(later)
+    live.pipeline.publish_pending()
+    assert (result.stored, result.dead_lettered) == (2, 0)
+    cases = live.store.cases
+    assert cases[gone.case_id].investigation is not None  # folded all the same
+    assert cases[gone.case_id].investigation == cases[kept.case_id].investigation
+    after = live.published("CaseUpdated")[before:]
+    assert [c.case_id for c in after] == [kept.case_id]
+    assert after[0].investigation is not None and after[0].placements == 1
+
+    # A rebuild of the same messages, the intake key retired since: the same ledger.
+    rebuilt = memory_hub(people=People(store, lambda kid: None), registry=live.registry)
+    assert rebuilt.pipeline.process(first).stored == 2
+    assert rebuilt.pipeline.process(later).stored == 2
+    assert rebuilt.ledger() == live.ledger()
 
 
 def test_a_desk_seals_the_same_fact_to_the_same_bytes_and_another_desk_cannot_tell():

@@ -4,6 +4,8 @@ pages a role may see hold no personal data of what it may not see."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from starlette.routing import Mount, Route
 
@@ -156,6 +158,16 @@ def test_a_sealed_contact_opens_only_in_a_police_session_and_the_opening_is_logg
     ops = client(svc)
     ops_token = log_in(ops, "ops")
     assert ops.post(f"/cases/{CASE}/contacts/e1", data={"csrf_token": ops_token}).status_code == 403
+
+
+def test_a_case_whose_person_was_erased_says_so_and_when() -> None:
+    svc = services()
+    c = client(svc)
+    log_in(c, "polda")
+    assert "Dihapus pada" not in c.get(f"/cases/{CASE}").text
+    svc.ledger.erased_at = datetime(2026, 3, 1, 20, 0, tzinfo=UTC)  # type: ignore[attr-defined]
+    page = c.get(f"/cases/{CASE}").text
+    assert "Dihapus pada 2026-03-02" in page  # the day in WITA
 
 
 def test_the_post_form_fills_the_officers_code_and_records_through_the_desk() -> None:

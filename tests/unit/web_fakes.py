@@ -84,6 +84,7 @@ def alert(alert_id: str, regency: str, status: str = "open") -> Alert:
 class FakeLedger:
     def __init__(self) -> None:
         self.alerts_list = [alert(ALERT_TTS, "5302"), alert(ALERT_BELU, "5304")]
+        self.erased_at: datetime | None = None  # the case's person erased (v_cases.erased_at)
 
     def alerts(self, flt: Any) -> list[Alert]:
         return [a for a in self.alerts_list if a.visible_to(flt.visible)]
@@ -97,7 +98,9 @@ class FakeLedger:
             return None
         fact = Fact("e1", NOW, "InterceptionRecorded", "post-eltari",
                     {"post_id": "eltari", "outcome": "SENT_HOME"}, sealed_contact=True)  # fmt: skip
-        return Case(CASE, {"match_kind": "strong", "status": "INTERCEPTED", "recruiters": []},
+        summary = {"match_kind": "strong", "status": "INTERCEPTED", "recruiters": [],
+                   "erased_at": self.erased_at}  # fmt: skip
+        return Case(CASE, summary,
                     [fact], self.alerts(type("F", (), {"visible": visible})()))  # fmt: skip
 
     def recruiter(self, ref: str, visible: Any) -> Recruiter | None:
