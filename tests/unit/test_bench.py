@@ -190,7 +190,7 @@ def test_history_grows_in_months_not_in_facts_per_day():
 
 def test_each_tenth_of_the_backlog_is_later_in_time_than_the_one_before():
     plan = EventPlan(4_000, 1_000, TODAY, per_month=1_000)
-    planned = plan.rows(P)
+    planned = plan.rows()
     assert len(planned) == 5_000
     backlog = planned[: plan.backlog]
     tenth = len(backlog) // 10
@@ -207,7 +207,7 @@ def test_each_tenth_of_the_backlog_is_later_in_time_than_the_one_before():
 
 def test_every_agency_publishes_and_a_few_recruiters_are_behind_many_groups():
     plan = EventPlan(6_000, 0, TODAY, per_month=2_000)
-    planned = plan.rows(P)
+    planned = plan.rows()
     assert {form for form, _p, _r in planned} >= {
         "interception", "placement", "ltsa", "repatriation", "prevention", "tip",
         "investigation",
