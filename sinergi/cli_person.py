@@ -246,6 +246,12 @@ def person_erase(
         ),
     ] = None,
     pending: Annotated[bool, typer.Option("--list", help=t("opt.erase_list"))] = False,
+    withdraw: Annotated[
+        str | None,
+        typer.Option(
+            "--withdraw", help=t("opt.erase_withdraw"), metavar="REQUEST_ID", show_default=False
+        ),
+    ] = None,
     by: Annotated[str | None, typer.Option(help=t("opt.who"), show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help=t("opt.json"))] = False,
 ) -> None:
@@ -255,9 +261,13 @@ def person_erase(
         if pending:
             _list_pending(store, as_json)
         elif confirm is not None:
-            if nik or case or reason:
+            if nik or case or reason or withdraw:
                 raise ErasureError("--confirm takes a request id only (the request names who)")
             _confirm(s, store, confirm, _who(by), as_json)
+        elif withdraw is not None:
+            if nik or case:
+                raise ErasureError("--withdraw takes a request id and --reason only")
+            _withdraw(store, withdraw, reason, _who(by), as_json)
         else:
             _request(s, store, nik, case, reason, _who(by), as_json)
     except NothingHeldError:
@@ -335,6 +345,23 @@ def _confirm(s: Settings, store: ErasureStore, request: str, who: str, as_json: 
     finally:
         hub.close()
     _show_erased(done, published, as_json)
+
+
+def _withdraw(
+    store: ErasureStore, request: str, reason: str | None, who: str, as_json: bool
+) -> None:
+    if reason is None:
+        raise ErasureError(f"--reason is one of {', '.join(erasure.WITHDRAWAL_REASONS)}")
+    code = erasure.withdrawal_code(reason)
+    asked = store.find(request)
+    gone = store.withdraw(asked.request_id, who, code)
+    if as_json:
+        print_json({**_request_line(asked), "withdrawn_by": gone.withdrawn_by,
+                    "withdrawn_at": gone.withdrawn_at, "withdrawal_reason": code})  # fmt: skip
+        return
+    line = t("erase_withdrawn", request=asked.request_id, case=asked.case_id, reason=code,
+             by=who)  # fmt: skip
+    out.print(Text(line), soft_wrap=True)
 
 
 @person_app.command("retention", help=t("cmd.person_retention"))

@@ -60,8 +60,26 @@ _PERIOD = re.compile(r"([1-9][0-9]{0,3})([yd])")
 _LINE = re.compile(r"([A-Za-z][A-Za-z0-9]*)\s*:\s*(\S.*)")
 
 
+# Why a request is withdrawn before it is carried out (migration 0017).
+WITHDRAWAL_REASONS: Mapping[str, str] = {
+    "MISTAKEN": "the request named the wrong case or was made in error",
+    "DUPLICATE": "another request for the same person stands",
+    "SUBJECT_WITHDREW": "the person withdrew their request",
+    "LEGAL_HOLD": "the data must be kept for now (evidence in an investigation or a"
+    " prosecution, UU 27/2022 Pasal 15)",
+}
+
+
 class ErasureError(RuntimeError):
     """An erasure or a policy that cannot be used as given: one sentence, naming no one."""
+
+
+def withdrawal_code(text: str) -> str:
+    """A reason for withdrawing a request (its code, any case)."""
+    code = text.strip().upper()
+    if code not in WITHDRAWAL_REASONS:
+        raise ErasureError(f"--reason is one of {', '.join(WITHDRAWAL_REASONS)}")
+    return code
 
 
 def reason_code(text: str) -> str:

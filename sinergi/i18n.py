@@ -792,13 +792,14 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "id": "Hapus seseorang (crypto-shredding): kunci datanya dimusnahkan sehingga data"
         " pribadinya tidak terbaca lagi di mana pun; fakta-faktanya tetap dihitung. Seorang"
         " administrator meminta (NIK atau --case, dan --reason), administrator LAIN"
-        " mengonfirmasi (--confirm ID_PERMINTAAN); --list: permintaan yang menunggu. Setiap"
-        " langkah dicatat; hub menerbitkan PersonErased bertanda tangan di hub.cases.",
+        " mengonfirmasi (--confirm ID_PERMINTAAN); --list: permintaan yang menunggu;"
+        " --withdraw ID_PERMINTAAN --reason KODE: menarik kembali. Setiap langkah dicatat;"
+        " hub menerbitkan PersonErased bertanda tangan di hub.cases.",
         "en": "Erase a person (crypto-shredding): their data key is destroyed so their personal"
         " fields can no longer be read anywhere; their facts stay, counted. One administrator"
         " asks (a NIK or --case, and --reason), ANOTHER confirms (--confirm REQUEST_ID);"
-        " --list: the requests waiting. Every step is recorded; the hub publishes a signed"
-        " PersonErased on hub.cases.",
+        " --list: the requests waiting; --withdraw REQUEST_ID --reason CODE: withdraw one."
+        " Every step is recorded; the hub publishes a signed PersonErased on hub.cases.",
     },
     "opt.erase_reason": {
         "id": "Alasan, sebagai kode: SUBJECT_REQUEST (orang itu meminta), CONSENT_WITHDRAWN,"
@@ -831,6 +832,18 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     "erase_none_pending": {
         "id": "tidak ada permintaan penghapusan yang menunggu",
         "en": "no erasure request is waiting",
+    },
+    "opt.erase_withdraw": {
+        "id": "Tarik kembali permintaan ini (id atau 8 digit heksa pertamanya) sebelum"
+        " dilaksanakan, dengan --reason MISTAKEN, DUPLICATE, SUBJECT_WITHDREW atau LEGAL_HOLD",
+        "en": "Withdraw this request (its id or first 8 hex digits) before it is carried out,"
+        " with --reason MISTAKEN, DUPLICATE, SUBJECT_WITHDREW or LEGAL_HOLD",
+    },
+    "erase_withdrawn": {
+        "id": "ditarik kembali: permintaan {request} untuk kasus {case} ({reason}, oleh {by});"
+        " tidak ada yang dihapus",
+        "en": "withdrawn: request {request} for case {case} ({reason}, by {by}); nothing was"
+        " erased",
     },
     "person_erased": {
         "id": "dihapus: kasus {case}, {facts} fakta tidak terbaca lagi; permintaan {request}"

@@ -59,6 +59,14 @@ class Confirmation:
     outbox_id: int | None = None  # its announcement's row in the outbox, when just made
 
 
+@dataclass(frozen=True)
+class Withdrawal:
+    request: Request
+    withdrawn_at: datetime
+    withdrawn_by: str
+    reason_code: str
+
+
 # The PersonErased of a confirmation: (its event id, the signed message), made once the
 # number of facts shredded is known, inside the confirming transaction.
 Announce = Callable[[Request, str, int], tuple[str, OutboxMessage]]
@@ -121,6 +129,26 @@ class ErasureStore:
                 raise ErasureRefusedError(f"no erasure request {request_id}")
             return _confirm(conn, Request(**row), confirmed_by, announce)
 
+    def withdraw(self, request_id: str, withdrawn_by: str, reason_code: str) -> Withdrawal:
+        """Withdraw a request not carried out yet (migration 0017): it leaves the pending
+        list and can no longer be confirmed. An erasure carried out is final."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                _REQUEST + "erasure_requests WHERE request_id = %s FOR UPDATE",
+                (request_id,),
+            ).fetchone()
+            if row is None:
+                raise ErasureRefusedError(f"no erasure request {request_id}")
+            asked = Request(**row)
+            _refuse_if_settled(conn, asked)
+            done = conn.execute(
+                "INSERT INTO erasure_withdrawals (request_id, withdrawn_by, reason_code)"
+                " VALUES (%s, %s, %s) RETURNING withdrawn_at",
+                (request_id, withdrawn_by, reason_code),
+            ).fetchone()
+            assert done is not None
+            return Withdrawal(asked, done["withdrawn_at"], withdrawn_by, reason_code)
+
     def erase_by_policy(
         self, subject: Subject, policy: str, applied_by: str, announce: Announce
     ) -> Confirmation:
@@ -182,15 +210,7 @@ def _confirm(
     confirmed_by: str,
     announce: Announce,
 ) -> Confirmation:
-    done = conn.execute(
-        "SELECT confirmed_at, confirmed_by FROM erasure_confirmations WHERE request_id = %s",
-        (asked.request_id,),
-    ).fetchone()
-    if done is not None:
-        raise ErasureRefusedError(
-            f"erasure request {asked.request_id} was already carried out"
-            f" ({done['confirmed_at']:%Y-%m-%d %H:%M} UTC)"
-        )
+    _refuse_if_settled(conn, asked)
     same = asked.requested_by.strip().lower() == confirmed_by.strip().lower()
     if asked.policy is None and same:
         raise ErasureRefusedError(
@@ -220,6 +240,29 @@ def _confirm(
     assert outbox is not None and row is not None
     return Confirmation(asked, row["confirmed_at"], confirmed_by, shredded, event_id,
                         int(outbox["id"]))  # fmt: skip
+
+
+def _refuse_if_settled(conn: psycopg.Connection[dict[str, Any]], asked: Request) -> None:
+    """Refuse to act on a request already carried out or withdrawn (its row locked)."""
+    done = conn.execute(
+        "SELECT confirmed_at FROM erasure_confirmations WHERE request_id = %s",
+        (asked.request_id,),
+    ).fetchone()
+    if done is not None:
+        raise ErasureRefusedError(
+            f"erasure request {asked.request_id} was already carried out"
+            f" ({done['confirmed_at']:%Y-%m-%d %H:%M} UTC)"
+        )
+    gone = conn.execute(
+        "SELECT withdrawn_at, withdrawn_by, reason_code FROM erasure_withdrawals"
+        " WHERE request_id = %s",
+        (asked.request_id,),
+    ).fetchone()
+    if gone is not None:
+        raise ErasureRefusedError(
+            f"erasure request {asked.request_id} was withdrawn by {gone['withdrawn_by']}"
+            f" ({gone['reason_code']}, {gone['withdrawn_at']:%Y-%m-%d %H:%M} UTC)"
+        )
 
 
 def relay_own(

@@ -186,6 +186,64 @@ def test_two_administrators_erase_a_person_and_the_hub_announces_it(hub: Hub):
             assert NIK.encode() not in path.read_bytes(), path
 
 
+def test_a_request_withdrawn_is_never_carried_out_and_one_carried_out_is_never_withdrawn(
+    hub: Hub,
+):
+    day = NOW - timedelta(days=30)
+    hers = keep(hub, NIK, ("InterceptionRecorded", day))
+    his = keep(hub, OTHER_NIK, ("InterceptionRecorded", day))
+    asked = hub.cli("person", "erase", NIK, "--reason", "SUBJECT_REQUEST", "--by", "admin-a")
+    mistaken = request_id(" ".join(asked.stdout.split()))
+    # Held for a prosecution: another administrator withdraws it, with a code.
+    no_code = hub.cli("person", "erase", "--withdraw", mistaken, "--by", "admin-b", check=False)
+    assert no_code.returncode == 2 and "--reason is one of MISTAKEN" in no_code.stderr
+    gone = hub.cli("person", "erase", "--withdraw", mistaken[:8], "--reason", "legal_hold",
+                   "--by", "admin-b")  # fmt: skip
+    assert f"withdrawn: request {mistaken} for case {hers.case_id} (LEGAL_HOLD, by admin-b)" in (
+        " ".join(gone.stdout.split())
+    )
+    assert "no erasure request is waiting" in hub.cli("person", "erase", "--list").stderr
+    refused = hub.cli("person", "erase", "--confirm", mistaken, "--by", "admin-c", check=False)
+    assert refused.returncode == 2
+    assert f"erasure request {mistaken} was withdrawn by admin-b (LEGAL_HOLD" in " ".join(
+        refused.stderr.split()
+    )
+    again = hub.cli("person", "erase", "--withdraw", mistaken, "--reason", "DUPLICATE",
+                    "--by", "admin-c", check=False)  # fmt: skip
+    assert again.returncode == 2 and "was withdrawn by admin-b" in again.stderr
+    # Nor in the database, going round the command; and her key is still there.
+    with pytest.raises(psycopg.errors.RaiseException, match="was withdrawn"):
+        hub.query(
+            "INSERT INTO erasure_confirmations (request_id, confirmed_by, facts_shredded,"
+            " event_id) VALUES (%s, 'admin-c', 0, gen_random_uuid())",
+            mistaken,
+        )
+    vault = bootstrap.vault(hub.settings, "sinergi_owner")
+    try:
+        assert vault.disclose(hers).erased_at is None
+    finally:
+        vault.close()
+    assert hub.query(
+        "SELECT withdrawn_by, reason_code FROM erasure_withdrawals WHERE request_id = %s",
+        mistaken,
+    ) == [("admin-b", "LEGAL_HOLD")]
+
+    # His request is carried out: it can no longer be withdrawn, by command or in SQL.
+    asked = hub.cli("person", "erase", OTHER_NIK, "--reason", "COURT_ORDER", "--by", "admin-a")
+    carried = request_id(" ".join(asked.stdout.split()))
+    hub.cli("person", "erase", "--confirm", carried, "--by", "admin-b")
+    late = hub.cli("person", "erase", "--withdraw", carried, "--reason", "MISTAKEN",
+                   "--by", "admin-a", check=False)  # fmt: skip
+    assert late.returncode == 2 and "was already carried out" in late.stderr
+    with pytest.raises(psycopg.errors.RaiseException, match="an erasure is not withdrawn"):
+        hub.query(
+            "INSERT INTO erasure_withdrawals (request_id, withdrawn_by, reason_code)"
+            " VALUES (%s, 'admin-a', 'MISTAKEN')",
+            carried,
+        )
+    assert his.case_id in {e.case_id for e, _ in erasures_on_topic(hub)}
+
+
 def test_retention_erases_those_past_their_period_and_keeps_the_others(hub: Hub):
     long_ago = keep(hub, NIK, ("InterceptionRecorded", NOW - 11 * YEAR),
                     ("TipReceived", NOW - 10 * YEAR - timedelta(days=30)))  # fmt: skip

@@ -88,6 +88,14 @@ def test_reasons_are_codes_and_retention_is_the_policys():
         erasure.reason_code("she asked nicely")
 
 
+def test_a_withdrawal_gives_a_code():
+    assert erasure.withdrawal_code(" legal_hold ") == "LEGAL_HOLD"
+    for code in erasure.WITHDRAWAL_REASONS:
+        assert erasure.withdrawal_code(code) == code
+    with pytest.raises(ErasureError, match="--reason is one of MISTAKEN, DUPLICATE"):
+        erasure.withdrawal_code("SUBJECT_REQUEST")
+
+
 def test_a_later_moment_may_be_looked_at_never_applied():
     erasure.check_moment(NOW + timedelta(days=1), NOW, applying=False)
     erasure.check_moment(NOW - timedelta(days=1), NOW, applying=True)
