@@ -1328,6 +1328,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sinergi.cli_person",
     "sinergi.cli_breach",
     "sinergi.cli_keys",
+    "sinergi.cli_backup",
 )
 
 

@@ -123,6 +123,12 @@ class Settings:
     # suppressed, and every combination of the export's quasi-identifiers occurs at least
     # this often (IOM's CTDC: 11).
     report_k: int = 11
+    # Backups (sinergi/backup.py): the data (every table, person_keys without its rows) and,
+    # apart, the person keys; each kept this many days. The keys' retention is how long an
+    # erasure takes to reach every backup (docs/erasure.md, step 7). Default root: home.
+    backup_dir: Path | None = None
+    backup_keys_days: int = 35
+    backup_data_days: int = 400
     java_home: Path | None = None
     registry_java_home: Path | None = None
     maven: str = "mvn"
@@ -218,6 +224,11 @@ class Settings:
         return self.vault_dir / "intake"
 
     @property
+    def backups_dir(self) -> Path:
+        """Where ``sinergi backup run`` writes: ``data/`` and ``keys/`` beneath it."""
+        return self.backup_dir or self.home / "backups"
+
+    @property
     def hotline_key_file(self) -> Path:
         """The hotline's own key for reporter references; no other member holds it."""
         return self.secrets_dir / "hotline-reporter.key"
@@ -244,6 +255,13 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{key} must be an integer, got {raw!r}") from None
+
+
+def _days(env: Mapping[str, str], key: str, default: int) -> int:
+    days = _int(env, key, default)
+    if days < 1:
+        raise ConfigError(f"{key} must be at least 1 (days), got {days}")
+    return days
 
 
 def _brokers(count: int, ports: Ports) -> int:
@@ -348,6 +366,9 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         )
         / 1000,
         report_k=_int(env, "SINERGI_REPORT_K", base.report_k),
+        backup_dir=_path(env, "SINERGI_BACKUP_DIR"),
+        backup_keys_days=_days(env, "SINERGI_BACKUP_KEYS_DAYS", base.backup_keys_days),
+        backup_data_days=_days(env, "SINERGI_BACKUP_DATA_DAYS", base.backup_data_days),
         lang=language(env),
         ready_max_lag=_int(env, "SINERGI_READY_MAX_LAG", base.ready_max_lag),
         java_home=_path(env, "SINERGI_JAVA_HOME") or _path(env, "JAVA_HOME"),

@@ -893,6 +893,106 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "id": "{count} orang dihapus menurut kebijakan masa simpan",
         "en": "{count} person(s) erased under the retention policy",
     },
+    # backups that erasure reaches (sinergi/backup.py, sinergi/cli_backup.py)
+    "group.backup": {
+        "id": "Cadangan basis data: data dan kunci orang disimpan terpisah, agar penghapusan"
+        " menjangkau setiap cadangan.",
+        "en": "Database backups: the data and the person keys kept apart, so that an erasure"
+        " reaches every backup.",
+    },
+    "cmd.backup_run": {
+        "id": "Cadangkan basis data hub (pg_dump, format custom): cadangan data tanpa baris"
+        " person_keys, dan terpisah cadangan kunci (person_keys saja), dari satu snapshot;"
+        " berkas mode 0600 dengan manifes sha256. KEK tidak ada di keduanya.",
+        "en": "Back up the hub's database (pg_dump, custom format): a data backup without"
+        " person_keys' rows and, apart, a keys backup (person_keys only), from one snapshot;"
+        " files mode 0600 with a sha256 manifest. The KEK is in neither.",
+    },
+    "cmd.backup_prune": {
+        "id": "Cadangan yang lewat masa simpannya (kunci: SINERGI_BACKUP_KEYS_DAYS, bawaan 35;"
+        " data: SINERGI_BACKUP_DATA_DAYS, bawaan 400); --apply menghapusnya.",
+        "en": "The backups past their retention (keys: SINERGI_BACKUP_KEYS_DAYS, default 35;"
+        " data: SINERGI_BACKUP_DATA_DAYS, default 400); --apply deletes them.",
+    },
+    "cmd.backup_restore": {
+        "id": "Pulihkan cadangan data dan cadangan kunci ke basis data BARU (yang sudah ada"
+        " ditolak), untuk membuktikan cadangan itu dapat dipakai.",
+        "en": "Restore a data backup and a keys backup into a NEW database (an existing one is"
+        " refused), to prove the backup works.",
+    },
+    "opt.backup_to": {
+        "id": "Folder akar cadangan (data/ dan keys/); bawaan: SINERGI_BACKUP_DIR, atau"
+        " SINERGI_HOME/backups",
+        "en": "The backups' root folder (data/ and keys/); default: SINERGI_BACKUP_DIR, else"
+        " SINERGI_HOME/backups",
+    },
+    "opt.backup_prune_apply": {
+        "id": "Hapus cadangan itu (tanpa ini: hanya daftar)",
+        "en": "Delete those backups (without it: only list them)",
+    },
+    "opt.backup_data": {"id": "Berkas cadangan data (.dump)", "en": "The data backup (.dump)"},
+    "opt.backup_keys": {
+        "id": "Berkas cadangan kunci (.dump), diambil bersamaan atau setelah cadangan data",
+        "en": "The keys backup (.dump), taken with the data backup or later",
+    },
+    "opt.backup_database": {
+        "id": "Nama basis data baru tujuan pemulihan",
+        "en": "The new database to restore into",
+    },
+    "backup_written_data": {
+        "id": "cadangan data: {path} ({size} bita, sha256 {sha}...; tanpa baris person_keys)",
+        "en": "data backup: {path} ({size} bytes, sha256 {sha}...; no person_keys rows)",
+    },
+    "backup_written_keys": {
+        "id": "cadangan kunci: {path} ({size} bita, sha256 {sha}...; {people} orang, {keys}"
+        " dengan kunci data)",
+        "en": "keys backup: {path} ({size} bytes, sha256 {sha}...; {people} people, {keys}"
+        " with a data key)",
+    },
+    "backup_kek_apart": {
+        "id": "KEK ({kek}) tidak ada di cadangan mana pun: simpan salinannya offline, terpisah"
+        " dari keduanya (tanpanya tidak ada data pribadi yang dapat dibuka)",
+        "en": "the KEK ({kek}) is in neither backup: keep a copy offline, apart from both"
+        " (without it no personal field can be opened)",
+    },
+    "backup_expired": {
+        "id": "{kind} {path}: diambil {at}, lewat {days} hari (--apply menghapusnya)",
+        "en": "{kind} {path}: taken {at}, past {days} days (--apply deletes it)",
+    },
+    "backup_pruned": {
+        "id": "{kind} {path}: diambil {at}, lewat {days} hari: dihapus",
+        "en": "{kind} {path}: taken {at}, past {days} days: deleted",
+    },
+    "backup_prune_listed": {
+        "id": "{count} cadangan lewat masa simpannya pada {at}, {kept} tetap disimpan",
+        "en": "{count} backup(s) past their retention on {at}, {kept} kept",
+    },
+    "backup_prune_applied": {
+        "id": "{count} cadangan dihapus (masa simpan pada {at}), {kept} tetap disimpan",
+        "en": "{count} backup(s) deleted (retention as of {at}), {kept} kept",
+    },
+    "backup_no_keys_left": {
+        "id": "tidak ada cadangan kunci yang tersisa: cadangan data tidak dapat membuka data"
+        " pribadi sampai `sinergi backup run` berikutnya",
+        "en": "no keys backup is left: the data backups cannot open personal fields until the"
+        " next `sinergi backup run`",
+    },
+    "backup_restored": {
+        "id": "dipulihkan ke {database}: {people} orang, {keys} dengan kunci data; {facts}"
+        " fakta, {readable} di bawah kunci data yang ada di cadangan kunci",
+        "en": "restored into {database}: {people} people, {keys} with a data key; {facts}"
+        " facts, {readable} under a data key the keys backup holds",
+    },
+    "backup_sample_opened": {
+        "id": "KEK hub ini membuka {opened} dari {tried} fakta contoh",
+        "en": "this hub's KEK opened {opened} of {tried} sample facts",
+    },
+    "backup_sample_failed": {
+        "id": "KEK hub ini hanya membuka {opened} dari {tried} fakta contoh: cadangan ini"
+        " bukan dari KEK ini, atau rusak",
+        "en": "this hub's KEK opened only {opened} of {tried} sample facts: the backup is not"
+        " under this KEK, or damaged",
+    },
     # refusals that are not the user's typing: one sentence each, never a traceback
     "refusal.kafka_acl": {
         "id": "Kafka menolak: {unit} tidak berhak atas {what} (ACL); minta administrator"
@@ -1413,6 +1513,32 @@ SENTENCES: Sequence[tuple[str, str]] = (
     ),
     (r"(\S+) does not say how long to keep (.+)", "{0} tidak menyebut berapa lama menyimpan {1}"),
     (r"the retention policy (\S+) cannot be read", "kebijakan masa simpan {0} tidak dapat dibaca"),
+    (
+        r"--at later than now cannot be applied: it would delete backups early",
+        "--at setelah sekarang tidak dapat diterapkan: cadangan akan terhapus sebelum waktunya",
+    ),
+    (
+        r"the database (\S+) exists: restore into a new one",
+        "basis data {0} sudah ada: pulihkan ke basis data baru",
+    ),
+    (
+        r"(\S+) does not match its manifest's sha256: it is damaged",
+        "{0} tidak cocok dengan sha256 manifesnya: berkas itu rusak",
+    ),
+    (
+        r"no manifest beside (\S+) \((\S+)\): it cannot be checked",
+        "tidak ada manifes di samping {0} ({1}): berkas itu tidak dapat diperiksa",
+    ),
+    (
+        r"--data takes a data backup and --keys a keys backup",
+        "--data menerima cadangan data dan --keys cadangan kunci",
+    ),
+    (
+        r"the keys backup \((\S+)\) is older than the data backup \((\S+)\): people kept"
+        r" in between have no key in it",
+        "cadangan kunci ({0}) lebih tua daripada cadangan data ({1}): orang yang disimpan di"
+        " antaranya tidak punya kunci di dalamnya",
+    ),
     (
         r"unknown (rule|severity) (.+); known: (.+)",
         "{0} tidak dikenal {1}; yang dikenal: {2}",
