@@ -316,26 +316,32 @@ def databases(s: Settings) -> list[str]:
 
 def run(s: Settings, root: Path, now: datetime) -> list[Written]:
     """A data backup of each of the hub's databases (``person_keys`` without its rows) and
-    a keys backup of the vault's (those rows only), each pair from one snapshot."""
+    a keys backup of the vault's (those rows only), each pair from one snapshot. If any
+    dump fails, the files this run wrote are removed: a backup is the whole set or none."""
     tools = PgTools(s)
     data_dir, keys_dir = private_dir(root / DATA), private_dir(root / KEYS)
     private_dir(root)
     vault = s.vault_database or s.database
     written: list[Written] = []
-    for database in databases(s):
-        with snapshot(tools, database) as (name, people, keys):
-            at = f"--snapshot={name}"
-            written.append(
-                _dump(tools, DATA, database, now, data_dir,
-                      [at, f"--exclude-table-data={KEYS_TABLE}"],
-                      {"excluded_rows": [KEYS_TABLE]})
-            )  # fmt: skip
-            if database == vault:
+    try:
+        for database in databases(s):
+            with snapshot(tools, database) as (name, people, keys):
+                at = f"--snapshot={name}"
                 written.append(
-                    _dump(tools, KEYS, database, now, keys_dir,
-                          [at, "--data-only", f"--table={KEYS_TABLE}"],
-                          {"people": people, "keys": keys})
+                    _dump(tools, DATA, database, now, data_dir,
+                          [at, f"--exclude-table-data={KEYS_TABLE}"],
+                          {"excluded_rows": [KEYS_TABLE]})
                 )  # fmt: skip
+                if database == vault:
+                    written.append(
+                        _dump(tools, KEYS, database, now, keys_dir,
+                              [at, "--data-only", f"--table={KEYS_TABLE}"],
+                              {"people": people, "keys": keys})
+                    )  # fmt: skip
+    except BaseException:
+        for one in written:
+            delete(one.backup)
+        raise
     return written
 
 

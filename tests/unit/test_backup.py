@@ -137,3 +137,10 @@ def test_prune_lists_first_and_deletes_with_apply(tmp_path, monkeypatch):
     )
     assert later.exit_code == 2 and "would delete backups early" in later.output
     assert keys.path.exists()
+
+
+def test_a_vault_in_its_own_database_is_backed_up_too_and_holds_the_keys(tmp_path):
+    alone = from_env({"SINERGI_HOME": str(tmp_path)})
+    assert backup.databases(alone) == ["sinergi"]
+    apart = from_env({"SINERGI_HOME": str(tmp_path), "SINERGI_VAULT_DATABASE": "vault"})
+    assert backup.databases(apart) == ["sinergi", "vault"]
