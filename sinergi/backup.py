@@ -386,15 +386,12 @@ def restore(s: Settings, data: Path, keys: Path, database: str) -> Restored:
             raise BackupError(f"the database {database} exists: restore into a new one")
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
     try:
-        steps: list[tuple[Path, list[str]]] = [
-            (data, ["--section=pre-data"]),
-            (data, ["--section=data"]),
-            (keys, ["--data-only"]),
-            (data, ["--section=post-data"]),
-        ]
-        for dump, args in steps:
-            tools.run("pg_restore", "--exit-on-error", "--no-owner", *args, str(dump),
-                      database=database)  # fmt: skip
+        pg_restore = ("pg_restore", "--exit-on-error", "--no-owner")
+        for args in (["--section=pre-data"], ["--section=data"]):
+            tools.run(*pg_restore, *args, str(data), database=database)
+        tools.run(*pg_restore, "--data-only", str(keys), database=database)
+        _check_keys_fit(tools, database)
+        tools.run(*pg_restore, "--section=post-data", str(data), database=database)
         counted = _count(tools, database)
     except BaseException:
         drop(s, database)
@@ -425,6 +422,22 @@ def _open_sample(tools: PgTools, database: str, kek: VaultKeys) -> tuple[int, in
             continue
         opened += 1
     return opened, len(rows)
+
+
+def _check_keys_fit(tools: PgTools, database: str) -> None:
+    """Every person the data backup's facts name has a row in the keys backup (the
+    foreign key that post-data adds would refuse it less clearly)."""
+    with psycopg.connect(tools.conninfo(database)) as conn:
+        row = conn.execute(
+            "SELECT count(DISTINCT f.subject_id) FROM person_facts f"
+            " WHERE NOT EXISTS (SELECT 1 FROM person_keys k WHERE k.subject_id = f.subject_id)"
+        ).fetchone()
+    missing = int(row[0]) if row else 0
+    if missing:
+        raise BackupError(
+            f"the keys backup lacks {missing} person(s) the data backup's facts name:"
+            " it is another hub's, or older than the data backup"
+        )
 
 
 def _count(tools: PgTools, database: str) -> Restored:

@@ -1530,6 +1530,12 @@ SENTENCES: Sequence[tuple[str, str]] = (
         "tidak ada manifes di samping {0} ({1}): berkas itu tidak dapat diperiksa",
     ),
     (
+        r"the keys backup lacks (\d+) person\(s\) the data backup's facts name: it is another"
+        r" hub's, or older than the data backup",
+        "cadangan kunci tidak memuat {0} orang yang disebut fakta di cadangan data: cadangan"
+        " itu milik hub lain, atau lebih tua daripada cadangan data",
+    ),
+    (
         r"--data takes a data backup and --keys a keys backup",
         "--data menerima cadangan data dan --keys cadangan kunci",
     ),

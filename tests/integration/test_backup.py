@@ -179,5 +179,14 @@ def test_an_erasure_reaches_a_backup_taken_before_it(
     swapped = refused(second["keys"], second["data"], "r_never")
     assert "--data takes a data backup and --keys a keys backup" in swapped
     assert "is older than the data backup" in refused(second["data"], first["keys"], "r_never")
+    # Keys from another hub (the stack's own, empty database), though taken later: refused,
+    # and the database it had begun is gone.
+    time.sleep(1.1)
+    other = hub.cli("backup", "run", "--to", str(tmp_path / "other"), "--json",
+                    env={"SINERGI_DATABASE": "sinergi"})  # fmt: skip
+    [others_keys] = [Path(json.loads(x)["path"]) for x in other.stdout.splitlines()
+                     if json.loads(x)["kind"] == "keys"]  # fmt: skip
+    lacking = refused(second["data"], others_keys, "r_never")
+    assert "the keys backup lacks 2 person(s) the data backup's facts name" in lacking
     never = "SELECT count(*) FROM pg_database WHERE datname = 'r_never'"
     assert restored(hub, hub.settings.database, never) == [(0,)]
