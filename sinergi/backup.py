@@ -362,6 +362,8 @@ class Restored:
 
 
 SAMPLE = 100
+# The comment ``restore`` puts on the database it makes: ``drop`` removes no other.
+RESTORED_MARK = "sinergi backup restore:"
 
 
 def restore(s: Settings, data: Path, keys: Path, database: str) -> Restored:
@@ -385,6 +387,12 @@ def restore(s: Settings, data: Path, keys: Path, database: str) -> Restored:
         if exists.fetchone():
             raise BackupError(f"the database {database} exists: restore into a new one")
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+        mark = f"{RESTORED_MARK} {data.name} + {keys.name}"
+        conn.execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(database), sql.Literal(mark)
+            )
+        )
     try:
         pg_restore = ("pg_restore", "--exit-on-error", "--no-owner")
         for args in (["--section=pre-data"], ["--section=data"]):
@@ -452,11 +460,18 @@ def _count(tools: PgTools, database: str) -> Restored:
 
 
 def drop(s: Settings, database: str) -> None:
-    """Remove a restored database (the owner made it, the owner drops it)."""
+    """Remove a database ``restore`` made (marked by its comment); any other is refused,
+    the hub's own first of all. Nothing to do if it is not there."""
     if database in databases(s):
         raise BackupError(f"{database} is the hub's own database: it is not dropped here")
     tools = PgTools(s)
     with psycopg.connect(tools.conninfo(s.database), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
-        )
+        row = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            (database,),
+        ).fetchone()
+        if row is None:
+            return
+        if not str(row[0] or "").startswith(RESTORED_MARK):
+            raise BackupError(f"{database} was not made by `sinergi backup restore`: not dropped")
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database)))

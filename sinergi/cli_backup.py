@@ -129,5 +129,16 @@ def backup_restore(
         raise typer.Exit(code=1)
 
 
+@backup_app.command("drop", help=t("cmd.backup_drop"))
+def backup_drop(
+    database: Annotated[str, typer.Option("--database", help=t("opt.backup_drop_database"))],
+) -> None:
+    try:
+        backup.drop(settings(), database)
+    except BACKUP_ERRORS as exc:
+        fail(exc)
+    out.print(t("backup_dropped", database=database))
+
+
 if __name__ == "__main__":  # pragma: no cover - `python -m sinergi.cli_backup backup ...`
     app()

@@ -983,6 +983,18 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "en": "restored into {database}: {people} people, {keys} with a data key; {facts}"
         " facts, {readable} under a data key the keys backup holds",
     },
+    "cmd.backup_drop": {
+        "id": "Hapus basis data yang dibuat `backup restore` (basis data lain ditolak).",
+        "en": "Drop a database `backup restore` made (any other is refused).",
+    },
+    "opt.backup_drop_database": {
+        "id": "Basis data hasil pemulihan yang dihapus",
+        "en": "The restored database to drop",
+    },
+    "backup_dropped": {
+        "id": "{database} dihapus (jika ada)",
+        "en": "{database} dropped (if it was there)",
+    },
     "backup_sample_opened": {
         "id": "KEK hub ini membuka {opened} dari {tried} fakta contoh",
         "en": "this hub's KEK opened {opened} of {tried} sample facts",
@@ -1528,6 +1540,14 @@ SENTENCES: Sequence[tuple[str, str]] = (
     (
         r"no manifest beside (\S+) \((\S+)\): it cannot be checked",
         "tidak ada manifes di samping {0} ({1}): berkas itu tidak dapat diperiksa",
+    ),
+    (
+        r"(\S+) was not made by `sinergi backup restore`: not dropped",
+        "{0} tidak dibuat oleh `sinergi backup restore`: tidak dihapus",
+    ),
+    (
+        r"(\S+) is the hub's own database: it is not dropped here",
+        "{0} adalah basis data hub sendiri: tidak dihapus di sini",
     ),
     (
         r"the keys backup lacks (\d+) person\(s\) the data backup's facts name: it is another"

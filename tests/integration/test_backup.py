@@ -190,3 +190,12 @@ def test_an_erasure_reaches_a_backup_taken_before_it(
     assert "the keys backup lacks 2 person(s) the data backup's facts name" in lacking
     never = "SELECT count(*) FROM pg_database WHERE datname = 'r_never'"
     assert restored(hub, hub.settings.database, never) == [(0,)]
+
+    # `backup drop` removes what a restore made, and nothing else.
+    hub.cli("backup", "drop", "--database", before)
+    gone = "SELECT count(*) FROM pg_database WHERE datname = %s"
+    assert restored(hub, hub.settings.database, gone, before) == [(0,)]
+    mine = hub.cli("backup", "drop", "--database", hub.settings.database, check=False)
+    assert mine.returncode == 2 and "is the hub's own database" in mine.stderr
+    other = hub.cli("backup", "drop", "--database", "sinergi", check=False)
+    assert other.returncode == 2 and "was not made by `sinergi backup restore`" in other.stderr
