@@ -2,22 +2,28 @@
 which desks seal people to (:mod:`schemas.person_seal`). Registered on the ``sinergi``
 command line (:data:`sinergi.cli.app`) through its ``COMMAND_MODULES``.
 
-Rotate monthly; retire a key once the agency topics' retention has passed since it was
-rotated out (docs/erasure.md): from then on what was sealed to it is readable only from
-the vault, under each person's own key, and an erasure reaches every copy.
+Rotate monthly; retire a key once the hub has taken in everything sealed to it: the
+processor has consumed the agency topics, and desks that were offline when it was rotated
+out have had time to send what they held (a grace, 7 days unless told). From then on what
+was sealed to it is readable only from the vault, under each person's own key, and an
+erasure reaches every copy.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 import typer
+from kafka.errors import KafkaError
 from rich.table import Table
 from rich.text import Text
 
-from sinergi import members
+from schemas.model import utcnow
+from sinergi import members, runtime
 from sinergi.cli import EXPECTED_ERRORS, agency_app, fail, json_option, out, print_json, settings
 from sinergi.i18n import t
+from sinergi.members import MemberError
 
 
 @agency_app.command("intake-keys", help=t("cmd.intake_keys"))
@@ -46,9 +52,26 @@ def rotate_intake() -> None:
 
 
 @agency_app.command("retire-intake", help=t("cmd.retire_intake"))
-def retire_intake(key_id: Annotated[str, typer.Argument(help=t("arg.intake_key"))]) -> None:
+def retire_intake(
+    key_id: Annotated[str, typer.Argument(help=t("arg.intake_key"))],
+    grace_days: Annotated[float, typer.Option(help=t("opt.grace_days"), min=0)] = 7,
+) -> None:
+    s = settings()
     try:
-        members.retire_intake_key(settings(), key_id)
+        try:
+            waiting = runtime.backlog(s)
+        except KafkaError as exc:
+            raise MemberError(
+                f"cannot tell whether the processor has taken in everything sealed to {key_id}"
+                f" (Kafka: {type(exc).__name__}): not retired"
+            ) from None
+        refusal = members.retirement_refusal(
+            key_id, members.current_intake_since(s), utcnow(), timedelta(days=grace_days),
+            waiting,
+        )  # fmt: skip
+        if refusal is not None:
+            raise MemberError(refusal)
+        members.retire_intake_key(s, key_id)
     except EXPECTED_ERRORS as exc:
         fail(exc)
     out.print(Text(t("intake_retired", kid=key_id), style="yellow"))

@@ -587,6 +587,12 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "en": "Delete an old intake key: what was sealed to it is readable from the vault only.",
     },
     "arg.intake_key": {"id": "Id kunci penerimaan (8 heksa)", "en": "Intake key id (8 hex)"},
+    "opt.grace_days": {
+        "id": "Hari sejak rotasi yang ditunggu lebih dulu, agar meja yang sedang luring sempat"
+        " mengirim catatan yang disegel ke kunci ini",
+        "en": "Days since the rotation to wait first, so that desks offline then can send the"
+        " records they sealed to this key",
+    },
     "col.key_id": {"id": "id kunci", "en": "key id"},
     "col.current": {"id": "berlaku", "en": "current"},
     "yes": {"id": "ya", "en": "yes"},

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -249,6 +249,38 @@ def rotate_intake_key(settings: Settings) -> str:
     the previous one still opens what was sealed to it until it is retired."""
     directory = _write_directory(settings, _new_intake_key(settings, read_directory(settings)))
     return key_id(directory.sealing_keys[INTAKE_ROLE])
+
+
+def current_intake_since(settings: Settings) -> datetime | None:
+    """When the current intake key was made (it replaced every other then, or later)."""
+    current = read_directory(settings).sealing_keys.get(INTAKE_ROLE)
+    path = _intake_file(settings, key_id(current)) if current else None
+    if path is None or not path.exists():
+        return None
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+
+
+def retirement_refusal(
+    kid: str, replaced_since: datetime | None, now: datetime, grace: timedelta, waiting: int
+) -> str | None:
+    """Why intake key ``kid`` may not be retired yet (None: it may). Messages sealed to it
+    that the hub has not taken in would be refused once it is gone: those on the agency
+    topics the processor has not consumed (``waiting``), and those a desk recorded while
+    offline, still in its outbox, sealed before it read the new key (``grace`` after the
+    rotation)."""
+    if waiting:
+        return (
+            f"the processor has not yet taken in {waiting} message(s) of the agency topics;"
+            f" those sealed to intake key {kid} would be refused once it is retired: retire"
+            " it when the processor has caught up"
+        )
+    if replaced_since is not None and now - replaced_since < grace:
+        days = grace.total_seconds() / 86400
+        return (
+            f"intake key {kid} was rotated out less than {days:g} day(s) ago: a desk offline"
+            " since may still hold records sealed to it (--grace-days)"
+        )
+    return None
 
 
 def retire_intake_key(settings: Settings, kid: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from schemas.person_seal import INTAKE_ROLE, key_id, open_person, seal_person
@@ -45,3 +47,18 @@ def test_a_key_file_lost_from_the_hub_gets_a_new_current_key_on_the_next_setup(h
     (hub_home.intake_keys_dir / f"{kid}.key").unlink()
     directory = members._with_intake_key(hub_home, members.read_directory(hub_home))
     assert key_id(directory.sealing_keys[INTAKE_ROLE]) != kid
+
+
+def test_a_key_is_retired_only_once_the_hub_has_taken_in_what_was_sealed_to_it(hub_home):
+    members.rotate_intake_key(hub_home)
+    since = members.current_intake_since(hub_home)
+    assert since is not None
+    week = timedelta(days=7)
+    # Messages the processor has not consumed yet may be sealed to it.
+    waiting = members.retirement_refusal("0123abcd", since, since + 2 * week, week, 3)
+    assert waiting is not None and "has not yet taken in 3 message(s)" in waiting
+    # A desk offline when it was rotated out may still hold records sealed to it.
+    young = members.retirement_refusal("0123abcd", since, since + timedelta(days=2), week, 0)
+    assert young is not None and "less than 7 day(s) ago" in young
+    assert members.retirement_refusal("0123abcd", since, since + week, week, 0) is None
+    assert members.retirement_refusal("0123abcd", since, since, timedelta(0), 0) is None
