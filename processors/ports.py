@@ -137,6 +137,24 @@ class OutboxMessage:
     headers: tuple[tuple[str, bytes], ...] = ()
 
 
+class EncodedMessage(Protocol):
+    """A signed message as a publisher encodes it (:class:`producers.publisher.Encoded`)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def key(self) -> bytes: ...
+    @property
+    def value(self) -> bytes: ...
+    @property
+    def headers(self) -> Iterable[tuple[str, bytes]]: ...
+
+
+def outbox_message(encoded: EncodedMessage) -> OutboxMessage:
+    """The outbox's copy of a message the hub's publisher encoded (and signed)."""
+    return OutboxMessage(encoded.topic, encoded.key, encoded.value, tuple(encoded.headers))
+
+
 class UnitOfWork(Protocol):
     """One batch, all or nothing."""
 

@@ -29,7 +29,7 @@ from processors.authenticity import Authenticator, signed_at
 from processors.people import People
 from processors.person_rules import PersonRules
 from processors.pipeline import Outputs, Pipeline, Security
-from processors.ports import LedgerStore, OutboxMessage
+from processors.ports import LedgerStore, OutboxMessage, outbox_message
 from processors.vault import VaultKeys
 from processors.worker import WorkerConfig
 from producers.forms import Desk, desk_for
@@ -371,32 +371,36 @@ def ledger_pipeline(
     )
 
 
-def processor_parts(settings: Settings, *, database: str | None = None) -> ProcessorParts:
-    """The live processor's pipeline: PostgreSQL as the processor role, its outputs
-    relayed to Kafka from the outbox after each commit."""
-    client = registry_reader(settings)
+def hub_publisher(settings: Settings, client: RegistryClient | None = None) -> Publisher:
+    """The hub's own publisher, as the processor publishes its outputs: its member
+    (:data:`PROCESSOR_MEMBER`), Kafka credential and signing key, events encoded as they
+    are (not sealed). It connects to Kafka when it first sends."""
     options = {
         # The relay gives up on an unreachable broker after 10 s (the outbox keeps it).
         "max_block_ms": 10_000,
         **kafka_security(settings, PROCESSOR_MEMBER),
     }
-    pub = Publisher(
+    return Publisher(
         lambda: kafka_producer(settings.bootstrap_servers, **options),
-        EventSerializer(client),
+        EventSerializer(client or registry_reader(settings)),
         settings.topic,
         signer(settings, PROCESSOR_MEMBER),
     )
+
+
+def processor_parts(settings: Settings, *, database: str | None = None) -> ProcessorParts:
+    """The live processor's pipeline: PostgreSQL as the processor role, its outputs
+    relayed to Kafka from the outbox after each commit."""
+    client = registry_reader(settings)
+    pub = hub_publisher(settings, client)
     store = PostgresLedgerStore(conninfo(settings, "sinergi_processor", database))
     record_rules(settings, database)
 
     def encode(event: Event) -> OutboxMessage:
-        m = pub.encode(event)
-        return OutboxMessage(m.topic, m.key, m.value, tuple(m.headers))
+        return outbox_message(pub.encode(event))
 
     def encode_all(events: Sequence[Event]) -> list[OutboxMessage]:
-        return [
-            OutboxMessage(m.topic, m.key, m.value, tuple(m.headers)) for m in pub.encode_all(events)
-        ]
+        return [outbox_message(m) for m in pub.encode_all(events)]
 
     relay = OutboxRelay(store, lambda: pub.producer)
     outputs = Outputs(encode, relay, PROCESSOR_MEMBER, encode_all)

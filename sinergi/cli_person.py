@@ -30,12 +30,10 @@ import typer
 from kafka.errors import KafkaError
 from rich.text import Text
 
-from processors.ports import OutboxMessage
+from processors.ports import OutboxMessage, outbox_message
 from processors.vault import Subject, VaultError
-from producers.publisher import Publisher, kafka_producer
 from schemas.faults import DataRefusedError, TransientError
 from schemas.model import Event, utcnow
-from schemas.serde import EventSerializer
 from sinergi import bootstrap, erasure, i18n, person
 from sinergi.cli import (
     EXPECTED_ERRORS,
@@ -155,24 +153,16 @@ def person_export(
 class HubAnnouncer:
     """How an administrator's erasure publishes as the hub: PersonErased encoded and
     signed as the processor's outputs are (its member, key and schema), into the outbox;
-    then relayed now with the processor's Kafka credential. (The parts are bootstrap's,
-    as ``processor_parts`` assembles them; this assembly belongs beside it.)"""
+    then relayed now with the processor's Kafka credential. (The publisher is
+    :func:`sinergi.bootstrap.hub_publisher`, the one ``processor_parts`` uses.)"""
 
     def __init__(self, s: Settings) -> None:
-        options = {"max_block_ms": 10_000,
-                   **bootstrap.kafka_security(s, bootstrap.PROCESSOR_MEMBER)}  # fmt: skip
         self.settings = s
-        self.publisher = Publisher(
-            lambda: kafka_producer(s.bootstrap_servers, **options),
-            EventSerializer(bootstrap.registry_reader(s)),
-            s.topic,
-            bootstrap.signer(s, bootstrap.PROCESSOR_MEMBER),
-        )
+        self.publisher = bootstrap.hub_publisher(s)
         self.announce = erasure.announcer(self.encode, bootstrap.PROCESSOR_MEMBER, utcnow)
 
     def encode(self, event: Event) -> OutboxMessage:
-        m = self.publisher.encode(event)
-        return OutboxMessage(m.topic, m.key, m.value, tuple(m.headers))
+        return outbox_message(self.publisher.encode(event))
 
     def send(self, messages: Sequence[OutboxMessage]) -> None:
         producer = self.publisher.producer

@@ -10,7 +10,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from processors.authenticity import Authenticator, AuthenticityError, signed_at
-from processors.ports import RawMessage
+from processors.ports import OutboxMessage, RawMessage, outbox_message
+from producers.publisher import Encoded
 from producers.signing import Signer
 from schemas import crypto
 from schemas.access import Role
@@ -92,6 +93,12 @@ def test_a_signer_signs_with_the_time_and_says_so_in_a_header(post_key):
     assert found[SIGNED_AT_HEADER] == str(AT_MS).encode()
     assert crypto.verify(post_key.public_key(), found[SIGNATURE_HEADER], TOPIC, KEY, VALUE,
                          signed_at_ms=AT_MS)  # fmt: skip
+
+
+def test_the_outbox_keeps_a_signed_message_as_it_was_encoded(post_key):
+    headers = Signer("post-eltari", post_key).headers(TOPIC, KEY, VALUE, signed_at_ms=AT_MS)
+    kept = outbox_message(Encoded(TOPIC, KEY, VALUE, headers))
+    assert kept == OutboxMessage(TOPIC, KEY, VALUE, tuple(headers))
 
 
 def test_a_signer_signs_at_the_present_time_by_default(post_key):
