@@ -525,22 +525,15 @@ def notification_store(settings: Settings) -> NotificationStore:
 
 def ledger_reader(settings: Settings) -> LedgerReader:
     """The ledger as the analyst reads it; a NIK typed in a case search is found the one
-    way (:func:`sinergi.person.subject_of_nik`: pseudonymised with the members' shared
-    key, looked up in the vault, of which the analyst may read nothing else)."""
-    from sinergi import person, views
+    way (:func:`sinergi.views.case_of_nik`: pseudonymised with the members' shared key,
+    looked up in the vault, of which the analyst may read nothing else)."""
+    from sinergi import views
     from sinergi.web.ledger import LedgerReader
 
     names = pseudonymiser(settings)
 
     def case_of_nik(nik: str) -> str:
-        found = vault(settings, "sinergi_analyst", create=False)
-        try:
-            subject = person.subject_of_nik(names, found, nik)
-        finally:
-            found.close()
-        if subject is None:
-            raise views.IdError("no case for this NIK")
-        return subject.case_id
+        return views.case_of_nik(settings, nik, names)
 
     return LedgerReader(conninfo(settings, "sinergi_analyst"), case_of_nik)
 

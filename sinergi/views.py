@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from processors.vault import Vault
+from producers.pseudonym import Pseudonymiser
 from schemas.model import AlertRule, Severity
 from schemas.nik import NIK_LENGTH, normalise_nik
 from sinergi import bootstrap, person
@@ -484,7 +485,12 @@ def find_case(settings: Settings, text: str) -> str:
     """The full id of the one case ``text`` names: an id or its prefix, or a NIK, which is
     pseudonymised here with the members' shared key and never leaves this machine."""
     if is_nik(text):
-        return _case_of_nik(settings, normalise_nik(text.strip()))
+        case_id = case_of_nik(settings, normalise_nik(text.strip()))
+        with analyst(settings) as conn:
+            found = conn.execute("SELECT 1 FROM v_cases WHERE case_id = %s", (case_id,)).fetchone()
+        if found is None:
+            raise IdError("no case for this NIK")
+        return case_id
     prefix = case_prefix(text)
     with analyst(settings) as conn:
         ids = [
@@ -502,23 +508,21 @@ def analyst_vault(settings: Settings) -> Vault:
     return bootstrap.vault(settings, "sinergi_analyst", create=False)
 
 
-def _case_of_nik(settings: Settings, nik: str) -> str:
-    """The case of a NIK, found as :func:`sinergi.person.subject_of_nik` finds it (the one
-    way from a NIK to a case), as the analyst: the vault is asked only who the lookup
-    names (``person_subject``), nothing else of it is read."""
+def case_of_nik(settings: Settings, nik: str, names: Pseudonymiser | None = None) -> str:
+    """The case id of a NIK, found as :func:`sinergi.person.subject_of_nik` finds it (the
+    one way from a NIK to a case), as the analyst: the vault is asked only who the lookup
+    names (``person_subject``), nothing else of it is read. ``names``: the members' shared
+    key, if already read (else read now). Raises :class:`IdError` when the vault holds no
+    one for it; whether the ledger shows that case is the caller's to ask."""
     vault = analyst_vault(settings)
     try:
-        subject = person.subject_of_nik(bootstrap.pseudonymiser(settings), vault, nik)
+        if names is None:
+            names = bootstrap.pseudonymiser(settings)
+        subject = person.subject_of_nik(names, vault, nik)
     finally:
         close = getattr(vault, "close", None)
         if close is not None:
             close()
     if subject is None:
-        raise IdError("no case for this NIK")
-    with analyst(settings) as conn:
-        found = conn.execute(
-            "SELECT 1 FROM v_cases WHERE case_id = %s", (subject.case_id,)
-        ).fetchone()
-    if found is None:
         raise IdError("no case for this NIK")
     return subject.case_id

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from schemas.model import AlertRule
-from sinergi import bootstrap
+from sinergi import bootstrap, views
 from tests.integration.hub import Hub
 
 pytestmark = pytest.mark.integration
@@ -174,6 +174,11 @@ def test_a_withdrawn_alert_is_never_open_and_police_use_id_prefixes_and_a_nik(hu
     assert nobody.returncode == 2
     assert "error: no case for this NIK" in nobody.stderr
     assert NO_CASE_NIK not in nobody.stdout + nobody.stderr
+    # The browser's case search finds a NIK's case the same one way.
+    reader = bootstrap.ledger_reader(hub.settings)
+    assert reader.find_case(NIK) == hub.case_of(NIK)
+    with pytest.raises(views.IdError, match="no case for this NIK"):
+        reader.find_case(NO_CASE_NIK)
     by_prefix = hub.cli("ledger", "case", hub.case_of(OTHER_NIK)[:12])  # nik: + 8 hex
     assert f"Case {hub.case_of(OTHER_NIK)}" in by_prefix.stdout
 
