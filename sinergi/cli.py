@@ -51,7 +51,7 @@ from typer.core import TyperGroup
 from deploy.procs import StackError
 from producers import forms
 from producers.amend import Retraction, as_recorded
-from producers.fields import FieldError, InvalidInputError
+from producers.fields import WITA, FieldError, InvalidInputError
 from producers.formkit import parse_uuid
 from producers.outbox import Delivery, OutboxError, Pending, Sent
 from producers.pseudonym import PseudonymKeyError
@@ -296,6 +296,26 @@ app.add_typer(forms_app, name="forms")
 
 def json_option() -> Any:
     return typer.Option("--json", help=t("opt.json"))
+
+
+# ``--at``: another moment to look at (retention, backup pruning), typed in WITA unless a
+# zone is given.
+AtOption = Annotated[
+    datetime | None,
+    typer.Option(
+        "--at",
+        help=t("opt.retention_at"),
+        show_default=False,
+        formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+    ),
+]
+
+
+def moment_at(at: datetime | None, now: datetime) -> datetime:
+    """The moment ``--at`` names (UTC), or ``now``."""
+    if at is None:
+        return now
+    return (at if at.tzinfo else at.replace(tzinfo=WITA)).astimezone(UTC)
 
 
 def print_json(record: Mapping[str, Any]) -> None:

@@ -9,7 +9,6 @@ Run ``backup run`` and ``backup prune --apply`` from a timer (daily); copy ``dat
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated
 
@@ -20,13 +19,22 @@ from rich.text import Text
 from schemas.model import utcnow
 from sinergi import backup
 from sinergi.backup import BackupError
-from sinergi.cli import EXPECTED_ERRORS, app, err, fail, out, print_json, settings
+from sinergi.cli import (
+    EXPECTED_ERRORS,
+    AtOption,
+    app,
+    err,
+    fail,
+    moment_at,
+    out,
+    print_json,
+    settings,
+)
 from sinergi.display import local_time
 from sinergi.i18n import t
 
 backup_app = typer.Typer(help=t("group.backup"), no_args_is_help=True)
 app.add_typer(backup_app, name="backup")
-WITA = timezone(timedelta(hours=8))  # a time typed without a zone (as everywhere)
 BACKUP_ERRORS = (BackupError, psycopg.Error, OSError, *EXPECTED_ERRORS)
 
 
@@ -63,21 +71,13 @@ def backup_run(to: ToOption = None, as_json: JsonOption = False) -> None:
 @backup_app.command("prune", help=t("cmd.backup_prune"))
 def backup_prune(
     apply: Annotated[bool, typer.Option("--apply", help=t("opt.backup_prune_apply"))] = False,
-    at: Annotated[
-        datetime | None,
-        typer.Option(
-            "--at",
-            help=t("opt.retention_at"),
-            show_default=False,
-            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
-        ),
-    ] = None,
+    at: AtOption = None,
     to: ToOption = None,
     as_json: JsonOption = False,
 ) -> None:
     s = settings()
     now = utcnow()
-    moment = now if at is None else (at if at.tzinfo else at.replace(tzinfo=WITA)).astimezone(UTC)
+    moment = moment_at(at, now)
     retention = backup.Retention.of(s)
     try:
         backup.check_moment(moment, now, applying=apply)

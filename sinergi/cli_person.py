@@ -21,7 +21,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -37,10 +37,12 @@ from schemas.model import Event, utcnow
 from sinergi import bootstrap, erasure, i18n, person
 from sinergi.cli import (
     EXPECTED_ERRORS,
+    AtOption,
     app,
     err,
     error_line,
     fail,
+    moment_at,
     out,
     print_json,
     settings,
@@ -53,7 +55,6 @@ from sinergi.person import NothingHeldError, PersonExportError, checked_text
 from sinks.erasure import Confirmation, ErasureRefusedError, ErasureStore, Request, relay_own
 
 person_app = typer.Typer(help=t("group.person"), no_args_is_help=True)
-WITA = timezone(timedelta(hours=8))  # a time typed without a zone (as everywhere)
 app.add_typer(person_app, name="person")
 
 
@@ -357,15 +358,7 @@ def _withdraw(
 @person_app.command("retention", help=t("cmd.person_retention"))
 def person_retention(
     apply: Annotated[bool, typer.Option("--apply", help=t("opt.retention_apply"))] = False,
-    at: Annotated[
-        datetime | None,
-        typer.Option(
-            "--at",
-            help=t("opt.retention_at"),
-            show_default=False,
-            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
-        ),
-    ] = None,
+    at: AtOption = None,
     policy_path: Annotated[
         Path | None, typer.Option("--policy", help=t("opt.retention_policy"), show_default=False)
     ] = None,
@@ -374,7 +367,7 @@ def person_retention(
 ) -> None:
     s = settings()
     now = utcnow()
-    moment = now if at is None else (at if at.tzinfo else at.replace(tzinfo=WITA)).astimezone(UTC)
+    moment = moment_at(at, now)
     vault = bootstrap.vault(s, "sinergi_owner", create=False)
     try:
         policy = erasure.load_policy(policy_path or erasure.POLICY_FILE)

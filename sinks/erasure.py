@@ -121,25 +121,13 @@ class ErasureStore:
     def confirm(self, request_id: str, confirmed_by: str, announce: Announce) -> Confirmation:
         """Carry out a request: erase, announce, record; all or nothing."""
         with self._transaction() as conn:
-            row = conn.execute(
-                _REQUEST + "erasure_requests WHERE request_id = %s FOR UPDATE",
-                (request_id,),
-            ).fetchone()
-            if row is None:
-                raise ErasureRefusedError(f"no erasure request {request_id}")
-            return _confirm(conn, Request(**row), confirmed_by, announce)
+            return _confirm(conn, _locked(conn, request_id), confirmed_by, announce)
 
     def withdraw(self, request_id: str, withdrawn_by: str, reason_code: str) -> Withdrawal:
         """Withdraw a request not carried out yet (migration 0017): it leaves the pending
         list and can no longer be confirmed. An erasure carried out is final."""
         with self._transaction() as conn:
-            row = conn.execute(
-                _REQUEST + "erasure_requests WHERE request_id = %s FOR UPDATE",
-                (request_id,),
-            ).fetchone()
-            if row is None:
-                raise ErasureRefusedError(f"no erasure request {request_id}")
-            asked = Request(**row)
+            asked = _locked(conn, request_id)
             _refuse_if_settled(conn, asked)
             done = conn.execute(
                 "INSERT INTO erasure_withdrawals (request_id, withdrawn_by, reason_code)"
@@ -240,6 +228,17 @@ def _confirm(
     assert outbox is not None and row is not None
     return Confirmation(asked, row["confirmed_at"], confirmed_by, shredded, event_id,
                         int(outbox["id"]))  # fmt: skip
+
+
+def _locked(conn: psycopg.Connection[dict[str, Any]], request_id: str) -> Request:
+    """The request, its row locked for this transaction (two administrators acting on it
+    at once are ordered: the second sees what the first did)."""
+    row = conn.execute(
+        _REQUEST + "erasure_requests WHERE request_id = %s FOR UPDATE", (request_id,)
+    ).fetchone()
+    if row is None:
+        raise ErasureRefusedError(f"no erasure request {request_id}")
+    return Request(**row)
 
 
 def _refuse_if_settled(conn: psycopg.Connection[dict[str, Any]], asked: Request) -> None:
