@@ -22,7 +22,8 @@ from deploy.tools import find_pg_bindir
 from processors.vault import Kept, Subject
 from sinergi import backup, bootstrap
 from sinks.vault import PostgresVault
-from tests.integration.hub import Hub
+from tests.conftest import base_env
+from tests.integration.hub import Hub, drop_hub, make_hub
 
 pytestmark = pytest.mark.integration
 
@@ -179,23 +180,29 @@ def test_an_erasure_reaches_a_backup_taken_before_it(
     swapped = refused(second["keys"], second["data"], "r_never")
     assert "--data takes a data backup and --keys a keys backup" in swapped
     assert "is older than the data backup" in refused(second["data"], first["keys"], "r_never")
-    # Keys from another hub (the stack's own, empty database), though taken later: refused,
-    # and the database it had begun is gone.
+    # Keys from another hub (a fresh one, nobody in it), though taken later: refused, and
+    # the database it had begun is gone.
     time.sleep(1.1)
-    other = hub.cli("backup", "run", "--to", str(tmp_path / "other"), "--json",
-                    env={"SINERGI_DATABASE": "sinergi"})  # fmt: skip
-    [others_keys] = [Path(json.loads(x)["path"]) for x in other.stdout.splitlines()
-                     if json.loads(x)["kind"] == "keys"]  # fmt: skip
-    lacking = refused(second["data"], others_keys, "r_never")
-    assert "the keys backup lacks 2 person(s) the data backup's facts name" in lacking
-    never = "SELECT count(*) FROM pg_database WHERE datname = 'r_never'"
-    assert restored(hub, hub.settings.database, never) == [(0,)]
+    elsewhere = make_hub(base_env())
+    try:
+        theirs = {"SINERGI_DATABASE": elsewhere.settings.database}
+        other = hub.cli("backup", "run", "--to", str(tmp_path / "other"), "--json", env=theirs)
+        [others_keys] = [Path(json.loads(x)["path"]) for x in other.stdout.splitlines()
+                         if json.loads(x)["kind"] == "keys"]  # fmt: skip
+        lacking = refused(second["data"], others_keys, "r_never")
+        assert "the keys backup lacks 2 person(s) the data backup's facts name" in lacking
+        never = "SELECT count(*) FROM pg_database WHERE datname = 'r_never'"
+        assert restored(hub, hub.settings.database, never) == [(0,)]
 
-    # `backup drop` removes what a restore made, and nothing else.
-    hub.cli("backup", "drop", "--database", before)
-    gone = "SELECT count(*) FROM pg_database WHERE datname = %s"
-    assert restored(hub, hub.settings.database, gone, before) == [(0,)]
-    mine = hub.cli("backup", "drop", "--database", hub.settings.database, check=False)
-    assert mine.returncode == 2 and "is the hub's own database" in mine.stderr
-    other = hub.cli("backup", "drop", "--database", "sinergi", check=False)
-    assert other.returncode == 2 and "was not made by `sinergi backup restore`" in other.stderr
+        # `backup drop` removes what a restore made, and nothing else.
+        hub.cli("backup", "drop", "--database", before)
+        gone = "SELECT count(*) FROM pg_database WHERE datname = %s"
+        assert restored(hub, hub.settings.database, gone, before) == [(0,)]
+        mine = hub.cli("backup", "drop", "--database", hub.settings.database, check=False)
+        assert mine.returncode == 2 and "is the hub's own database" in mine.stderr
+        not_ours = hub.cli("backup", "drop", "--database", elsewhere.settings.database,
+                           check=False)  # fmt: skip
+        assert not_ours.returncode == 2
+        assert "was not made by `sinergi backup restore`" in not_ours.stderr
+    finally:
+        drop_hub(elsewhere)
