@@ -119,6 +119,7 @@ async def stream(ctx: Context) -> Response:
 
     async def events() -> AsyncIterator[str]:
         known: dict[str, str] = {}
+        first = True
         quiet = 0.0
         yield "retry: 2000\n\n"
         while not await ctx.request.is_disconnected() and await still_allowed():
@@ -132,10 +133,16 @@ async def stream(ctx: Context) -> Response:
                 if before is None and alert.raised_at.timestamp() > since:
                     yield _event("alert", alert, row(alert))
                     sent = True
-                elif before is not None and before != alert.status:
+                elif (before is not None and before != alert.status) or (
+                    # Acknowledged or withdrawn between the page being drawn and this
+                    # stream's first look (an acknowledgement's own redirect): the page
+                    # may show it open. The browser replaces only rows it shows.
+                    first and before is None and alert.status != "open"
+                ):
                     yield _event("status", alert, row(alert))
                     sent = True
                 known[alert.alert_id] = alert.status
+            first = False
             quiet = 0.0 if sent else quiet + STREAM_POLL_S
             if quiet >= KEEPALIVE_S:
                 yield ": keep-alive\n\n"

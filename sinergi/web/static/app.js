@@ -40,7 +40,10 @@
     source.addEventListener("open", function () { if (live) live.hidden = false; });
     source.addEventListener("error", function () { if (live) live.hidden = true; });
     source.addEventListener("alert", function (e) { place(JSON.parse(e.data), true); });
-    source.addEventListener("status", function (e) { place(JSON.parse(e.data), false); });
+    source.addEventListener("status", function (e) {
+      const data = JSON.parse(e.data);
+      if (document.getElementById("alert-" + data.id)) place(data, false);
+    });
   }
 
   // The NIK checked as it is typed (posted, never in a URL).
