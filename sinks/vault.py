@@ -67,12 +67,13 @@ class PostgresVault:
                     made.append((subject.subject_id, subject.strength, lookup, wrapped))
                     people[lookup] = (subject, wrapped)
             if made:
-                with conn.cursor() as cur:
-                    cur.executemany(
-                        "INSERT INTO person_keys (subject_id, strength, lookup, wrapped_dek)"
-                        " VALUES (%s, %s, %s, %s) ON CONFLICT (lookup) DO NOTHING",
-                        made,
-                    )
+                # One statement for the batch (arrays, not a statement per row).
+                conn.execute(
+                    "INSERT INTO person_keys (subject_id, strength, lookup, wrapped_dek)"
+                    " SELECT * FROM unnest(%s::text[], %s::text[], %s::bytea[], %s::bytea[])"
+                    " ON CONFLICT (lookup) DO NOTHING",
+                    [list(column) for column in zip(*made, strict=True)],
+                )
                 # Another worker may have made the same person first: theirs holds.
                 people.update(self._people(conn, [m[2] for m in made]))
             rows = []
@@ -87,13 +88,13 @@ class PostgresVault:
                 )
                 rows.append((k.carrier_id, subject.subject_id, k.event_type, k.occurred_at,
                              fields, contact))  # fmt: skip
-            with conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO person_facts (carrier_id, subject_id, event_type, occurred_at,"
-                    " fields, contact) VALUES (%s, %s, %s, %s, %s, %s)"
-                    " ON CONFLICT (carrier_id) DO NOTHING",
-                    rows,
-                )
+            conn.execute(
+                "INSERT INTO person_facts (carrier_id, subject_id, event_type, occurred_at,"
+                " fields, contact) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[],"
+                " %s::timestamptz[], %s::bytea[], %s::bytea[])"
+                " ON CONFLICT (carrier_id) DO NOTHING",
+                [list(column) for column in zip(*rows, strict=True)],
+            )
             # A carrier another worker kept meanwhile keeps the subject it got there.
             found.update(self._carried(conn, [k.carrier_id for k in new]))
             return found
