@@ -157,10 +157,37 @@ class Pipeline:
         outright, position -> (reason, rule) (see :mod:`processors.isolation`)."""
         started = time.perf_counter()
         now_ms = self.clock_ms()
-        now = datetime.fromtimestamp(now_ms / 1000, UTC)
+        received = self.prepare(batch, refuse=refuse, now_ms=now_ms)
+        return self.apply(received, now_ms=now_ms, started=started)
+
+    def prepare(
+        self,
+        batch: Sequence[RawMessage],
+        *,
+        refuse: Mapping[Position, tuple[str, str]] | None = None,
+        now_ms: float | None = None,
+    ) -> list[Received]:
+        """The first half of :meth:`process`, which reads nothing of the ledger: each
+        message decoded, its signature and contract checked, its people resolved through
+        the vault. So the next batch can be prepared (in another process: see
+        :mod:`processors.ahead`) while this one is applied."""
+        now_ms = self.clock_ms() if now_ms is None else now_ms
         received = self.intake.receive(batch, now_ms, refuse)
         if self.people is not None:
             self._resolve_people(received)
+        return received
+
+    def apply(
+        self,
+        received: list[Received],
+        *,
+        now_ms: float | None = None,
+        started: float | None = None,
+    ) -> BatchResult:
+        """The second half of :meth:`process`: the prepared batch in one transaction."""
+        started = time.perf_counter() if started is None else started
+        now_ms = self.clock_ms() if now_ms is None else now_ms
+        now = datetime.fromtimestamp(now_ms / 1000, UTC)
         with self.store.unit_of_work() as uow:
             fresh = self._store_events(uow, received)
             plan = self._plan(uow, fresh)

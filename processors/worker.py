@@ -38,6 +38,7 @@ from typing import Any, Protocol, TypeVar
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from processors.ahead import IntakeAhead, Packed, unpack
 from processors.isolation import process_isolating
 from processors.pipeline import BatchResult, Pipeline
 from processors.ports import RawMessage
@@ -46,6 +47,7 @@ from sinks.prometheus import WorkerMetrics
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+Prepared = asyncio.Future[list[Packed]]  # a batch being received by the helper process
 
 
 @dataclass(frozen=True)
@@ -168,8 +170,10 @@ class LedgerWorker:
         health: Health | None = None,
         on_batch: Callable[[BatchResult], None] | None = None,
         consumer_factory: Callable[[WorkerConfig], Consumer] | None = None,
+        ahead: IntakeAhead | None = None,
     ) -> None:
         self.cfg = cfg
+        self.ahead = ahead
         self.consumer_factory = consumer_factory or kafka_consumer
         self.pipeline_factory = pipeline_factory
         self.metrics = metrics
@@ -186,14 +190,25 @@ class LedgerWorker:
 
     async def run(self) -> None:
         consumer = await self._start_consumer()
+        if self.ahead is not None:
+            self.ahead.start()
+        # The next batch, taken from what the consumer already fetched and handed to the
+        # helper process while this one is applied (see processors.ahead).
+        next_up: tuple[list[RawMessage], Prepared | None] | None = None
         try:
             while not self.stopping.is_set():
-                polled = await consumer.getmany(
-                    timeout_ms=int(self.cfg.batch_within_s * 1000), max_records=self.cfg.batch_max
-                )
-                batch = [to_raw(r) for records in polled.values() for r in records]
+                if next_up is not None:
+                    batch, prepared = next_up
+                    next_up = None
+                else:
+                    batch = await self._take(consumer, self.cfg.batch_within_s)
+                    prepared = self._prepare_ahead(batch)
+                if batch and prepared is not None:
+                    following = await self._take(consumer, 0)
+                    if following:
+                        next_up = (following, self._prepare_ahead(following))
                 if batch:
-                    result = await self._process_until_done(consumer, batch)
+                    result = await self._process_until_done(consumer, batch, prepared)
                     await self._commit(consumer, batch)
                     self._record(result, batch)
                     self._lag(consumer, batch)
@@ -206,6 +221,26 @@ class LedgerWorker:
         finally:
             await consumer.stop()
             self.executor.shutdown(wait=True)
+            if self.ahead is not None:
+                self.ahead.close()
+
+    async def _take(self, consumer: Consumer, within_s: float) -> list[RawMessage]:
+        polled = await consumer.getmany(
+            timeout_ms=int(within_s * 1000), max_records=self.cfg.batch_max
+        )
+        return [to_raw(r) for records in polled.values() for r in records]
+
+    def _prepare_ahead(self, batch: list[RawMessage]) -> Prepared | None:
+        """Hand ``batch`` to the helper process, once the pipeline is built (the first
+        batch is received here, as it builds it)."""
+        if self.ahead is None or self.pipeline is None or not batch:
+            return None
+        try:
+            return asyncio.wrap_future(self.ahead.submit(batch, self.pipeline.clock_ms()))
+        except Exception as exc:  # the helper cannot be started: receive here
+            log.warning("helper process unavailable (%s): receiving here", type(exc).__name__)
+            self.ahead.reset()
+            return None
 
     def stop(self) -> None:
         self.stopping.set()
@@ -223,8 +258,16 @@ class LedgerWorker:
             log.info("consuming %d topics as group %s", len(self.cfg.topics), self.cfg.group)
             return consumer
 
-    async def _process_until_done(self, consumer: Consumer, batch: list[RawMessage]) -> BatchResult:
-        """Process the batch, however many attempts it takes; never skip it."""
+    async def _process_until_done(
+        self, consumer: Consumer, batch: list[RawMessage], prepared: Prepared | None = None
+    ) -> BatchResult:
+        """Process the batch, however many attempts it takes; never skip it. A batch the
+        helper received is applied as it is; if that fails in any way, the batch is
+        processed here from its messages, as if the helper had never seen it."""
+        if prepared is not None:
+            applied = await self._apply_prepared(batch, prepared)
+            if applied is not None:
+                return applied
         paused = False
         try:
             while True:
@@ -248,6 +291,30 @@ class LedgerWorker:
         finally:
             if paused:
                 consumer.resume(*consumer.assignment())
+
+    async def _apply_prepared(
+        self, batch: list[RawMessage], prepared: Prepared
+    ) -> BatchResult | None:
+        assert self.ahead is not None
+        try:
+            received = unpack(batch, await prepared)
+        except Exception as exc:  # the helper died or failed: receive the batch here
+            log.warning("the helper did not receive a batch (%s): receiving it here",
+                        type(exc).__name__)  # fmt: skip
+            self.ahead.reset()
+            return None
+        pipeline = self.pipeline
+        if pipeline is None:
+            return None
+        try:
+            with self.metrics.batch_seconds.time():
+                result = await self._in_thread(pipeline.apply, received)
+        except Exception as exc:  # a fault that passes, or a poison message: as before
+            log.info("prepared batch not applied (%s): processing it here", type(exc).__name__)
+            return None
+        self.backoff.reset()
+        self.health.set(True, "consuming")
+        return result
 
     def _pipeline(self) -> Pipeline:
         """The pipeline, built on first use (building it may fail while a service is down:

@@ -24,6 +24,7 @@ from psycopg.types.json import Jsonb
 from deploy.procs import StackError
 from deploy.registry import REGISTRY_USER
 from deploy.secrets import ensure_password, read_password
+from processors.ahead import IntakeAhead
 from processors.alerts import AlertRules
 from processors.authenticity import Authenticator, signed_at
 from processors.people import People
@@ -369,6 +370,19 @@ def ledger_pipeline(
         topic_prefix=settings.topic_prefix,
         people=people,
     )
+
+
+def intake_pipeline(settings: Settings, database: str | None = None) -> Pipeline:
+    """The live pipeline as the helper process that receives the next batch builds it
+    (:mod:`processors.ahead`): the same trust, for :meth:`Pipeline.prepare` only (its
+    store never connects: preparing reads nothing of the ledger)."""
+    store = PostgresLedgerStore(conninfo(settings, "sinergi_processor", database))
+    return ledger_pipeline(settings, store, registry_reader(settings), database=database)
+
+
+def intake_ahead(settings: Settings, database: str | None = None) -> IntakeAhead | None:
+    """The live worker's helper process, unless ``SINERGI_INTAKE_AHEAD=0``."""
+    return IntakeAhead(intake_pipeline, settings, database) if settings.intake_ahead > 0 else None
 
 
 def hub_publisher(settings: Settings, client: RegistryClient | None = None) -> Publisher:

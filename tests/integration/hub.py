@@ -32,6 +32,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (from /proc), its helper among them."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(c) for c in task.read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
 @dataclass
 class Hub:
     """One test's private slice of the stack, and helpers to drive it as a user would."""
@@ -80,11 +100,19 @@ class Hub:
         return proc
 
     def stop_worker(self, proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
+        """Stop a worker (``kill``: -9); either way its helper process, which receives the
+        next batch (processors/ahead.py), must not outlive it."""
+        helpers = children(proc.pid)
         if kill:
             proc.kill()
         else:
             terminate(proc.pid, timeout=30)
         proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in helpers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = [pid for pid in helpers if alive(pid)]
+        assert not left, f"the worker's helper processes {left} outlived it"
 
     @property
     def worker_log(self) -> Path:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
@@ -14,6 +16,7 @@ import pytest
 from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError
 
+from processors.ahead import pack
 from processors.isolation import process_isolating
 from processors.pipeline import Outputs, Pipeline
 from processors.ports import OutboxMessage, RawMessage
@@ -59,6 +62,8 @@ class FakeConsumer:
 
     async def getmany(self, *partitions, timeout_ms=0, max_records=None):
         if self.position >= len(self.records):
+            if timeout_ms == 0:  # a look at what has arrived (a batch taken ahead)
+                return {}
             assert self.worker is not None
             self.worker.stop()  # nothing more: end the test's run
             await asyncio.sleep(0)
@@ -124,8 +129,38 @@ class FlakyStore(MemoryLedgerStore):
             yield uow
 
 
+class ThreadAhead:
+    """:class:`processors.ahead.IntakeAhead`'s interface, receiving in a thread of this
+    process with a pipeline of its own (the real helper is a spawned process: the
+    integration tests run it); ``fail`` submissions fail as a helper that died."""
+
+    def __init__(self, pipeline_factory, fail=0):
+        self.pipeline = pipeline_factory()
+        self.pool = ThreadPoolExecutor(max_workers=1)
+        self.fail = fail
+        self.submitted = self.resets = 0
+
+    def start(self):
+        pass
+
+    def submit(self, batch, now_ms):
+        self.submitted += 1
+        if self.fail:
+            self.fail -= 1
+            failed: Future = Future()
+            failed.set_exception(BrokenProcessPool("the helper died"))
+            return failed
+        return self.pool.submit(lambda: pack(self.pipeline.prepare(batch, now_ms=now_ms)))
+
+    def reset(self):
+        self.resets += 1
+
+    def close(self):
+        self.pool.shutdown()
+
+
 class Harness:
-    def __init__(self, store, n=10, *, fail_commits=0, relay=None):
+    def __init__(self, store, n=10, *, fail_commits=0, relay=None, ahead=False, fail_ahead=0):
         self.registry = MemoryRegistry()
         self.store = store
         encode = EventSerializer(self.registry, register=True)
@@ -154,6 +189,7 @@ class Harness:
             self.metrics,
             health=self.health,
             consumer_factory=lambda cfg: self.consumer,
+            ahead=ThreadAhead(pipeline_factory, fail_ahead) if ahead else None,
         )
         self.consumer.worker = self.worker
 
@@ -281,3 +317,37 @@ def test_bisection_finds_the_poison_with_few_transactions():
     result = process_isolating(Pipeline(EventDeserializer(registry), store), batch)
     assert (result.stored, result.dead_lettered, result.received) == (63, 1, 64)
     assert store.attempts <= 2 * 6 + 2  # about 2·log2(64) transactions, not 64
+
+
+def _stored_as(h):
+    assert sorted(h.store.events) == sorted(e.event_id for e in h.events)
+    return audited_positions(h.store), h.consumer.commits[-1], kinds(h)
+
+
+def test_batches_received_ahead_by_a_helper_are_stored_exactly_as_without_one():
+    alone = Harness(FlakyStore())
+    alone.run()
+    h = Harness(FlakyStore(), ahead=True)
+    h.run()
+    assert h.worker.ahead.submitted >= 2  # every batch after the first was received ahead
+    assert _stored_as(h) == _stored_as(alone)
+
+
+def test_a_helper_that_dies_costs_nothing_but_time():
+    h = Harness(FlakyStore(), ahead=True, fail_ahead=2)
+    h.run()
+    assert h.worker.ahead.resets == 2  # a fresh helper after each failure
+    assert len(h.store.events) == 10
+    assert [e.outcome for e, _, _ in h.store.audit].count("stored") == 10
+
+
+def test_with_a_helper_an_outage_and_a_poison_message_lose_nothing():
+    store = FlakyStore(outages=3)
+    h = Harness(store, ahead=True)
+    store.poison = h.events[6].event_id
+    h.run()
+    assert len(store.events) == 9 and h.events[6].event_id not in store.events
+    outcomes = {(e.partition, e.offset): e.outcome for e, _, _ in store.audit}
+    assert len(outcomes) == 10 and outcomes[(0, 3)] == "dead_lettered"
+    assert h.sample("sinergi_processor_retries_total", cause="postgres") == 3
+    assert h.consumer.commits[-1] == {TopicPartition(TOPIC, 0): 5, TopicPartition(TOPIC, 1): 5}

@@ -1,0 +1,122 @@
+"""The next batch received in a helper process while the worker applies this one.
+
+Receiving a message (:meth:`processors.pipeline.Pipeline.prepare`: decode, signature,
+signer, contract, the X25519 opening of its people and the vault's subjects) reads
+nothing of the ledger, and is about two fifths of the processor's time. A helper
+process does it for batch n+1 while the worker's own process applies batch n in its
+transaction: the machine's second core takes that share, and neither waits for the
+other's round trips to PostgreSQL.
+
+The helper builds its pipeline through the same composition root as the worker
+(:func:`sinergi.bootstrap.intake_pipeline`), so it trusts exactly what the worker would.
+It is a speed-up, never a second way of deciding: whatever goes wrong there (the helper
+died, a fault that passes, a bug) makes the worker receive that batch itself, as it did
+before (:func:`processors.isolation.process_isolating`), and start a fresh helper for the
+next. Its vault writes are idempotent (a message keeps the subject it got first), so a
+batch received twice is received the same. The helper dies with the worker (``kill -9``
+included: ``PR_SET_PDEATHSIG``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+from processors.intake import Outcome, Received
+from processors.pipeline import Pipeline
+from processors.ports import RawMessage, StoredEvent
+
+log = logging.getLogger(__name__)
+
+# What the helper sends back for each message (its RawMessage stays with the worker):
+# payload SHA-256, the stored event, the signer, outcome, reason, rule.
+Packed = tuple[str, StoredEvent | None, str | None, str, str | None, str | None]
+
+_PR_SET_PDEATHSIG = 1
+_pipeline: Pipeline | None = None  # the helper's own, built once at its start
+
+
+def _start(build: Callable[..., Pipeline], args: tuple[Any, ...]) -> None:
+    """In the helper: die with the worker, then build the pipeline."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the worker died before the line above took effect
+        os._exit(0)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when to stop
+    global _pipeline
+    _pipeline = build(*args)
+
+
+def _prepare(batch: Sequence[RawMessage], now_ms: float) -> list[Packed]:
+    assert _pipeline is not None
+    return pack(_pipeline.prepare(batch, now_ms=now_ms))
+
+
+def pack(received: Sequence[Received]) -> list[Packed]:
+    """What the helper sends back: each item without its message."""
+    return [(r.payload_sha256, r.stored, r.signer, r.outcome.value, r.reason, r.rule)
+            for r in received]  # fmt: skip
+
+
+def unpack(batch: Sequence[RawMessage], packed: Sequence[Packed]) -> list[Received]:
+    """The helper's answer as the worker's :class:`Received` items, message by message."""
+    return [
+        Received(msg, sha, stored, signer, Outcome(outcome), reason, rule)
+        for msg, (sha, stored, signer, outcome, reason, rule) in zip(batch, packed, strict=True)
+    ]
+
+
+class IntakeAhead:
+    """One helper process, started on first use and again after a failure.
+
+    ``build(*args)`` must be importable by name (the helper is spawned, not forked: the
+    worker holds threads and connections a fork would copy half-way)."""
+
+    def __init__(self, build: Callable[..., Pipeline], *args: Any) -> None:
+        self.build = build
+        self.args = args
+        self._executor: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        """Spawn the helper now (it takes a second or two to build its pipeline), so the
+        first batches need not wait for it."""
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start,
+                initargs=(self.build, self.args),
+            )
+            # Spawned at the first submission: do it now, with nothing to receive.
+            self._executor.submit(_prepare_nothing)
+
+    def submit(self, batch: Sequence[RawMessage], now_ms: float) -> Future[list[Packed]]:
+        """Receive ``batch`` in the helper; call from the thread that will outlive the
+        helper (the worker's event loop), since the helper dies with the thread that
+        spawned it."""
+        self.start()
+        assert self._executor is not None
+        return self._executor.submit(_prepare, list(batch), now_ms)
+
+    def reset(self) -> None:
+        """Let the helper go (it failed, or its answer could not be used): the next
+        submission starts a fresh one."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+
+def _prepare_nothing() -> None:
+    return None
