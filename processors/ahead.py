@@ -1,19 +1,22 @@
-"""The next batch received in a helper process while the worker applies this one.
+"""The worker's helper process: it receives the next batch while the worker applies this
+one, and relays the outbox to Kafka.
 
 Receiving a message (:meth:`processors.pipeline.Pipeline.prepare`: decode, signature,
 signer, contract, the X25519 opening of its people and the vault's subjects) reads
-nothing of the ledger, and is about two fifths of the processor's time. A helper
-process does it for batch n+1 while the worker's own process applies batch n in its
-transaction: the machine's second core takes that share, and neither waits for the
-other's round trips to PostgreSQL.
+nothing of the ledger, and was about two fifths of the processor's time; relaying the
+outbox (:meth:`Pipeline.publish_pending`: read it, send with kafka-python, delete) about
+a sixth. One Python process runs one thread at a time, so the helper does both for the
+worker: it receives batch n+1 while the worker applies batch n in its transaction, then
+relays what batch n committed, and the machine's second core takes that share.
 
 The helper builds its pipeline through the same composition root as the worker
-(:func:`sinergi.bootstrap.intake_pipeline`), so it trusts exactly what the worker would.
+(:func:`sinergi.bootstrap.helper_pipeline`), so it trusts exactly what the worker would.
 It is a speed-up, never a second way of deciding: whatever goes wrong there (the helper
 died, a fault that passes, a bug) makes the worker receive that batch itself, as it did
 before (:func:`processors.isolation.process_isolating`), and start a fresh helper for the
 next. Its vault writes are idempotent (a message keeps the subject it got first), so a
-batch received twice is received the same. The helper dies with the worker (``kill -9``
+batch received twice is received the same; the relay is the same relay (the outbox is
+its truth), only in another process. The helper dies with the worker (``kill -9``
 included: ``PR_SET_PDEATHSIG``).
 """
 
@@ -59,6 +62,11 @@ def _prepare(batch: Sequence[RawMessage], now_ms: float) -> list[Packed]:
     return pack(_pipeline.prepare(batch, now_ms=now_ms))
 
 
+def _relay() -> int:
+    assert _pipeline is not None
+    return _pipeline.publish_pending()
+
+
 def pack(received: Sequence[Received]) -> list[Packed]:
     """What the helper sends back: each item without its message."""
     return [(r.payload_sha256, r.stored, r.signer, r.outcome.value, r.reason, r.rule)
@@ -73,8 +81,9 @@ def unpack(batch: Sequence[RawMessage], packed: Sequence[Packed]) -> list[Receiv
     ]
 
 
-class IntakeAhead:
-    """One helper process, started on first use and again after a failure.
+class Helper:
+    """One helper process, started on first use and again after a failure; its tasks run
+    in the order given.
 
     ``build(*args)`` must be importable by name (the helper is spawned, not forked: the
     worker holds threads and connections a fork would copy half-way)."""
@@ -104,6 +113,13 @@ class IntakeAhead:
         self.start()
         assert self._executor is not None
         return self._executor.submit(_prepare, list(batch), now_ms)
+
+    def relay(self) -> Future[int]:
+        """Relay the outbox in the helper (after the batch it holds is received); raises
+        what the relay raises (a TransientError when Kafka does not take it)."""
+        self.start()
+        assert self._executor is not None
+        return self._executor.submit(_relay)
 
     def reset(self) -> None:
         """Let the helper go (it failed, or its answer could not be used): the next

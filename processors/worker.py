@@ -18,7 +18,8 @@ The loop, one batch at a time:
    (capped exponential backoff) and process the *same* batch again; never skip it;
 4. commit the batch's offsets; a failed commit only means a redelivery later, which
    the store recognises (same position: a no-op);
-5. relay the outbox (alerts, case changes, dead letters); if Kafka does not take them,
+5. relay the outbox (alerts, case changes, dead letters), in the helper process while
+   the next batch is applied (see :mod:`processors.ahead`); if Kafka does not take them,
    they stay in the outbox and are relayed on the next turn.
 
 A crash (even kill -9) anywhere in between replays from the last committed offset.
@@ -38,7 +39,7 @@ from typing import Any, Protocol, TypeVar
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from processors.ahead import IntakeAhead, Packed, unpack
+from processors.ahead import Helper, Packed, unpack
 from processors.isolation import process_isolating
 from processors.pipeline import BatchResult, Pipeline
 from processors.ports import RawMessage
@@ -170,7 +171,7 @@ class LedgerWorker:
         health: Health | None = None,
         on_batch: Callable[[BatchResult], None] | None = None,
         consumer_factory: Callable[[WorkerConfig], Consumer] | None = None,
-        ahead: IntakeAhead | None = None,
+        ahead: Helper | None = None,
     ) -> None:
         self.cfg = cfg
         self.ahead = ahead
@@ -183,6 +184,7 @@ class LedgerWorker:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
         self.pipeline: Pipeline | None = None
         self.relay_due = True  # a previous run may have left messages in the outbox
+        self.relaying: asyncio.Future[int] | None = None  # the helper relaying the outbox
         self.timer_at = 0.0  # when the next held-back alerts are due a look (monotonic)
         self.stopping = asyncio.Event()
 
@@ -214,11 +216,15 @@ class LedgerWorker:
                     self._lag(consumer, batch)
                 if time.monotonic() >= self.timer_at:
                     await self._raise_due()
+                await self._relayed()
                 if self.relay_due or batch:
                     await self._relay()
                 if not batch and self.pipeline is not None and not self.relay_due:
                     self.health.set(True, "consuming")
         finally:
+            if self.relaying is not None:
+                with contextlib.suppress(Exception):
+                    await self.relaying
             await consumer.stop()
             self.executor.shutdown(wait=True)
             if self.ahead is not None:
@@ -375,16 +381,47 @@ class LedgerWorker:
             log.info("raised %d alert(s) whose grace period passed", len(due))
 
     async def _relay(self) -> None:
-        """Relay the outbox; at start, this builds the pipeline (an idle hub is ready
-        once it can, not at its first message)."""
+        """Relay the outbox: in the helper process when there is one (the worker goes on
+        with the next batch meanwhile, and :meth:`_relayed` collects the outcome next
+        turn), else here. At start, this builds the pipeline (an idle hub is ready once
+        it can, not at its first message)."""
         try:
             pipeline = await self._in_thread(self._pipeline)
-            await self._in_thread(pipeline.publish_pending)
+            if self.ahead is not None:
+                try:
+                    self.relaying = asyncio.wrap_future(self.ahead.relay())
+                except Exception as exc:  # no helper to be had: relay here
+                    log.warning("helper process unavailable (%s): relaying here",
+                                type(exc).__name__)  # fmt: skip
+                    self.ahead.reset()
+            if self.relaying is None:
+                await self._in_thread(pipeline.publish_pending)
         except TransientError as exc:
             self.relay_due = True
             await self._wait(exc.cause, f"outbox not relayed: {exc}")
             return
         self.relay_due = False
+
+    async def _relayed(self) -> None:
+        """The outcome of the relay the helper ran: if Kafka did not take it, the outbox
+        keeps it (not ready, back off, relay again); if the helper died, relay again."""
+        if self.relaying is None:
+            return
+        relaying, self.relaying = self.relaying, None
+        try:
+            await relaying
+        except TransientError as exc:
+            self.relay_due = True
+            await self._wait(exc.cause, f"outbox not relayed: {exc}")
+        except Exception as exc:  # the helper died (or its relay broke): relay here
+            log.warning("the helper did not relay (%s): relaying here", type(exc).__name__)
+            if self.ahead is not None:
+                self.ahead.reset()
+            try:
+                await self._in_thread(self._pipeline().publish_pending)
+            except TransientError as fault:
+                self.relay_due = True
+                await self._wait(fault.cause, f"outbox not relayed: {fault}")
 
     # --- metrics ---------------------------------------------------------------------------
 

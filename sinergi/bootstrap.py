@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 from deploy.procs import StackError
 from deploy.registry import REGISTRY_USER
 from deploy.secrets import ensure_password, read_password
-from processors.ahead import IntakeAhead
+from processors.ahead import Helper
 from processors.alerts import AlertRules
 from processors.authenticity import Authenticator, signed_at
 from processors.people import People
@@ -372,17 +372,16 @@ def ledger_pipeline(
     )
 
 
-def intake_pipeline(settings: Settings, database: str | None = None) -> Pipeline:
-    """The live pipeline as the helper process that receives the next batch builds it
-    (:mod:`processors.ahead`): the same trust, for :meth:`Pipeline.prepare` only (its
-    store never connects: preparing reads nothing of the ledger)."""
-    store = PostgresLedgerStore(conninfo(settings, "sinergi_processor", database))
-    return ledger_pipeline(settings, store, registry_reader(settings), database=database)
+def helper_pipeline(settings: Settings, database: str | None = None) -> Pipeline:
+    """The live pipeline as the worker's helper process builds it (:mod:`processors.ahead`):
+    the same trust and the same relay, for :meth:`Pipeline.prepare` and
+    :meth:`Pipeline.publish_pending` only."""
+    return processor_parts(settings, database=database, record=False).pipeline
 
 
-def intake_ahead(settings: Settings, database: str | None = None) -> IntakeAhead | None:
-    """The live worker's helper process, unless ``SINERGI_INTAKE_AHEAD=0``."""
-    return IntakeAhead(intake_pipeline, settings, database) if settings.intake_ahead > 0 else None
+def helper(settings: Settings, database: str | None = None) -> Helper | None:
+    """The live worker's helper process, unless ``SINERGI_HELPER=0``."""
+    return Helper(helper_pipeline, settings, database) if settings.helper > 0 else None
 
 
 def hub_publisher(settings: Settings, client: RegistryClient | None = None) -> Publisher:
@@ -402,13 +401,17 @@ def hub_publisher(settings: Settings, client: RegistryClient | None = None) -> P
     )
 
 
-def processor_parts(settings: Settings, *, database: str | None = None) -> ProcessorParts:
+def processor_parts(
+    settings: Settings, *, database: str | None = None, record: bool = True
+) -> ProcessorParts:
     """The live processor's pipeline: PostgreSQL as the processor role, its outputs
-    relayed to Kafka from the outbox after each commit."""
+    relayed to Kafka from the outbox after each commit. ``record``: write down the rules
+    it derives with (the worker does; its helper process need not again)."""
     client = registry_reader(settings)
     pub = hub_publisher(settings, client)
     store = PostgresLedgerStore(conninfo(settings, "sinergi_processor", database))
-    record_rules(settings, database)
+    if record:
+        record_rules(settings, database)
 
     def encode(event: Event) -> OutboxMessage:
         return outbox_message(pub.encode(event))

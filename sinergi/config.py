@@ -74,9 +74,10 @@ class Settings:
     vault_database: str | None = None
     batch_max: int = 2000
     batch_within_s: float = 0.25
-    # The next batch received (decoded, verified, its people opened) in a helper process
-    # while the processor applies this one (processors/ahead.py); 0 receives in-process.
-    intake_ahead: int = 1
+    # A helper process receives the next batch (decoded, verified, its people opened)
+    # while the processor applies this one, and relays the outbox (processors/ahead.py);
+    # 0: the processor does both itself.
+    helper: int = 1
     topic_partitions: int = 6
     # Kafka nodes (broker and controller each): 1, or 3 for a replicated cluster in which
     # topics have 3 replicas and a write needs 2 of them (min.insync.replicas).
@@ -333,7 +334,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         vault_database=env.get("SINERGI_VAULT_DATABASE") or base.vault_database,
         batch_max=_int(env, "SINERGI_BATCH_MAX", base.batch_max),
         batch_within_s=batch_within_ms / 1000,
-        intake_ahead=min(_int(env, "SINERGI_INTAKE_AHEAD", base.intake_ahead), 1),
+        helper=min(_int(env, "SINERGI_HELPER", base.helper), 1),
         topic_partitions=_int(env, "SINERGI_TOPIC_PARTITIONS", base.topic_partitions),
         kafka_brokers=_brokers(_int(env, "SINERGI_KAFKA_BROKERS", base.kafka_brokers), ports),
         alert_recruiter_people=_int(

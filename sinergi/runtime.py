@@ -147,7 +147,7 @@ def run_processor(settings: Settings) -> None:
         return parts[-1].pipeline
 
     worker = LedgerWorker(bootstrap.worker_config(settings), pipeline_factory, metrics,
-                          health=health, ahead=bootstrap.intake_ahead(settings))  # fmt: skip
+                          health=health, ahead=bootstrap.helper(settings))  # fmt: skip
     log.info(
         "processor %s: metrics on http://%s:%d/metrics",
         settings.processor_group,

@@ -130,15 +130,15 @@ class FlakyStore(MemoryLedgerStore):
 
 
 class ThreadAhead:
-    """:class:`processors.ahead.IntakeAhead`'s interface, receiving in a thread of this
+    """:class:`processors.ahead.Helper`'s interface, receiving in a thread of this
     process with a pipeline of its own (the real helper is a spawned process: the
     integration tests run it); ``fail`` submissions fail as a helper that died."""
 
-    def __init__(self, pipeline_factory, fail=0):
+    def __init__(self, pipeline_factory, fail=0, fail_relays=0):
         self.pipeline = pipeline_factory()
         self.pool = ThreadPoolExecutor(max_workers=1)
-        self.fail = fail
-        self.submitted = self.resets = 0
+        self.fail, self.fail_relays = fail, fail_relays
+        self.submitted = self.resets = self.relays = 0
 
     def start(self):
         pass
@@ -152,6 +152,21 @@ class ThreadAhead:
             return failed
         return self.pool.submit(lambda: pack(self.pipeline.prepare(batch, now_ms=now_ms)))
 
+    def relay(self):
+        """Relays at once (the memory store is not for two threads): the worker collects
+        the outcome next turn, as from the real helper."""
+        self.relays += 1
+        done: Future = Future()
+        if self.fail_relays:
+            self.fail_relays -= 1
+            done.set_exception(BrokenProcessPool("the helper died"))
+            return done
+        try:
+            done.set_result(self.pipeline.publish_pending())
+        except TransientError as exc:
+            done.set_exception(exc)
+        return done
+
     def reset(self):
         self.resets += 1
 
@@ -160,7 +175,9 @@ class ThreadAhead:
 
 
 class Harness:
-    def __init__(self, store, n=10, *, fail_commits=0, relay=None, ahead=False, fail_ahead=0):
+    def __init__(
+        self, store, n=10, *, fail_commits=0, relay=None, ahead=False, fail_ahead=0, fail_relays=0
+    ):
         self.registry = MemoryRegistry()
         self.store = store
         encode = EventSerializer(self.registry, register=True)
@@ -189,7 +206,7 @@ class Harness:
             self.metrics,
             health=self.health,
             consumer_factory=lambda cfg: self.consumer,
-            ahead=ThreadAhead(pipeline_factory, fail_ahead) if ahead else None,
+            ahead=ThreadAhead(pipeline_factory, fail_ahead, fail_relays) if ahead else None,
         )
         self.consumer.worker = self.worker
 
@@ -351,3 +368,24 @@ def test_with_a_helper_an_outage_and_a_poison_message_lose_nothing():
     assert len(outcomes) == 10 and outcomes[(0, 3)] == "dead_lettered"
     assert h.sample("sinergi_processor_retries_total", cause="postgres") == 3
     assert h.consumer.commits[-1] == {TopicPartition(TOPIC, 0): 5, TopicPartition(TOPIC, 1): 5}
+
+
+def test_the_helper_relays_and_a_relay_that_fails_there_loses_nothing():
+    class FlakyRelay(MemoryRelay):
+        failures = 2
+
+        def publish_pending(self):
+            if self.failures:
+                self.failures -= 1
+                raise Outage("Kafka: KafkaTimeoutError")
+            return super().publish_pending()
+
+    calm = Harness(FlakyStore())
+    calm.run()
+    store = FlakyStore()
+    h = Harness(store, relay=FlakyRelay(store), ahead=True, fail_relays=1)
+    h.run()
+    assert h.worker.ahead.relays >= 3 and h.worker.ahead.resets == 1
+    assert store.outbox == []
+    assert kinds(h) == kinds(calm) and sum(kinds(h).values()) == len(h.relay.published)
+    assert h.sample("sinergi_processor_retries_total", cause="postgres") == 2
