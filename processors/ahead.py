@@ -92,6 +92,7 @@ class Helper:
         self.build = build
         self.args = args
         self._executor: ProcessPoolExecutor | None = None
+        self._started: Future[None] | None = None
 
     def start(self) -> None:
         """Spawn the helper now (it takes a second or two to build its pipeline), so the
@@ -104,7 +105,18 @@ class Helper:
                 initargs=(self.build, self.args),
             )
             # Spawned at the first submission: do it now, with nothing to receive.
-            self._executor.submit(_prepare_nothing)
+            self._started = self._executor.submit(_prepare_nothing)
+
+    @property
+    def ready(self) -> bool:
+        """Whether the helper is up (until then, and while a fresh one starts, the
+        worker does the work itself rather than wait for it)."""
+        if self._started is None or not self._started.done():
+            return False
+        if self._started.exception() is not None:  # it could not start: a fresh one later
+            self.reset()
+            return False
+        return True
 
     def submit(self, batch: Sequence[RawMessage], now_ms: float) -> Future[list[Packed]]:
         """Receive ``batch`` in the helper; call from the thread that will outlive the
@@ -127,6 +139,7 @@ class Helper:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+            self._started = None
 
     def close(self) -> None:
         if self._executor is not None:

@@ -241,6 +241,9 @@ class LedgerWorker:
         batch is received here, as it builds it)."""
         if self.ahead is None or self.pipeline is None or not batch:
             return None
+        if not self.ahead.ready:
+            self.ahead.start()  # a fresh one after a failure; meanwhile, receive here
+            return None
         try:
             return asyncio.wrap_future(self.ahead.submit(batch, self.pipeline.clock_ms()))
         except Exception as exc:  # the helper cannot be started: receive here
@@ -387,7 +390,7 @@ class LedgerWorker:
         it can, not at its first message)."""
         try:
             pipeline = await self._in_thread(self._pipeline)
-            if self.ahead is not None:
+            if self.ahead is not None and self.ahead.ready:
                 try:
                     self.relaying = asyncio.wrap_future(self.ahead.relay())
                 except Exception as exc:  # no helper to be had: relay here

@@ -140,6 +140,8 @@ class ThreadAhead:
         self.fail, self.fail_relays = fail, fail_relays
         self.submitted = self.resets = self.relays = 0
 
+    ready = True
+
     def start(self):
         pass
 

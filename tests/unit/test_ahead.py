@@ -1,0 +1,80 @@
+"""The worker's helper process, spawned for real: it receives a batch exactly as the
+worker would have (the same outcomes, reasons and events), relays when asked, and a
+fresh one is started after a failure. (The worker's use of it, with its failures, is in
+test_worker.py; the helper dying with a worker killed -9, in the integration tests.)"""
+
+from __future__ import annotations
+
+import time
+
+from processors.ahead import Helper, unpack
+from processors.pipeline import Pipeline
+from processors.ports import RawMessage
+from schemas.serde import EventDeserializer, EventSerializer
+from sinks.memory import MemoryLedgerStore
+from tests.factories import interception
+from tests.unit.fakes import MemoryRegistry
+
+TOPIC = "t.posts.interception-recorded"
+
+
+def registry() -> MemoryRegistry:
+    """The same ids in the test and in the helper (ids follow registration order)."""
+    found = MemoryRegistry()
+    EventSerializer(found, register=True)(TOPIC, interception(0))
+    return found
+
+
+def build_pipeline() -> Pipeline:
+    """The helper's pipeline: importable by name, as a spawned process needs."""
+    return Pipeline(EventDeserializer(registry()), MemoryLedgerStore())
+
+
+def broken_pipeline() -> Pipeline:
+    raise RuntimeError("cannot build")
+
+
+def wait_ready(helper: Helper) -> None:
+    deadline = time.monotonic() + 60
+    while not helper.ready:
+        assert time.monotonic() < deadline, "the helper did not start"
+        time.sleep(0.05)
+
+
+def seen(received):
+    return [(r.position, r.outcome, r.reason, r.rule, r.signer, r.payload_sha256,
+             r.stored.event if r.stored else None) for r in received]  # fmt: skip
+
+
+def test_a_spawned_helper_receives_a_batch_exactly_as_the_worker_would():
+    encode = EventSerializer(registry(), register=True)
+    batch = [RawMessage(TOPIC, 0, i, None, encode(TOPIC, interception(i))) for i in range(5)]
+    batch.append(RawMessage(TOPIC, 0, 5, None, b"\x00\x00\x00\x00\x63not avro"))
+    now_ms = time.time() * 1000
+    helper = Helper(build_pipeline)
+    helper.start()
+    try:
+        wait_ready(helper)
+        there = unpack(batch, helper.submit(batch, now_ms).result(timeout=60))
+        here = build_pipeline().prepare(batch, now_ms=now_ms)
+        assert seen(there) == seen(here)
+        assert [r.outcome.value for r in there] == ["stored"] * 5 + ["dead_lettered"]
+        assert helper.relay().result(timeout=60) == 0  # a pipeline without outputs
+    finally:
+        helper.close()
+
+
+def test_a_helper_that_cannot_start_is_not_ready_and_is_started_again():
+    helper = Helper(broken_pipeline)
+    helper.start()
+    try:
+        first = helper._executor
+        deadline = time.monotonic() + 60
+        while helper._executor is first:  # ready stays False; the failed one is let go
+            assert not helper.ready
+            assert time.monotonic() < deadline, "the failure was not noticed"
+            time.sleep(0.05)
+        helper.start()
+        assert helper._executor is not None and helper._executor is not first
+    finally:
+        helper.close()
