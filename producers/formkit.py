@@ -291,8 +291,10 @@ def record_rows(
     rows: Iterable[Mapping[str, str | None]],
     *,
     now: datetime | None = None,
+    first: int = 2,
 ) -> list[E]:
-    """Validate every row (numbered as in a spreadsheet: header is row 1) before any send.
+    """Validate every row (numbered as in a spreadsheet: header is row 1; ``first``, the
+    number of the first of ``rows``) before any send.
 
     All problems of all rows come in one InvalidInputError, so a file is refused whole.
     A row with every cell empty is skipped but counted, as a spreadsheet shows it.
@@ -301,7 +303,7 @@ def record_rows(
     _check_agency(desk, form, None)
     events: list[E] = []
     errors: list[FieldError] = []
-    for number, row in enumerate(rows, start=2):
+    for number, row in enumerate(rows, start=first):
         if not any((value or "").strip() for value in row.values()):
             continue
         try:

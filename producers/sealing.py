@@ -2,7 +2,9 @@
 (:mod:`schemas.person_seal`): the pseudonyms and birth date never reach Kafka in clear.
 
 It wraps the serializer everything a desk sends goes through, so a corrected record
-inside a RecordCorrected is sealed exactly as the record itself was.
+inside a RecordCorrected is sealed exactly as the record itself was. The sealing alone
+(:class:`PersonSealer`) is what a desk's helper processes do ahead of the encoding on a
+large file (:mod:`sinergi.desk_pool`): an event already sealed passes through unchanged.
 """
 
 from __future__ import annotations
@@ -14,10 +16,31 @@ from schemas.person_seal import person_fields, seal_people
 from schemas.serde import SerializationError, Serializer
 
 
+class PersonSealer:
+    """Every person of an event sealed to the hub's current intake key (``intake_key``:
+    its base64 public key from the member directory, or None), the same fact always to
+    the same bytes when the desk's ``desk_secret`` is given."""
+
+    def __init__(
+        self, intake_key: Callable[[], str | None], desk_secret: bytes | None = None
+    ) -> None:
+        self.intake_key = intake_key
+        self.desk_secret = desk_secret
+
+    def __call__(self, event: Event) -> Event:
+        if not person_fields(event):
+            return event
+        key = self.intake_key()
+        if key is None:
+            raise SerializationError(
+                "the member directory names no hub intake key to seal people to:"
+                " run `sinergi stack up` (or `sinergi agency add`) on the hub"
+            )
+        return seal_people(event, key, self.desk_secret)
+
+
 class SealingSerializer:
-    """``inner`` with every person of an event sealed to the hub's current intake key
-    (``intake_key``: its base64 public key from the member directory, or None), the
-    same fact always to the same bytes when the desk's ``desk_secret`` is given."""
+    """``inner`` with every person of an event sealed first (see :class:`PersonSealer`)."""
 
     def __init__(
         self,
@@ -26,16 +49,7 @@ class SealingSerializer:
         desk_secret: bytes | None = None,
     ) -> None:
         self.inner = inner
-        self.intake_key = intake_key
-        self.desk_secret = desk_secret
+        self.seal = PersonSealer(intake_key, desk_secret)
 
     def __call__(self, topic: str, event: Event) -> bytes:
-        if person_fields(event):
-            key = self.intake_key()
-            if key is None:
-                raise SerializationError(
-                    "the member directory names no hub intake key to seal people to:"
-                    " run `sinergi stack up` (or `sinergi agency add`) on the hub"
-                )
-            event = seal_people(event, key, self.desk_secret)
-        return self.inner(topic, event)
+        return self.inner(topic, self.seal(event))

@@ -37,7 +37,7 @@ from producers.forms import Desk, desk_for
 from producers.outbox import DeskOutbox, RememberedSchemas
 from producers.pseudonym import Pseudonymiser, load_or_create_key
 from producers.publisher import Publisher, kafka_producer
-from producers.sealing import SealingSerializer
+from producers.sealing import PersonSealer, SealingSerializer
 from producers.signing import Signer
 from schemas import avro, crypto
 from schemas.access import Role
@@ -131,15 +131,19 @@ def publisher(
     )
 
 
-def sealing(settings: Settings, inner: Serializer, member_id: str) -> SealingSerializer:
-    """A member's serializer, sealing every person to the hub's current intake key (read
-    from the member directory, at most once a second), the same fact always to the same
-    bytes (a secret derived from the member's own signing key)."""
+def person_sealer(settings: Settings, member_id: str) -> PersonSealer:
+    """A member's sealing of people to the hub's current intake key (read from the member
+    directory, at most once a second), the same fact always to the same bytes (a secret
+    derived from the member's own signing key)."""
     cache = DirectoryCache(settings)
     raw = signing_private(settings.keys_dir / f"{member_id}.signing.key").private_bytes_raw()
-    return SealingSerializer(
-        inner, lambda: cache().sealing_keys.get(INTAKE_ROLE), desk_seal_secret(raw)
-    )
+    return PersonSealer(lambda: cache().sealing_keys.get(INTAKE_ROLE), desk_seal_secret(raw))
+
+
+def sealing(settings: Settings, inner: Serializer, member_id: str) -> SealingSerializer:
+    """A member's serializer, sealing every person (:func:`person_sealer`) before encoding."""
+    sealer = person_sealer(settings, member_id)
+    return SealingSerializer(inner, sealer.intake_key, sealer.desk_secret)
 
 
 class IntakeKeys:

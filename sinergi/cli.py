@@ -69,7 +69,18 @@ from schemas.model import (
 )
 from schemas.registry import RegistryError
 from schemas.serde import SerializationError
-from sinergi import auditing, bootstrap, buildinfo, config, i18n, members, police, runtime, views
+from sinergi import (
+    auditing,
+    bootstrap,
+    buildinfo,
+    config,
+    desk_pool,
+    i18n,
+    members,
+    police,
+    runtime,
+    views,
+)
 from sinergi.config import ConfigError, Settings, from_env
 from sinergi.display import Steps, local_time, now_wita, severity
 from sinergi.i18n import t
@@ -411,8 +422,11 @@ def publish_rows(
         delivery = None
         with Steps(err) as steps:
             if from_file:
-                counted = steps.track(rows, t("progress.rows"), len(rows))
-                events = forms.record_rows(desk, form, counted)
+                counted = steps.step(t("progress.rows"), len(rows))
+                events = desk_pool.record_file(
+                    s, desk, form_name, rows, seal_as=None if dry_run else signer,
+                    progress=lambda n: steps.advance(counted, n),
+                )  # fmt: skip
             else:
                 events = [forms.record(desk, form, row) for row in rows]
             if not dry_run:

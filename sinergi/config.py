@@ -78,6 +78,9 @@ class Settings:
     # while the processor applies this one, and relays the outbox (processors/ahead.py);
     # 0: the processor does both itself.
     helper: int = 1
+    # Processes that record a large file's rows at a desk (sinergi/desk_pool.py); 0: one
+    # per core, 1: in the command's own process.
+    desk_workers: int = 0
     topic_partitions: int = 6
     # Kafka nodes (broker and controller each): 1, or 3 for a replicated cluster in which
     # topics have 3 replicas and a write needs 2 of them (min.insync.replicas).
@@ -335,6 +338,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         batch_max=_int(env, "SINERGI_BATCH_MAX", base.batch_max),
         batch_within_s=batch_within_ms / 1000,
         helper=min(_int(env, "SINERGI_HELPER", base.helper), 1),
+        desk_workers=max(_int(env, "SINERGI_DESK_WORKERS", base.desk_workers), 0),
         topic_partitions=_int(env, "SINERGI_TOPIC_PARTITIONS", base.topic_partitions),
         kafka_brokers=_brokers(_int(env, "SINERGI_KAFKA_BROKERS", base.kafka_brokers), ports),
         alert_recruiter_people=_int(

@@ -22,7 +22,7 @@ from schemas.model import Agency
 from schemas.registry import RegistryClient
 from schemas.serde import EventDeserializer, frame
 from schemas.topics import DEAD_LETTER, INPUT_TOPICS, subject_for
-from sinergi import bootstrap, runtime
+from sinergi import bootstrap, desk_pool, runtime
 from tests.integration.hub import Hub
 
 pytestmark = pytest.mark.integration
@@ -99,6 +99,25 @@ def test_interceptions_imported_at_a_post_reach_postgres_and_metrics(hub, tmp_pa
     page = metrics_page(hub)
     for post, post_rows in rows.items():
         assert f'sinergi_interceptions_total{{post="{post}"}} {float(len(post_rows))}' in page
+
+
+def test_a_large_file_is_recorded_on_every_core_and_reaches_the_ledger_whole(hub, tmp_path):
+    """More rows than a desk records alone (sinergi/desk_pool.py): its processes record
+    and seal them, the command sends each once, and the hub takes every one in, its
+    person opened into the vault, nothing refused."""
+    rows = simulated(4200, seed=29)["eltari"]
+    assert len(rows) >= desk_pool.PARALLEL_FROM
+    path = write_csv(tmp_path / "large.csv", rows)
+    done = hub.cli("post", "import", "interception", str(path), "--at", "eltari",
+                   env={"SINERGI_DESK_WORKERS": "2"})  # fmt: skip
+    assert f"published {len(rows)} interception(s) from post-eltari" in done.stdout
+    hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() == len(rows), what=f"{len(rows)} events")
+    outcomes = dict(hub.query("SELECT outcome, count(*)::int FROM audit_log GROUP BY 1"))
+    assert outcomes == {"stored": len(rows)}
+    kept = hub.query("SELECT count(*)::int FROM person_facts WHERE fields IS NOT NULL")
+    assert kept == [(len(rows),)]
+    assert interceptions_counted(hub) == len(rows)
 
 
 def test_nothing_personal_reaches_the_topic_or_the_database(hub, tmp_path):
