@@ -6,11 +6,14 @@ test_worker.py; the helper dying with a worker killed -9, in the integration tes
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 
-from processors.ahead import Helper, unpack
+from processors.ahead import Helper, Packed, unpack
 from processors.pipeline import Pipeline
 from processors.ports import RawMessage
 from schemas.serde import EventDeserializer, EventSerializer
+from sinergi import rebuild
 from sinks.memory import MemoryLedgerStore
 from tests.factories import interception
 from tests.unit.fakes import MemoryRegistry
@@ -76,5 +79,82 @@ def test_a_helper_that_cannot_start_is_not_ready_and_is_started_again():
             time.sleep(0.05)
         helper.start()
         assert helper._executor is not None and helper._executor is not first
+    finally:
+        helper.close()
+
+
+# --- the rebuild's replay with a helper (sinergi/rebuild.py) -------------------------------
+
+
+def replay_batch() -> list[RawMessage]:
+    encode = EventSerializer(registry(), register=True)
+    return [RawMessage(TOPIC, 0, i, None, encode(TOPIC, interception(i))) for i in range(5)]
+
+
+def ledger(pipeline: Pipeline) -> tuple[object, ...]:
+    tables = pipeline.store.tables  # type: ignore[attr-defined]
+    return sorted(tables.events), sorted(map(str, tables.entities)), len(tables.audit)
+
+
+def test_the_replay_applies_what_its_helper_received_as_it_would_have_processed_it():
+    batch = replay_batch()
+    alone = build_pipeline()
+    rebuild._apply(alone, batch, None, None)  # no helper: processed here
+    helper = Helper(build_pipeline)
+    helper.start()
+    try:
+        wait_ready(helper)
+        pipeline = build_pipeline()
+        ahead = rebuild._receive_ahead(helper, pipeline, batch)
+        assert ahead is not None
+        rebuild._apply(pipeline, batch, ahead, helper)
+        assert ledger(pipeline) == ledger(alone)
+        assert len(ledger(pipeline)[0]) == 5  # type: ignore[arg-type]
+    finally:
+        helper.close()
+
+
+def test_the_replay_receives_a_batch_itself_when_its_helper_died():
+    batch = replay_batch()
+    alone = build_pipeline()
+    rebuild._apply(alone, batch, None, None)
+    helper = Helper(build_pipeline)
+    helper.start()
+    try:
+        wait_ready(helper)
+        died: Future[list[Packed]] = Future()
+        died.set_exception(BrokenProcessPool("the helper died"))
+        pipeline = build_pipeline()
+        rebuild._apply(pipeline, batch, died, helper)
+        assert ledger(pipeline) == ledger(alone)
+        assert not helper.ready  # let go: the next batch starts a fresh one
+    finally:
+        helper.close()
+
+
+def test_the_replay_processes_a_batch_itself_when_what_the_helper_received_cannot_be_applied():
+    batch = replay_batch()
+    alone = build_pipeline()
+    rebuild._apply(alone, batch, None, None)
+    helper = Helper(build_pipeline)
+    helper.start()
+    try:
+        wait_ready(helper)
+        pipeline = build_pipeline()
+        received = rebuild._receive_ahead(helper, pipeline, batch)
+        assert received is not None
+        applied = pipeline.apply
+        calls = []
+
+        def apply_failing_once(*args, **kwargs):  # a fault that passes, then gone
+            calls.append(len(args[0]))
+            if len(calls) == 1:
+                raise RuntimeError("the transaction failed")
+            return applied(*args, **kwargs)
+
+        pipeline.apply = apply_failing_once  # type: ignore[method-assign]
+        rebuild._apply(pipeline, batch, received, helper)
+        assert calls == [5, 5]  # what the helper received, then the batch processed here
+        assert ledger(pipeline) == ledger(alone)
     finally:
         helper.close()
