@@ -361,11 +361,15 @@ class DeskOutbox:
         """Count an attempt for each message and keep any new signature before sending,
         so what the outbox holds is what went on the wire."""
         messages = [_resigned(p.message, resign) for p in batch]
+        resigned = [m for p, m in zip(batch, messages, strict=True) if m is not p.message]
         with self._transaction() as db:
             db.executemany(
-                "UPDATE desk_outbox SET attempts = attempts + 1, headers = ?, signed_at_ms = ?"
-                " WHERE event_id = ?",
-                [(_headers_text(m.headers), m.signed_at_ms, m.event_id) for m in messages],
+                "UPDATE desk_outbox SET attempts = attempts + 1 WHERE event_id = ?",
+                [(m.event_id,) for m in messages],
+            )
+            db.executemany(
+                "UPDATE desk_outbox SET headers = ?, signed_at_ms = ? WHERE event_id = ?",
+                [(_headers_text(m.headers), m.signed_at_ms, m.event_id) for m in resigned],
             )
         return messages
 
