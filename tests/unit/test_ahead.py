@@ -6,8 +6,11 @@ test_worker.py; the helper dying with a worker killed -9, in the integration tes
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
+
+import pytest
 
 from processors.ahead import Helper, Packed, unpack
 from processors.pipeline import Pipeline
@@ -96,7 +99,9 @@ def ledger(pipeline: Pipeline) -> tuple[object, ...]:
     return sorted(tables.events), sorted(map(str, tables.entities)), len(tables.audit)
 
 
-def test_the_replay_applies_what_its_helper_received_as_it_would_have_processed_it():
+@pytest.fixture
+def replaying() -> Iterator[tuple[list[RawMessage], tuple[object, ...], Helper]]:
+    """A batch, the ledger it makes processed with no helper, and a helper that is up."""
     batch = replay_batch()
     alone = build_pipeline()
     rebuild._apply(alone, batch, None, None)  # no helper: processed here
@@ -104,57 +109,48 @@ def test_the_replay_applies_what_its_helper_received_as_it_would_have_processed_
     helper.start()
     try:
         wait_ready(helper)
-        pipeline = build_pipeline()
-        ahead = rebuild._receive_ahead(helper, pipeline, batch)
-        assert ahead is not None
-        rebuild._apply(pipeline, batch, ahead, helper)
-        assert ledger(pipeline) == ledger(alone)
-        assert len(ledger(pipeline)[0]) == 5  # type: ignore[arg-type]
+        yield batch, ledger(alone), helper
     finally:
         helper.close()
 
 
-def test_the_replay_receives_a_batch_itself_when_its_helper_died():
-    batch = replay_batch()
-    alone = build_pipeline()
-    rebuild._apply(alone, batch, None, None)
-    helper = Helper(build_pipeline)
-    helper.start()
-    try:
-        wait_ready(helper)
-        died: Future[list[Packed]] = Future()
-        died.set_exception(BrokenProcessPool("the helper died"))
-        pipeline = build_pipeline()
-        rebuild._apply(pipeline, batch, died, helper)
-        assert ledger(pipeline) == ledger(alone)
-        assert not helper.ready  # let go: the next batch starts a fresh one
-    finally:
-        helper.close()
+def test_the_replay_applies_what_its_helper_received_as_it_would_have_processed_it(replaying):
+    batch, alone, helper = replaying
+    pipeline = build_pipeline()
+    ahead = rebuild._receive_ahead(helper, pipeline, batch)
+    assert ahead is not None
+    rebuild._apply(pipeline, batch, ahead, helper)
+    assert ledger(pipeline) == alone
+    assert len(alone[0]) == 5  # type: ignore[arg-type]
 
 
-def test_the_replay_processes_a_batch_itself_when_what_the_helper_received_cannot_be_applied():
-    batch = replay_batch()
-    alone = build_pipeline()
-    rebuild._apply(alone, batch, None, None)
-    helper = Helper(build_pipeline)
-    helper.start()
-    try:
-        wait_ready(helper)
-        pipeline = build_pipeline()
-        received = rebuild._receive_ahead(helper, pipeline, batch)
-        assert received is not None
-        applied = pipeline.apply
-        calls = []
+def test_the_replay_receives_a_batch_itself_when_its_helper_died(replaying):
+    batch, alone, helper = replaying
+    died: Future[list[Packed]] = Future()
+    died.set_exception(BrokenProcessPool("the helper died"))
+    pipeline = build_pipeline()
+    rebuild._apply(pipeline, batch, died, helper)
+    assert ledger(pipeline) == alone
+    assert not helper.ready  # let go: the next batch starts a fresh one
 
-        def apply_failing_once(*args, **kwargs):  # a fault that passes, then gone
-            calls.append(len(args[0]))
-            if len(calls) == 1:
-                raise RuntimeError("the transaction failed")
-            return applied(*args, **kwargs)
 
-        pipeline.apply = apply_failing_once  # type: ignore[method-assign]
-        rebuild._apply(pipeline, batch, received, helper)
-        assert calls == [5, 5]  # what the helper received, then the batch processed here
-        assert ledger(pipeline) == ledger(alone)
-    finally:
-        helper.close()
+def test_the_replay_processes_a_batch_itself_when_what_the_helper_received_cannot_be_applied(
+    replaying,
+):
+    batch, alone, helper = replaying
+    pipeline = build_pipeline()
+    received = rebuild._receive_ahead(helper, pipeline, batch)
+    assert received is not None
+    applied = pipeline.apply
+    calls = []
+
+    def apply_failing_once(*args, **kwargs):  # a fault that passes, then gone
+        calls.append(len(args[0]))
+        if len(calls) == 1:
+            raise RuntimeError("the transaction failed")
+        return applied(*args, **kwargs)
+
+    pipeline.apply = apply_failing_once  # type: ignore[method-assign]
+    rebuild._apply(pipeline, batch, received, helper)
+    assert calls == [5, 5]  # what the helper received, then the batch processed here
+    assert ledger(pipeline) == alone
