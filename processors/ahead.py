@@ -126,6 +126,20 @@ class Helper:
         assert self._executor is not None
         return self._executor.submit(_prepare, list(batch), now_ms)
 
+    def offer(self, batch: Sequence[RawMessage], now_ms: float) -> Future[list[Packed]] | None:
+        """``batch`` handed to the helper if it is up, else None and the caller receives
+        it itself: while the helper starts (one is started if there is none), or when it
+        cannot take it (it is let go; the next offer starts a fresh one)."""
+        if not self.ready:
+            self.start()
+            return None
+        try:
+            return self.submit(batch, now_ms)
+        except Exception as exc:  # the helper cannot be started
+            log.warning("helper process unavailable (%s): receiving here", type(exc).__name__)
+            self.reset()
+            return None
+
     def relay(self) -> Future[int]:
         """Relay the outbox in the helper (after the batch it holds is received); raises
         what the relay raises (a TransientError when Kafka does not take it)."""

@@ -241,15 +241,8 @@ class LedgerWorker:
         batch is received here, as it builds it)."""
         if self.ahead is None or self.pipeline is None or not batch:
             return None
-        if not self.ahead.ready:
-            self.ahead.start()  # a fresh one after a failure; meanwhile, receive here
-            return None
-        try:
-            return asyncio.wrap_future(self.ahead.submit(batch, self.pipeline.clock_ms()))
-        except Exception as exc:  # the helper cannot be started: receive here
-            log.warning("helper process unavailable (%s): receiving here", type(exc).__name__)
-            self.ahead.reset()
-            return None
+        offered = self.ahead.offer(batch, self.pipeline.clock_ms())
+        return asyncio.wrap_future(offered) if offered is not None else None
 
     def stop(self) -> None:
         self.stopping.set()

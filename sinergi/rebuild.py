@@ -135,6 +135,10 @@ def shares(until: Targets, workers: int) -> list[Targets]:
     return [share for share in dealt if share]
 
 
+# A batch polled, and the helper receiving it (None: it is received where it is applied).
+Held = tuple[list[RawMessage], "Future[list[Packed]] | None"]
+
+
 def replay(
     settings: Settings,
     pipeline: Pipeline,
@@ -177,7 +181,8 @@ def replay(
                 if m.offset < until[TopicPartition(m.topic, m.partition)]
             ]
             if batch:
-                following = (batch, _receive_ahead(ahead, pipeline, batch))
+                offered = ahead.offer(batch, pipeline.clock_ms()) if ahead is not None else None
+                following = (batch, offered)
                 if held is not None:
                     apply(*held)
                 held = following
@@ -189,28 +194,6 @@ def replay(
     finally:
         consumer.close()
     return done
-
-
-# A batch polled, and the helper receiving it (None: it is received where it is applied).
-Held = tuple[list[RawMessage], "Future[list[Packed]] | None"]
-
-
-def _receive_ahead(
-    ahead: Helper | None, pipeline: Pipeline, batch: list[RawMessage]
-) -> Future[list[Packed]] | None:
-    """Hand ``batch`` to the helper, if there is one and it is up (until then, and after
-    it failed, batches are received where they are applied)."""
-    if ahead is None:
-        return None
-    if not ahead.ready:
-        ahead.start()
-        return None
-    try:
-        return ahead.submit(batch, pipeline.clock_ms())
-    except Exception as exc:  # the helper cannot be started: receive here
-        log.warning("replay: helper process unavailable (%s)", type(exc).__name__)
-        ahead.reset()
-        return None
 
 
 def _apply(

@@ -117,7 +117,7 @@ def replaying() -> Iterator[tuple[list[RawMessage], tuple[object, ...], Helper]]
 def test_the_replay_applies_what_its_helper_received_as_it_would_have_processed_it(replaying):
     batch, alone, helper = replaying
     pipeline = build_pipeline()
-    ahead = rebuild._receive_ahead(helper, pipeline, batch)
+    ahead = helper.offer(batch, pipeline.clock_ms())
     assert ahead is not None
     rebuild._apply(pipeline, batch, ahead, helper)
     assert ledger(pipeline) == alone
@@ -139,7 +139,7 @@ def test_the_replay_processes_a_batch_itself_when_what_the_helper_received_canno
 ):
     batch, alone, helper = replaying
     pipeline = build_pipeline()
-    received = rebuild._receive_ahead(helper, pipeline, batch)
+    received = helper.offer(batch, pipeline.clock_ms())
     assert received is not None
     applied = pipeline.apply
     calls = []

@@ -16,7 +16,7 @@ import pytest
 from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError
 
-from processors.ahead import pack
+from processors.ahead import Helper, pack
 from processors.isolation import process_isolating
 from processors.pipeline import Outputs, Pipeline
 from processors.ports import OutboxMessage, RawMessage
@@ -129,10 +129,10 @@ class FlakyStore(MemoryLedgerStore):
             yield uow
 
 
-class ThreadAhead:
-    """:class:`processors.ahead.Helper`'s interface, receiving in a thread of this
-    process with a pipeline of its own (the real helper is a spawned process: the
-    integration tests run it); ``fail`` submissions fail as a helper that died."""
+class ThreadAhead(Helper):
+    """:class:`processors.ahead.Helper` receiving in a thread of this process with a
+    pipeline of its own (the real helper is a spawned process: the integration tests run
+    it); ``fail`` submissions fail as a helper that died. Its own ``offer`` is used."""
 
     def __init__(self, pipeline_factory, fail=0, fail_relays=0):
         self.pipeline = pipeline_factory()
