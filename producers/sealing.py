@@ -40,16 +40,11 @@ class PersonSealer:
 
 
 class SealingSerializer:
-    """``inner`` with every person of an event sealed first (see :class:`PersonSealer`)."""
+    """``inner`` with every person of an event sealed first by ``seal``."""
 
-    def __init__(
-        self,
-        inner: Serializer,
-        intake_key: Callable[[], str | None],
-        desk_secret: bytes | None = None,
-    ) -> None:
+    def __init__(self, inner: Serializer, seal: PersonSealer) -> None:
         self.inner = inner
-        self.seal = PersonSealer(intake_key, desk_secret)
+        self.seal = seal
 
     def __call__(self, topic: str, event: Event) -> bytes:
         return self.inner(topic, self.seal(event))

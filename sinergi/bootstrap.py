@@ -142,8 +142,7 @@ def person_sealer(settings: Settings, member_id: str) -> PersonSealer:
 
 def sealing(settings: Settings, inner: Serializer, member_id: str) -> SealingSerializer:
     """A member's serializer, sealing every person (:func:`person_sealer`) before encoding."""
-    sealer = person_sealer(settings, member_id)
-    return SealingSerializer(inner, sealer.intake_key, sealer.desk_secret)
+    return SealingSerializer(inner, person_sealer(settings, member_id))
 
 
 class IntakeKeys:

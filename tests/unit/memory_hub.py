@@ -12,7 +12,7 @@ from processors.people import People
 from processors.pipeline import BatchResult, Outputs, Pipeline
 from processors.ports import MetricKey, OutboxMessage, RawMessage
 from producers.amend import Correction, Recorded, amendment
-from producers.sealing import SealingSerializer
+from producers.sealing import PersonSealer, SealingSerializer
 from schemas.model import AlertRule, Event
 from schemas.serde import EventDeserializer, EventSerializer, Serializer
 from schemas.topics import topic_of
@@ -41,7 +41,7 @@ class MemoryHub:
     def serializer(self) -> Serializer:
         encode = EventSerializer(self.registry, register=True)
         intake = self.intake
-        return encode if intake is None else SealingSerializer(encode, lambda: intake)
+        return encode if intake is None else SealingSerializer(encode, PersonSealer(lambda: intake))
 
     def send(self, *items: Recorded) -> BatchResult:
         """One batch of the events (records, corrections, retractions), in this order,

@@ -16,7 +16,7 @@ from processors.people import Carrier, People
 from processors.ports import RawMessage
 from processors.vault import Subject, VaultError, VaultKeys
 from producers.amend import Correction
-from producers.sealing import SealingSerializer
+from producers.sealing import PersonSealer, SealingSerializer
 from schemas import crypto
 from schemas.crypto import CryptoError
 from schemas.model import TipReceived
@@ -83,20 +83,22 @@ def test_the_desk_serializer_seals_every_person_and_refuses_without_an_intake_ke
     registry = MemoryRegistry()
     inner = EventSerializer(registry, register=True)
     decode = EventDeserializer(registry)
-    sealing = SealingSerializer(inner, lambda: PUBLIC)
+    sealing = SealingSerializer(inner, PersonSealer(lambda: PUBLIC))
     for event in (interception(1), placement(2), repatriation(3), tip(subject_n=4)):
         wire = decode(sealing("t.x", event)).event
         ((_, sent),) = person_fields(wire)
         assert sent.sealed and not sent.nik_pseudonym and not sent.birth_date
     with pytest.raises(SerializationError, match="intake key"):
-        SealingSerializer(inner, lambda: None)("t.x", interception(1))
+        SealingSerializer(inner, PersonSealer(lambda: None))("t.x", interception(1))
 
 
 def test_a_tip_without_a_subject_needs_no_key():
     registry = MemoryRegistry()
     event = tip(subject_n=None)
     assert isinstance(event, TipReceived) and event.subject is None
-    SealingSerializer(EventSerializer(registry, register=True), lambda: None)("t.x", event)
+    SealingSerializer(EventSerializer(registry, register=True), PersonSealer(lambda: None))(
+        "t.x", event
+    )
 
 
 def vault() -> MemoryVault:
