@@ -38,7 +38,6 @@ from sinergi.config import Settings
 log = logging.getLogger(__name__)
 
 Row = Mapping[str, str | None]
-Seal = Callable[[Event], Event]
 
 CHUNK = 1000  # rows a process records at a time (and the progress bar moves by)
 PARALLEL_FROM = 2 * CHUNK  # fewer rows are recorded here: a process takes a second to start
