@@ -1,6 +1,7 @@
 """The vault of people in PostgreSQL (:class:`processors.vault.Vault`; tables of
 migration 0013). One connection, one transaction per call; the subjects of a batch
-in three round trips whatever its size."""
+in a few round trips whatever its size (what another worker wrote first is read back
+only when there is any)."""
 
 from __future__ import annotations
 
@@ -54,7 +55,12 @@ class PostgresVault:
             return {}
         with self._transaction() as conn:
             found = self._carried(conn, [k.carrier_id for k in kept])
-            new = [k for k in kept if k.carrier_id not in found]
+            # A message given twice in one batch keeps its first, as one kept before.
+            first: dict[str, Kept] = {}
+            for k in kept:
+                if k.carrier_id not in found:
+                    first.setdefault(k.carrier_id, k)
+            new = list(first.values())
             if not new:
                 return found
             lookups = {k.carrier_id: self.keys.lookup(k.strength, k.pseudonym) for k in new}
@@ -68,14 +74,19 @@ class PostgresVault:
                     people[lookup] = (subject, wrapped)
             if made:
                 # One statement for the batch (arrays, not a statement per row).
-                conn.execute(
-                    "INSERT INTO person_keys (subject_id, strength, lookup, wrapped_dek)"
-                    " SELECT * FROM unnest(%s::text[], %s::text[], %s::bytea[], %s::bytea[])"
-                    " ON CONFLICT (lookup) DO NOTHING",
-                    [list(column) for column in zip(*made, strict=True)],
-                )
+                inserted = {
+                    bytes(row[0])
+                    for row in conn.execute(
+                        "INSERT INTO person_keys (subject_id, strength, lookup, wrapped_dek)"
+                        " SELECT * FROM unnest(%s::text[], %s::text[], %s::bytea[],"
+                        " %s::bytea[]) ON CONFLICT (lookup) DO NOTHING RETURNING lookup",
+                        [list(column) for column in zip(*made, strict=True)],
+                    )
+                }
                 # Another worker may have made the same person first: theirs holds.
-                people.update(self._people(conn, [m[2] for m in made]))
+                lost = [m[2] for m in made if m[2] not in inserted]
+                if lost:
+                    people.update(self._people(conn, lost))
             rows = []
             for k in new:
                 subject, wrapped = people[lookups[k.carrier_id]]
@@ -88,15 +99,20 @@ class PostgresVault:
                 )
                 rows.append((k.carrier_id, subject.subject_id, k.event_type, k.occurred_at,
                              fields, contact))  # fmt: skip
-            conn.execute(
-                "INSERT INTO person_facts (carrier_id, subject_id, event_type, occurred_at,"
-                " fields, contact) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[],"
-                " %s::timestamptz[], %s::bytea[], %s::bytea[])"
-                " ON CONFLICT (carrier_id) DO NOTHING",
-                [list(column) for column in zip(*rows, strict=True)],
-            )
+            stored = {
+                row[0]
+                for row in conn.execute(
+                    "INSERT INTO person_facts (carrier_id, subject_id, event_type, occurred_at,"
+                    " fields, contact) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[],"
+                    " %s::timestamptz[], %s::bytea[], %s::bytea[])"
+                    " ON CONFLICT (carrier_id) DO NOTHING RETURNING carrier_id",
+                    [list(column) for column in zip(*rows, strict=True)],
+                )
+            }
             # A carrier another worker kept meanwhile keeps the subject it got there.
-            found.update(self._carried(conn, [k.carrier_id for k in new]))
+            taken = [k.carrier_id for k in new if k.carrier_id not in stored]
+            if taken:
+                found.update(self._carried(conn, taken))
             return found
 
     @staticmethod

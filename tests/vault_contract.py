@@ -107,6 +107,18 @@ def test_keep_is_idempotent_per_carrier_id(probe: VaultProbe):
     assert probe.vault.carried([one.carrier_id, "unknown"]) == first
 
 
+def test_a_message_given_twice_in_one_batch_keeps_its_first(probe: VaultProbe):
+    one = kept(a_pseudonym())
+    other = Kept(one.carrier_id, "nik", a_pseudonym(), {"x": 1}, one.event_type, T0)
+    found = probe.vault.keep([one, other])
+    subject = found[one.carrier_id]
+    assert probe.vault.find("nik", one.pseudonym) == subject
+    # The second names nobody the vault keeps: no subject was made for it.
+    assert probe.vault.find("nik", other.pseudonym) is None
+    assert probe.vault.carried([one.carrier_id]) == found
+    assert len(probe.vault.disclose(subject).facts) == 1
+
+
 def test_one_pseudonym_is_one_subject_across_messages_and_batches(probe: VaultProbe):
     name = a_pseudonym()
     a, b, c = kept(name), kept(name, event_type="RepatriationRecorded"), kept(name)
