@@ -24,12 +24,41 @@ from processors.vault import (
 )
 from sinks.postgres import store_error
 
+# What a batch keeps reaches PostgreSQL by COPY into a temporary table, then one INSERT
+# from it: psycopg quotes and escapes every element of an array parameter with a regular
+# expression, which cost about a tenth of a second per batch of 2,000 (COPY is formatted in C).
+_FACT_COLUMNS = ("carrier_id", "subject_id", "event_type", "occurred_at", "fields", "contact")
+_STAGES = (
+    "CREATE TEMP TABLE IF NOT EXISTS vault_keys_stage"
+    " (subject_id text, strength text, lookup bytea, wrapped_dek bytea) ON COMMIT DELETE ROWS",
+    "CREATE TEMP TABLE IF NOT EXISTS vault_facts_stage (carrier_id text, subject_id text,"
+    " event_type text, occurred_at timestamptz, fields bytea, contact bytea)"
+    " ON COMMIT DELETE ROWS",
+)
+
+
+def _staged_insert(
+    conn: psycopg.Connection[Any],
+    stage: str,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    insert: str,
+) -> list[tuple[Any, ...]]:
+    """``rows`` copied into the temporary table ``stage`` (see :meth:`PostgresVault._stages`),
+    then ``insert`` (which reads it) run; its returned rows. The stage empties at commit."""
+    with conn.cursor() as cur:
+        with cur.copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return cur.execute(insert).fetchall()
+
 
 class PostgresVault:
     def __init__(self, conninfo: str, keys: VaultKeys) -> None:
         self.conninfo = conninfo
         self.keys = keys
         self._conn: psycopg.Connection[Any] | None = None
+        self._staged: psycopg.Connection[Any] | None = None  # has the stage tables
 
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
@@ -40,6 +69,7 @@ class PostgresVault:
             with conn.transaction():
                 yield conn
         except psycopg.Error as exc:
+            self._staged = None  # made in a transaction that may have been rolled back
             if self._conn is not None and (
                 self._conn.broken or isinstance(exc, psycopg.OperationalError)
             ):
@@ -72,15 +102,18 @@ class PostgresVault:
                     subject, wrapped = self.keys.new_subject(k.strength)
                     made.append((subject.subject_id, subject.strength, lookup, wrapped))
                     people[lookup] = (subject, wrapped)
+            self._stages(conn)
             if made:
-                # One statement for the batch (arrays, not a statement per row).
                 inserted = {
                     bytes(row[0])
-                    for row in conn.execute(
+                    for row in _staged_insert(
+                        conn,
+                        "vault_keys_stage",
+                        ("subject_id", "strength", "lookup", "wrapped_dek"),
+                        made,
                         "INSERT INTO person_keys (subject_id, strength, lookup, wrapped_dek)"
-                        " SELECT * FROM unnest(%s::text[], %s::text[], %s::bytea[],"
-                        " %s::bytea[]) ON CONFLICT (lookup) DO NOTHING RETURNING lookup",
-                        [list(column) for column in zip(*made, strict=True)],
+                        " SELECT subject_id, strength, lookup, wrapped_dek FROM vault_keys_stage"
+                        " ON CONFLICT (lookup) DO NOTHING RETURNING lookup",
                     )
                 }
                 # Another worker may have made the same person first: theirs holds.
@@ -101,12 +134,15 @@ class PostgresVault:
                              fields, contact))  # fmt: skip
             stored = {
                 row[0]
-                for row in conn.execute(
+                for row in _staged_insert(
+                    conn,
+                    "vault_facts_stage",
+                    _FACT_COLUMNS,
+                    rows,
                     "INSERT INTO person_facts (carrier_id, subject_id, event_type, occurred_at,"
-                    " fields, contact) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[],"
-                    " %s::timestamptz[], %s::bytea[], %s::bytea[])"
+                    " fields, contact) SELECT carrier_id, subject_id, event_type, occurred_at,"
+                    " fields, contact FROM vault_facts_stage"
                     " ON CONFLICT (carrier_id) DO NOTHING RETURNING carrier_id",
-                    [list(column) for column in zip(*rows, strict=True)],
                 )
             }
             # A carrier another worker kept meanwhile keeps the subject it got there.
@@ -114,6 +150,13 @@ class PostgresVault:
             if taken:
                 found.update(self._carried(conn, taken))
             return found
+
+    def _stages(self, conn: psycopg.Connection[Any]) -> None:
+        """The connection's temporary tables that :func:`_staged_insert` copies into."""
+        if self._staged is not conn:
+            for statement in _STAGES:
+                conn.execute(statement)
+            self._staged = conn
 
     @staticmethod
     def _carried(conn: psycopg.Connection[Any], carrier_ids: Sequence[str]) -> dict[str, Subject]:
@@ -130,8 +173,8 @@ class PostgresVault:
     ) -> dict[bytes, tuple[Subject, bytes]]:
         rows = conn.execute(
             "SELECT lookup, subject_id, strength, wrapped_dek FROM person_keys"
-            " WHERE lookup = ANY(%s)",
-            (list(lookups),),
+            " WHERE lookup = ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest(%s::text[]) AS h))",
+            ([lookup.hex() for lookup in lookups],),  # hex: see _staged_insert
         ).fetchall()
         return {bytes(lk): (Subject(s, st), bytes(w)) for lk, s, st, w in rows}
 

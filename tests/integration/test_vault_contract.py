@@ -90,3 +90,20 @@ def test_no_fact_is_kept_for_an_erased_person(hub: Hub, probe: PostgresProbe):
             " VALUES ('late', %s, 'TipReceived', now(), '\\x00'::bytea)",
             subject.subject_id,
         )
+
+
+def test_a_batch_the_database_refuses_leaves_the_next_one_kept(hub: Hub):
+    """What a batch keeps is copied into temporary tables made on the connection's first
+    batch; when that batch is rolled back, so are they, and the next batch makes them
+    again."""
+    keys = VaultKeys(kek=crypto.data_key(), lookup_key=crypto.data_key())
+    vault = PostgresVault(bootstrap.conninfo(hub.settings, "sinergi_processor"), keys)
+    try:
+        refused = kept(a_pseudonym(), event_type=None)  # type: ignore[arg-type]  # noqa: F405
+        with pytest.raises(Exception, match="NotNullViolation"):
+            vault.keep([refused])
+        one = kept(a_pseudonym())  # noqa: F405
+        subject = vault.keep([one])[one.carrier_id]
+        assert vault.carried([one.carrier_id, refused.carrier_id]) == {one.carrier_id: subject}
+    finally:
+        vault.close()
