@@ -24,16 +24,16 @@ from processors.vault import (
 )
 from sinks.postgres import store_error
 
-# What a batch keeps reaches PostgreSQL by COPY into a temporary table, then one INSERT
-# from it: psycopg quotes and escapes every element of an array parameter with a regular
-# expression, which cost about a tenth of a second per batch of 2,000 (COPY is formatted in C).
+# psycopg quotes and escapes every element of an array parameter with a regular
+# expression, which cost about a tenth of a second per batch of 2,000. So what a batch
+# keeps reaches PostgreSQL by COPY (formatted in C) into a temporary table, then one INSERT
+# from it, as the ledger store stages its rows (sinks.postgres); the lookups it searches
+# for travel as hex text.
 _FACT_COLUMNS = ("carrier_id", "subject_id", "event_type", "occurred_at", "fields", "contact")
-_STAGES = (
-    "CREATE TEMP TABLE IF NOT EXISTS vault_keys_stage"
-    " (subject_id text, strength text, lookup bytea, wrapped_dek bytea) ON COMMIT DELETE ROWS",
-    "CREATE TEMP TABLE IF NOT EXISTS vault_facts_stage (carrier_id text, subject_id text,"
-    " event_type text, occurred_at timestamptz, fields bytea, contact bytea)"
-    " ON COMMIT DELETE ROWS",
+_STAGES = tuple(
+    f"CREATE TEMP TABLE IF NOT EXISTS {table}_stage (LIKE {table} INCLUDING DEFAULTS)"
+    " ON COMMIT DELETE ROWS"
+    for table in ("person_keys", "person_facts")
 )
 
 
@@ -44,7 +44,7 @@ def _staged_insert(
     rows: Sequence[tuple[Any, ...]],
     insert: str,
 ) -> list[tuple[Any, ...]]:
-    """``rows`` copied into the temporary table ``stage`` (see :meth:`PostgresVault._stages`),
+    """``rows`` copied into the temporary table ``stage`` (see :meth:`PostgresVault._stage`),
     then ``insert`` (which reads it) run; its returned rows. The stage empties at commit."""
     with conn.cursor() as cur:
         with cur.copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN") as copy:
@@ -58,7 +58,7 @@ class PostgresVault:
         self.conninfo = conninfo
         self.keys = keys
         self._conn: psycopg.Connection[Any] | None = None
-        self._staged: psycopg.Connection[Any] | None = None  # has the stage tables
+        self._staged: psycopg.Connection[Any] | None = None  # the one with stage tables
 
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
@@ -69,7 +69,6 @@ class PostgresVault:
             with conn.transaction():
                 yield conn
         except psycopg.Error as exc:
-            self._staged = None  # made in a transaction that may have been rolled back
             if self._conn is not None and (
                 self._conn.broken or isinstance(exc, psycopg.OperationalError)
             ):
@@ -83,6 +82,7 @@ class PostgresVault:
     def keep(self, kept: Sequence[Kept]) -> dict[str, Subject]:
         if not kept:
             return {}
+        self._stage()
         with self._transaction() as conn:
             found = self._carried(conn, [k.carrier_id for k in kept])
             # A message given twice in one batch keeps its first, as one kept before.
@@ -102,17 +102,16 @@ class PostgresVault:
                     subject, wrapped = self.keys.new_subject(k.strength)
                     made.append((subject.subject_id, subject.strength, lookup, wrapped))
                     people[lookup] = (subject, wrapped)
-            self._stages(conn)
             if made:
                 inserted = {
                     bytes(row[0])
                     for row in _staged_insert(
                         conn,
-                        "vault_keys_stage",
+                        "person_keys_stage",
                         ("subject_id", "strength", "lookup", "wrapped_dek"),
                         made,
                         "INSERT INTO person_keys (subject_id, strength, lookup, wrapped_dek)"
-                        " SELECT subject_id, strength, lookup, wrapped_dek FROM vault_keys_stage"
+                        " SELECT subject_id, strength, lookup, wrapped_dek FROM person_keys_stage"
                         " ON CONFLICT (lookup) DO NOTHING RETURNING lookup",
                     )
                 }
@@ -136,12 +135,12 @@ class PostgresVault:
                 row[0]
                 for row in _staged_insert(
                     conn,
-                    "vault_facts_stage",
+                    "person_facts_stage",
                     _FACT_COLUMNS,
                     rows,
                     "INSERT INTO person_facts (carrier_id, subject_id, event_type, occurred_at,"
                     " fields, contact) SELECT carrier_id, subject_id, event_type, occurred_at,"
-                    " fields, contact FROM vault_facts_stage"
+                    " fields, contact FROM person_facts_stage"
                     " ON CONFLICT (carrier_id) DO NOTHING RETURNING carrier_id",
                 )
             }
@@ -151,12 +150,16 @@ class PostgresVault:
                 found.update(self._carried(conn, taken))
             return found
 
-    def _stages(self, conn: psycopg.Connection[Any]) -> None:
-        """The connection's temporary tables that :func:`_staged_insert` copies into."""
-        if self._staged is not conn:
-            for statement in _STAGES:
-                conn.execute(statement)
-            self._staged = conn
+    def _stage(self) -> None:
+        """The temporary tables :func:`_staged_insert` copies into, made once per connection
+        in a transaction of their own (the ledger store makes its own when it connects), so
+        that no batch rolled back takes them away. Only :meth:`keep` needs them: a role that
+        only looks people up need not be able to make them."""
+        if self._staged is None or self._staged is not self._conn or self._staged.closed:
+            with self._transaction() as conn:
+                for statement in _STAGES:
+                    conn.execute(statement)
+            self._staged = self._conn
 
     @staticmethod
     def _carried(conn: psycopg.Connection[Any], carrier_ids: Sequence[str]) -> dict[str, Subject]:

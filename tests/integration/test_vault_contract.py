@@ -93,9 +93,9 @@ def test_no_fact_is_kept_for_an_erased_person(hub: Hub, probe: PostgresProbe):
 
 
 def test_a_batch_the_database_refuses_leaves_the_next_one_kept(hub: Hub):
-    """What a batch keeps is copied into temporary tables made on the connection's first
-    batch; when that batch is rolled back, so are they, and the next batch makes them
-    again."""
+    """What a batch keeps is copied into the connection's temporary tables: a batch the
+    database refuses, the connection's first, is rolled back and does not take them
+    away from the next."""
     keys = VaultKeys(kek=crypto.data_key(), lookup_key=crypto.data_key())
     vault = PostgresVault(bootstrap.conninfo(hub.settings, "sinergi_processor"), keys)
     try:
