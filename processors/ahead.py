@@ -4,10 +4,11 @@ one, and relays the outbox to Kafka.
 Receiving a message (:meth:`processors.pipeline.Pipeline.prepare`: decode, signature,
 signer, contract, the X25519 opening of its people and the vault's subjects) reads
 nothing of the ledger, and was about two fifths of the processor's time; relaying the
-outbox (:meth:`Pipeline.publish_pending`: read it, send with kafka-python, delete) about
-a sixth. One Python process runs one thread at a time, so the helper does both for the
-worker: it receives batch n+1 while the worker applies batch n in its transaction, then
-relays what batch n committed, and the machine's second core takes that share.
+outbox (:meth:`Pipeline.relay`: send what the batch wrote, from the batch's own copy,
+with kafka-python, and delete those rows) about a sixth. One Python process runs one
+thread at a time, so the helper does both for the worker: it receives batch n+1 while the
+worker applies batch n in its transaction, then relays what batch n committed, and the
+machine's second core takes that share.
 
 The helper builds its pipeline through the same composition root as the worker
 (:func:`sinergi.bootstrap.helper_pipeline`), so it trusts exactly what the worker would.
@@ -34,7 +35,7 @@ from typing import Any
 
 from processors.intake import Outcome, Received
 from processors.pipeline import Pipeline
-from processors.ports import RawMessage, StoredEvent
+from processors.ports import RawMessage, StoredEvent, Written
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +63,9 @@ def _prepare(batch: Sequence[RawMessage], now_ms: float) -> list[Packed]:
     return pack(_pipeline.prepare(batch, now_ms=now_ms))
 
 
-def _relay() -> int:
+def _relay(written: Sequence[Written] | None) -> int:
     assert _pipeline is not None
-    return _pipeline.publish_pending()
+    return _pipeline.relay(written)
 
 
 def pack(received: Sequence[Received]) -> list[Packed]:
@@ -140,12 +141,14 @@ class Helper:
             self.reset()
             return None
 
-    def relay(self) -> Future[int]:
-        """Relay the outbox in the helper (after the batch it holds is received); raises
-        what the relay raises (a TransientError when Kafka does not take it)."""
+    def relay(self, written: Sequence[Written] | None = None) -> Future[int]:
+        """Relay in the helper (after the batch it holds is received) the rows a batch
+        wrote, from the copy given (how many of them it left waiting), or with None the
+        whole outbox (0); raises what the relay raises (a TransientError when Kafka does
+        not take it)."""
         self.start()
         assert self._executor is not None
-        return self._executor.submit(_relay)
+        return self._executor.submit(_relay, written)
 
     def reset(self) -> None:
         """Let the helper go (it failed, or its answer could not be used): the next

@@ -40,6 +40,7 @@ from processors.ports import (
     Relay,
     StoredEvent,
     UnitOfWork,
+    Written,
 )
 from processors.vault import subjects_of
 from schemas.access import may_amend, role_of_unit
@@ -80,6 +81,8 @@ class BatchResult:
     # refusal rule -> messages dead-lettered for it (a bounded set of names).
     refusals: Counter[str] = field(default_factory=Counter)
     stored_events: list[Event] = field(default_factory=list)
+    # What the batch put in the outbox (row ids and messages), for the relay to send.
+    outbox: list[Written] = field(default_factory=list)
 
     def merge(self, other: BatchResult) -> BatchResult:
         """Both results as one (the halves of a bisected batch)."""
@@ -96,6 +99,7 @@ class BatchResult:
             outcomes=self.outcomes + other.outcomes,
             refusals=self.refusals + other.refusals,
             stored_events=self.stored_events + other.stored_events,
+            outbox=self.outbox + other.outbox,
         )
 
 
@@ -203,11 +207,13 @@ class Pipeline:
             uow.add_acknowledgements(_acknowledgements(plan.additions))
             uow.add_metrics(plan.cells)
             uow.append_audit([r.audit() for r in received])
+            written: list[Written] = []
             if self.outputs is not None:
                 out = self._outputs(received, alerts, changed.values(), plan, now)
-                uow.add_outbox(out)
+                written = list(zip(uow.add_outbox(out), out, strict=True))
         events = [s.event for s in fresh]
         result = _result(received, events)
+        result.outbox = written
         result.entities_changed = len(changed) + len(emptied)
         result.alerts_raised = alerts.raised
         result.alerts_withdrawn = [a.alert_id for _, a in alerts.withdrawn]
@@ -228,6 +234,18 @@ class Pipeline:
         """Relay what committed batches left in the outbox (raises TransientError when
         Kafka or the database cannot be reached: the outbox keeps it)."""
         return self.outputs.relay.publish_pending() if self.outputs is not None else 0
+
+    def relay(self, written: Sequence[Written] | None = None) -> int:
+        """Relay what a batch just committed from its own copy (:attr:`BatchResult.outbox`)
+        and return how many of its rows still wait (see
+        :meth:`processors.ports.Relay.publish`); with None, the whole outbox
+        (:meth:`publish_pending`, nothing left waiting: 0)."""
+        if self.outputs is None:
+            return 0
+        if written is None:
+            self.outputs.relay.publish_pending()
+            return 0
+        return self.outputs.relay.publish(written)
 
     def raise_due(self) -> list[Alert]:
         """Raise the alerts held back for a grace period whose time has come (a timer:

@@ -150,6 +150,11 @@ class EncodedMessage(Protocol):
     def headers(self) -> Iterable[tuple[str, bytes]]: ...
 
 
+# An outbox row as the batch that wrote it knows it: the row's id (the truth, in the
+# database) and its message (the batch's own copy, sent without reading the row back).
+Written = tuple[int, OutboxMessage]
+
+
 def outbox_message(encoded: EncodedMessage) -> OutboxMessage:
     """The outbox's copy of a message the hub's publisher encoded (and signed)."""
     return OutboxMessage(encoded.topic, encoded.key, encoded.value, tuple(encoded.headers))
@@ -234,7 +239,9 @@ class UnitOfWork(Protocol):
 
     def add_metrics(self, increments: Mapping[MetricKey, int]) -> None: ...
 
-    def add_outbox(self, messages: Sequence[OutboxMessage]) -> None: ...
+    def add_outbox(self, messages: Sequence[OutboxMessage]) -> list[int]:
+        """Put messages in the outbox, in this order; return their rows' ids (ascending)."""
+        ...
 
     def known(self, event_ids: Sequence[str]) -> dict[str, KnownEvent]:
         """What is stored of each of these event ids (absent: not stored)."""
@@ -253,4 +260,14 @@ class Relay(Protocol):
     """Publishes what committed batches left in the outbox (raises TransientError when
     it cannot: the outbox keeps the messages)."""
 
-    def publish_pending(self) -> int: ...
+    def publish_pending(self) -> int:
+        """Send every row of the outbox, oldest first, and take them out; return how many."""
+        ...
+
+    def publish(self, written: Sequence[Written]) -> int:
+        """Send rows a batch has just committed from the batch's own copy of them (nothing
+        read back), and take them out. A row is sent only while it is still in the outbox
+        (another relay may have sent it) and no older row of the same topic and key waits
+        there (nothing of a case overtakes what was queued before it). Return how many of
+        these rows it left waiting, for :meth:`publish_pending`."""
+        ...

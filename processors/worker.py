@@ -19,8 +19,10 @@ The loop, one batch at a time:
 4. commit the batch's offsets; a failed commit only means a redelivery later, which
    the store recognises (same position: a no-op);
 5. relay the outbox (alerts, case changes, dead letters), in the helper process while
-   the next batch is applied (see :mod:`processors.ahead`); if Kafka does not take them,
-   they stay in the outbox and are relayed on the next turn.
+   the next batch is applied (see :mod:`processors.ahead`): the rows the batch wrote,
+   sent from its own copy of them; the whole outbox, read back, at start, on the timer
+   and after a relay that did not send them all. If Kafka does not take them, they stay
+   in the outbox and are relayed on the next turn.
 
 A crash (even kill -9) anywhere in between replays from the last committed offset.
 """
@@ -42,7 +44,7 @@ from aiokafka.errors import KafkaError
 from processors.ahead import Helper, Packed, unpack
 from processors.isolation import process_isolating
 from processors.pipeline import BatchResult, Pipeline
-from processors.ports import RawMessage
+from processors.ports import RawMessage, Written
 from schemas.faults import TransientError
 from sinks.prometheus import WorkerMetrics
 
@@ -209,16 +211,19 @@ class LedgerWorker:
                     following = await self._take(consumer, 0)
                     if following:
                         next_up = (following, self._prepare_ahead(following))
+                written: list[Written] = []
                 if batch:
                     result = await self._process_until_done(consumer, batch, prepared)
                     await self._commit(consumer, batch)
                     self._record(result, batch)
                     self._lag(consumer, batch)
+                    written = result.outbox
                 if time.monotonic() >= self.timer_at:
                     await self._raise_due()
                 await self._relayed()
                 if self.relay_due or batch:
-                    await self._relay()
+                    # The batch's rows from its own copy, unless older rows may wait.
+                    await self._relay(None if self.relay_due else written)
                 if not batch and self.pipeline is not None and not self.relay_due:
                     self.health.set(True, "consuming")
         finally:
@@ -376,27 +381,30 @@ class LedgerWorker:
         if due:
             log.info("raised %d alert(s) whose grace period passed", len(due))
 
-    async def _relay(self) -> None:
-        """Relay the outbox: in the helper process when there is one (the worker goes on
-        with the next batch meanwhile, and :meth:`_relayed` collects the outcome next
-        turn), else here. At start, this builds the pipeline (an idle hub is ready once
-        it can, not at its first message)."""
+    async def _relay(self, written: list[Written] | None = None) -> None:
+        """Relay the rows a batch wrote, from its copy of them, or with None the whole
+        outbox (:meth:`Pipeline.relay`): in the helper process when there is one (the
+        worker goes on with the next batch meanwhile, and :meth:`_relayed` collects the
+        outcome next turn), else here. Rows left waiting (behind an older row of their
+        case) make the next relay a whole one. At start, this builds the pipeline (an
+        idle hub is ready once it can, not at its first message)."""
+        left = 0
         try:
             pipeline = await self._in_thread(self._pipeline)
             if self.ahead is not None and self.ahead.ready:
                 try:
-                    self.relaying = asyncio.wrap_future(self.ahead.relay())
+                    self.relaying = asyncio.wrap_future(self.ahead.relay(written))
                 except Exception as exc:  # no helper to be had: relay here
                     log.warning("helper process unavailable (%s): relaying here",
                                 type(exc).__name__)  # fmt: skip
                     self.ahead.reset()
             if self.relaying is None:
-                await self._in_thread(pipeline.publish_pending)
+                left = await self._in_thread(pipeline.relay, written)
         except TransientError as exc:
             self.relay_due = True
             await self._wait(exc.cause, f"outbox not relayed: {exc}")
             return
-        self.relay_due = False
+        self.relay_due = left > 0
 
     async def _relayed(self) -> None:
         """The outcome of the relay the helper ran: if Kafka did not take it, the outbox
@@ -405,7 +413,8 @@ class LedgerWorker:
             return
         relaying, self.relaying = self.relaying, None
         try:
-            await relaying
+            if await relaying:  # rows left waiting: the next relay is a whole one
+                self.relay_due = True
         except TransientError as exc:
             self.relay_due = True
             await self._wait(exc.cause, f"outbox not relayed: {exc}")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kafka.errors import KafkaError
 
+from processors.ports import OutboxMessage, Written
 from producers.publisher import Producer
 from schemas import crypto
 from schemas.faults import TransientError
@@ -24,6 +25,11 @@ class BrokerUnavailableError(TransientError):
 
 class OutboxRelay:
     """Sends the outbox's messages in order, then deletes them, in one transaction.
+
+    Two ways, the same rows: :meth:`publish` sends the rows a batch has just committed
+    from the batch's own copy of them (what the live processor does after each batch),
+    :meth:`publish_pending` reads whatever waits (at start, after a relay that failed, on
+    the timer: another writer's rows, a batch's rows left behind).
 
     A crash after sending and before deleting sends them again: consumers see the same
     ids again (an alert's id is stable, a case change's id names the case version, a
@@ -48,21 +54,50 @@ class OutboxRelay:
                 ).fetchall()
                 if not rows:
                     return total
-                self._send(rows)
+                self._send([
+                    OutboxMessage(topic, bytes(key), bytes(value),
+                                  tuple((name, crypto.unb64(b64)) for name, b64 in headers))
+                    for _, topic, key, value, headers in rows
+                ])  # fmt: skip
                 conn.execute("DELETE FROM outbox WHERE id = ANY(%s)", ([r[0] for r in rows],))
             total += len(rows)
 
-    def _send(self, rows: list[Any]) -> None:
+    def publish(self, written: Sequence[Written]) -> int:
+        if not written:
+            return 0
+        mine = {row_id: message for row_id, message in written}
+        ids = list(mine)
+        with self.store.transaction() as conn:
+            # Ours that are still here (not being sent by another relay) with no older row
+            # of another batch or writer for the same topic and key: taken out, then sent
+            # (a failure to send rolls the deletion back).
+            taken = sorted(
+                row[0]
+                for row in conn.execute(
+                    "DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o"
+                    " WHERE o.id = ANY(%(ids)s) AND NOT EXISTS (SELECT 1 FROM outbox p"
+                    " WHERE p.topic = o.topic AND p.key = o.key AND p.id < o.id"
+                    " AND p.id <> ALL(%(ids)s)) FOR UPDATE SKIP LOCKED) RETURNING id",
+                    {"ids": ids},
+                )
+            )
+            left = 0
+            if len(taken) < len(ids):  # held back, or being sent by another relay
+                found = conn.execute(
+                    "SELECT count(*) FROM outbox WHERE id = ANY(%s)", (ids,)
+                ).fetchone()
+                left = int(found[0]) if found is not None else 0
+            self._send([mine[row_id] for row_id in taken])
+        return left
+
+    def _send(self, messages: Sequence[OutboxMessage]) -> None:
+        if not messages:
+            return
         try:
             producer = self.producer()
             futures = [
-                producer.send(
-                    topic,
-                    key=bytes(key),
-                    value=bytes(value),
-                    headers=[(name, crypto.unb64(b64)) for name, b64 in headers],
-                )
-                for _, topic, key, value, headers in rows
+                producer.send(m.topic, key=m.key, value=m.value, headers=list(m.headers))
+                for m in messages
             ]
             producer.flush(timeout=30)
             for future in futures:

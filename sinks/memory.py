@@ -24,6 +24,7 @@ from processors.ports import (
     MetricKey,
     OutboxMessage,
     StoredEvent,
+    Written,
 )
 from processors.vault import Disclosure, Kept, Subject, VaultError, VaultKeys, past_retention
 from processors.vault import Fact as VaultFact
@@ -53,6 +54,8 @@ class Tables:
     recruiter_facts: dict[str, dict[str, Fact]] = field(default_factory=dict)
     members: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     outbox: list[OutboxMessage] = field(default_factory=list)
+    outbox_ids: list[int] = field(default_factory=list)  # each outbox row's id, in order
+    last_outbox_id: int = 0
     audit: list[tuple[AuditEntry, str, str]] = field(default_factory=list)
 
 
@@ -191,8 +194,13 @@ class MemoryUnitOfWork:
     def add_metrics(self, increments: Mapping[MetricKey, int]) -> None:
         self.t.metrics.update(increments)
 
-    def add_outbox(self, messages: Sequence[OutboxMessage]) -> None:
+    def add_outbox(self, messages: Sequence[OutboxMessage]) -> list[int]:
+        first = self.t.last_outbox_id + 1
+        ids = list(range(first, first + len(messages)))
         self.t.outbox.extend(messages)
+        self.t.outbox_ids.extend(ids)
+        self.t.last_outbox_id += len(messages)
+        return ids
 
     def known(self, event_ids: Sequence[str]) -> dict[str, KnownEvent]:
         found = {}
@@ -241,6 +249,8 @@ class MemoryLedgerStore:
             recruiter_facts={k: dict(v) for k, v in self.tables.recruiter_facts.items()},
             members={k: set(v) for k, v in self.tables.members.items()},
             outbox=list(self.tables.outbox),
+            outbox_ids=list(self.tables.outbox_ids),
+            last_outbox_id=self.tables.last_outbox_id,
             audit=list(self.tables.audit),
         )
         yield MemoryUnitOfWork(work)
@@ -302,7 +312,25 @@ class MemoryRelay:
         count = len(self.store.outbox)
         self.published.extend(self.store.outbox)
         self.store.outbox.clear()
+        self.store.tables.outbox_ids.clear()
         return count
+
+    def publish(self, written: Sequence[Written]) -> int:
+        t = self.store.tables
+        mine = {row_id for row_id, _ in written}
+        waiting: set[tuple[str, bytes]] = set()  # topics and keys of older rows not ours
+        sent: set[int] = set()
+        for row_id, message in zip(t.outbox_ids, t.outbox, strict=True):
+            key = (message.topic, message.key)
+            if row_id not in mine:
+                waiting.add(key)
+            elif key not in waiting:
+                sent.add(row_id)
+        self.published.extend(m for row_id, m in written if row_id in sent)
+        kept = [(i, m) for i, m in zip(t.outbox_ids, t.outbox, strict=True) if i not in sent]
+        t.outbox_ids[:] = [i for i, _ in kept]
+        t.outbox[:] = [m for _, m in kept]
+        return sum(1 for row_id in t.outbox_ids if row_id in mine)
 
 
 @dataclass

@@ -627,16 +627,25 @@ class PostgresUnitOfWork:
                 rows,
             )
 
-    def add_outbox(self, messages: Sequence[OutboxMessage]) -> None:
+    def add_outbox(self, messages: Sequence[OutboxMessage]) -> list[int]:
         if not messages:
-            return
+            return []
+        # The rows' ids taken first (COPY returns none), so that the relay can send the
+        # batch's own copy of them and take out exactly these rows (sinks.kafka).
+        ids = sorted(
+            row[0]
+            for row in self.conn.execute(
+                "SELECT nextval('outbox_id_seq') FROM generate_series(1, %s)", (len(messages),)
+            )
+        )
         with (
             self.conn.cursor() as cur,
-            cur.copy("COPY outbox (topic, key, value, headers) FROM STDIN") as copy,
+            cur.copy("COPY outbox (id, topic, key, value, headers) FROM STDIN") as copy,
         ):
-            for m in messages:
+            for row_id, m in zip(ids, messages, strict=True):
                 headers = [[name, crypto.b64(value)] for name, value in m.headers]
-                copy.write_row((m.topic, m.key, m.value, to_json(headers)))
+                copy.write_row((row_id, m.topic, m.key, m.value, to_json(headers)))
+        return ids
 
     def known(self, event_ids: Sequence[str]) -> dict[str, KnownEvent]:
         if not event_ids:

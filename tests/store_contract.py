@@ -17,7 +17,15 @@ import pytest
 from processors.alerts import Alert
 from processors.audit import AuditEntry, AuditRow, verify_chains
 from processors.ledger import Kind, Ref, apply
-from processors.ports import Acknowledgement, FactVersion, LedgerStore, MetricKey, StoredEvent
+from processors.ports import (
+    Acknowledgement,
+    FactVersion,
+    LedgerStore,
+    MetricKey,
+    OutboxMessage,
+    Relay,
+    StoredEvent,
+)
 from schemas.model import AlertRule, Severity
 from tests.factories import T0, acknowledgement, case_id, interception
 
@@ -40,6 +48,15 @@ class Probe(Protocol):
     def event_ids(self) -> set[str]: ...
 
     def outbox_size(self) -> int: ...
+
+    topic: str  # where the relay sends this test's messages
+
+    @property
+    def relay(self) -> Relay: ...
+
+    def published(self, count: int) -> dict[bytes, list[bytes]]:
+        """The first ``count`` messages the relay sent, their values by key in order."""
+        ...
 
 
 NOW = T0 + timedelta(days=30)
@@ -208,3 +225,24 @@ def test_the_audit_continues_each_partitions_chain_across_batches(probe: Probe):
     for chain in by_chain.values():
         for before, after in itertools.pairwise(chain):
             assert after[3] == before[4]  # each entry follows its own partition's previous
+
+
+# --- the outbox -----------------------------------------------------------------------------
+
+
+def test_a_batchs_rows_are_relayed_from_its_copy_behind_older_rows_of_their_key(probe: Probe):
+    def message(key: bytes, n: int) -> OutboxMessage:
+        return OutboxMessage(probe.topic, key, b"v%d" % n, (("sinergi-test", b"%d" % n),))
+
+    older = work(probe, lambda u: u.add_outbox([message(b"case-a", 1)]))  # an earlier batch's
+    rows = [message(b"case-a", 2), message(b"case-b", 3), message(b"case-b", 4)]
+    ids = work(probe, lambda u: u.add_outbox(rows))
+    assert ids == sorted(ids) and len(set(ids)) == 3 and min(ids) > max(older)
+    written = list(zip(ids, rows, strict=True))
+    # case-a's row waits behind the older one of its key; case-b's rows go.
+    assert probe.relay.publish(written) == 1
+    assert probe.outbox_size() == 2
+    assert probe.relay.publish(written) == 1  # nothing sent twice; it still waits
+    assert probe.relay.publish_pending() == 2  # the whole outbox, oldest first
+    assert probe.relay.publish(written) == 0 and probe.outbox_size() == 0
+    assert probe.published(4) == {b"case-a": [b"v1", b"v2"], b"case-b": [b"v3", b"v4"]}

@@ -3,14 +3,18 @@ as the in-memory store's, against this test's own database."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 import pytest
+from kafka import KafkaConsumer
 
 from processors.audit import AuditRow
 from processors.ports import MetricKey
+from producers.publisher import kafka_producer
 from sinergi import bootstrap
 from sinks.audit_trail import read_audit
+from sinks.kafka import OutboxRelay
 from sinks.postgres import PostgresLedgerStore, to_json
 from tests.integration.hub import Hub
 from tests.store_contract import *  # noqa: F403 - the shared tests run here
@@ -51,6 +55,28 @@ class PostgresProbe:
 
     def outbox_size(self) -> int:
         return int(self.hub.query("SELECT count(*) FROM outbox")[0][0])  # type: ignore[call-overload]
+
+    @functools.cached_property
+    def topic(self) -> str:
+        return self.hub.settings.topic("hub.cases")
+
+    @functools.cached_property
+    def relay(self) -> OutboxRelay:
+        producer = kafka_producer(**self.hub.kafka())  # type: ignore[arg-type]
+        return OutboxRelay(self.store, lambda: producer)
+
+    def published(self, count: int) -> dict[bytes, list[bytes]]:
+        """Read back from the broker."""
+        consumer = KafkaConsumer(
+            self.topic, **self.hub.kafka(), auto_offset_reset="earliest", consumer_timeout_ms=20000
+        )
+        by_key: dict[bytes, list[bytes]] = {}
+        for n, m in enumerate(consumer, start=1):
+            by_key.setdefault(m.key, []).append(m.value)
+            if n == count:
+                break
+        consumer.close()
+        return by_key
 
 
 @pytest.fixture

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from processors.audit import AuditRow
 from processors.ports import MetricKey
-from sinks.memory import MemoryLedgerStore
+from sinks.memory import MemoryLedgerStore, MemoryRelay
 from tests.store_contract import *  # noqa: F403 - the shared tests run here
 
 
@@ -35,6 +37,18 @@ class MemoryProbe:
 
     def outbox_size(self) -> int:
         return len(self.store.outbox)
+
+    topic = "hub.cases"
+
+    @functools.cached_property
+    def relay(self) -> MemoryRelay:
+        return MemoryRelay(self.store)
+
+    def published(self, count: int) -> dict[bytes, list[bytes]]:
+        by_key: dict[bytes, list[bytes]] = {}
+        for m in self.relay.published[:count]:
+            by_key.setdefault(m.key, []).append(m.value)
+        return by_key
 
 
 @pytest.fixture

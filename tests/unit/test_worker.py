@@ -154,7 +154,7 @@ class ThreadAhead(Helper):
             return failed
         return self.pool.submit(lambda: pack(self.pipeline.prepare(batch, now_ms=now_ms)))
 
-    def relay(self):
+    def relay(self, written=None):
         """Relays at once (the memory store is not for two threads): the worker collects
         the outcome next turn, as from the real helper."""
         self.relays += 1
@@ -164,7 +164,7 @@ class ThreadAhead(Helper):
             done.set_exception(BrokenProcessPool("the helper died"))
             return done
         try:
-            done.set_result(self.pipeline.publish_pending())
+            done.set_result(self.pipeline.relay(written))
         except TransientError as exc:
             done.set_exception(exc)
         return done
@@ -304,17 +304,29 @@ def test_a_failed_offset_commit_loses_nothing_and_the_worker_goes_on():
 
 
 class FlakyRelay(MemoryRelay):
-    """Kafka does not take the first two relays."""
+    """Kafka does not take the first two relays (of the whole outbox, or of a batch's
+    rows from its copy), or those after ``calm`` relays went through."""
 
-    def __init__(self, store):
+    def __init__(self, store, calm=0):
         super().__init__(store)
-        self.failures = 2
+        self.failures, self.calm = 2, calm
+        self.calls: list[str] = []
 
-    def publish_pending(self):
-        if self.failures:
+    def _flake(self, how):
+        self.calls.append(how)
+        if self.calm:
+            self.calm -= 1
+        elif self.failures:
             self.failures -= 1
             raise Outage("Kafka: KafkaTimeoutError")
+
+    def publish_pending(self):
+        self._flake("whole")
         return super().publish_pending()
+
+    def publish(self, written):
+        self._flake("copy")
+        return super().publish(written)
 
 
 @pytest.mark.parametrize("helper", [False, True], ids=["relayed here", "relayed by the helper"])
@@ -331,6 +343,26 @@ def test_a_relay_that_cannot_reach_kafka_keeps_the_outbox_and_tries_again(helper
     assert h.sample("sinergi_processor_retries_total", cause="postgres") == 2
     if helper:
         assert h.worker.ahead.relays >= 3 and h.worker.ahead.resets == 1
+
+
+@pytest.mark.parametrize("helper", [False, True], ids=["relayed here", "relayed by the helper"])
+def test_batches_are_relayed_from_their_copy_and_the_whole_outbox_after_a_failure(helper):
+    """After the first relay (the whole outbox: a previous run may have left rows), each
+    batch's rows are sent from the batch's copy; when Kafka does not take them, they
+    stay, and the next relays read the whole outbox until one goes through."""
+    calm = Harness(FlakyStore(), n=24)
+    calm.run()
+    store = FlakyStore()
+    relay = FlakyRelay(store, calm=2)
+    h = Harness(store, n=24, relay=relay, ahead=helper)
+    h.run()
+    assert store.outbox == []
+    assert kinds(h) == kinds(calm) and sum(kinds(h).values()) == len(relay.published)
+    assert len(set(relay.published)) == len(relay.published)  # nothing sent twice
+    assert relay.calls[:2] == ["whole", "copy"]
+    failed = relay.calls[2]
+    assert failed == "copy" and relay.calls[3:5] == ["whole", "whole"], relay.calls
+    assert relay.calls[5:] and set(relay.calls[5:]) == {"copy"}, relay.calls  # copies again
 
 
 def test_bisection_finds_the_poison_with_few_transactions():
