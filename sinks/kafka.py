@@ -65,30 +65,38 @@ class OutboxRelay:
     def publish(self, written: Sequence[Written]) -> int:
         if not written:
             return 0
-        mine = {row_id: message for row_id, message in written}
-        ids = list(mine)
+        mine = dict(written)
+        ids = sorted(mine)
         with self.store.transaction() as conn:
-            # Ours that are still here (not being sent by another relay) with no older row
-            # of another batch or writer for the same topic and key: taken out, then sent
-            # (a failure to send rolls the deletion back).
+            # Older rows of other batches or writers, by topic and key (usually none: the
+            # relay before went through, and the batch's ids are one run of the sequence).
+            # Looked up by the primary key alone: the outbox is a queue, its statistics are
+            # stale, and joins on it are planned as if it were empty.
+            waiting: dict[tuple[str, bytes], int] = {}
+            oldest = conn.execute("SELECT min(id) FROM outbox").fetchone()
+            run = ids[-1] - ids[0] + 1 == len(ids)
+            if oldest is not None and oldest[0] is not None and (oldest[0] < ids[0] or not run):
+                for row_id, topic, key in conn.execute(
+                    "SELECT id, topic, key FROM outbox WHERE id < %s", (ids[-1],), prepare=False
+                ):
+                    if row_id not in mine:
+                        first = waiting.setdefault((topic, bytes(key)), row_id)
+                        waiting[(topic, bytes(key))] = min(first, row_id)
+            ready = [
+                row_id
+                for row_id in ids
+                if waiting.get((mine[row_id].topic, mine[row_id].key), row_id) >= row_id
+            ]
+            # Taken out, then sent (a failure to send rolls the deletion back); a row
+            # another relay holds is waited for, and is gone by then (it sent it).
             taken = sorted(
                 row[0]
                 for row in conn.execute(
-                    "DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o"
-                    " WHERE o.id = ANY(%(ids)s) AND NOT EXISTS (SELECT 1 FROM outbox p"
-                    " WHERE p.topic = o.topic AND p.key = o.key AND p.id < o.id"
-                    " AND p.id <> ALL(%(ids)s)) FOR UPDATE SKIP LOCKED) RETURNING id",
-                    {"ids": ids},
+                    "DELETE FROM outbox WHERE id = ANY(%s) RETURNING id", (ready,)
                 )
             )
-            left = 0
-            if len(taken) < len(ids):  # held back, or being sent by another relay
-                found = conn.execute(
-                    "SELECT count(*) FROM outbox WHERE id = ANY(%s)", (ids,)
-                ).fetchone()
-                left = int(found[0]) if found is not None else 0
             self._send([mine[row_id] for row_id in taken])
-        return left
+        return len(ids) - len(ready)
 
     def _send(self, messages: Sequence[OutboxMessage]) -> None:
         if not messages:

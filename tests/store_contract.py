@@ -245,4 +245,14 @@ def test_a_batchs_rows_are_relayed_from_its_copy_behind_older_rows_of_their_key(
     assert probe.relay.publish(written) == 1  # nothing sent twice; it still waits
     assert probe.relay.publish_pending() == 2  # the whole outbox, oldest first
     assert probe.relay.publish(written) == 0 and probe.outbox_size() == 0
-    assert probe.published(4) == {b"case-a": [b"v1", b"v2"], b"case-b": [b"v3", b"v4"]}
+    # Another worker's row among ours (their ids interleaved): ours of its key waits.
+    rows = [message(b"case-c", 5), message(b"case-d", 6), message(b"case-d", 7)]
+    ids = work(probe, lambda u: u.add_outbox(rows))
+    assert probe.relay.publish([(ids[0], rows[0]), (ids[2], rows[2])]) == 1
+    assert probe.relay.publish_pending() == 2
+    assert probe.published(7) == {
+        b"case-a": [b"v1", b"v2"],
+        b"case-b": [b"v3", b"v4"],
+        b"case-c": [b"v5"],
+        b"case-d": [b"v6", b"v7"],
+    }
