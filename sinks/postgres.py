@@ -10,6 +10,7 @@ publish put in the outbox. No round trip per event.
 from __future__ import annotations
 
 import logging
+import uuid
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ from schemas import crypto
 from schemas.codec import from_dict, to_dict
 from schemas.faults import DataRefusedError, TransientError
 from schemas.model import EVENT_TYPES, AlertRule, Event, Severity
+from sinks.binary_copy import copy_rows
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +183,17 @@ _EVENT_COLUMNS = (
 )  # fmt: skip
 
 
+_AUDIT_COLUMNS = (
+    "chain", "topic", "kafka_partition", "kafka_offset", "outcome", "payload_sha256",
+    "event_id", "event_type", "signer", "recorded_at", "reason", "prev_hash", "hash",
+)  # fmt: skip
+
+
+def _json(value: Any) -> bytes:
+    """Compact JSON as bytes, keys sorted (:func:`to_json`'s, for a binary COPY)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
 def _ident_list(names: Iterable[str]) -> sql.Composed:
     return sql.SQL(", ").join(sql.Identifier(n) for n in names)
 
@@ -252,27 +265,30 @@ class PostgresUnitOfWork:
             return set()
         cols = _ident_list(_EVENT_COLUMNS)
         with self.conn.cursor() as cur:
-            with cur.copy(sql.SQL("COPY stage_events ({}) FROM STDIN").format(cols)) as copy:
-                for s in events:
-                    env = s.event.envelope
-                    record = s.record if s.record is not None else to_dict(s.event)
-                    copy.write_row(
-                        (
-                            env.event_id,
-                            s.event.event_type,
-                            s.case_id,
-                            env.occurred_at,
-                            env.recorded_at,
-                            env.agency,
-                            env.unit,
-                            s.topic,
-                            s.partition,
-                            s.offset,
-                            s.schema_id,
-                            to_json(record),
-                            s.content_sha256,
-                        )
+            copy_rows(
+                cur,
+                "stage_events",
+                _EVENT_COLUMNS,
+                (
+                    (
+                        uuid.UUID(s.event.envelope.event_id),
+                        s.event.event_type,
+                        s.case_id,
+                        s.event.envelope.occurred_at,
+                        s.event.envelope.recorded_at,
+                        s.event.envelope.agency,
+                        s.event.envelope.unit,
+                        s.topic,
+                        s.partition,
+                        s.offset,
+                        s.schema_id,
+                        _json(s.record if s.record is not None else to_dict(s.event)),
+                        s.content_sha256,
                     )
+                    for s in events
+                ),
+                like="events",
+            )
             cur.execute(
                 sql.SQL(
                     "INSERT INTO events ({c}) SELECT {c} FROM stage_events"
@@ -310,9 +326,16 @@ class PostgresUnitOfWork:
         cols = _ident_list(columns)
         stage = sql.Identifier(f"stage_{spec.table}")
         with self.conn.cursor() as cur:
-            with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, cols)) as copy:
-                for entity in items:
-                    copy.write_row((entity.key, *spec.row(entity), to_json(ledger.to_json(entity))))
+            copy_rows(
+                cur,
+                f"stage_{spec.table}",
+                columns,
+                (
+                    (entity.key, *spec.row(entity), _json(ledger.to_json(entity)))
+                    for entity in items
+                ),
+                like=spec.table,
+            )
             updates = sql.SQL(", ").join(
                 sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in columns[1:]
             )
@@ -638,13 +661,22 @@ class PostgresUnitOfWork:
                 "SELECT nextval('outbox_id_seq') FROM generate_series(1, %s)", (len(messages),)
             )
         )
-        with (
-            self.conn.cursor() as cur,
-            cur.copy("COPY outbox (id, topic, key, value, headers) FROM STDIN") as copy,
-        ):
-            for row_id, m in zip(ids, messages, strict=True):
-                headers = [[name, crypto.b64(value)] for name, value in m.headers]
-                copy.write_row((row_id, m.topic, m.key, m.value, to_json(headers)))
+        with self.conn.cursor() as cur:
+            copy_rows(
+                cur,
+                "outbox",
+                ("id", "topic", "key", "value", "headers"),
+                (
+                    (
+                        row_id,
+                        m.topic,
+                        m.key,
+                        m.value,
+                        _json([[name, crypto.b64(value)] for name, value in m.headers]),
+                    )
+                    for row_id, m in zip(ids, messages, strict=True)
+                ),
+            )
         return ids
 
     def known(self, event_ids: Sequence[str]) -> dict[str, KnownEvent]:
@@ -677,16 +709,12 @@ class PostgresUnitOfWork:
             )
             if head is not None
         }
-        with (
-            self.conn.cursor() as cur,
-            cur.copy(
-                "COPY audit_log (chain, topic, kafka_partition, kafka_offset, outcome,"
-                " payload_sha256, event_id, event_type, signer, recorded_at, reason, prev_hash,"
-                " hash) FROM STDIN"
-            ) as copy,
-        ):
-            for e, previous, digest in link_all(heads, entries):
-                copy.write_row(
+        with self.conn.cursor() as cur:
+            copy_rows(
+                cur,
+                "audit_log",
+                _AUDIT_COLUMNS,
+                (
                     (
                         e.chain,
                         e.topic,
@@ -702,7 +730,9 @@ class PostgresUnitOfWork:
                         previous,
                         digest,
                     )
-                )
+                    for e, previous, digest in link_all(heads, entries)
+                ),
+            )
 
 
 class PostgresLedgerStore:

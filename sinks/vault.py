@@ -22,6 +22,7 @@ from processors.vault import (
     VaultKeys,
     past_retention,
 )
+from sinks.binary_copy import copy_rows
 from sinks.postgres import store_error
 
 # psycopg quotes and escapes every element of an array parameter with a regular
@@ -47,9 +48,7 @@ def _staged_insert(
     """``rows`` copied into the temporary table ``stage`` (see :meth:`PostgresVault._stage`),
     then ``insert`` (which reads it) run; its returned rows. The stage empties at commit."""
     with conn.cursor() as cur:
-        with cur.copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        copy_rows(cur, stage, columns, rows, like=stage.removesuffix("_stage"))
         return cur.execute(insert).fetchall()
 
 
