@@ -80,8 +80,8 @@ class OutboxRelay:
                     "SELECT id, topic, key FROM outbox WHERE id < %s", (ids[-1],), prepare=False
                 ):
                     if row_id not in mine:
-                        first = waiting.setdefault((topic, bytes(key)), row_id)
-                        waiting[(topic, bytes(key))] = min(first, row_id)
+                        other = (topic, bytes(key))
+                        waiting[other] = min(waiting.get(other, row_id), row_id)
             ready = [
                 row_id
                 for row_id in ids

@@ -68,9 +68,15 @@ def store_error(exc: psycopg.Error) -> Exception:
     return StoreUnavailableError(f"PostgreSQL: {name}" + (f" ({state})" if state else ""))
 
 
+def json_bytes(value: Any) -> bytes:
+    """Compact JSON (orjson: datetimes, dates and enums natively, keys sorted), as bytes:
+    what a binary COPY sends as ``jsonb`` (:mod:`sinks.binary_copy`)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
 def to_json(value: Any) -> str:
-    """Compact JSON (orjson: datetimes, dates and enums natively, keys sorted)."""
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    """:func:`json_bytes` as text, for a statement's parameters."""
+    return json_bytes(value).decode()
 
 
 # --- how each kind of entity is stored ----------------------------------------------------
@@ -189,11 +195,6 @@ _AUDIT_COLUMNS = (
 )  # fmt: skip
 
 
-def _json(value: Any) -> bytes:
-    """Compact JSON as bytes, keys sorted (:func:`to_json`'s, for a binary COPY)."""
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-
-
 def _ident_list(names: Iterable[str]) -> sql.Composed:
     return sql.SQL(", ").join(sql.Identifier(n) for n in names)
 
@@ -282,7 +283,7 @@ class PostgresUnitOfWork:
                         s.partition,
                         s.offset,
                         s.schema_id,
-                        _json(s.record if s.record is not None else to_dict(s.event)),
+                        json_bytes(s.record if s.record is not None else to_dict(s.event)),
                         s.content_sha256,
                     )
                     for s in events
@@ -324,14 +325,15 @@ class PostgresUnitOfWork:
     def _upsert(self, spec: EntityTable, items: Sequence[Entity]) -> None:
         columns = (spec.key, *spec.columns, "state")
         cols = _ident_list(columns)
-        stage = sql.Identifier(f"stage_{spec.table}")
+        staged = f"stage_{spec.table}"
+        stage = sql.Identifier(staged)
         with self.conn.cursor() as cur:
             copy_rows(
                 cur,
-                f"stage_{spec.table}",
+                staged,
                 columns,
                 (
-                    (entity.key, *spec.row(entity), _json(ledger.to_json(entity)))
+                    (entity.key, *spec.row(entity), json_bytes(ledger.to_json(entity)))
                     for entity in items
                 ),
                 like=spec.table,
@@ -672,7 +674,7 @@ class PostgresUnitOfWork:
                         m.topic,
                         m.key,
                         m.value,
-                        _json([[name, crypto.b64(value)] for name, value in m.headers]),
+                        json_bytes([[name, crypto.b64(value)] for name, value in m.headers]),
                     )
                     for row_id, m in zip(ids, messages, strict=True)
                 ),
