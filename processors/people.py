@@ -26,6 +26,7 @@ from schemas.crypto import CryptoError
 from schemas.model import Event, Person
 from schemas.person_seal import (
     CONTACT_FIELD,
+    Openers,
     contact_of,
     contact_reference,
     open_contact,
@@ -102,10 +103,11 @@ class People:
             if wrapped is not None:
                 raise CryptoError("a recruiter's contact is kept under a person: name one")
             return []  # names nobody: the contract says whether that is allowed
-        personal = open_person(person.sealed, c.event.event_id, self.private_for)
+        openers: Openers = {}  # the person and the contact: one X25519 exchange
+        personal = open_person(person.sealed, c.event.event_id, self.private_for, openers)
         contact = None
         if wrapped is not None:
-            contact = open_contact(wrapped, c.event.event_id, self.private_for)
+            contact = open_contact(wrapped, c.event.event_id, self.private_for, openers)
         return [
             Kept(
                 carrier_id=c.carrier_id,

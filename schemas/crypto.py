@@ -218,6 +218,52 @@ def _seal_key(shared: bytes, ephemeral: bytes, recipient: bytes, context: bytes)
     ).derive(shared + ephemeral + recipient)
 
 
+class Agreement:
+    """One ephemeral X25519 key agreed with one recipient: what a sealed value carries
+    (the ephemeral public key) and the secret both sides derive from it.
+
+    Several values of one message sealed to the same recipient may share it (a person and
+    the recruiter's contact they reported, both to the hub's intake key): each value's
+    key is derived with its own context, so the keys are independent, and each has its
+    own nonce. The sender then pays one agreement per message instead of one per value,
+    and the recipient, opening them together (:class:`Opener`), one exchange."""
+
+    __slots__ = ("nonce", "public", "recipient", "shared")
+
+    def __init__(self, recipient: X25519PublicKey, *, seed: bytes | None = None) -> None:
+        if seed is None:
+            ephemeral = X25519PrivateKey.generate()
+            self.nonce: bytes | None = None
+        else:
+            derived = _derive_seed(seed)
+            ephemeral = X25519PrivateKey.from_private_bytes(derived[:32])
+            self.nonce = derived[32:]
+        self.public = ephemeral.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
+        self.recipient = recipient.public_bytes(_RAW, serialization.PublicFormat.Raw)
+        self.shared = ephemeral.exchange(recipient)
+
+    def seal(self, plaintext: bytes, context: bytes, *, nonce: bytes | None = None) -> str:
+        """``plaintext`` sealed with this agreement, bound to ``context``; ``nonce``: 12
+        bytes never used before with this agreement and context (default: random)."""
+        nonce = os.urandom(12) if nonce is None else nonce
+        if len(nonce) != 12:
+            raise ValueError("a nonce is 12 bytes")
+        key = _seal_key(self.shared, self.public, self.recipient, context)
+        return b64(self.public + nonce + ChaCha20Poly1305(key).encrypt(nonce, plaintext, context))
+
+
+def _derive_seed(seed: bytes) -> bytes:
+    """A seed's ephemeral private key (32 bytes) and nonce (12)."""
+    kdf = HKDF(algorithm=hashes.SHA256(), length=44, salt=None, info=SEAL_CONTEXT + b"seed")
+    return kdf.derive(seed)
+
+
+def seed_nonce(seed: bytes) -> bytes:
+    """The nonce a seed gives (what :func:`seal` with that seed uses): for a value sealed
+    with another value's agreement, from a seed of its own."""
+    return _derive_seed(seed)[32:]
+
+
 def seal(
     recipient: X25519PublicKey, plaintext: bytes, context: bytes, *, seed: bytes | None = None
 ) -> str:
@@ -228,36 +274,46 @@ def seal(
     ephemeral key and nonce derived from it instead of random: the same value sealed
     again by the same sender is the same bytes (an honest re-send stays recognisable),
     while nobody without the seed can test a guess against it."""
-    if seed is None:
-        ephemeral = X25519PrivateKey.generate()
-        nonce = os.urandom(12)
-    else:
-        derived = HKDF(
-            algorithm=hashes.SHA256(), length=44, salt=None, info=SEAL_CONTEXT + b"seed"
-        ).derive(seed)
-        ephemeral = X25519PrivateKey.from_private_bytes(derived[:32])
-        nonce = derived[32:]
-    eph_pub = ephemeral.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
-    rcpt = recipient.public_bytes(_RAW, serialization.PublicFormat.Raw)
-    key = _seal_key(ephemeral.exchange(recipient), eph_pub, rcpt, context)
-    return b64(eph_pub + nonce + ChaCha20Poly1305(key).encrypt(nonce, plaintext, context))
+    agreement = Agreement(recipient, seed=seed)
+    return agreement.seal(plaintext, context, nonce=agreement.nonce)
+
+
+class Opener:
+    """Opens sealed values with one private key, remembering the last agreement: the
+    values of one message sealed with one agreement (:class:`Agreement`) cost one
+    X25519 exchange together. Use one opener per message (it holds that secret)."""
+
+    __slots__ = ("_last", "private", "recipient")
+
+    def __init__(self, private: X25519PrivateKey) -> None:
+        self.private = private
+        self.recipient = private.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
+        self._last: tuple[bytes, bytes] | None = None  # (ephemeral public, shared)
+
+    def open(self, sealed: str, context: bytes) -> bytes:
+        raw = unb64(sealed)
+        if len(raw) < 32 + 12 + 16:
+            raise CryptoError("sealed value too short")
+        eph_pub, nonce, body = raw[:32], raw[32:44], raw[44:]
+        if self._last is not None and self._last[0] == eph_pub:
+            shared = self._last[1]
+        else:
+            try:
+                shared = self.private.exchange(X25519PublicKey.from_public_bytes(eph_pub))
+            except ValueError:  # a low-order point: no secret agreed
+                raise CryptoError("sealed value does not open with this key") from None
+            self._last = (eph_pub, shared)
+        key = _seal_key(shared, eph_pub, self.recipient, context)
+        try:
+            return ChaCha20Poly1305(key).decrypt(nonce, body, context)
+        except InvalidTag:
+            raise CryptoError(
+                "sealed value does not open with this key (not ours, or altered)"
+            ) from None
 
 
 def open_sealed(private: X25519PrivateKey, sealed: str, context: bytes) -> bytes:
-    raw = unb64(sealed)
-    if len(raw) < 32 + 12 + 16:
-        raise CryptoError("sealed value too short")
-    eph_pub, nonce, body = raw[:32], raw[32:44], raw[44:]
-    rcpt = private.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
-    key = _seal_key(
-        private.exchange(X25519PublicKey.from_public_bytes(eph_pub)), eph_pub, rcpt, context
-    )
-    try:
-        return ChaCha20Poly1305(key).decrypt(nonce, body, context)
-    except InvalidTag:
-        raise CryptoError(
-            "sealed value does not open with this key (not ours, or altered)"
-        ) from None
+    return Opener(private).open(sealed, context)
 
 
 # --- private key files (raw 32 bytes, mode 0600) ------------------------------------------

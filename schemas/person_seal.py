@@ -30,9 +30,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from schemas import crypto
 from schemas.contract import PSEUDONYM
@@ -135,22 +136,43 @@ def seal_person(
     With ``desk_secret`` (the desk's own, :func:`desk_seal_secret`) the same person of
     the same fact seals to the same bytes, so that a file imported again is recognised
     at the hub as the same fact; only that desk could test a guess against it."""
+    return _seal_person(person, event_id, day, intake_public, desk_secret)[0]
+
+
+def _seal_person(
+    person: Person, event_id: str, day: date, intake_public: str, desk_secret: bytes | None
+) -> tuple[Person, crypto.Agreement]:
+    """The sealed person and the agreement it was sealed with (which the event's contact
+    may share: :func:`seal_people`)."""
     personal = Personal(
         person.nik_pseudonym, person.weak_pseudonym, person.birth_date, person.estimated_age
     )
     body = json.dumps(personal.as_json(), separators=(",", ":")).encode()
     context = _context(event_id)
-    seed = None
-    if desk_secret is not None:
-        seed = hmac.new(desk_secret, context + b"\0" + body, hashlib.sha256).digest()
-    sealed = crypto.seal(crypto.sealing_key_from(intake_public), body, context, seed=seed)
-    return Person(
+    recipient, kid = _intake(intake_public)
+    agreement = crypto.Agreement(recipient, seed=_seed(desk_secret, context, body))
+    sealed = agreement.seal(body, context, nonce=agreement.nonce)
+    wire = Person(
         nik_status=person.nik_status,
         sex=person.sex,
         origin_regency=person.origin_regency,
-        sealed=f"{key_id(intake_public)}.{sealed}",
+        sealed=f"{kid}.{sealed}",
         age_at_fact=person.age_on(day),
     )
+    return wire, agreement
+
+
+def _seed(desk_secret: bytes | None, context: bytes, body: bytes) -> bytes | None:
+    """What a desk seals ``body`` in ``context`` from (None without its secret: random)."""
+    if desk_secret is None:
+        return None
+    return hmac.new(desk_secret, context + b"\0" + body, hashlib.sha256).digest()
+
+
+@lru_cache(maxsize=8)
+def _intake(intake_public: str) -> tuple[X25519PublicKey, str]:
+    """An intake key as the directory gives it, decoded once: the key and its id."""
+    return crypto.sealing_key_from(intake_public), key_id(intake_public)
 
 
 def desk_seal_secret(signing_key_raw: bytes) -> bytes:
@@ -161,16 +183,21 @@ def desk_seal_secret(signing_key_raw: bytes) -> bytes:
 def seal_people(event: Event, intake_public: str, desk_secret: bytes | None = None) -> Event:
     """``event`` with every person in it sealed (those already sealed, or naming no
     pseudonym, as they are), and the recruiter's contact they reported sealed to the
-    hub around its police seal."""
+    hub around its police seal. The contact shares its person's agreement (one X25519
+    agreement per message, not two; the hub opens both with one exchange): its own
+    context and its own nonce keep the two values apart."""
     day = event.occurred_at.date()
-    changes: dict[str, Any] = {
-        name: seal_person(p, event.event_id, day, intake_public, desk_secret)
-        for name, p in person_fields(event)
-        if p.sealed is None and (p.nik_pseudonym or p.weak_pseudonym)
-    }
+    changes: dict[str, Any] = {}
+    agreement = None
+    for name, p in person_fields(event):
+        if p.sealed is None and (p.nik_pseudonym or p.weak_pseudonym):
+            changes[name], made = _seal_person(p, event.event_id, day, intake_public, desk_secret)
+            agreement = agreement or made
     contact = contact_of(event)
     if contact is not None and not is_wrapped(contact):
-        changes[CONTACT_FIELD] = seal_contact(contact, event.event_id, intake_public, desk_secret)
+        changes[CONTACT_FIELD] = _seal_contact(
+            contact, event.event_id, intake_public, desk_secret, agreement
+        )
     return replace(event, **changes) if changes else event
 
 
@@ -193,17 +220,36 @@ def seal_contact(
     """A contact already sealed for police, sealed again to the hub's intake key (bound
     to the event): on the wire it is readable by nobody but the hub's intake, and the
     hub keeps it only under the person's data key."""
+    return _seal_contact(police_sealed, event_id, intake_public, desk_secret, None)
+
+
+def _seal_contact(
+    police_sealed: str,
+    event_id: str,
+    intake_public: str,
+    desk_secret: bytes | None,
+    agreement: crypto.Agreement | None,
+) -> str:
+    """:func:`seal_contact`, with the agreement its person was sealed with (to the same
+    intake key) if there is one, its nonce then from the contact's own seed, so that
+    another contact of the same fact never reuses one; else an agreement of its own."""
     context = _CONTACT_CONTEXT + event_id.encode()
     body = police_sealed.encode()
-    seed = None
-    if desk_secret is not None:
-        seed = hmac.new(desk_secret, context + b"\0" + body, hashlib.sha256).digest()
-    sealed = crypto.seal(crypto.sealing_key_from(intake_public), body, context, seed=seed)
-    return f"{key_id(intake_public)}.{sealed}"
+    seed = _seed(desk_secret, context, body)
+    recipient, kid = _intake(intake_public)
+    if agreement is None:
+        sealed = crypto.seal(recipient, body, context, seed=seed)
+    else:
+        nonce = crypto.seed_nonce(seed) if seed is not None else None
+        sealed = agreement.seal(body, context, nonce=nonce)
+    return f"{kid}.{sealed}"
 
 
 def open_contact(
-    wrapped: str, event_id: str, private_for: Callable[[str], X25519PrivateKey | None]
+    wrapped: str,
+    event_id: str,
+    private_for: Callable[[str], X25519PrivateKey | None],
+    openers: Openers | None = None,
 ) -> str:
     """The police-sealed contact inside ``wrapped``; CryptoError saying why not."""
     kid, dot, body = wrapped.partition(".")
@@ -214,7 +260,8 @@ def open_contact(
     private = private_for(kid)
     if private is None:
         raise CryptoError(f"sealed contact: intake key {kid} is unknown or retired")
-    opened = crypto.open_sealed(private, body, _CONTACT_CONTEXT + event_id.encode())
+    opener = _opener(openers, kid, private)
+    opened = opener.open(body, _CONTACT_CONTEXT + event_id.encode())
     try:
         return opened.decode("ascii")
     except UnicodeDecodeError:
@@ -234,7 +281,10 @@ def referenced_carrier(reference: str) -> str | None:
 
 
 def open_person(
-    sealed: str, event_id: str, private_for: Callable[[str], X25519PrivateKey | None]
+    sealed: str,
+    event_id: str,
+    private_for: Callable[[str], X25519PrivateKey | None],
+    openers: Openers | None = None,
 ) -> Personal:
     """The personal fields of a sealed person; CryptoError saying why not (an unknown or
     retired intake key, another event's person, an altered value)."""
@@ -244,9 +294,23 @@ def open_person(
     private = private_for(kid)
     if private is None:
         raise CryptoError(f"sealed person: intake key {kid} is unknown or retired")
-    opened = crypto.open_sealed(private, body, _context(event_id))
+    opened = _opener(openers, kid, private).open(body, _context(event_id))
     try:
         data = json.loads(opened)
     except ValueError:
         raise CryptoError("sealed person: not JSON") from None
     return Personal.from_json(data)
+
+
+# One message's openers by intake key id: its person and its contact, sealed with one
+# agreement, open with one X25519 exchange (see :func:`seal_people`).
+Openers = dict[str, crypto.Opener]
+
+
+def _opener(openers: Openers | None, kid: str, private: X25519PrivateKey) -> crypto.Opener:
+    if openers is None:
+        return crypto.Opener(private)
+    found = openers.get(kid)
+    if found is None or found.private is not private:
+        found = openers[kid] = crypto.Opener(private)
+    return found

@@ -1,6 +1,9 @@
-"""In-memory stand-ins for the registry (unit tests only; integration tests use the real one)."""
+"""In-memory stand-ins for the registry (unit tests only; integration tests use the real one),
+and a key that counts what it does."""
 
 from __future__ import annotations
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 
 class MemoryRegistry:
@@ -32,3 +35,18 @@ class MemoryRegistry:
             return self.by_id[schema_id]
         except KeyError:
             raise RegistryError(f"schema {schema_id} not found") from None
+
+
+class CountingKey:
+    """An X25519 private key that counts its exchanges (the costly part of opening)."""
+
+    def __init__(self, key: X25519PrivateKey) -> None:
+        self.key = key
+        self.exchanges = 0
+
+    def public_key(self) -> X25519PublicKey:
+        return self.key.public_key()
+
+    def exchange(self, peer: X25519PublicKey) -> bytes:
+        self.exchanges += 1
+        return self.key.exchange(peer)

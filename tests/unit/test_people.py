@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import date
+from typing import cast
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -32,7 +33,7 @@ from schemas.serde import EventDeserializer, EventSerializer, SerializationError
 from schemas.topics import topic_of
 from sinks.memory import MemoryVault
 from tests.factories import interception, investigation, person, placement, repatriation, tip
-from tests.unit.fakes import MemoryRegistry
+from tests.unit.fakes import CountingKey, MemoryRegistry
 from tests.unit.memory_hub import MemoryHub, memory_hub
 
 INTAKE = X25519PrivateKey.generate()
@@ -305,3 +306,46 @@ def test_a_desk_seals_the_same_fact_to_the_same_bytes_and_another_desk_cannot_te
     other = dataclasses.replace(event, person=person(2))
     assert seal_people(other, PUBLIC, mine).person.sealed != once
     assert open_person(once or "", event.event_id, private_for).nik_pseudonym
+
+
+def test_a_person_and_their_contact_share_one_agreement_and_the_person_stays_the_same_bytes():
+    """One X25519 agreement per message: the contact is sealed with its person's, under
+    its own context and nonce. The person's bytes depend on the person alone, so a file
+    imported again is recognised even though its contacts are sealed for police anew."""
+    mine = desk_seal_secret(b"a" * 32)
+    event = interception(1, recruiter_contact_sealed="A" * 80)
+    first = seal_people(event, PUBLIC, mine)
+    again = seal_people(dataclasses.replace(event, recruiter_contact_sealed="B" * 80), PUBLIC, mine)
+    person_raw = crypto.unb64((first.person.sealed or "").partition(".")[2])
+    contact_raw = crypto.unb64((first.recruiter_contact_sealed or "").partition(".")[2])
+    other_raw = crypto.unb64((again.recruiter_contact_sealed or "").partition(".")[2])
+    assert person_raw[:32] == contact_raw[:32] == other_raw[:32]  # one agreement
+    assert len({person_raw[32:44], contact_raw[32:44], other_raw[32:44]}) == 3  # nonces
+    assert again.person == first.person  # the same person, the same bytes
+    # Sealed alone (as before this agreement was shared), the person is the same bytes too.
+    assert seal_people(dataclasses.replace(event, recruiter_contact_sealed=None), PUBLIC,
+                       mine).person == first.person  # fmt: skip
+    assert open_contact(first.recruiter_contact_sealed or "", event.event_id, private_for) == (
+        "A" * 80
+    )
+    counting = CountingKey(INTAKE)
+    people = People(vault(), lambda kid: cast(X25519PrivateKey, counting) if kid == KID else None)
+    [resolved] = people.resolve([Carrier(event.event_id, first)])
+    assert not isinstance(resolved, str)
+    assert resolved.recruiter_contact_sealed == f"vault:{event.event_id}"  # type: ignore[union-attr]
+    assert counting.exchanges == 1  # the person and the contact opened with one exchange
+    assert people.vault.contact(event.event_id) == "A" * 80
+
+
+def test_a_person_sealed_with_a_low_order_key_is_refused_and_the_rest_of_the_batch_kept():
+    good = seal_people(interception(1), PUBLIC)
+    forged_value = f"{KID}.{crypto.b64(bytes(32) + bytes(12) + bytes(60))}"
+    sealed = seal_people(interception(2), PUBLIC)
+    forged = dataclasses.replace(
+        sealed, person=dataclasses.replace(sealed.person, sealed=forged_value)
+    )
+    people = People(vault(), private_for)
+    kept, refused = people.resolve([Carrier(e.event_id, e) for e in (good, forged)])
+    assert refused == "sealed value does not open with this key"
+    assert not isinstance(kept, str) and kept.person.key  # type: ignore[union-attr]
+    assert set(people.vault.carried([good.event_id, forged.event_id])) == {good.event_id}

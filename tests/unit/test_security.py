@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -21,7 +22,7 @@ from schemas.serde import EventDeserializer, EventSerializer
 from schemas.topics import ALL_TOPICS
 from sinks.memory import MemoryLedgerStore
 from tests.factories import interception, placement
-from tests.unit.fakes import MemoryRegistry
+from tests.unit.fakes import CountingKey, MemoryRegistry
 
 TOPIC = "posts.interception-recorded"
 
@@ -58,6 +59,37 @@ def test_a_sealed_field_opens_only_with_the_recipients_key_and_context():
     raw[-1] ^= 1
     with pytest.raises(crypto.CryptoError):
         crypto.open_sealed(police, crypto.b64(bytes(raw)), b"recruiter_contact")
+
+
+def test_values_sealed_with_one_agreement_open_apart_and_with_one_exchange():
+    hub = X25519PrivateKey.generate()
+    agreement = crypto.Agreement(hub.public_key())
+    person = agreement.seal(b"person", b"person-v1:e1")
+    contact = agreement.seal(b"contact", b"contact-v1:e1")
+    raw_person, raw_contact = crypto.unb64(person), crypto.unb64(contact)
+    assert raw_person[:32] == raw_contact[:32]  # one ephemeral key
+    assert raw_person[32:44] != raw_contact[32:44]  # each its own nonce
+    counting = CountingKey(hub)
+    opener = crypto.Opener(cast(X25519PrivateKey, counting))
+    assert opener.open(person, b"person-v1:e1") == b"person"
+    assert opener.open(contact, b"contact-v1:e1") == b"contact"
+    assert counting.exchanges == 1  # the second value needed no exchange
+    assert crypto.Opener(hub).open(contact, b"contact-v1:e1") == b"contact"  # alone, too
+    with pytest.raises(crypto.CryptoError):  # each value's key is its context's own
+        opener.open(contact, b"person-v1:e1")
+    with pytest.raises(crypto.CryptoError):
+        crypto.Opener(X25519PrivateKey.generate()).open(person, b"person-v1:e1")
+    with pytest.raises(ValueError, match="12 bytes"):
+        agreement.seal(b"x", b"c", nonce=b"short")
+
+
+def test_a_sealed_value_with_a_low_order_ephemeral_key_is_refused_not_raised_as_a_bug():
+    """X25519 with a low-order point agrees no secret (OpenSSL refuses it with a bare
+    ValueError); a sealed value carrying one is simply not ours to open."""
+    hub = X25519PrivateKey.generate()
+    forged = crypto.b64(bytes(32) + bytes(12) + bytes(40))
+    with pytest.raises(crypto.CryptoError, match="does not open"):
+        crypto.open_sealed(hub, forged, b"recruiter_contact")
 
 
 def test_private_keys_are_written_readable_by_their_owner_only(tmp_path):
