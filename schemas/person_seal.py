@@ -195,7 +195,7 @@ def seal_people(event: Event, intake_public: str, desk_secret: bytes | None = No
             agreement = agreement or made
     contact = contact_of(event)
     if contact is not None and not is_wrapped(contact):
-        changes[CONTACT_FIELD] = _seal_contact(
+        changes[CONTACT_FIELD] = seal_contact(
             contact, event.event_id, intake_public, desk_secret, agreement
         )
     return replace(event, **changes) if changes else event
@@ -215,24 +215,17 @@ def is_wrapped(value: str) -> bool:
 
 
 def seal_contact(
-    police_sealed: str, event_id: str, intake_public: str, desk_secret: bytes | None = None
-) -> str:
-    """A contact already sealed for police, sealed again to the hub's intake key (bound
-    to the event): on the wire it is readable by nobody but the hub's intake, and the
-    hub keeps it only under the person's data key."""
-    return _seal_contact(police_sealed, event_id, intake_public, desk_secret, None)
-
-
-def _seal_contact(
     police_sealed: str,
     event_id: str,
     intake_public: str,
-    desk_secret: bytes | None,
-    agreement: crypto.Agreement | None,
+    desk_secret: bytes | None = None,
+    agreement: crypto.Agreement | None = None,
 ) -> str:
-    """:func:`seal_contact`, with the agreement its person was sealed with (to the same
-    intake key) if there is one, its nonce then from the contact's own seed, so that
-    another contact of the same fact never reuses one; else an agreement of its own."""
+    """A contact already sealed for police, sealed again to the hub's intake key (bound
+    to the event): on the wire it is readable by nobody but the hub's intake, and the
+    hub keeps it only under the person's data key. ``agreement``: the one its person was
+    sealed with (to the same intake key), its nonce then from the contact's own seed, so
+    that another contact of the same fact never reuses one; else one of its own."""
     context = _CONTACT_CONTEXT + event_id.encode()
     body = police_sealed.encode()
     seed = _seed(desk_secret, context, body)
