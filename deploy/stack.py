@@ -1,5 +1,5 @@
 """The whole local stack: PostgreSQL, Kafka (one node or a cluster), the schema registry,
-in that order.
+started together (none needs another).
 
 ``up`` is harmless when things already run; every start waits until the service
 really answers; state lives under one data folder (``SINERGI_HOME``). ``down`` and
@@ -9,6 +9,7 @@ really answers; state lives under one data folder (``SINERGI_HOME``). ``down`` a
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -95,10 +96,29 @@ class Stack:
         return [self.postgres, self.kafka, self.registry]
 
     def up(self, report: Callable[[str], None] = print) -> None:
+        """Start what does not run yet. The services depend on none of each other, so
+        they start together (about as long as Kafka alone, 13 s here, against 21 s one
+        after the other) once what Maven resolves or builds for them is there: one Maven
+        at a time, as two writing one local repository may corrupt it."""
         self.cfg.home.mkdir(parents=True, exist_ok=True)
-        for service in self.services:
+        if any(node.running() is None for node in self.kafka.nodes):
+            self.kafka.classpath()
+        if self.registry.running() is None:
+            self.registry.build()
+        services = self.services
+        for service in services:
             report(f"{service.name}: starting ...")
-            report(f"{service.name}: {service.start()}")
+        with ThreadPoolExecutor(max_workers=len(services)) as pool:
+            started = [(service, pool.submit(service.start)) for service in services]
+        failed: list[Exception] = []
+        for service, result in started:
+            try:
+                report(f"{service.name}: {result.result()}")
+            except Exception as exc:  # each service's own error, in order; the first raised
+                report(f"{service.name}: not started: {exc}")
+                failed.append(exc)
+        if failed:
+            raise failed[0]
 
     def down(self, report: Callable[[str], None] = print) -> None:
         stopping: list[Service] = [self.registry, self.kafka_every, self.postgres]

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from kafka import errors as kafka_errors
 from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import TopicAlreadyExistsError
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
@@ -470,6 +470,7 @@ def create_topics(settings: Settings) -> list[str]:
     created: list[str] = []
     with kafka_admin(settings) as admin:
         existing = set(admin.list_topics())
+        missing = []
         for spec in ALL_TOPICS:
             name = settings.topic(spec.name)
             if name in existing:
@@ -482,14 +483,24 @@ def create_topics(settings: Settings) -> list[str]:
             if settings.kafka_replication > 1:
                 # acks=all then waits for this many replicas: one broker may die.
                 configs["min.insync.replicas"] = str(settings.kafka_min_insync)
-            topic = NewTopic(
-                name, settings.topic_partitions, settings.kafka_replication, topic_configs=configs
+            missing.append(
+                NewTopic(
+                    name,
+                    settings.topic_partitions,
+                    settings.kafka_replication,
+                    topic_configs=configs,
+                )
             )
-            try:
-                admin.create_topics([topic])
-                created.append(name)
-            except TopicAlreadyExistsError:
-                pass
+        if missing:
+            # One request for them all: a request per topic waited on the controller for
+            # each (0.7 s against 0.07 s for the hub's 13 topics, on every test's hub).
+            reply = admin.create_topics(missing, raise_errors=False)
+            for topic in reply["topics"]:
+                error = kafka_errors.for_code(topic["error_code"])
+                if error is kafka_errors.NoError:
+                    created.append(topic["name"])
+                elif error is not kafka_errors.TopicAlreadyExistsError:  # made meanwhile
+                    raise error(f"creating topic {topic['name']}: {topic['error_message']}")
     client = registry(settings)
     try:
         for spec in ALL_TOPICS:
