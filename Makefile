@@ -58,4 +58,4 @@ chaos: $(STAMP) ## Fault scenarios, larger and repeated, in their own stack: pri
 	$(BIN)/python -m bench.chaos
 
 clean: ## Remove the Python environment and all local data (stops nothing: run make down first)
-	rm -rf $(VENV) .sinergi .sinergi-test .sinergi-chaos
+	rm -rf $(VENV) .sinergi .sinergi-test .sinergi-test-cluster .sinergi-chaos .sinergi-bench .sinergi-build

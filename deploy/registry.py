@@ -1,16 +1,21 @@
 """Apicurio Registry 2.4.2 (Confluent-compatible API at /apis/ccompat/v7).
 
 Built once from Maven Central by ``deploy/registry/pom.xml`` (a Quarkus build over
-Apicurio's app jar), run on Java 17, with its storage in an H2 file under the
-data folder so schema ids survive restarts. Reads are open; every write needs
+Apicurio's app jar, 33 s here) into ``.sinergi-build/registry/``, one build per content of
+``deploy/registry`` that every data folder shares (the demo's, the tests', the cluster's,
+the bench's), run on Java 17, with its storage in an H2 file under the data folder so
+schema ids survive restarts. Reads are open; every write needs
 HTTP basic auth (the hub's registry user, password in the secrets folder).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import httpx
@@ -27,6 +32,7 @@ from deploy.secrets import ensure_password
 from deploy.tools import DEPLOY_DIR, find_java, find_maven
 
 PROJECT = DEPLOY_DIR / "registry"
+BUILDS = DEPLOY_DIR.parent / ".sinergi-build" / "registry"
 REGISTRY_USER = "sinergi"
 
 
@@ -45,28 +51,43 @@ class RegistryService:
     def __init__(self, cfg: RegistryConfig) -> None:
         self.cfg = cfg
         self.dir = cfg.home / "registry"
-        self.build_dir = self.dir / "build"
-        self.jar = self.build_dir / "quarkus-app" / "quarkus-run.jar"
+        self.storage = self.dir / "h2" / "registry"
         self.log = cfg.home / "logs" / "registry.log"
         self.stdout = cfg.home / "logs" / "registry.stdout.log"
         self.secrets = cfg.home / "secrets"
-        self.pidfile = PidFile(cfg.home / "run" / "registry.pid", marker=str(self.jar))
+        # The jar is shared by every data folder: its storage tells this folder's apart.
+        self.pidfile = PidFile(
+            cfg.home / "run" / "registry.pid", marker=f"jdbc:h2:file:{self.storage}"
+        )
+
+    @cached_property
+    def build_dir(self) -> Path:
+        """The build of exactly these sources: a change to them makes another."""
+        digest = hashlib.sha256()
+        for src in sorted([PROJECT / "pom.xml", *PROJECT.glob("src/**/*")]):
+            if src.is_file():
+                digest.update(f"{src.relative_to(PROJECT)}\0".encode())
+                digest.update(src.read_bytes() + b"\0")
+        return BUILDS / digest.hexdigest()[:16]
+
+    @property
+    def jar(self) -> Path:
+        return self.build_dir / "quarkus-app" / "quarkus-run.jar"
 
     @property
     def url(self) -> str:
         return f"http://{self.cfg.host}:{self.cfg.port}/apis/ccompat/v7"
 
-    def _sources_newer(self) -> bool:
-        built = self.jar.stat().st_mtime
-        sources = [PROJECT / "pom.xml", *PROJECT.glob("src/**/*")]
-        return any(src.is_file() and src.stat().st_mtime > built for src in sources)
-
     def build(self) -> None:
-        """Run the Quarkus build when there is no jar yet or its sources changed."""
-        if self.jar.exists() and not self._sources_newer():
+        """Run the Quarkus build unless these sources were built already. It builds
+        beside the shared place and moves there whole: a build cut short is never used."""
+        if self.jar.exists():
             return
         maven_log = self.cfg.home / "logs" / "maven.log"
         maven_log.parent.mkdir(parents=True, exist_ok=True)
+        BUILDS.mkdir(parents=True, exist_ok=True)
+        part = self.build_dir.with_name(f"{self.build_dir.name}.part-{os.getpid()}")
+        shutil.rmtree(part, ignore_errors=True)
         with maven_log.open("ab") as log:
             done = subprocess.run(
                 [
@@ -76,13 +97,20 @@ class RegistryService:
                     "-f",
                     str(PROJECT / "pom.xml"),
                     "package",
-                    f"-Dsinergi.build.dir={self.build_dir}",
+                    f"-Dsinergi.build.dir={part}",
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=dict(os.environ, JAVA_HOME=str(self._java().parent.parent)),
                 check=False,
             )
+        if done.returncode == 0 and (part / "quarkus-app" / "quarkus-run.jar").exists():
+            try:
+                part.rename(self.build_dir)
+            except OSError:  # another start built the same sources meanwhile: theirs holds
+                shutil.rmtree(part, ignore_errors=True)
+        else:
+            shutil.rmtree(part, ignore_errors=True)
         if done.returncode != 0 or not self.jar.exists():
             raise StackError(
                 f"building the schema registry with Maven failed (exit {done.returncode}); "
@@ -134,7 +162,7 @@ class RegistryService:
                 "-Dquarkus.log.file.enable=true",
                 f"-Dquarkus.log.file.path={self.log}",
                 # Persistent storage: schema ids must outlive a restart (messages carry them).
-                f"-Dquarkus.datasource.jdbc.url=jdbc:h2:file:{self.dir / 'h2' / 'registry'}",
+                f"-Dquarkus.datasource.jdbc.url=jdbc:h2:file:{self.storage}",
                 # Not canonical-hash mode: it stores record fields re-ordered by name, which
                 # changes the Avro binary layout. The hub registers one exact text per schema.
                 "-Dregistry.ccompat.use-canonical-hash=false",
