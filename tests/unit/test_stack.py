@@ -1,0 +1,160 @@
+"""How the stack starts, without starting anything: the services start together and each
+reports its own outcome; the registry is built once for every data folder."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from deploy import registry as registry_module
+from deploy.procs import StackError
+from deploy.registry import RegistryConfig, RegistryService
+from deploy.stack import Stack, StackConfig
+
+
+class FakeService:
+    def __init__(self, name: str, started: threading.Barrier, error: str | None = None):
+        self.name = name
+        self.started = started
+        self.error = error
+
+    def start(self) -> str:
+        # Every service waits here for the others: one after the other, it would time out.
+        self.started.wait(timeout=5)
+        if self.error is not None:
+            raise StackError(self.error)
+        return "started"
+
+
+def _stack(tmp_path: Path, services: list[FakeService]) -> Stack:
+    stack = Stack(
+        StackConfig(
+            home=tmp_path,
+            host="127.0.0.1",
+            kafka_port=1,
+            kafka_controller_port=2,
+            postgres_port=3,
+            registry_port=4,
+            database="db",
+            java_home=None,
+            registry_java_home=None,
+            maven="mvn",
+            pg_bindir=None,
+        )
+    )
+    postgres, kafka, registry = services
+    stack.postgres, stack.registry = postgres, registry  # type: ignore[assignment]
+    stack.kafka = kafka  # type: ignore[assignment]
+    kafka.nodes = []  # type: ignore[attr-defined]  # nothing for Maven to resolve
+    registry.running = lambda: 1  # type: ignore[attr-defined]  # nor to build
+    return stack
+
+
+def test_the_services_start_together_and_each_reports_in_order(tmp_path):
+    barrier = threading.Barrier(3)
+    stack = _stack(tmp_path, [FakeService(n, barrier) for n in ("postgres", "kafka", "registry")])
+    lines: list[str] = []
+    stack.up(report=lines.append)
+    assert lines == [
+        "postgres: starting ...",
+        "kafka: starting ...",
+        "registry: starting ...",
+        "postgres: started",
+        "kafka: started",
+        "registry: started",
+    ]
+
+
+def test_a_service_that_fails_says_why_and_the_others_still_start(tmp_path):
+    barrier = threading.Barrier(3)
+    services = [
+        FakeService("postgres", barrier),
+        FakeService("kafka", barrier, error="port 9092 is in use by pid 7"),
+        FakeService("registry", barrier),
+    ]
+    stack = _stack(tmp_path, services)
+    lines: list[str] = []
+    with pytest.raises(StackError, match="port 9092 is in use by pid 7"):
+        stack.up(report=lines.append)
+    assert lines[3:] == [
+        "postgres: started",
+        "kafka: not started: port 9092 is in use by pid 7",
+        "registry: started",
+    ]
+
+
+FAKE_MAVEN = """#!/bin/sh
+# Counts its runs; builds the jar into -Dsinergi.build.dir unless FAIL is set.
+echo run >> "{calls}"
+for arg in "$@"; do
+  case "$arg" in -Dsinergi.build.dir=*) dir="${{arg#-Dsinergi.build.dir=}}";; esac
+done
+mkdir -p "$dir/quarkus-app"
+if [ -n "$FAIL" ]; then exit 3; fi
+echo jar > "$dir/quarkus-app/quarkus-run.jar"
+"""
+
+
+@pytest.fixture
+def maven(tmp_path, monkeypatch):
+    calls = tmp_path / "calls"
+    script = tmp_path / "mvn"
+    script.write_text(FAKE_MAVEN.format(calls=calls))
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setattr(registry_module, "BUILDS", tmp_path / "builds")
+    monkeypatch.setattr(RegistryService, "_java", lambda self: Path("/opt/java/bin/java"))
+    return script, calls
+
+
+def _registry(home: Path, maven: Path) -> RegistryService:
+    return RegistryService(
+        RegistryConfig(home=home, host="127.0.0.1", port=1, java_home=None, maven=str(maven))
+    )
+
+
+def test_the_registry_is_built_once_for_every_data_folder(tmp_path, maven):
+    script, calls = maven
+    demo = _registry(tmp_path / "demo", script)
+    tests = _registry(tmp_path / "tests", script)
+    demo.build()
+    tests.build()
+    assert calls.read_text().splitlines() == ["run"]
+    assert demo.jar == tests.jar and demo.jar.read_text() == "jar\n"
+    # Each folder's registry is still told apart from the other's (the jar is shared).
+    assert demo.pidfile.marker != tests.pidfile.marker
+    assert [p.name for p in (tmp_path / "builds").iterdir()] == [demo.build_dir.name]
+
+
+def test_a_failed_build_leaves_nothing_that_would_be_run(tmp_path, maven, monkeypatch):
+    script, calls = maven
+    monkeypatch.setenv("FAIL", "1")
+    service = _registry(tmp_path / "demo", script)
+    with pytest.raises(StackError, match="building the schema registry with Maven failed"):
+        service.build()
+    assert not service.jar.exists()
+    assert list((tmp_path / "builds").iterdir()) == []  # not even the part it began
+    monkeypatch.delenv("FAIL")
+    service.build()
+    assert service.jar.exists() and len(calls.read_text().splitlines()) == 2
+
+
+def test_changed_registry_sources_make_another_build(tmp_path, maven, monkeypatch):
+    script, calls = maven
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "pom.xml").write_text("<project/>")
+    (project / "src" / "application.properties").write_text("a=1\n")
+    monkeypatch.setattr(registry_module, "PROJECT", project)
+    before = _registry(tmp_path / "demo", script)
+    before.build()
+    (project / "src" / "application.properties").write_text("a=2\n")
+    after = _registry(tmp_path / "demo", script)
+    after.build()
+    assert before.build_dir != after.build_dir
+    assert before.jar.exists() and after.jar.exists()
+    assert len(calls.read_text().splitlines()) == 2
+    assert os.path.commonpath([before.build_dir, after.build_dir]) == str(tmp_path / "builds")
