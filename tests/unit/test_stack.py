@@ -1,19 +1,24 @@
 """How the stack starts, without starting anything: the services start together and each
-reports its own outcome; the registry is built once for every data folder."""
+reports its own outcome; the registry is built once for every data folder; the hub's
+topics are made in one request."""
 
 from __future__ import annotations
 
 import os
 import stat
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from kafka import errors as kafka_errors
 
 from deploy import registry as registry_module
 from deploy.procs import StackError
 from deploy.registry import RegistryConfig, RegistryService
 from deploy.stack import Stack, StackConfig
+from sinergi import bootstrap
+from sinergi.config import from_env
 
 
 class FakeService:
@@ -158,3 +163,67 @@ def test_changed_registry_sources_make_another_build(tmp_path, maven, monkeypatc
     assert before.jar.exists() and after.jar.exists()
     assert len(calls.read_text().splitlines()) == 2
     assert os.path.commonpath([before.build_dir, after.build_dir]) == str(tmp_path / "builds")
+
+
+class FakeAdmin:
+    """Answers one CreateTopics request as a broker would: per topic, its error code."""
+
+    def __init__(self, existing: set[str], codes: dict[str, int]):
+        self.existing = existing
+        self.codes = codes
+        self.requests: list[list[str]] = []
+
+    def list_topics(self) -> list[str]:
+        return sorted(self.existing)
+
+    def create_topics(self, topics, raise_errors=True):
+        assert raise_errors is False
+        names = [t.name for t in topics]
+        self.requests.append(names)
+        return {
+            "topics": [
+                {"name": n, "error_code": self.codes.get(n, 0), "error_message": "refused"}
+                for n in names
+            ]
+        }
+
+
+class NoRegistry:
+    def register(self, subject: str, text: str) -> int:
+        return 1
+
+    def set_compatibility(self, subject: str, level: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _topics_with(monkeypatch, tmp_path, admin: FakeAdmin):
+    @contextmanager
+    def kafka_admin(settings):
+        yield admin
+
+    monkeypatch.setattr(bootstrap, "kafka_admin", kafka_admin)
+    monkeypatch.setattr(bootstrap, "registry", lambda settings: NoRegistry())
+    settings = from_env({"SINERGI_HOME": str(tmp_path), "SINERGI_TOPIC_PREFIX": "t."})
+    return settings, [settings.topic(spec.name) for spec in bootstrap.ALL_TOPICS]
+
+
+def test_the_missing_topics_are_made_in_one_request_and_one_made_meanwhile_is_no_error(
+    tmp_path, monkeypatch
+):
+    admin = FakeAdmin(set(), {})
+    settings, names = _topics_with(monkeypatch, tmp_path, admin)
+    admin.existing = {names[0]}
+    admin.codes = {names[1]: 36}  # TOPIC_ALREADY_EXISTS: another start made it meanwhile
+    assert bootstrap.create_topics(settings) == names[2:]
+    assert admin.requests == [names[1:]]
+
+
+def test_a_topic_the_broker_refuses_is_named_in_the_error(tmp_path, monkeypatch):
+    admin = FakeAdmin(set(), {})
+    settings, names = _topics_with(monkeypatch, tmp_path, admin)
+    admin.codes = {names[3]: 38}  # INVALID_REPLICATION_FACTOR
+    with pytest.raises(kafka_errors.InvalidReplicationFactorError, match=names[3]):
+        bootstrap.create_topics(settings)
