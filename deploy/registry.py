@@ -24,6 +24,7 @@ from deploy.procs import (
     PidFile,
     StackError,
     ensure_port_free,
+    pid_alive,
     spawn,
     stop_process,
     wait_until,
@@ -34,6 +35,8 @@ from deploy.tools import DEPLOY_DIR, find_java, find_maven
 PROJECT = DEPLOY_DIR / "registry"
 BUILDS = DEPLOY_DIR.parent / ".sinergi-build" / "registry"
 REGISTRY_USER = "sinergi"
+# Where a Quarkus build puts the runnable jar, inside its build directory.
+JAR_IN_BUILD = Path("quarkus-app") / "quarkus-run.jar"
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ class RegistryService:
 
     @property
     def jar(self) -> Path:
-        return self.build_dir / "quarkus-app" / "quarkus-run.jar"
+        return self.build_dir / JAR_IN_BUILD
 
     @property
     def url(self) -> str:
@@ -80,13 +83,15 @@ class RegistryService:
 
     def build(self) -> None:
         """Run the Quarkus build unless these sources were built already. It builds
-        beside the shared place and moves there whole: a build cut short is never used."""
+        beside the shared place and moves there whole: a build cut short is never used,
+        and the next start removes what it left."""
+        remove_abandoned_parts()
         if self.jar.exists():
             return
         maven_log = self.cfg.home / "logs" / "maven.log"
         maven_log.parent.mkdir(parents=True, exist_ok=True)
         BUILDS.mkdir(parents=True, exist_ok=True)
-        part = self.build_dir.with_name(f"{self.build_dir.name}.part-{os.getpid()}")
+        part = BUILDS / f"{self.build_dir.name}.part-{os.getpid()}"
         shutil.rmtree(part, ignore_errors=True)
         with maven_log.open("ab") as log:
             done = subprocess.run(
@@ -104,7 +109,7 @@ class RegistryService:
                 env=dict(os.environ, JAVA_HOME=str(self._java().parent.parent)),
                 check=False,
             )
-        if done.returncode == 0 and (part / "quarkus-app" / "quarkus-run.jar").exists():
+        if done.returncode == 0 and (part / JAR_IN_BUILD).exists():
             try:
                 part.rename(self.build_dir)
             except OSError:  # another start built the same sources meanwhile: theirs holds
@@ -195,3 +200,12 @@ class RegistryService:
         if pid is None:
             return "stopped"
         return f"ready (pid {pid}) at {self.url}"
+
+
+def remove_abandoned_parts() -> None:
+    """Remove builds in progress whose process is gone (a build killed midway): they are
+    never run, and each holds the registry's jars (about 130 MB)."""
+    for part in BUILDS.glob("*.part-*"):
+        pid = part.name.rpartition(".part-")[2]
+        if not pid.isdigit() or not pid_alive(int(pid)):
+            shutil.rmtree(part, ignore_errors=True)

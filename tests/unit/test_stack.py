@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -145,6 +146,24 @@ def test_a_failed_build_leaves_nothing_that_would_be_run(tmp_path, maven, monkey
     monkeypatch.delenv("FAIL")
     service.build()
     assert service.jar.exists() and len(calls.read_text().splitlines()) == 2
+
+
+def test_a_build_killed_midway_is_removed_by_the_next_one_and_a_running_one_kept(tmp_path, maven):
+    script, _ = maven
+    service = _registry(tmp_path / "demo", script)
+    builds = tmp_path / "builds"
+    # A build killed midway (its process gone) and one still running in another process.
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    killed = builds / f"{service.build_dir.name}.part-{gone.pid}"
+    running = builds / f"{service.build_dir.name}.part-{os.getppid()}"
+    for part in (killed, running):
+        (part / "quarkus-app").mkdir(parents=True)
+    service.build()
+    assert service.jar.exists()
+    assert sorted(p.name for p in builds.iterdir()) == sorted(
+        [service.build_dir.name, running.name]
+    )
 
 
 def test_changed_registry_sources_make_another_build(tmp_path, maven, monkeypatch):
