@@ -349,7 +349,7 @@ def _jsonable(value: Any) -> Any:
 def stack_up(
     brokers: Annotated[
         int | None,
-        typer.Option(help="Kafka nodes: 1, or 3 for a replicated cluster [SINERGI_KAFKA_BROKERS]"),
+        typer.Option(help=t("opt.brokers")),
     ] = None,
     hub: Annotated[bool, typer.Option("--hub", help=t("opt.hub"))] = False,
 ) -> None:

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from sinergi.cli import app, err, fail, out, settings
+from sinergi.i18n import t
 from sinergi.report import ctdc, monthly, source
 from sinergi.report.kanon import AnonymityError
 from sinergi.report.labels import LANGUAGES
@@ -22,11 +23,7 @@ from sinergi.report.monthly import Month, ReportError
 from sinergi.report.suppression import CTDC_K, SuppressionError
 from sinergi.views import LedgerReadError
 
-report_app = typer.Typer(
-    help="Public accountability: the monthly report and the CTDC-style export "
-    "(laporan bulanan, ekspor CTDC).",
-    no_args_is_help=True,
-)
+report_app = typer.Typer(help=t("group.report"), no_args_is_help=True)
 app.add_typer(report_app, name="report")
 
 ERRORS = (ReportError, SuppressionError, AnonymityError, LedgerReadError)
@@ -42,14 +39,14 @@ def _k(k: int | None) -> int:
     """--k, else SINERGI_REPORT_K (settings without it, from before it existed: CTDC's k)."""
     chosen = int(getattr(settings(), "report_k", CTDC_K)) if k is None else k
     if chosen < 2:
-        fail(ReportError(f"k must be at least 2 (SINERGI_REPORT_K, --k), got {chosen}"))
+        fail(ReportError(t("report.k_too_small", k=chosen)))
     return chosen
 
 
 def _lang(lang: str | None) -> str:
     chosen = (lang or settings().lang).strip().lower()[:2]
     if chosen not in LANGUAGES:
-        fail(ReportError(f"--lang is id or en, got {lang!r}"))
+        fail(ReportError(t("report.bad_lang", lang=repr(lang))))
     return chosen
 
 
@@ -60,19 +57,15 @@ def build_monthly(month: Month, *, lang: str, k: int) -> monthly.MonthlyReport:
     return monthly.build(figures, lang=lang, k=k, read_at=datetime.now(UTC))
 
 
-@report_app.command("monthly")
+@report_app.command("monthly", help=t("cmd.report_monthly"))
 def report_monthly(
-    month: Annotated[str, typer.Option(help="The month, YYYY-MM (e.g. 2026-03)")],
-    format_: Annotated[Format, typer.Option("--format", help="pdf, html or csv")] = Format.PDF,
+    month: Annotated[str, typer.Option(help=t("opt.report_month"))],
+    format_: Annotated[Format, typer.Option("--format", help=t("opt.report_format"))] = Format.PDF,
     lang: Annotated[
-        str | None, typer.Option("--lang", help="id (Bahasa Indonesia) or en", metavar="id|en")
+        str | None, typer.Option("--lang", help=t("opt.report_lang"), metavar="id|en")
     ] = None,
-    out_path: Annotated[
-        Path | None, typer.Option("--out", help="Where to write it (default: in this folder)")
-    ] = None,
-    k: Annotated[
-        int | None, typer.Option(help="Counts below k are withheld [SINERGI_REPORT_K, 11]")
-    ] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", help=t("opt.report_out"))] = None,
+    k: Annotated[int | None, typer.Option(help=t("opt.report_k"))] = None,
 ) -> None:
     """The monthly public accountability report: interceptions, repatriations and deaths,
     people by origin regency, alerts and their acknowledgement, prevention; against the
@@ -95,19 +88,14 @@ def report_monthly(
             render_other.html(report) if format_ is Format.HTML else render_other.csv_text(report)
         )
         path.write_text(text, encoding="utf-8")
-    out.print(f"{path} ({report.suppressed} figures withheld, k = {report.k})")
+    out.print(t("report.written", path=path, withheld=report.suppressed, k=report.k))
 
 
-@report_app.command("ctdc")
+@report_app.command("ctdc", help=t("cmd.report_ctdc"))
 def report_ctdc(
-    year: Annotated[int, typer.Option(help="Cases registered (first seen) in this year")],
-    out_path: Annotated[
-        Path | None, typer.Option("--out", help="The CSV file (default: standard output)")
-    ] = None,
-    k: Annotated[
-        int | None,
-        typer.Option(help="Each combination of values occurs at least k times [SINERGI_REPORT_K]"),
-    ] = None,
+    year: Annotated[int, typer.Option(help=t("opt.ctdc_year"))],
+    out_path: Annotated[Path | None, typer.Option("--out", help=t("opt.ctdc_out"))] = None,
+    k: Annotated[int | None, typer.Option(help=t("opt.ctdc_k"))] = None,
 ) -> None:
     """A CTDC-style case export: one row per case in the codebook's variables the hub
     has, k-anonymised (generalised, and cases in smaller groups left out); CSV."""
@@ -126,10 +114,8 @@ def report_ctdc(
         f"{h.name} {level}/{h.height}"
         for h, level in zip(ctdc.HIERARCHIES, result.levels, strict=True)
     )
-    err.print(
-        f"{len(result.records)} cases exported, {result.suppressed} left out "
-        f"(k = {result.k}; generalised: {levels})"
-    )
+    err.print(t("report.exported", count=len(result.records), left_out=result.suppressed,
+                k=result.k, levels=levels))  # fmt: skip
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m sinergi.cli_report report ...`

@@ -21,6 +21,7 @@ from deploy.secrets import password_file
 from schemas.model import Severity
 from sinergi import bootstrap, runtime
 from sinergi.cli import app, err, fail, out, settings
+from sinergi.i18n import t
 from sinergi.views import when
 from sinergi.web.notifier import Channel, ChannelError, webhook_secret
 from sinergi.web.officers import (
@@ -31,14 +32,9 @@ from sinergi.web.officers import (
     hash_password,
 )
 
-web_app = typer.Typer(
-    help="The browser application (police, posts, agencies, operations).",
-    invoke_without_command=True,
-)
-officer_app = typer.Typer(help="Officers who log in to the browser application.",
-                          no_args_is_help=True)  # fmt: skip
-notify_app = typer.Typer(help="Push notifications of new alerts (webhooks, e-mail).",
-                         no_args_is_help=True)  # fmt: skip
+web_app = typer.Typer(help=t("group.web"), invoke_without_command=True)
+officer_app = typer.Typer(help=t("group.officer"), no_args_is_help=True)
+notify_app = typer.Typer(help=t("group.notify"), no_args_is_help=True)
 app.add_typer(web_app, name="web")
 app.add_typer(officer_app, name="officer")
 app.add_typer(notify_app, name="notify")
@@ -51,19 +47,16 @@ def _ready() -> None:
     try:
         bootstrap.ensure_web_role(settings())
     except DB_ERRORS as exc:
-        fail(StackError(f"PostgreSQL cannot be reached as its administrator ({type(exc).__name__}):"
-                        " is the stack up? (sinergi stack up)"))  # fmt: skip
+        fail(StackError(t("web.db_down", kind=type(exc).__name__)))
 
 
 # --- the web application ---------------------------------------------------------------------
 
 
-@web_app.callback()
+@web_app.callback(help=f"{t('group.web')}\n\n{t('cmd.web')}")
 def web(
     ctx: typer.Context,
-    no_notify: Annotated[
-        bool, typer.Option("--no-notify", help="Do not run the notifier of new alerts")
-    ] = False,
+    no_notify: Annotated[bool, typer.Option("--no-notify", help=t("opt.no_notify"))] = False,
 ) -> None:
     """Serve the browser application in the foreground (SINERGI_WEB_HOST, SINERGI_WEB_PORT;
     loopback by default), with the notifier of new alerts."""
@@ -81,7 +74,7 @@ def web(
         fail(exc)
 
 
-@web_app.command("start")
+@web_app.command("start", help=t("cmd.web_start"))
 def web_start() -> None:
     """Start the browser application in the background (logs in SINERGI_HOME/logs/web.log)."""
     try:
@@ -90,7 +83,7 @@ def web_start() -> None:
         fail(exc)
 
 
-@web_app.command("stop")
+@web_app.command("stop", help=t("cmd.web_stop"))
 def web_stop() -> None:
     """Stop the background browser application."""
     out.print(f"web: {runtime.web(settings()).stop()}")
@@ -99,26 +92,12 @@ def web_stop() -> None:
 # --- officers --------------------------------------------------------------------------------
 
 
-@officer_app.command("add")
+@officer_app.command("add", help=t("cmd.officer_add"))
 def officer_add(
-    username: Annotated[str, typer.Argument(help="Log-in name: lower-case letters, digits, . _ -")],
-    unit: Annotated[
-        str,
-        typer.Option(
-            help="The member unit: post-eltari, police-polres-5371, "
-            "bp3mi-ntt, district-5302, hotline-sisaga, ops, admin"
-        ),
-    ],
-    code: Annotated[
-        str,
-        typer.Option(
-            help="The officer's staff code, as the desks publish it "
-            "(a pseudonym such as ELT-07, never a name)"
-        ),
-    ],
-    password_stdin: Annotated[
-        bool, typer.Option(help="Read the password from standard input (else one is generated)")
-    ] = False,
+    username: Annotated[str, typer.Argument(help=t("arg.new_username"))],
+    unit: Annotated[str, typer.Option(help=t("opt.officer_unit"))],
+    code: Annotated[str, typer.Option(help=t("opt.officer_code"))],
+    password_stdin: Annotated[bool, typer.Option(help=t("opt.password_stdin"))] = False,
 ) -> None:
     """Add an officer. A generated password is written to SINERGI_HOME/secrets/web/
     USERNAME.password (mode 0600) and never printed."""
@@ -138,11 +117,10 @@ def officer_add(
             where.unlink(missing_ok=True)
         fail(exc)
         return
-    out.print(
-        f"[green]officer {officer.username}[/green] of {officer.unit} ({officer.officer_code})"
-    )
+    out.print(t("officer.added", username=officer.username, unit=officer.unit,
+                code=officer.officer_code))  # fmt: skip
     if where is not None:
-        out.print(f"  password: {where} (mode 0600)")
+        out.print(t("officer.password_at", path=where))
 
 
 def _write_secret(folder: Path, name: str, value: str) -> Path:
@@ -156,7 +134,7 @@ def _write_secret(folder: Path, name: str, value: str) -> Path:
     return path
 
 
-@officer_app.command("list")
+@officer_app.command("list", help=t("cmd.officer_list"))
 def officer_list() -> None:
     """Officers, their units and codes, and whether they are disabled or locked out."""
     _ready()
@@ -165,10 +143,12 @@ def officer_list() -> None:
     except DB_ERRORS as exc:
         fail(exc)
         return
-    table = Table("username", "unit", "code", "since", "last log-in", "state")
+    table = Table(t("col.username"), t("col.member_unit"), t("col.staff_code"), t("col.since"),
+                  t("col.last_login"), t("col.state"))  # fmt: skip
     for o in officers:
-        state = "disabled" if o.disabled_at else (
-            f"locked until {when(o.locked_until)}" if o.locked_until else "active")  # fmt: skip
+        state = t("state.disabled") if o.disabled_at else (
+            t("state.locked_until", until=when(o.locked_until)) if o.locked_until
+            else t("state.active"))  # fmt: skip
         table.add_row(o.username, o.unit, o.officer_code, when(o.created_at),
                       when(o.last_login_at), state)  # fmt: skip
     out.print(table)
@@ -185,54 +165,48 @@ def _set_disabled(username: str, disabled: bool) -> None:
         fail(exc)
         return
     if not changed:
-        fail(OfficerError(f"no officer {username}"))
+        fail(OfficerError(t("officer.unknown", username=username)))
     action = "officer.disable" if disabled else "officer.enable"
     store.audit(AuditEntry(action, "ok", username))
-    out.print(
-        f"{username}: {'disabled (logged out at the next request)' if disabled else 'enabled'}"
-    )
+    out.print(t("officer.now_disabled" if disabled else "officer.now_enabled", username=username))
 
 
-@officer_app.command("disable")
-def officer_disable(
-    username: Annotated[str, typer.Argument(help="The officer's username")],
-) -> None:
+@officer_app.command("disable", help=t("cmd.officer_disable"))
+def officer_disable(username: Annotated[str, typer.Argument(help=t("arg.username"))]) -> None:
     """Disable an officer: their sessions end at their next request."""
     _set_disabled(username, True)
 
 
-@officer_app.command("enable")
-def officer_enable(username: Annotated[str, typer.Argument(help="The officer's username")]) -> None:
+@officer_app.command("enable", help=t("cmd.officer_enable"))
+def officer_enable(username: Annotated[str, typer.Argument(help=t("arg.username"))]) -> None:
     """Enable a disabled officer again."""
     _set_disabled(username, False)
 
 
-@officer_app.command("reset-password")
-def officer_reset(username: Annotated[str, typer.Argument(help="The officer's username")]) -> None:
+@officer_app.command("reset-password", help=t("cmd.officer_reset"))
+def officer_reset(username: Annotated[str, typer.Argument(help=t("arg.username"))]) -> None:
     """A new generated password (in SINERGI_HOME/secrets/web/USERNAME.password); the
     lockout is lifted."""
     _ready()
     s = settings()
     password = generate_password()
     if not bootstrap.officer_store(s).set_password(username, hash_password(password)):
-        fail(OfficerError(f"no officer {username}"))
+        fail(OfficerError(t("officer.unknown", username=username)))
         return
     where = _write_secret(s.secrets_dir / "web", username, password)
-    out.print(f"{username}: new password in {where} (mode 0600)")
+    out.print(t("officer.new_password", username=username, path=where))
 
 
 # --- notifications ----------------------------------------------------------------------------
 
 
-@notify_app.command("add")
+@notify_app.command("add", help=t("cmd.notify_add"))
 def notify_add(
-    channel_id: Annotated[str, typer.Argument(help="A name for the channel, e.g. polres-tts-hook")],
-    unit: Annotated[
-        str, typer.Option(help="The police unit told: police-polda-ntt or police-polres-<code>")
-    ],
-    webhook: Annotated[str, typer.Option(help="A URL to POST signed notifications to")] = "",
-    email: Annotated[str, typer.Option(help="An address to e-mail notifications to")] = "",
-    min_severity: Annotated[str, typer.Option(help="LOW, MEDIUM, HIGH or CRITICAL")] = "HIGH",
+    channel_id: Annotated[str, typer.Argument(help=t("arg.new_channel"))],
+    unit: Annotated[str, typer.Option(help=t("opt.notify_unit"))],
+    webhook: Annotated[str, typer.Option(help=t("opt.webhook"))] = "",
+    email: Annotated[str, typer.Option(help=t("opt.email"))] = "",
+    min_severity: Annotated[str, typer.Option(help=t("opt.min_severity"))] = "HIGH",
 ) -> None:
     """Tell a police unit of new alerts on a channel (alerts raised from now on). A
     webhook's signing secret is written to SINERGI_HOME/secrets/webhooks/ID.password."""
@@ -246,15 +220,15 @@ def notify_add(
         fail(exc)
         return
     if role.role is not Role.POLICE:
-        fail(ChannelError("only police units are told of alerts"))
+        fail(ChannelError(t("notify.police_only")))
     if bool(webhook) == bool(email):
-        fail(ChannelError("give one of --webhook or --email"))
+        fail(ChannelError(t("notify.one_target")))
     if min_severity.upper() not in {s.value for s in Severity}:
-        fail(ChannelError("--min-severity is LOW, MEDIUM, HIGH or CRITICAL"))
+        fail(ChannelError(t("notify.bad_severity")))
     if webhook and not webhook.startswith(("http://", "https://")):
-        fail(ChannelError("--webhook is an http:// or https:// URL"))
+        fail(ChannelError(t("notify.bad_webhook")))
     if email and ("@" not in email or any(c.isspace() for c in email)):
-        fail(ChannelError("--email is an address"))
+        fail(ChannelError(t("notify.bad_email")))
     s = settings()
     from datetime import UTC, datetime
 
@@ -267,44 +241,44 @@ def notify_add(
     except DB_ERRORS as exc:
         fail(exc)
         return
-    out.print(f"[green]channel {channel_id}[/green]: {channel.kind} for {role.unit}, "
-              f"{channel.min_severity} and above")  # fmt: skip
+    out.print(t("notify.added", channel=channel_id, kind=channel.kind, unit=role.unit,
+                severity=channel.min_severity))  # fmt: skip
     if webhook:
         webhook_secret(s.secrets_dir, channel_id)
-        out.print(f"  signing secret: {password_file(s.secrets_dir / 'webhooks', channel_id)}")
+        out.print(t("notify.secret_at", path=password_file(s.secrets_dir / "webhooks", channel_id)))
 
 
-@notify_app.command("channels")
+@notify_app.command("channels", help=t("cmd.notify_channels"))
 def notify_channels() -> None:
     """The channels, active and disabled."""
     _ready()
     rows = bootstrap.notification_store(settings()).channels(active=False)
-    table = Table("channel", "unit", "kind", "target", "min severity", "since", "state")
+    table = Table(t("col.channel"), t("col.member_unit"), t("col.channel_kind"), t("col.target"),
+                  t("col.min_severity"), t("col.since"), t("col.state"))  # fmt: skip
     for c in rows:
         table.add_row(c.channel_id, c.unit, c.kind, c.target, c.min_severity, when(c.since),
-                      "disabled" if c.disabled_at else "active")  # fmt: skip
+                      t("state.disabled") if c.disabled_at else t("state.active"))  # fmt: skip
     out.print(table)
 
 
-@notify_app.command("disable")
-def notify_disable(channel_id: Annotated[str, typer.Argument(help="The channel")]) -> None:
+@notify_app.command("disable", help=t("cmd.notify_disable"))
+def notify_disable(channel_id: Annotated[str, typer.Argument(help=t("arg.channel"))]) -> None:
     """Stop a channel (what it has not delivered stays in the log, undelivered)."""
     _ready()
     if not bootstrap.notification_store(settings()).disable_channel(channel_id):
-        fail(ChannelError(f"no active channel {channel_id}"))
-    out.print(f"{channel_id}: disabled")
+        fail(ChannelError(t("notify.unknown", channel=channel_id)))
+    out.print(t("notify.now_disabled", channel=channel_id))
 
 
-@notify_app.command("deliveries")
+@notify_app.command("deliveries", help=t("cmd.notify_deliveries"))
 def notify_deliveries(
-    limit: Annotated[int, typer.Option(help="How many, newest first")] = 30,
+    limit: Annotated[int, typer.Option(help=t("opt.deliveries_limit"))] = 30,
 ) -> None:
     """The delivery log: each notification, its attempts and its state."""
     _ready()
     rows = bootstrap.notification_store(settings()).deliveries(limit)
-    table = Table(
-        "alert", "channel", "status", "attempts", "next attempt", "delivered", "last error"
-    )
+    table = Table(t("col.alert"), t("col.channel"), t("col.status"), t("col.attempts"),
+                  t("col.next_attempt"), t("col.delivered"), t("col.last_error"))  # fmt: skip
     for r in rows:
         table.add_row(
             r["alert_id"], r["channel_id"], r["status"], str(r["attempts"]),
@@ -313,14 +287,14 @@ def notify_deliveries(
     out.print(table)
 
 
-@notify_app.command("run")
+@notify_app.command("run", help=t("cmd.notify_run"))
 def notify_run() -> None:
     """Run the notifier in the foreground, apart from the web application (one notifier
     works at a time; a second one waits)."""
     _ready()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     loop = bootstrap.notifier_loop(settings())
-    err.print("notifier running (Ctrl-C stops it)")
+    err.print(t("notify.running"))
     try:
         loop.run()
     except KeyboardInterrupt:

@@ -1053,6 +1053,274 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     "what.cluster": {"id": "kluster ini", "en": "this cluster"},
     "what.other": {"id": "sumber daya ini", "en": "this resource"},
     "someone": {"id": "anggota ini", "en": "this member"},
+    # stack up
+    "opt.brokers": {
+        "id": "Jumlah node Kafka: 1, atau 3 untuk kluster tereplikasi [SINERGI_KAFKA_BROKERS]",
+        "en": "Kafka nodes: 1, or 3 for a replicated cluster [SINERGI_KAFKA_BROKERS]",
+    },
+    # the browser application (sinergi.cli_web)
+    "group.web": {
+        "id": "Aplikasi peramban (polisi, posko, lembaga, tim operasi).",
+        "en": "The browser application (police, posts, agencies, operations).",
+    },
+    "cmd.web": {
+        "id": "Jalankan aplikasi peramban di latar depan (SINERGI_WEB_HOST, SINERGI_WEB_PORT;"
+        " bawaan: hanya loopback), beserta pemberi tahu peringatan baru.",
+        "en": "Serve the browser application in the foreground (SINERGI_WEB_HOST,"
+        " SINERGI_WEB_PORT; loopback by default), with the notifier of new alerts.",
+    },
+    "opt.no_notify": {
+        "id": "Jangan jalankan pemberi tahu peringatan baru",
+        "en": "Do not run the notifier of new alerts",
+    },
+    "cmd.web_start": {
+        "id": "Jalankan aplikasi peramban di latar belakang (log di SINERGI_HOME/logs/web.log).",
+        "en": "Start the browser application in the background (logs in"
+        " SINERGI_HOME/logs/web.log).",
+    },
+    "cmd.web_stop": {
+        "id": "Hentikan aplikasi peramban yang berjalan di latar belakang.",
+        "en": "Stop the background browser application.",
+    },
+    "web.db_down": {
+        "id": "PostgreSQL tidak dapat dihubungi sebagai administratornya ({kind}): apakah stack"
+        " sudah berjalan? (sinergi stack up)",
+        "en": "PostgreSQL cannot be reached as its administrator ({kind}): is the stack up?"
+        " (sinergi stack up)",
+    },
+    "group.officer": {
+        "id": "Petugas yang masuk ke aplikasi peramban.",
+        "en": "Officers who log in to the browser application.",
+    },
+    "cmd.officer_add": {
+        "id": "Tambahkan petugas. Kata sandi yang dibuatkan ditulis ke SINERGI_HOME/secrets/web/"
+        "USERNAME.password (mode 0600) dan tidak pernah dicetak.",
+        "en": "Add an officer. A generated password is written to SINERGI_HOME/secrets/web/"
+        "USERNAME.password (mode 0600) and never printed.",
+    },
+    "arg.new_username": {
+        "id": "Nama untuk masuk: huruf kecil, angka, . _ -",
+        "en": "Log-in name: lower-case letters, digits, . _ -",
+    },
+    "opt.officer_unit": {
+        "id": "Unit anggota: post-eltari, police-polres-5371, bp3mi-ntt, district-5302,"
+        " hotline-sisaga, ops, admin",
+        "en": "The member unit: post-eltari, police-polres-5371, bp3mi-ntt, district-5302,"
+        " hotline-sisaga, ops, admin",
+    },
+    "opt.officer_code": {
+        "id": "Kode staf petugas, seperti yang diterbitkan meja layanan (pseudonim seperti"
+        " ELT-07, tidak pernah nama)",
+        "en": "The officer's staff code, as the desks publish it (a pseudonym such as ELT-07,"
+        " never a name)",
+    },
+    "opt.password_stdin": {
+        "id": "Baca kata sandi dari masukan standar (jika tidak, kata sandi dibuatkan)",
+        "en": "Read the password from standard input (else one is generated)",
+    },
+    "officer.added": {
+        "id": "[green]petugas {username}[/green] dari {unit} ({code})",
+        "en": "[green]officer {username}[/green] of {unit} ({code})",
+    },
+    "officer.password_at": {
+        "id": "  kata sandi: {path} (mode 0600)",
+        "en": "  password: {path} (mode 0600)",
+    },
+    "cmd.officer_list": {
+        "id": "Para petugas, unit dan kodenya, dan apakah dinonaktifkan atau terkunci.",
+        "en": "Officers, their units and codes, and whether they are disabled or locked out.",
+    },
+    "col.username": {"id": "nama pengguna", "en": "username"},
+    "col.member_unit": {"id": "unit", "en": "unit"},
+    "col.staff_code": {"id": "kode", "en": "code"},
+    "col.last_login": {"id": "terakhir masuk", "en": "last log-in"},
+    "col.state": {"id": "keadaan", "en": "state"},
+    "state.active": {"id": "aktif", "en": "active"},
+    "state.disabled": {"id": "nonaktif", "en": "disabled"},
+    "state.locked_until": {"id": "terkunci sampai {until}", "en": "locked until {until}"},
+    "officer.unknown": {"id": "tidak ada petugas {username}", "en": "no officer {username}"},
+    "officer.now_disabled": {
+        "id": "{username}: dinonaktifkan (keluar pada permintaan berikutnya)",
+        "en": "{username}: disabled (logged out at the next request)",
+    },
+    "officer.now_enabled": {"id": "{username}: diaktifkan", "en": "{username}: enabled"},
+    "cmd.officer_disable": {
+        "id": "Nonaktifkan petugas: sesinya berakhir pada permintaan berikutnya.",
+        "en": "Disable an officer: their sessions end at their next request.",
+    },
+    "cmd.officer_enable": {
+        "id": "Aktifkan kembali petugas yang dinonaktifkan.",
+        "en": "Enable a disabled officer again.",
+    },
+    "arg.username": {"id": "Nama pengguna petugas", "en": "The officer's username"},
+    "cmd.officer_reset": {
+        "id": "Kata sandi baru yang dibuatkan (di SINERGI_HOME/secrets/web/USERNAME.password);"
+        " penguncian dicabut.",
+        "en": "A new generated password (in SINERGI_HOME/secrets/web/USERNAME.password); the"
+        " lockout is lifted.",
+    },
+    "officer.new_password": {
+        "id": "{username}: kata sandi baru di {path} (mode 0600)",
+        "en": "{username}: new password in {path} (mode 0600)",
+    },
+    "group.notify": {
+        "id": "Notifikasi dorong untuk peringatan baru (webhook, e-mail).",
+        "en": "Push notifications of new alerts (webhooks, e-mail).",
+    },
+    "cmd.notify_add": {
+        "id": "Beri tahu unit polisi tentang peringatan baru melalui sebuah saluran (peringatan"
+        " yang muncul mulai sekarang). Rahasia penandatanganan webhook ditulis ke"
+        " SINERGI_HOME/secrets/webhooks/ID.password.",
+        "en": "Tell a police unit of new alerts on a channel (alerts raised from now on). A"
+        " webhook's signing secret is written to SINERGI_HOME/secrets/webhooks/ID.password.",
+    },
+    "arg.new_channel": {
+        "id": "Nama saluran, mis. polres-tts-hook",
+        "en": "A name for the channel, e.g. polres-tts-hook",
+    },
+    "opt.notify_unit": {
+        "id": "Unit polisi yang diberi tahu: police-polda-ntt atau police-polres-<kode>",
+        "en": "The police unit told: police-polda-ntt or police-polres-<code>",
+    },
+    "opt.webhook": {
+        "id": "URL tujuan notifikasi bertanda tangan (dikirim dengan POST)",
+        "en": "A URL to POST signed notifications to",
+    },
+    "opt.email": {
+        "id": "Alamat e-mail tujuan notifikasi",
+        "en": "An address to e-mail notifications to",
+    },
+    "opt.min_severity": {
+        "id": "LOW, MEDIUM, HIGH atau CRITICAL",
+        "en": "LOW, MEDIUM, HIGH or CRITICAL",
+    },
+    "notify.police_only": {
+        "id": "hanya unit polisi yang diberi tahu tentang peringatan",
+        "en": "only police units are told of alerts",
+    },
+    "notify.one_target": {
+        "id": "berikan salah satu: --webhook atau --email",
+        "en": "give one of --webhook or --email",
+    },
+    "notify.bad_severity": {
+        "id": "--min-severity adalah LOW, MEDIUM, HIGH atau CRITICAL",
+        "en": "--min-severity is LOW, MEDIUM, HIGH or CRITICAL",
+    },
+    "notify.bad_webhook": {
+        "id": "--webhook harus URL http:// atau https://",
+        "en": "--webhook is an http:// or https:// URL",
+    },
+    "notify.bad_email": {"id": "--email harus alamat e-mail", "en": "--email is an address"},
+    "notify.added": {
+        "id": "[green]saluran {channel}[/green]: {kind} untuk {unit}, {severity} ke atas",
+        "en": "[green]channel {channel}[/green]: {kind} for {unit}, {severity} and above",
+    },
+    "notify.secret_at": {
+        "id": "  rahasia penandatanganan: {path}",
+        "en": "  signing secret: {path}",
+    },
+    "cmd.notify_channels": {
+        "id": "Saluran-saluran, yang aktif dan yang dinonaktifkan.",
+        "en": "The channels, active and disabled.",
+    },
+    "col.channel": {"id": "saluran", "en": "channel"},
+    "col.channel_kind": {"id": "jenis", "en": "kind"},
+    "col.target": {"id": "tujuan", "en": "target"},
+    "col.min_severity": {"id": "keparahan minimum", "en": "min severity"},
+    "cmd.notify_disable": {
+        "id": "Hentikan sebuah saluran (yang belum terkirim tetap tercatat di log, tidak"
+        " terkirim).",
+        "en": "Stop a channel (what it has not delivered stays in the log, undelivered).",
+    },
+    "arg.channel": {"id": "Saluran", "en": "The channel"},
+    "notify.unknown": {
+        "id": "tidak ada saluran aktif {channel}",
+        "en": "no active channel {channel}",
+    },
+    "notify.now_disabled": {"id": "{channel}: dinonaktifkan", "en": "{channel}: disabled"},
+    "cmd.notify_deliveries": {
+        "id": "Log pengiriman: setiap notifikasi, percobaannya dan keadaannya.",
+        "en": "The delivery log: each notification, its attempts and its state.",
+    },
+    "opt.deliveries_limit": {"id": "Berapa banyak, terbaru dulu", "en": "How many, newest first"},
+    "col.alert": {"id": "peringatan", "en": "alert"},
+    "col.next_attempt": {"id": "percobaan berikutnya", "en": "next attempt"},
+    "col.delivered": {"id": "terkirim", "en": "delivered"},
+    "cmd.notify_run": {
+        "id": "Jalankan pemberi tahu di latar depan, terpisah dari aplikasi peramban (satu"
+        " pemberi tahu bekerja pada satu waktu; yang kedua menunggu).",
+        "en": "Run the notifier in the foreground, apart from the web application (one"
+        " notifier works at a time; a second one waits).",
+    },
+    "notify.running": {
+        "id": "pemberi tahu berjalan (Ctrl-C menghentikannya)",
+        "en": "notifier running (Ctrl-C stops it)",
+    },
+    # accounting to the public (sinergi.cli_report)
+    "group.report": {
+        "id": "Akuntabilitas publik: laporan bulanan dan ekspor bergaya CTDC.",
+        "en": "Public accountability: the monthly report and the CTDC-style export.",
+    },
+    "cmd.report_monthly": {
+        "id": "Laporan akuntabilitas publik bulanan: intersepsi, pemulangan dan kematian, orang"
+        " menurut kabupaten asal, peringatan dan tanggapannya, pencegahan; dibandingkan dengan"
+        " bulan sebelumnya dan bulan yang sama setahun sebelumnya; angka kecil disembunyikan.",
+        "en": "The monthly public accountability report: interceptions, repatriations and"
+        " deaths, people by origin regency, alerts and their acknowledgement, prevention;"
+        " against the previous month and the same month a year before; small counts withheld.",
+    },
+    "opt.report_month": {
+        "id": "Bulannya, YYYY-MM (mis. 2026-03)",
+        "en": "The month, YYYY-MM (e.g. 2026-03)",
+    },
+    "opt.report_format": {"id": "pdf, html atau csv", "en": "pdf, html or csv"},
+    "opt.report_lang": {
+        "id": "id (Bahasa Indonesia) atau en (English)",
+        "en": "id (Bahasa Indonesia) or en (English)",
+    },
+    "opt.report_out": {
+        "id": "Ke mana ditulis (bawaan: di folder ini)",
+        "en": "Where to write it (default: in this folder)",
+    },
+    "opt.report_k": {
+        "id": "Angka di bawah k disembunyikan [SINERGI_REPORT_K, 11]",
+        "en": "Counts below k are withheld [SINERGI_REPORT_K, 11]",
+    },
+    "report.k_too_small": {
+        "id": "k paling sedikit 2 (SINERGI_REPORT_K, --k), bukan {k}",
+        "en": "k must be at least 2 (SINERGI_REPORT_K, --k), got {k}",
+    },
+    "report.bad_lang": {
+        "id": "--lang adalah id atau en, bukan {lang}",
+        "en": "--lang is id or en, got {lang}",
+    },
+    "report.written": {
+        "id": "{path} ({withheld} angka disembunyikan, k = {k})",
+        "en": "{path} ({withheld} figures withheld, k = {k})",
+    },
+    "cmd.report_ctdc": {
+        "id": "Ekspor kasus bergaya CTDC: satu baris per kasus dalam variabel buku kode yang"
+        " dimiliki hub, dianonimkan-k (digeneralisasi, dan kasus dalam kelompok yang lebih kecil"
+        " ditinggalkan); CSV.",
+        "en": "A CTDC-style case export: one row per case in the codebook's variables the hub"
+        " has, k-anonymised (generalised, and cases in smaller groups left out); CSV.",
+    },
+    "opt.ctdc_year": {
+        "id": "Kasus yang terdaftar (pertama kali terlihat) pada tahun ini",
+        "en": "Cases registered (first seen) in this year",
+    },
+    "opt.ctdc_out": {
+        "id": "Berkas CSV (bawaan: keluaran standar)",
+        "en": "The CSV file (default: standard output)",
+    },
+    "opt.ctdc_k": {
+        "id": "Setiap kombinasi nilai muncul sedikitnya k kali [SINERGI_REPORT_K]",
+        "en": "Each combination of values occurs at least k times [SINERGI_REPORT_K]",
+    },
+    "report.exported": {
+        "id": "{count} kasus diekspor, {left_out} ditinggalkan (k = {k}; digeneralisasi: {levels})",
+        "en": "{count} cases exported, {left_out} left out (k = {k}; generalised: {levels})",
+    },
 }
 
 

@@ -226,6 +226,60 @@ def test_help_is_in_bahasa_by_default_and_in_english_with_lang_en():
     assert "INVESTIGATING (diselidiki, penyelidikan)" in english.stdout
 
 
+# Walks the whole command tree of ``sinergi`` (every group, command, argument and option)
+# and prints each help text, keyed by command path and parameter name.
+_HELP_TREE = """
+import json
+import typer
+from sinergi.cli import app
+
+texts = {}
+
+def walk(command, path):
+    texts[path + "#help"] = (command.help or "").strip()
+    for param in command.params:
+        if getattr(param, "help", None):
+            texts[f"{path}#{param.name}"] = param.help.strip()
+    if hasattr(command, "list_commands"):
+        ctx = type(command).context_class(command)
+        for name in command.list_commands(ctx):
+            walk(command.get_command(ctx, name), f"{path} {name}")
+
+walk(typer.main.get_command(app), "sinergi")
+print(json.dumps(texts))
+"""
+# Options Typer itself adds (shell completion): its own words, not ours.
+_TYPERS_OWN = {"install_completion", "show_completion"}
+
+
+def _help_texts(lang: str) -> dict[str, str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _HELP_TREE],
+        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "SINERGI_LANG": lang},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+def test_every_command_and_option_of_every_module_has_help_in_both_languages():
+    """Also the commands other modules add (web, officer, notify, report, ...): a help
+    text that reads the same in both languages was written in one of them only."""
+    bahasa, english = _help_texts("id"), _help_texts("en")
+    assert bahasa.keys() == english.keys()
+    assert {"sinergi notify add#webhook", "sinergi report monthly#k"} <= bahasa.keys()
+    assert len(bahasa) > 400  # the walk reached every command
+    untranslated = [
+        key
+        for key, text in bahasa.items()
+        if text and text == english[key] and key.rpartition("#")[2] not in _TYPERS_OWN
+    ]
+    assert untranslated == []
+    assert bahasa["sinergi officer#help"] == "Petugas yang masuk ke aplikasi peramban."
+
+
 def test_a_usage_error_is_in_bahasa():
     missing = _sinergi("alerts", "ack", "0b7c2f4e")
     assert missing.returncode == 2
