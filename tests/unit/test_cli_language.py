@@ -26,7 +26,7 @@ from producers.pseudonym import Pseudonymiser, load_or_create_key
 from schemas import crypto
 from schemas.access import Role
 from schemas.directory import Member, save
-from sinergi import buildinfo, cli, config, i18n, members, police, views
+from sinergi import bootstrap, buildinfo, cli, cli_desk, config, i18n, members, police, views
 from sinergi.config import ConfigError, from_env
 from tests.factories import desk_directory
 from tests.unit.fake_kafka import FakeBroker
@@ -317,8 +317,9 @@ def desk_machine(tmp_path, monkeypatch):
     settings.directory_anchor_file.write_text(crypto.public_signing(admin))
     settings.kafka_credentials_dir.mkdir(parents=True)
     (settings.kafka_credentials_dir / "post-eltari.password").write_text("secret")
-    monkeypatch.setattr(cli, "out", Console(width=200))
-    monkeypatch.setattr(cli, "err", Console(width=200, stderr=True))
+    for module in (cli, cli_desk):  # the desk's commands print with cli_desk's consoles
+        monkeypatch.setattr(module, "out", Console(width=200))
+        monkeypatch.setattr(module, "err", Console(width=200, stderr=True))
     return settings
 
 
@@ -373,11 +374,11 @@ def test_a_refused_row_is_told_in_bahasa_and_never_echoes_the_nik(desk_machine):
 
 def test_recording_prints_json_when_asked(desk_machine, monkeypatch):
     broker = FakeBroker(up=True)
-    monkeypatch.setattr(cli.bootstrap, "kafka_producer", lambda servers, **o: broker.connect())
+    monkeypatch.setattr(bootstrap, "kafka_producer", lambda servers, **o: broker.connect())
     from schemas import avro
     from schemas.topics import subject_for
 
-    with cli.bootstrap.desk_outbox(desk_machine, "post-eltari") as outbox:
+    with bootstrap.desk_outbox(desk_machine, "post-eltari") as outbox:
         subject = subject_for(desk_machine.topic("posts.interception-recorded"))
         outbox.remember_schema(subject, avro.load("InterceptionRecorded").text, 7)
     done = Ran(*RECORD, "--at", "eltari", "--json")

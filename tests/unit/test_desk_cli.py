@@ -16,7 +16,7 @@ from schemas import avro, crypto
 from schemas.access import Role
 from schemas.directory import Member, save
 from schemas.topics import subject_for
-from sinergi import bootstrap, cli
+from sinergi import bootstrap, cli, cli_desk
 from sinergi.config import from_env
 from tests.factories import desk_directory
 from tests.unit.fake_kafka import FakeBroker
@@ -45,7 +45,8 @@ def post_desk(tmp_path, monkeypatch):
     with bootstrap.desk_outbox(settings, "post-eltari") as outbox:
         subject = subject_for(settings.topic("posts.interception-recorded"))
         outbox.remember_schema(subject, avro.load("InterceptionRecorded").text, 7)
-    monkeypatch.setattr(cli, "out", Console(width=160))
+    for module in (cli, cli_desk):  # the desk's commands print with cli_desk's console
+        monkeypatch.setattr(module, "out", Console(width=160))
     broker = FakeBroker(up=False)
     monkeypatch.setattr(bootstrap, "kafka_producer", lambda servers, **options: broker.connect())
     return settings, broker

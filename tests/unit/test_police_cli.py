@@ -25,7 +25,7 @@ from schemas.model import (
     WithdrawalReason,
     envelope_for,
 )
-from sinergi import bootstrap, cli, police, views
+from sinergi import bootstrap, cli, cli_desk, police, views
 from sinergi.config import from_env
 from sinks.memory import MemoryVault
 
@@ -386,7 +386,7 @@ def test_alerts_ack_with_a_prefix_publishes_the_whole_id(ledger, monkeypatch):
         published.append({"form": form_name, "place": place, "rows": rows})
         return []
 
-    monkeypatch.setattr(cli, "publish_rows", publish_rows)
+    monkeypatch.setattr(cli_desk, "publish_rows", publish_rows)
     done = Ran("alerts", "ack", "9D2E8A10", "--officer", "POLDA-17", "--action", "INVESTIGATING")
     assert done.exit_code == 0, done.stderr
     [call] = published
@@ -398,7 +398,7 @@ def test_alerts_ack_with_a_prefix_publishes_the_whole_id(ledger, monkeypatch):
 def test_alerts_ack_refuses_an_ambiguous_or_unknown_prefix_and_publishes_nothing(
     ledger, monkeypatch
 ):
-    monkeypatch.setattr(cli, "publish_rows", lambda *a, **k: pytest.fail("published"))
+    monkeypatch.setattr(cli_desk, "publish_rows", lambda *a, **k: pytest.fail("published"))
     ambiguous = Ran("alerts", "ack", "0b7c2f4", "--officer", "POLDA-17")
     assert ambiguous.exit_code == 2
     assert "too short" in ambiguous.stderr
