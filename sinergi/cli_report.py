@@ -67,9 +67,6 @@ def report_monthly(
     out_path: Annotated[Path | None, typer.Option("--out", help=t("opt.report_out"))] = None,
     k: Annotated[int | None, typer.Option(help=t("opt.report_k"))] = None,
 ) -> None:
-    """The monthly public accountability report: interceptions, repatriations and deaths,
-    people by origin regency, alerts and their acknowledgement, prevention; against the
-    previous month and the same month a year before; small counts withheld."""
     try:
         chosen = Month.parse(month)
         language = _lang(lang)
@@ -97,8 +94,6 @@ def report_ctdc(
     out_path: Annotated[Path | None, typer.Option("--out", help=t("opt.ctdc_out"))] = None,
     k: Annotated[int | None, typer.Option(help=t("opt.ctdc_k"))] = None,
 ) -> None:
-    """A CTDC-style case export: one row per case in the codebook's variables the hub
-    has, k-anonymised (generalised, and cases in smaller groups left out); CSV."""
     try:
         with source.analyst(settings()) as conn:
             cases = source.ctdc_cases(conn, year)

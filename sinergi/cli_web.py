@@ -58,8 +58,6 @@ def web(
     ctx: typer.Context,
     no_notify: Annotated[bool, typer.Option("--no-notify", help=t("opt.no_notify"))] = False,
 ) -> None:
-    """Serve the browser application in the foreground (SINERGI_WEB_HOST, SINERGI_WEB_PORT;
-    loopback by default), with the notifier of new alerts."""
     if ctx.invoked_subcommand is not None:
         return
     from sinergi.web.server import serve
@@ -76,7 +74,6 @@ def web(
 
 @web_app.command("start", help=t("cmd.web_start"))
 def web_start() -> None:
-    """Start the browser application in the background (logs in SINERGI_HOME/logs/web.log)."""
     try:
         out.print(f"web: {runtime.web(settings()).start()}")
     except DB_ERRORS as exc:
@@ -85,7 +82,6 @@ def web_start() -> None:
 
 @web_app.command("stop", help=t("cmd.web_stop"))
 def web_stop() -> None:
-    """Stop the background browser application."""
     out.print(f"web: {runtime.web(settings()).stop()}")
 
 
@@ -99,8 +95,6 @@ def officer_add(
     code: Annotated[str, typer.Option(help=t("opt.officer_code"))],
     password_stdin: Annotated[bool, typer.Option(help=t("opt.password_stdin"))] = False,
 ) -> None:
-    """Add an officer. A generated password is written to SINERGI_HOME/secrets/web/
-    USERNAME.password (mode 0600) and never printed."""
     _ready()
     s = settings()
     if password_stdin:
@@ -136,7 +130,6 @@ def _write_secret(folder: Path, name: str, value: str) -> Path:
 
 @officer_app.command("list", help=t("cmd.officer_list"))
 def officer_list() -> None:
-    """Officers, their units and codes, and whether they are disabled or locked out."""
     _ready()
     try:
         officers = bootstrap.officer_store(settings()).all()
@@ -173,20 +166,16 @@ def _set_disabled(username: str, disabled: bool) -> None:
 
 @officer_app.command("disable", help=t("cmd.officer_disable"))
 def officer_disable(username: Annotated[str, typer.Argument(help=t("arg.username"))]) -> None:
-    """Disable an officer: their sessions end at their next request."""
     _set_disabled(username, True)
 
 
 @officer_app.command("enable", help=t("cmd.officer_enable"))
 def officer_enable(username: Annotated[str, typer.Argument(help=t("arg.username"))]) -> None:
-    """Enable a disabled officer again."""
     _set_disabled(username, False)
 
 
 @officer_app.command("reset-password", help=t("cmd.officer_reset"))
 def officer_reset(username: Annotated[str, typer.Argument(help=t("arg.username"))]) -> None:
-    """A new generated password (in SINERGI_HOME/secrets/web/USERNAME.password); the
-    lockout is lifted."""
     _ready()
     s = settings()
     password = generate_password()
@@ -208,8 +197,6 @@ def notify_add(
     email: Annotated[str, typer.Option(help=t("opt.email"))] = "",
     min_severity: Annotated[str, typer.Option(help=t("opt.min_severity"))] = "HIGH",
 ) -> None:
-    """Tell a police unit of new alerts on a channel (alerts raised from now on). A
-    webhook's signing secret is written to SINERGI_HOME/secrets/webhooks/ID.password."""
     _ready()
     from schemas.access import Role
     from sinergi.web.access import UnitError, unit_role
@@ -250,7 +237,6 @@ def notify_add(
 
 @notify_app.command("channels", help=t("cmd.notify_channels"))
 def notify_channels() -> None:
-    """The channels, active and disabled."""
     _ready()
     rows = bootstrap.notification_store(settings()).channels(active=False)
     table = Table(t("col.channel"), t("col.member_unit"), t("col.channel_kind"), t("col.target"),
@@ -263,7 +249,6 @@ def notify_channels() -> None:
 
 @notify_app.command("disable", help=t("cmd.notify_disable"))
 def notify_disable(channel_id: Annotated[str, typer.Argument(help=t("arg.channel"))]) -> None:
-    """Stop a channel (what it has not delivered stays in the log, undelivered)."""
     _ready()
     if not bootstrap.notification_store(settings()).disable_channel(channel_id):
         fail(ChannelError(t("notify.unknown", channel=channel_id)))
@@ -274,7 +259,6 @@ def notify_disable(channel_id: Annotated[str, typer.Argument(help=t("arg.channel
 def notify_deliveries(
     limit: Annotated[int, typer.Option(help=t("opt.deliveries_limit"))] = 30,
 ) -> None:
-    """The delivery log: each notification, its attempts and its state."""
     _ready()
     rows = bootstrap.notification_store(settings()).deliveries(limit)
     table = Table(t("col.alert"), t("col.channel"), t("col.status"), t("col.attempts"),
@@ -289,8 +273,6 @@ def notify_deliveries(
 
 @notify_app.command("run", help=t("cmd.notify_run"))
 def notify_run() -> None:
-    """Run the notifier in the foreground, apart from the web application (one notifier
-    works at a time; a second one waits)."""
     _ready()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     loop = bootstrap.notifier_loop(settings())
