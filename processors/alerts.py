@@ -33,6 +33,7 @@ from schemas.model import (
 
 _NAMESPACE = uuid.UUID("0b7c2f4e-6a51-4c1e-9e2d-5f8a3b1c7d90")
 INTERCEPTION = InterceptionRecorded.event_type
+_REGISTRATIONS = (PlacementRegistered.event_type, LtsaRegistrationRecorded.event_type)
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,27 @@ def evaluate_scoped(
     return [_with_contacts(a, entity.facts) for a in found], considered
 
 
+# The event types whose records can alert on their own (see record_alerts).
+RECORD_ALERTING = (INTERCEPTION, *_REGISTRATIONS)
+
+
+def record_alert_ids(event_id: str) -> set[str]:
+    """The ids :func:`record_alerts` can give a record's alerts."""
+    rules = (AlertRule.MINOR_INTERCEPTED, AlertRule.UNDERAGE_REGISTRATION)
+    return {alert_id(rule, event_id) for rule in rules}
+
+
+def record_alerts(fact: Fact, case_id: str, rules: AlertRules) -> list[Alert]:
+    """The alerts a record raises on its own, whatever else its case holds: a child
+    intercepted (MINOR_INTERCEPTED), a registration below the legal age for migrant work
+    (UNDERAGE_REGISTRATION); raised at once (no grace period), with the sealed recruiter
+    contact of the record. The case's rules raise them through the same functions, so
+    the processor's sentinel (:mod:`processors.sentinel`), which raises them the moment a
+    record arrives, says what the ledger will."""
+    found = [a for a in (_minor(fact, case_id, rules), _underage(fact, case_id, rules)) if a]
+    return [_with_contacts(a, (fact,)) for a in found if a.rule in rules.enabled]
+
+
 def _evaluate(entity: Entity, rules: AlertRules) -> list[Alert]:
     if isinstance(entity, Case):
         found = _case_alerts(entity, rules)
@@ -209,58 +231,56 @@ def _case_alerts(case: Case, rules: AlertRules) -> list[Alert]:
 
 
 def _minor_intercepted(case: Case, rules: AlertRules) -> list[Alert]:
-    alerts = []
-    for fact in _of(case.facts, INTERCEPTION):
-        age = fact.age()
-        if is_minor(age, rules.person):
-            alerts.append(
-                Alert(
-                    alert_id=alert_id(AlertRule.MINOR_INTERCEPTED, fact.event_id),
-                    rule=AlertRule.MINOR_INTERCEPTED,
-                    severity=Severity.HIGH,
-                    case_ids=(case.case_id,),
-                    cause_event_ids=(fact.event_id,),
-                    summary=(
-                        f"Anak berusia {age} tahun dicegah di pos {fact.detail.get('post')}"
-                        f" (tujuan {fact.detail.get('destination') or '?'})"
-                    ),
-                    triggered_at=fact.occurred_at,
-                    recruiter_ref=fact.detail.get("recruiter"),
-                )
-            )
-    return alerts
+    return [a for f in case.facts if (a := _minor(f, case.case_id, rules))]
 
 
-_REGISTRATIONS = (PlacementRegistered.event_type, LtsaRegistrationRecorded.event_type)
+def _minor(fact: Fact, case_id: str, rules: AlertRules) -> Alert | None:
+    if fact.event_type != INTERCEPTION:
+        return None
+    age = fact.age()
+    if not is_minor(age, rules.person):
+        return None
+    return Alert(
+        alert_id=alert_id(AlertRule.MINOR_INTERCEPTED, fact.event_id),
+        rule=AlertRule.MINOR_INTERCEPTED,
+        severity=Severity.HIGH,
+        case_ids=(case_id,),
+        cause_event_ids=(fact.event_id,),
+        summary=(
+            f"Anak berusia {age} tahun dicegah di pos {fact.detail.get('post')}"
+            f" (tujuan {fact.detail.get('destination') or '?'})"
+        ),
+        triggered_at=fact.occurred_at,
+        recruiter_ref=fact.detail.get("recruiter"),
+    )
 
 
 def _underage_registrations(case: Case, rules: AlertRules) -> list[Alert]:
+    return [a for f in case.facts if (a := _underage(f, case.case_id, rules))]
+
+
+def _underage(fact: Fact, case_id: str, rules: AlertRules) -> Alert | None:
     """A placement (BP3MI) or an LTSA registration (district) of someone below the legal
     minimum age for migrant work: one alert per registration. In NTT documents are
     falsified to make children old enough to go: the record's own age says otherwise."""
-    alerts = []
-    for fact in case.facts:
-        if fact.event_type not in _REGISTRATIONS:
-            continue
-        age = fact.age()
-        if not below_migrant_work_age(age, rules.person):
-            continue
-        alerts.append(
-            Alert(
-                alert_id=alert_id(AlertRule.UNDERAGE_REGISTRATION, fact.event_id),
-                rule=AlertRule.UNDERAGE_REGISTRATION,
-                severity=Severity.HIGH,
-                case_ids=(case.case_id,),
-                cause_event_ids=(fact.event_id,),
-                summary=(
-                    f"{_registered_where(fact)} untuk orang berusia {age} tahun, di bawah usia"
-                    f" minimum {rules.person.min_migrant_work_age} tahun untuk bekerja ke luar"
-                    " negeri: periksa kemungkinan pemalsuan umur"
-                ),
-                triggered_at=fact.occurred_at,
-            )
-        )
-    return alerts
+    if fact.event_type not in _REGISTRATIONS:
+        return None
+    age = fact.age()
+    if not below_migrant_work_age(age, rules.person):
+        return None
+    return Alert(
+        alert_id=alert_id(AlertRule.UNDERAGE_REGISTRATION, fact.event_id),
+        rule=AlertRule.UNDERAGE_REGISTRATION,
+        severity=Severity.HIGH,
+        case_ids=(case_id,),
+        cause_event_ids=(fact.event_id,),
+        summary=(
+            f"{_registered_where(fact)} untuk orang berusia {age} tahun, di bawah usia"
+            f" minimum {rules.person.min_migrant_work_age} tahun untuk bekerja ke luar"
+            " negeri: periksa kemungkinan pemalsuan umur"
+        ),
+        triggered_at=fact.occurred_at,
+    )
 
 
 def _registered_where(fact: Fact) -> str:

@@ -192,6 +192,7 @@ class Pipeline:
             # say now; the first time an alert holds (and is due), it is published.
             holding, considered = self._evaluate(uow, changed)
             holding |= {str(ref): [] for ref in emptied}
+            _unreached(holding, considered, fresh)
             alerts = uow.sync_alerts(holding, now, considered)
             uow.add_acknowledgements(_acknowledgements(plan.additions))
             uow.add_metrics(plan.cells)
@@ -569,6 +570,23 @@ def _amendment_refused(
     if amendment.corrected is not None and amendment.corrected.envelope.unit != record_unit:
         return "record: envelope.unit is not the unit that published the record"
     return None
+
+
+def _unreached(
+    holding: dict[str, list[Alert]], considered: dict[str, set[str]], fresh: Sequence[StoredEvent]
+) -> None:
+    """A record's own alerts (:func:`processors.alerts.record_alerts`) on a case the batch
+    did not change: the record did not reach that case (a correction in the same batch
+    moved it to another person), so an alert the sentinel raised there on its arrival
+    (:mod:`processors.sentinel`) does not hold: decided, and withdrawn if raised."""
+    for stored in fresh:
+        if stored.case_id and stored.event.event_type in alert_rules.RECORD_ALERTING:
+            source = str(Ref(Kind.CASE, stored.case_id))
+            if source not in holding or source in considered:
+                holding.setdefault(source, [])
+                considered.setdefault(source, set()).update(
+                    alert_rules.record_alert_ids(stored.event.event_id)
+                )
 
 
 def _acknowledgements(events: Iterable[Event]) -> list[Acknowledgement]:

@@ -189,6 +189,16 @@ class UnitOfWork(Protocol):
         """The alerts raised and not withdrawn of each source."""
         ...
 
+    def claim_alerts(self, alerts: Sequence[tuple[str, Alert]]) -> list[Alert]:
+        """Keep each (source, alert) as raised, unless the store knows the alert already
+        (raised, held or withdrawn) or has stored one of its causes (the ledger decided
+        it); return the alerts kept, which the caller publishes before the unit commits.
+        The sentinel's (:mod:`processors.sentinel`): an alert claimed so is not raised
+        again by :meth:`sync_alerts`, and is withdrawn there if it does not hold. Also
+        under a concurrent :meth:`sync_alerts` raising the same alert, one of the two
+        raises it."""
+        ...
+
     def recruiter_facts(
         self, ranges: Mapping[str, tuple[datetime, datetime] | None]
     ) -> dict[str, list[Fact]]:

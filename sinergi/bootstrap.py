@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from kafka import KafkaConsumer
 from kafka import errors as kafka_errors
 from kafka.admin import KafkaAdminClient, NewTopic
 from psycopg import sql
@@ -25,12 +26,13 @@ from deploy.procs import StackError
 from deploy.registry import REGISTRY_USER
 from deploy.secrets import ensure_password, read_password
 from processors.ahead import Helper
-from processors.alerts import AlertRules
+from processors.alerts import RECORD_ALERTING, AlertRules
 from processors.authenticity import Authenticator, signed_at
 from processors.people import People
 from processors.person_rules import PersonRules
 from processors.pipeline import Outputs, Pipeline, Security
 from processors.ports import LedgerStore, OutboxMessage, outbox_message
+from processors.sentinel import Sentinel
 from processors.vault import VaultKeys
 from processors.worker import WorkerConfig
 from producers.forms import Desk, desk_for
@@ -48,9 +50,9 @@ from schemas.model import Agency, Event
 from schemas.person_seal import INTAKE_ROLE, desk_seal_secret
 from schemas.registry import RegistryClient, SchemaRegistry
 from schemas.serde import EventDeserializer, EventSerializer, Serializer
-from schemas.topics import ALL_TOPICS, INPUT_TOPICS, subject_for
+from schemas.topics import ALL_TOPICS, BY_EVENT_TYPE, INPUT_TOPICS, subject_for
 from sinergi.config import Settings
-from sinks.kafka import OutboxRelay
+from sinks.kafka import OutboxRelay, send_all
 from sinks.postgres import PostgresLedgerStore
 from sinks.vault import PostgresVault
 
@@ -385,6 +387,38 @@ def helper_pipeline(settings: Settings, database: str | None = None) -> Pipeline
 def helper(settings: Settings, database: str | None = None) -> Helper | None:
     """The live worker's helper process, unless ``SINERGI_HELPER=0``."""
     return Helper(helper_pipeline, settings, database) if settings.helper > 0 else None
+
+
+def sentinel_parts(settings: Settings) -> tuple[Sentinel, KafkaConsumer, Callable[[], None]]:
+    """The processor's sentinel (:mod:`processors.sentinel`): a pipeline built like the
+    worker's, so it trusts exactly what the ledger will; its consumer on the topics of
+    records that alert on their own, in its own group, from their end; and how to let go
+    of both."""
+    parts = processor_parts(settings, record=False)
+    producer = parts.publisher
+
+    def send(events: Sequence[Event]) -> None:
+        send_all(producer.producer, [outbox_message(m) for m in producer.encode_all(events)])
+
+    found = Sentinel(
+        parts.pipeline,
+        parts.store,
+        send,
+        rules=alert_rules(settings),
+        unit=PROCESSOR_MEMBER,
+        max_age_s=settings.sentinel_max_age_s,
+    )
+    topics = sorted({settings.topic(BY_EVENT_TYPE[t].name) for t in RECORD_ALERTING})
+    consumer = KafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=settings.sentinel_group,
+        client_id=settings.sentinel_group,
+        enable_auto_commit=False,
+        auto_offset_reset="latest",
+        **kafka_security(settings, PROCESSOR_MEMBER),
+    )
+    return found, consumer, parts.close
 
 
 def hub_publisher(settings: Settings, client: RegistryClient | None = None) -> Publisher:

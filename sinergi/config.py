@@ -78,6 +78,12 @@ class Settings:
     # while the processor applies this one, and relays the outbox (processors/ahead.py);
     # 0: the processor does both itself.
     helper: int = 1
+    # The sentinel raises the alerts a record raises on its own as the record arrives,
+    # ahead of the ledger (processors/sentinel.py); 0: the ledger raises them when it
+    # reaches them. Records older than sentinel_max_age_s when it reads them (it fell
+    # behind) are left to the ledger.
+    sentinel: int = 1
+    sentinel_max_age_s: float = 60.0
     # Processes that record a large file's rows at a desk (sinergi/desk_pool.py); 0: one
     # per core, 1: in the command's own process.
     desk_workers: int = 0
@@ -250,6 +256,11 @@ class Settings:
         share a unit's group. The unit's ACL allows this group and no other."""
         return self.topic(f"alerts-{unit}")
 
+    @property
+    def sentinel_group(self) -> str:
+        """The sentinel's consumer group (the processor's ACL allows it too)."""
+        return f"{self.processor_group}-sentinel"
+
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
@@ -338,6 +349,10 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         batch_max=_int(env, "SINERGI_BATCH_MAX", base.batch_max),
         batch_within_s=batch_within_ms / 1000,
         helper=min(_int(env, "SINERGI_HELPER", base.helper), 1),
+        sentinel=min(_int(env, "SINERGI_SENTINEL", base.sentinel), 1),
+        sentinel_max_age_s=float(
+            _int(env, "SINERGI_SENTINEL_MAX_AGE_S", int(base.sentinel_max_age_s))
+        ),
         desk_workers=max(_int(env, "SINERGI_DESK_WORKERS", base.desk_workers), 0),
         topic_partitions=_int(env, "SINERGI_TOPIC_PARTITIONS", base.topic_partitions),
         kafka_brokers=_brokers(_int(env, "SINERGI_KAFKA_BROKERS", base.kafka_brokers), ports),

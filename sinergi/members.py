@@ -94,6 +94,7 @@ def acls_for(settings: Settings, member_id: str, role: Role) -> list[ACL]:
         acls.append(allow(ACLOperation.DESCRIBE, ResourceType.TOPIC, settings.topic(spec.name)))
     if role is Role.PROCESSOR:
         acls.append(allow(ACLOperation.READ, ResourceType.GROUP, settings.processor_group))
+        acls.append(allow(ACLOperation.READ, ResourceType.GROUP, settings.sentinel_group))
     elif role is Role.POLICE:
         acls.append(allow(ACLOperation.READ, ResourceType.GROUP, settings.alerts_group(member_id)))
     elif role is Role.OPS:

@@ -31,6 +31,7 @@ from deploy.procs import (
 )
 from deploy.stack import Stack, StackConfig
 from processors.pipeline import Pipeline
+from processors.sentinel import SentinelThread
 from processors.worker import Health, LedgerWorker
 from producers import forms
 from producers.pseudonym import load_or_create_key
@@ -162,9 +163,14 @@ def run_processor(settings: Settings) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await worker.run()
 
+    # Alerts a record raises on its own, as the record arrives (processors/sentinel.py).
+    sentinel = SentinelThread(lambda: bootstrap.sentinel_parts(settings), metrics)
+    if settings.sentinel:
+        sentinel.start()
     try:
         asyncio.run(main())
     finally:
+        sentinel.stop()
         server.shutdown()
         for part in parts:
             part.close()

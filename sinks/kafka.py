@@ -99,16 +99,19 @@ class OutboxRelay:
         return len(ids) - len(ready)
 
     def _send(self, messages: Sequence[OutboxMessage]) -> None:
-        if not messages:
-            return
-        try:
-            producer = self.producer()
-            futures = [
-                producer.send(m.topic, key=m.key, value=m.value, headers=list(m.headers))
-                for m in messages
-            ]
-            producer.flush(timeout=30)
-            for future in futures:
-                future.get(timeout=30)
-        except KafkaError as exc:
-            raise BrokerUnavailableError(f"Kafka: {type(exc).__name__}") from exc
+        if messages:
+            send_all(self.producer(), messages)
+
+
+def send_all(producer: Producer, messages: Sequence[OutboxMessage]) -> None:
+    """Send the messages and return once Kafka acknowledged every one of them."""
+    try:
+        futures = [
+            producer.send(m.topic, key=m.key, value=m.value, headers=list(m.headers))
+            for m in messages
+        ]
+        producer.flush(timeout=30)
+        for future in futures:
+            future.get(timeout=30)
+    except KafkaError as exc:
+        raise BrokerUnavailableError(f"Kafka: {type(exc).__name__}") from exc

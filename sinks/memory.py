@@ -126,6 +126,18 @@ class MemoryUnitOfWork:
             known.update(current)
         return AlertChanges(raised, withdrawn)
 
+    def claim_alerts(self, alerts: Sequence[tuple[str, Alert]]) -> list[Alert]:
+        kept = []
+        for source, alert in alerts:
+            if alert.alert_id in self.t.alerts or any(
+                cause in self.t.events for cause in alert.cause_event_ids
+            ):
+                continue
+            self.t.alerts[alert.alert_id] = AlertRow(alert, source, True)
+            self.t.by_source.setdefault(source, set()).add(alert.alert_id)
+            kept.append(alert)
+        return kept
+
     def raised_alerts(self, sources: Sequence[str]) -> dict[str, list[Alert]]:
         found: dict[str, list[Alert]] = {}
         for source in sources:

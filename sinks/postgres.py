@@ -379,17 +379,24 @@ class PostgresUnitOfWork:
                 "SELECT alert_id::text FROM alerts_held WHERE source = ANY(%s)", (sources,)
             )
         }
-        rows, hold, raised = [], [], []
+        rows, new, hold, raised = [], [], [], []
         for source in sources:
             for a in sorted(holding[source], key=lambda a: a.alert_id):
                 before = known.get(a.alert_id)
-                if before is not None or a.due_at is None or a.due_at <= now:
+                if before is None and (a.due_at is None or a.due_at <= now):
+                    new.append(a)
+                elif before is not None:
                     rows.append(_alert_row(a, source))
-                    if before is None or before[0]:
-                        raised.append(a)  # new, or holding again after a withdrawal
+                    if before[0]:
+                        raised.append(a)  # holding again after a withdrawal
                 else:
                     hold.append((a.alert_id, source, a.due_at, to_json(alert_to_json(a))))
         self._upsert_alerts(rows)
+        # A new alert is raised here unless the sentinel claimed it meanwhile (its row,
+        # committed or not, wins the insert: see claim_alerts).
+        sources_of = {a.alert_id: s for s in sources for a in holding[s]}
+        inserted = self._insert_alerts([_alert_row(a, sources_of[a.alert_id]) for a in new])
+        raised += [a for a in new if a.alert_id in inserted]
         with self.conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO alerts_held (alert_id, source, due_at, alert)"
@@ -418,6 +425,38 @@ class PostgresUnitOfWork:
         return AlertChanges(
             sorted(raised, key=lambda a: a.alert_id), [(source, a) for _, source, a in gone]
         )
+
+    def claim_alerts(self, alerts: Sequence[tuple[str, Alert]]) -> list[Alert]:
+        causes = sorted({c for _, a in alerts for c in a.cause_event_ids})
+        decided = {
+            str(row[0])
+            for row in self.conn.execute(
+                "SELECT event_id::text FROM events WHERE event_id = ANY(%s::uuid[])", (causes,)
+            )
+        }
+        wanted = [(s, a) for s, a in alerts if not decided & set(a.cause_event_ids)]
+        inserted = self._insert_alerts([_alert_row(a, source) for source, a in wanted])
+        return [a for _, a in wanted if a.alert_id in inserted]
+
+    def _insert_alerts(self, rows: Sequence[tuple[Any, ...]]) -> set[str]:
+        """Insert alerts not known yet; the ids inserted (a row another transaction holds
+        is waited for, and is then not inserted)."""
+        if not rows:
+            return set()
+        inserted: set[str] = set()
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO alerts (alert_id, source, {_ALERT_COLUMNS})"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id::text",
+                rows,
+                returning=True,
+            )
+            while True:
+                inserted.update(str(row[0]) for row in cur.fetchall())
+                if not cur.nextset():
+                    break
+        return inserted
 
     def _upsert_alerts(self, rows: Sequence[tuple[Any, ...]]) -> None:
         with self.conn.cursor() as cur:

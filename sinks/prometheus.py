@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import psycopg
@@ -29,6 +29,9 @@ from prometheus_client.registry import Collector
 
 from processors import metrics
 from sinergi.breach import NOTIFY_WITHIN, Check, Kind
+
+if TYPE_CHECKING:
+    from processors.sentinel import Watched
 
 log = logging.getLogger(__name__)
 
@@ -323,6 +326,48 @@ class WorkerMetrics:
             "Offset commits that failed after the batch was stored (it will be redelivered).",
             registry=self.registry,
         )
+
+        self.sentinel_records = Counter(
+            "sinergi_sentinel_records",
+            "Records the processor's sentinel read, by what it did: watched (may alert on"
+            " their own), passed (cannot), too_old (left to the ledger: it was behind).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.sentinel_alerts = Counter(
+            "sinergi_sentinel_alerts",
+            "Alerts the sentinel raised ahead of the ledger, by rule.",
+            ["rule"],
+            registry=self.registry,
+        )
+        self.sentinel_seconds = Histogram(
+            "sinergi_sentinel_alert_seconds",
+            "From the hub's receipt of a record to Kafka's acknowledgement of the alert the"
+            " sentinel raised for it.",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.sentinel_faults = Counter(
+            "sinergi_sentinel_faults",
+            "Times the sentinel stopped on a fault and started again, by cause (the"
+            " ledger raises what it missed).",
+            ["cause"],
+            registry=self.registry,
+        )
+
+    def watched(self, result: Watched) -> None:
+        """The sentinel's observer: what it did with a batch."""
+        passed = result.messages - result.too_old - result.candidates
+        for outcome, n in (("watched", result.candidates), ("passed", passed),
+                           ("too_old", result.too_old)):  # fmt: skip
+            if n:
+                self.sentinel_records.labels(outcome).inc(n)
+        for alert, seconds in zip(result.raised, result.seconds, strict=True):
+            self.sentinel_alerts.labels(alert.rule.value).inc()
+            self.sentinel_seconds.observe(seconds)
+
+    def failed(self, cause: str) -> None:
+        self.sentinel_faults.labels(cause).inc()
 
     def total_lag(self) -> float:
         """Messages not yet processed, over every topic (the lag gauge's sum)."""

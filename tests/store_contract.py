@@ -195,6 +195,49 @@ def test_an_alert_that_stops_holding_while_it_waits_is_never_raised(probe: Probe
     assert work(probe, lambda u: u.raise_due(NOW + timedelta(days=2))) == []
 
 
+def test_an_alert_claimed_early_is_raised_once_and_withdrawn_if_the_ledger_does_not_hold_it(
+    probe: Probe,
+):
+    alert = an_alert(8)
+    assert work(probe, lambda u: u.claim_alerts([("case:8", alert)])) == [alert]
+    assert probe.alert(alert.alert_id) == "raised"
+    assert work(probe, lambda u: u.claim_alerts([("case:8", alert)])) == []
+    confirmed = work(probe, lambda u: u.sync_alerts({"case:8": [alert]}, NOW))
+    assert (confirmed.raised, confirmed.withdrawn) == ([], [])
+    gone = work(probe, lambda u: u.sync_alerts({"case:8": []}, NOW))
+    assert [(source, a.alert_id) for source, a in gone.withdrawn] == [("case:8", alert.alert_id)]
+    assert work(probe, lambda u: u.claim_alerts([("case:8", alert)])) == []
+    assert probe.alert(alert.alert_id) == "withdrawn"
+
+
+def test_an_alert_is_not_claimed_once_the_ledger_raised_it_or_stored_its_cause(probe: Probe):
+    raised = an_alert(9)
+    work(probe, lambda u: u.sync_alerts({"case:9": [raised]}, NOW))
+    event = interception(10)
+    decided = dataclasses.replace(an_alert(10), cause_event_ids=(event.event_id,))
+    work(probe, lambda u: u.add_events([stored(event)]))
+    fresh = an_alert(11)
+    claims = [("case:9", raised), ("case:10", decided), ("case:11", fresh)]
+    assert work(probe, lambda u: u.claim_alerts(claims)) == [fresh]
+    assert probe.alert(decided.alert_id) is None
+
+
+def test_a_claim_whose_unit_fails_leaves_nothing(probe: Probe):
+    alert = an_alert(12)
+    claimed: list[Alert] = []
+
+    def claim_then_fail() -> None:
+        with probe.store.unit_of_work() as uow:
+            claimed.extend(uow.claim_alerts([("case:12", alert)]))
+            raise RuntimeError("Kafka did not acknowledge the alert")
+
+    with pytest.raises(RuntimeError):
+        claim_then_fail()
+    assert claimed == [alert]
+    assert probe.alert(alert.alert_id) is None
+    assert work(probe, lambda u: u.claim_alerts([("case:12", alert)])) == [alert]
+
+
 def ack(alert_id: str, minutes: int) -> Acknowledgement:
     event = acknowledgement(alert_id, minutes=minutes)
     return Acknowledgement(

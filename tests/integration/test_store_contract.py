@@ -4,7 +4,9 @@ as the in-memory store's, against this test's own database."""
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from kafka import KafkaConsumer
@@ -84,3 +86,31 @@ def probe(hub: Hub) -> Iterator[PostgresProbe]:
     found = PostgresProbe(hub)
     yield found
     found.store.close()
+
+
+def test_a_claim_and_the_ledger_raising_the_same_alert_at_once_raise_it_once(
+    probe: PostgresProbe,
+):
+    """The sentinel's claim, not yet committed (it waits for Kafka), and the ledger's batch
+    raising the same alert: the batch waits for the claim and does not raise it again."""
+    alert = an_alert(13)  # noqa: F405
+    other = PostgresLedgerStore(bootstrap.conninfo(probe.hub.settings, "sinergi_processor"))
+    outcome: list[Any] = []
+    try:
+        with probe.store.unit_of_work() as claiming:
+            assert claiming.claim_alerts([("case:13", alert)]) == [alert]
+
+            def ledger() -> None:
+                with other.unit_of_work() as uow:
+                    outcome.append(uow.sync_alerts({"case:13": [alert]}, NOW))  # noqa: F405
+
+            batch = threading.Thread(target=ledger)
+            batch.start()
+            batch.join(timeout=1.0)
+            assert batch.is_alive()  # waiting for the claim's row
+        batch.join(timeout=30)
+    finally:
+        other.close()
+    [changes] = outcome
+    assert (changes.raised, changes.withdrawn) == ([], [])
+    assert probe.alert(alert.alert_id) == "raised"

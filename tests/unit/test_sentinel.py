@@ -1,0 +1,215 @@
+"""The sentinel (processors/sentinel.py): a record that alerts on its own is alerted as it
+arrives, the ledger does not raise it again, and police end up with the same alerts,
+the same words, as from the ledger alone."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from processors.alerts import AlertRules
+from processors.people import People
+from processors.ports import RawMessage
+from processors.sentinel import Sentinel, SentinelThread, Watched
+from processors.vault import VaultKeys
+from producers.amend import Correction
+from schemas import crypto
+from schemas.model import AlertRaised, AlertRule, AlertWithdrawn, Event
+from schemas.person_seal import key_id
+from schemas.topics import topic_of
+from sinks.memory import MemoryVault
+from tests.factories import interception, ltsa, person, placement, tip
+from tests.unit.memory_hub import NOW_MS, MemoryHub, memory_hub
+
+INTAKE = X25519PrivateKey.generate()
+PUBLIC = crypto.public_sealing(INTAKE)
+CHILD = person(1, birth_date=date(2010, 6, 1))  # 15 at the factories' dates
+ADULT = person(2, birth_date=date(1990, 1, 1))
+
+
+def private_for(kid: str) -> X25519PrivateKey | None:
+    return INTAKE if kid == key_id(PUBLIC) else None
+
+
+def hub(rules: AlertRules | None = None, vault: MemoryVault | None = None) -> MemoryHub:
+    vault = vault or MemoryVault(VaultKeys(kek=crypto.data_key(), lookup_key=crypto.data_key()))
+    return memory_hub(rules, people=People(vault, private_for), intake=PUBLIC)
+
+
+class Kafka:
+    """What the sentinel publishes, as Kafka acknowledged it (or refuses, when down)."""
+
+    def __init__(self) -> None:
+        self.sent: list[Event] = []
+        self.down = False
+
+    def __call__(self, events: Sequence[Event]) -> None:
+        if self.down and events:
+            raise ConnectionError("Kafka did not acknowledge")
+        self.sent.extend(events)
+
+
+def sentinel(on: MemoryHub, kafka: Kafka, rules: AlertRules | None = None) -> Sentinel:
+    return Sentinel(
+        on.pipeline,
+        on.store,
+        kafka,
+        rules=rules or AlertRules(),
+        unit="hub-test",
+        max_age_s=60,
+        clock_ms=lambda: NOW_MS,
+    )
+
+
+def arriving(on: MemoryHub, events: Sequence[Event], *, seconds_ago: float = 0.1):
+    """The messages desks send for ``events`` (people sealed), received ``seconds_ago``."""
+    encode = on.serializer()
+    at = int(NOW_MS - seconds_ago * 1000)
+    return [
+        RawMessage(topic_of(e).name, 0, n, e.partition_key().encode(),
+                   encode(topic_of(e).name, e), timestamp_ms=at)
+        for n, e in enumerate(events, start=1)
+    ]  # fmt: skip
+
+
+def said(alert: AlertRaised) -> dict[str, Any]:
+    """What an alert tells police (all but when the hub wrote it down)."""
+    told = dataclasses.asdict(alert)
+    del told["envelope"]["recorded_at"]
+    return told
+
+
+def records() -> list[Event]:
+    return [
+        interception(1, person=CHILD),
+        interception(2, person=ADULT, minutes=5),
+        placement(3, person=person(3, birth_date=date(2010, 2, 1)), minutes=10),
+        ltsa(4, person=ADULT, minutes=15),
+        tip(minutes=20),
+    ]
+
+
+def test_records_that_alert_on_their_own_are_alerted_on_arrival_and_once_with_the_ledgers_words():
+    live, kafka, recorded = hub(), Kafka(), records()
+    batch = arriving(live, recorded)
+    watched = sentinel(live, kafka).watch(batch)
+    assert (watched.messages, watched.too_old, watched.candidates) == (5, 0, 2)
+    assert sorted(a.rule for a in watched.raised) == [
+        AlertRule.MINOR_INTERCEPTED,
+        AlertRule.UNDERAGE_REGISTRATION,
+    ]
+    assert [e.event_id for e in kafka.sent] == [a.alert_id for a in watched.raised]
+    assert all(0.09 < s < 0.2 for s in watched.seconds)
+
+    live.pipeline.process(batch)
+    live.pipeline.publish_pending()
+    from_ledger = live.published(AlertRaised.event_type)
+    assert not {e.event_id for e in from_ledger} & {e.event_id for e in kafka.sent}
+    assert {a.alert_id for a in watched.raised} <= set(live.holding())
+
+    # The same records through the ledger alone: police hear the same alerts, word for word.
+    alone = hub(vault=live.pipeline.people.vault)  # type: ignore[union-attr, arg-type]
+    alone.pipeline.process(arriving(alone, recorded))
+    alone.pipeline.publish_pending()
+    expected = {e.event_id: said(e) for e in alone.published(AlertRaised.event_type)}  # type: ignore[arg-type]
+    heard = {e.event_id: said(e) for e in [*kafka.sent, *from_ledger]}  # type: ignore[arg-type]
+    assert heard == expected and len(kafka.sent) + len(from_ledger) == len(expected)
+
+
+def test_a_record_the_ledger_has_stored_or_one_read_too_late_is_left_to_the_ledger():
+    live, kafka, child = hub(), Kafka(), interception(1, person=CHILD)
+    live.pipeline.process(arriving(live, [child]))
+    again = sentinel(live, kafka).watch(arriving(live, [child]))
+    assert (again.candidates, again.raised, kafka.sent) == (1, [], [])
+
+    another_child = interception(5, person=person(5, birth_date=date(2011, 1, 1)))
+    late = sentinel(live, kafka).watch(arriving(live, [another_child], seconds_ago=61))
+    assert (late.too_old, late.candidates, late.raised) == (1, 0, [])
+
+
+def test_an_alert_the_ledger_does_not_hold_is_withdrawn_after_it_was_raised():
+    live, kafka = hub(), Kafka()
+    child = interception(1, person=CHILD)
+    [raised] = sentinel(live, kafka).watch(arriving(live, [child])).raised
+    # The ledger reads the record together with its correction: an adult after all.
+    live.send(child, Correction(dataclasses.replace(child, person=ADULT)))
+    withdrawn = live.published(AlertWithdrawn.event_type)
+    assert [e.alert_id for e in withdrawn] == [raised.alert_id]  # type: ignore[attr-defined]
+    assert live.published(AlertRaised.event_type) == []
+    assert raised.alert_id not in live.holding()
+
+
+def test_an_alert_kafka_did_not_take_is_not_claimed_and_the_ledger_raises_it():
+    live, kafka = hub(), Kafka()
+    kafka.down = True
+    batch = arriving(live, [interception(1, person=CHILD)])
+    with pytest.raises(ConnectionError):
+        sentinel(live, kafka).watch(batch)
+    assert live.store.alerts == {}
+    live.pipeline.process(batch)
+    live.pipeline.publish_pending()
+    [alert] = live.published(AlertRaised.event_type)
+    assert alert.rule is AlertRule.MINOR_INTERCEPTED  # type: ignore[attr-defined]
+
+
+def test_a_rule_turned_off_is_not_raised_by_the_sentinel_either():
+    rules = AlertRules(enabled=frozenset(AlertRule) - {AlertRule.MINOR_INTERCEPTED})
+    live, kafka = hub(rules), Kafka()
+    watched = sentinel(live, kafka, rules).watch(arriving(live, records()))
+    assert [a.rule for a in watched.raised] == [AlertRule.UNDERAGE_REGISTRATION]
+
+
+class Polled:
+    def __init__(self, batches: list[list[Any]]) -> None:
+        self.batches = batches
+        self.commits = 0
+        self.closed = False
+
+    def poll(self, timeout_ms: int = 0, max_records: int | None = None) -> dict[Any, list[Any]]:
+        return {"tp": self.batches.pop(0)} if self.batches else {}
+
+    def commit(self) -> None:
+        self.commits += 1
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_the_thread_starts_again_after_a_fault_and_commits_what_it_watched():
+    live, kafka = hub(), Kafka()
+    [message] = arriving(live, [interception(1, person=CHILD)])
+    record = dataclasses.make_dataclass("Record", ["topic", "partition", "offset", "key",
+                                                   "value", "timestamp", "headers"])  # fmt: skip
+    consumers: list[Polled] = []
+    results: list[Watched] = []
+    faults: list[str] = []
+    thread: SentinelThread
+
+    def build() -> tuple[Sentinel, Polled, Any]:
+        if not faults:
+            raise ConnectionError("PostgreSQL is down")
+        consumers.append(Polled([[record(message.topic, 0, 1, message.key, message.value,
+                                         message.timestamp_ms, [])]]))  # fmt: skip
+        return sentinel(live, kafka), consumers[-1], lambda: None
+
+    class Observer:
+        def watched(self, result: Watched) -> None:
+            results.append(result)
+            thread.halt.set()
+
+        def failed(self, cause: str) -> None:
+            faults.append(cause)
+
+    thread = SentinelThread(build, Observer(), poll_ms=1, retry_s=0.01)
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert faults == ["ConnectionError"]
+    [result] = results
+    assert [a.rule for a in result.raised] == [AlertRule.MINOR_INTERCEPTED]
+    assert (consumers[0].commits, consumers[0].closed) == (1, True)
