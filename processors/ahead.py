@@ -29,6 +29,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
@@ -47,6 +48,22 @@ _PR_SET_PDEATHSIG = 1
 _pipeline: Pipeline | None = None  # the helper's own, built once at its start
 
 
+# How much the batch work (the worker's thread that applies batches, and its helper
+# process) yields the CPU when the cores are short: to the sentinel's thread
+# (processors/sentinel.py), which tells police of a child intercepted while the batches
+# queue, and to PostgreSQL and Kafka, which the batches wait on. Measured on two cores
+# under 2,000 events/s of background: the alert p99 fell from 249 ms to 158 ms, and the
+# drain did not slow down (2,219 and 2,572 events/s).
+NICENESS = 5
+
+
+def yield_cpu() -> None:
+    """Lower the calling thread's priority by :data:`NICENESS` (Linux: per thread)."""
+    with contextlib.suppress(OSError, AttributeError):
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + NICENESS)
+
+
 def _start(build: Callable[..., Pipeline], args: tuple[Any, ...]) -> None:
     """In the helper: die with the worker, then build the pipeline."""
     with contextlib.suppress(OSError, AttributeError):
@@ -54,6 +71,7 @@ def _start(build: Callable[..., Pipeline], args: tuple[Any, ...]) -> None:
     if os.getppid() == 1:  # the worker died before the line above took effect
         os._exit(0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when to stop
+    yield_cpu()
     global _pipeline
     _pipeline = build(*args)
 

@@ -41,7 +41,7 @@ from typing import Any, Protocol, TypeVar
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from processors.ahead import Helper, Packed, unpack
+from processors.ahead import Helper, Packed, unpack, yield_cpu
 from processors.isolation import process_isolating
 from processors.pipeline import BatchResult, Pipeline
 from processors.ports import RawMessage, Written
@@ -183,7 +183,9 @@ class LedgerWorker:
         self.health = health or Health()
         self.on_batch = on_batch
         self.backoff = Backoff(cfg.backoff_initial_s, cfg.backoff_max_s)
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
+        self.executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="ledger", initializer=yield_cpu
+        )
         self.pipeline: Pipeline | None = None
         self.relay_due = True  # a previous run may have left messages in the outbox
         self.relaying: asyncio.Future[int] | None = None  # the helper relaying the outbox

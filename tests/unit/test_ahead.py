@@ -154,3 +154,23 @@ def test_the_replay_processes_a_batch_itself_when_what_the_helper_received_canno
     rebuild._apply(pipeline, batch, received, helper)
     assert calls == [5, 5]  # what the helper received, then the batch processed here
     assert ledger(pipeline) == alone
+
+
+def test_the_batch_work_yields_the_cpu_by_its_niceness_in_its_own_thread_only():
+    import os
+    import threading
+
+    from processors.ahead import NICENESS, yield_cpu
+
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: list[int] = []
+
+    def batch_thread() -> None:
+        yield_cpu()
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    thread = threading.Thread(target=batch_thread)
+    thread.start()
+    thread.join()
+    assert seen == [min(19, mine + NICENESS)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine
