@@ -49,11 +49,10 @@ _pipeline: Pipeline | None = None  # the helper's own, built once at its start
 
 
 # How much the batch work (the worker's thread that applies batches, and its helper
-# process) yields the CPU when the cores are short: to the sentinel's thread
+# process) yields the CPU when the cores are short: to the sentinel
 # (processors/sentinel.py), which tells police of a child intercepted while the batches
-# queue, and to PostgreSQL and Kafka, which the batches wait on. Measured on two cores
-# under 2,000 events/s of background: the alert p99 fell from 249 ms to 158 ms, and the
-# drain did not slow down (2,219 and 2,572 events/s).
+# queue, and to PostgreSQL and Kafka, which the batches wait on (see the README's issue 8
+# history for what it measured).
 NICENESS = 5
 
 

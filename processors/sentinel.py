@@ -39,7 +39,7 @@ from typing import Any, Protocol
 
 from processors.alerts import RECORD_ALERTING, Alert, AlertRules, record_alerts
 from processors.intake import Outcome
-from processors.ledger import Kind, Ref, fact_of, person_of
+from processors.ledger import Kind, Ref, fact_of
 from processors.outgoing import alert_event
 from processors.person_rules import below_migrant_work_age, is_minor
 from processors.pipeline import Pipeline
@@ -69,6 +69,7 @@ class Sentinel:
         pipeline: Pipeline,
         store: LedgerStore,
         send: Callable[[Sequence[Event]], None],
+        peek: Callable[[bytes | None], tuple[int, type[Event], dict[str, Any]]],
         *,
         rules: AlertRules,
         unit: str,
@@ -78,6 +79,7 @@ class Sentinel:
         self.pipeline = pipeline
         self.store = store
         self.send = send  # publishes and returns once Kafka acknowledged, or raises
+        self.peek = peek  # the Avro record, without making an event of it
         self.rules = rules
         self.unit = unit
         self.max_age_ms = max_age_s * 1000
@@ -115,13 +117,12 @@ class Sentinel:
         sealed) is a child's or below the age for migrant work. Anything that does not
         decode is the ledger's to refuse."""
         try:
-            _, event, _ = self.pipeline.intake.decode(msg.value)
+            _, kind, record = self.peek(msg.value)
         except Exception:  # the ledger dead-letters it, with the reason
             return False
-        if event.event_type not in RECORD_ALERTING:
+        if kind.event_type not in RECORD_ALERTING:
             return False
-        person = person_of(event)
-        age = person.age_at_fact if person is not None else None
+        age = (record.get("person") or {}).get("age_at_fact")
         return is_minor(age, self.rules.person) or below_migrant_work_age(age, self.rules.person)
 
 
@@ -141,6 +142,10 @@ class Observer(Protocol):
     def failed(self, cause: str) -> None: ...
 
 
+# What the sentinel is made of: itself, its consumer, and how to let go of the rest.
+Build = Callable[[], tuple[Sentinel, Consumer, Callable[[], None]]]
+
+
 class SentinelThread(threading.Thread):
     """Runs a sentinel beside the ledger worker, in the worker's process: poll, watch,
     commit; on a fault, log its kind (never a message's content), wait and start again
@@ -149,7 +154,7 @@ class SentinelThread(threading.Thread):
 
     def __init__(
         self,
-        build: Callable[[], tuple[Sentinel, Consumer, Callable[[], None]]],
+        build: Build,
         observer: Observer,
         *,
         poll_ms: int = 100,

@@ -404,6 +404,7 @@ def sentinel_parts(settings: Settings) -> tuple[Sentinel, KafkaConsumer, Callabl
         parts.pipeline,
         parts.store,
         send,
+        EventDeserializer(registry_reader(settings)).decode_dict,
         rules=alert_rules(settings),
         unit=PROCESSOR_MEMBER,
         max_age_s=settings.sentinel_max_age_s,

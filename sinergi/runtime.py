@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import random
@@ -164,7 +165,7 @@ def run_processor(settings: Settings) -> None:
             await worker.run()
 
     # Alerts a record raises on its own, as the record arrives (processors/sentinel.py).
-    sentinel = SentinelThread(lambda: bootstrap.sentinel_parts(settings), metrics)
+    sentinel = SentinelThread(functools.partial(bootstrap.sentinel_parts, settings), metrics)
     if settings.sentinel:
         # The sentinel's thread shares the interpreter with the batch being applied: a
         # shorter switch interval lets it in sooner (CPython's default is 5 ms).

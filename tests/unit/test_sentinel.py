@@ -21,6 +21,7 @@ from producers.amend import Correction
 from schemas import crypto
 from schemas.model import AlertRaised, AlertRule, AlertWithdrawn, Event
 from schemas.person_seal import key_id
+from schemas.serde import EventDeserializer
 from schemas.topics import topic_of
 from sinks.memory import MemoryVault
 from tests.factories import interception, ltsa, person, placement, tip
@@ -59,6 +60,7 @@ def sentinel(on: MemoryHub, kafka: Kafka, rules: AlertRules | None = None) -> Se
         on.pipeline,
         on.store,
         kafka,
+        EventDeserializer(on.registry).decode_dict,
         rules=rules or AlertRules(),
         unit="hub-test",
         max_age_s=60,
