@@ -92,7 +92,7 @@ class Sentinel:
         raised: list[Alert] = []
         seconds: list[float] = []
         if candidates:
-            claims: list[tuple[str, Alert]] = []
+            claims: dict[str, tuple[str, Alert]] = {}  # by id: a message sent twice
             received_ms: dict[str, float] = {}
             for item in self.pipeline.prepare(candidates, now_ms=now_ms):
                 stored = item.stored
@@ -100,12 +100,12 @@ class Sentinel:
                     continue  # refused, or names no case: the ledger's to handle
                 fact = fact_of(stored.event, stored.received_at)
                 for alert in record_alerts(fact, stored.case_id, self.rules):
-                    claims.append((str(Ref(Kind.CASE, stored.case_id)), alert))
-                    received_ms[alert.alert_id] = item.msg.timestamp_ms
+                    claims.setdefault(alert.alert_id, (str(Ref(Kind.CASE, stored.case_id)), alert))
+                    received_ms.setdefault(alert.alert_id, item.msg.timestamp_ms)
             if claims:
                 now = datetime.fromtimestamp(now_ms / 1000, UTC)
                 with self.store.unit_of_work() as uow:
-                    raised = uow.claim_alerts(claims)
+                    raised = uow.claim_alerts(list(claims.values()))
                     self.send([alert_event(a, self.unit, now) for a in raised])
                 done_ms = self.clock_ms()
                 seconds = [(done_ms - received_ms[a.alert_id]) / 1000 for a in raised]

@@ -437,7 +437,9 @@ class PostgresUnitOfWork:
                 "SELECT event_id::text FROM events WHERE event_id = ANY(%s::uuid[])", (causes,)
             )
         }
-        wanted = [(s, a) for s, a in alerts if not decided & set(a.cause_event_ids)]
+        wanted = list(
+            {a.alert_id: (s, a) for s, a in alerts if not decided & set(a.cause_event_ids)}.values()
+        )
         inserted = self._insert_alerts([_alert_row(a, source) for source, a in wanted])
         return [a for _, a in wanted if a.alert_id in inserted]
 

@@ -123,6 +123,12 @@ def test_records_that_alert_on_their_own_are_alerted_on_arrival_and_once_with_th
     assert heard == expected and len(kafka.sent) + len(from_ledger) == len(expected)
 
 
+def test_a_record_sent_twice_in_one_poll_is_alerted_once():
+    live, kafka, child = hub(), Kafka(), interception(1, person=CHILD)
+    watched = sentinel(live, kafka).watch(arriving(live, [child, child]))
+    assert (watched.candidates, len(watched.raised), len(kafka.sent)) == (2, 1, 1)
+
+
 def test_a_record_the_ledger_has_stored_or_one_read_too_late_is_left_to_the_ledger():
     live, kafka, child = hub(), Kafka(), interception(1, person=CHILD)
     live.pipeline.process(arriving(live, [child]))
