@@ -384,7 +384,7 @@ class PostgresUnitOfWork:
             for a in sorted(holding[source], key=lambda a: a.alert_id):
                 before = known.get(a.alert_id)
                 if before is None and (a.due_at is None or a.due_at <= now):
-                    new.append(a)
+                    new.append(_alert_row(a, source))
                 elif before is not None:
                     rows.append(_alert_row(a, source))
                     if before[0]:
@@ -394,9 +394,8 @@ class PostgresUnitOfWork:
         self._upsert_alerts(rows)
         # A new alert is raised here unless the sentinel claimed it meanwhile (its row,
         # committed or not, wins the insert: see claim_alerts).
-        sources_of = {a.alert_id: s for s in sources for a in holding[s]}
-        inserted = self._insert_alerts([_alert_row(a, sources_of[a.alert_id]) for a in new])
-        raised += [a for a in new if a.alert_id in inserted]
+        inserted = self._insert_alerts(new)
+        raised += [a for s in sources for a in holding[s] if a.alert_id in inserted]
         with self.conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO alerts_held (alert_id, source, due_at, alert)"
