@@ -53,6 +53,7 @@ from sinergi.erasure import ErasureError
 from sinergi.i18n import t
 from sinergi.person import NothingHeldError, PersonExportError, checked_text
 from sinks.erasure import Confirmation, ErasureRefusedError, ErasureStore, Request, relay_own
+from sinks.kafka import BrokerUnavailableError, send_all
 
 person_app = typer.Typer(help=t("group.person"), no_args_is_help=True)
 app.add_typer(person_app, name="person")
@@ -166,14 +167,7 @@ class HubAnnouncer:
         return outbox_message(self.publisher.encode(event))
 
     def send(self, messages: Sequence[OutboxMessage]) -> None:
-        producer = self.publisher.producer
-        futures = [
-            producer.send(m.topic, key=m.key, value=m.value, headers=list(m.headers))
-            for m in messages
-        ]
-        producer.flush(timeout=30)
-        for future in futures:
-            future.get(timeout=30)
+        send_all(self.publisher.producer, messages)
 
     def relay(self, done: list[Confirmation]) -> int:
         """Send these erasures' announcements now; 0 when Kafka cannot take them (they
@@ -181,7 +175,7 @@ class HubAnnouncer:
         ids = [c.outbox_id for c in done if c.outbox_id is not None]
         try:
             return relay_own(bootstrap.conninfo(self.settings, "sinergi_owner"), ids, self.send)
-        except (KafkaError, OSError, psycopg.Error):
+        except (KafkaError, BrokerUnavailableError, OSError, psycopg.Error):
             return 0
 
     def close(self) -> None:
