@@ -57,7 +57,16 @@ def as_recorded(
 ) -> list[Recorded]:
     """The events a form built from ``rows``, those of rows with ``corrects`` marked as
     corrections (their event id is the one they correct)."""
-    corrects = {(row.get("corrects") or "").strip().lower() for row in rows} - {""}
+    return marked(events, corrected_ids(rows))
+
+
+def corrected_ids(rows: Iterable[Mapping[str, str | None]]) -> frozenset[str]:
+    """The event ids the ``corrects`` column of ``rows`` names."""
+    return frozenset((row.get("corrects") or "").strip().lower() for row in rows) - {""}
+
+
+def marked(events: Sequence[Event], corrects: frozenset[str]) -> list[Recorded]:
+    """``events``, those whose id is in ``corrects`` as corrections."""
     return [Correction(e) if e.event_id in corrects else e for e in events]
 
 

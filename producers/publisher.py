@@ -40,7 +40,7 @@ from schemas.model import (
 from schemas.serde import Serializer
 from schemas.topics import topic_of
 
-__all__ = ["Delivery", "Encoded", "Publisher", "Sent", "kafka_producer"]
+__all__ = ["Delivery", "Encoded", "Producer", "Publisher", "Sent", "kafka_producer"]
 
 log = logging.getLogger(__name__)
 
@@ -213,9 +213,14 @@ class Publisher:
         kept), keep them in the desk's outbox, then deliver everything pending, in order.
         A correction or retraction is published as the RecordCorrected or RecordRetracted
         of this desk's member."""
-        outbox = self._desk()
-        messages = self.desk_messages([self.amendment(event) for event in events])
-        recorded = outbox.put(messages)
+        self._desk()
+        return self.keep(self.desk_messages([self.amendment(event) for event in events]))
+
+    def keep(self, messages: Sequence[DeskMessage]) -> Delivery:
+        """Keep signed ``messages`` (:meth:`desk_messages`, made here or by a desk's helper
+        processes) in the desk's outbox in one transaction, then deliver everything
+        pending, in order."""
+        recorded = self._desk().put(messages)
         ids = frozenset(m.event_id for m in messages)
         return replace(self.sync(), recorded=recorded, ids=ids)
 

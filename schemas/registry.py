@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import httpx
@@ -36,6 +37,27 @@ class SchemaRegistry(Protocol):
     def lookup(self, subject: str, schema_text: str) -> int | None: ...
 
     def schema(self, schema_id: int) -> str: ...
+
+
+class GivenSchemas:
+    """The schema ids another process looked up, handed to this one: a desk's helper
+    processes encode a large file with the ids the command looked up (in its outbox or
+    at the registry), and reach nothing themselves. Lookups only."""
+
+    def __init__(self, ids: Mapping[tuple[str, str], int]) -> None:
+        self.ids = dict(ids)  # (subject, schema text) -> id
+
+    def register(self, subject: str, schema_text: str) -> int:
+        raise RegistryError(f"{subject}: this process only encodes with the ids it was given")
+
+    def lookup(self, subject: str, schema_text: str) -> int | None:
+        found = self.ids.get((subject, schema_text))
+        if found is None:
+            raise RegistryError(f"{subject}: not among the schema ids this process was given")
+        return found
+
+    def schema(self, schema_id: int) -> str:
+        raise RegistryError(f"schema {schema_id}: this process only encodes")
 
 
 class RegistryClient:

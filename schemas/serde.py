@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from fastavro import schemaless_reader, schemaless_writer
@@ -18,7 +18,7 @@ from fastavro.validation import ValidationError, validate
 from schemas import avro
 from schemas.codec import from_dict, to_dict
 from schemas.model import EVENT_TYPES, Event
-from schemas.registry import RegistryError, RegistryUnavailableError, SchemaRegistry
+from schemas.registry import GivenSchemas, RegistryError, RegistryUnavailableError, SchemaRegistry
 from schemas.topics import subject_for
 
 MAGIC = 0
@@ -96,6 +96,14 @@ class EventSerializer:
                 )
             self._ids[key] = found
         return self._ids[key]
+
+    def given(self, pairs: Iterable[tuple[str, str]]) -> GivenSchemas:
+        """The schema ids of these (topic, event type) pairs, looked up now, to encode the
+        same events in another process (``EventSerializer(serializer.given(...))``)."""
+        return GivenSchemas(
+            {(subject_for(topic, name), avro.load(name).text): self.schema_id(topic, name)
+             for topic, name in pairs}
+        )  # fmt: skip
 
     def __call__(self, topic: str, event: Event) -> bytes:
         schema = avro.load(event.event_type)

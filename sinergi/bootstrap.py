@@ -38,7 +38,7 @@ from processors.worker import WorkerConfig
 from producers.forms import Desk, desk_for
 from producers.outbox import DeskOutbox, RememberedSchemas
 from producers.pseudonym import Pseudonymiser, load_or_create_key
-from producers.publisher import Publisher, kafka_producer
+from producers.publisher import Producer, Publisher, kafka_producer
 from producers.sealing import PersonSealer, SealingSerializer
 from producers.signing import Signer
 from schemas import avro, crypto
@@ -48,7 +48,7 @@ from schemas.directory import Directory, DirectoryError, DirectoryUnavailableErr
 from schemas.directory import load as load_directory
 from schemas.model import Agency, Event
 from schemas.person_seal import INTAKE_ROLE, desk_seal_secret
-from schemas.registry import RegistryClient, SchemaRegistry
+from schemas.registry import GivenSchemas, RegistryClient, SchemaRegistry
 from schemas.serde import EventDeserializer, EventSerializer, Serializer
 from schemas.topics import ALL_TOPICS, BY_EVENT_TYPE, INPUT_TOPICS, subject_for
 from sinergi.config import Settings
@@ -193,12 +193,33 @@ def desk_publisher(settings: Settings, unit: str) -> Publisher:
     outbox = desk_outbox(settings, unit)
     return Publisher(
         lambda: kafka_producer(settings.bootstrap_servers, **options),
-        sealing(
-            settings, EventSerializer(RememberedSchemas(outbox, registry_reader(settings))), unit
-        ),
+        sealing(settings, desk_schemas(settings, outbox), unit),
         settings.topic,
         sign,
         outbox=outbox,
+        replay_window=timedelta(hours=settings.replay_window_hours),
+    )
+
+
+def desk_schemas(settings: Settings, outbox: DeskOutbox) -> EventSerializer:
+    """A desk's encoding (before sealing): the schema ids it looked up are kept in its
+    outbox, so that it still frames events while the hub cannot be reached."""
+    return EventSerializer(RememberedSchemas(outbox, registry_reader(settings)))
+
+
+def desk_encoder(settings: Settings, unit: str, schemas: GivenSchemas) -> Publisher:
+    """A desk's publisher in one of its helper processes (:mod:`sinergi.desk_pool`): it
+    seals, encodes and signs as :func:`desk_publisher` does, with the schema ids the
+    command looked up (``schemas``), and never sends: the command keeps and delivers."""
+
+    def no_producer() -> Producer:
+        raise RuntimeError("a desk's helper process encodes and signs; it never sends")
+
+    return Publisher(
+        no_producer,
+        sealing(settings, EventSerializer(schemas), unit),
+        settings.topic,
+        signer(settings, unit),
         replay_window=timedelta(hours=settings.replay_window_hours),
     )
 

@@ -74,7 +74,7 @@ def publish_rows(
     from_file: bool,
     as_admin: bool = False,
     json_lines: bool = False,
-) -> list[Event]:
+) -> list[str]:
     """Validate every row, then (unless a dry run) keep them all at the desk and deliver
     what waits there: a hub that cannot be reached leaves them waiting, not lost. A row
     with ``corrects`` is published as a correction of that record; ``as_admin``: signed
@@ -87,46 +87,56 @@ def publish_rows(
         signer = agency_admin(agency) if as_admin else desk.unit
         delivery = None
         with Steps(err) as steps:
-            if from_file:
-                counted = steps.step(t("progress.rows"), len(rows))
-                events = desk_pool.record_file(
-                    s, desk, form_name, rows, seal_as=None if dry_run else signer,
-                    progress=lambda n: steps.advance(counted, n),
-                )  # fmt: skip
+            counted = steps.step(t("progress.rows"), len(rows)) if from_file else None
+            advance = None if counted is None else lambda n: steps.advance(counted, n)
+            if dry_run:
+                events = (
+                    desk_pool.record_file(s, desk, form_name, rows, progress=advance)
+                    if from_file
+                    else [forms.record(desk, form, row) for row in rows]
+                )
+                ids = [event.event_id for event in events]
             else:
-                events = [forms.record(desk, form, row) for row in rows]
-            if not dry_run:
-                steps.step(t("progress.send"))
                 with bootstrap.desk_publisher(s, signer) as pub:
-                    delivery = pub.record(as_recorded(events, rows))
+                    if from_file:  # sealed, encoded and signed on every core
+                        signed = desk_pool.sign_file(
+                            s, desk, form_name, rows, pub, signer=signer, progress=advance
+                        )
+                        ids = signed.ids
+                        steps.step(t("progress.send"))
+                        delivery = pub.keep(signed.messages)
+                    else:
+                        events = [forms.record(desk, form, row) for row in rows]
+                        ids = [event.event_id for event in events]
+                        steps.step(t("progress.send"))
+                        delivery = pub.record(as_recorded(events, rows))
     except EXPECTED_ERRORS as exc:
         fail(exc)
     if delivery is None:
-        show_valid(form_name, events, json_lines=json_lines)
+        show_valid(form_name, ids, json_lines=json_lines)
     else:
-        show_recorded(agency, signer, form_name, events, delivery, json_lines=json_lines)
-    return events
+        show_recorded(agency, signer, form_name, ids, delivery, json_lines=json_lines)
+    return ids
 
 
-def show_valid(form_name: str, events: list[Event], *, json_lines: bool) -> None:
+def show_valid(form_name: str, ids: list[str], *, json_lines: bool) -> None:
     if json_lines:
-        print_json({"form": form_name, "valid": len(events), "sent": 0,
-                    "event_ids": [e.event_id for e in events]})  # fmt: skip
+        print_json({"form": form_name, "valid": len(ids), "sent": 0, "event_ids": ids})
         return
-    out.print(Text.assemble((t("valid", count=len(events), label=form_label(form_name)), "green")))
+    out.print(Text.assemble((t("valid", count=len(ids), label=form_label(form_name)), "green")))
 
 
 def show_recorded(
     agency: Agency,
     unit: str,
     form_name: str,
-    events: list[Event],
+    ids: list[str],
     delivery: Delivery,
     *,
     json_lines: bool = False,
 ) -> None:
     """What a recording command did: published, or kept at the desk, or both."""
-    mine = delivery.ids or {event.event_id for event in events}
+    mine = delivery.ids or set(ids)
     published = sum(item.event_id in mine for item in delivery.sent)
     earlier = len(delivery.sent) - published
     again = len(mine) - delivery.recorded
@@ -135,7 +145,7 @@ def show_recorded(
             {
                 "unit": unit,
                 "form": form_name,
-                "event_ids": [e.event_id for e in events] or sorted(mine),
+                "event_ids": ids or sorted(mine),
                 "published": published,
                 "published_earlier": earlier,
                 "already_recorded": again,
