@@ -7,6 +7,7 @@ event leaves the post: no NIK, no name, no phone number.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache, lru_cache
@@ -119,13 +120,38 @@ def _route_parser() -> Callable[[str], str]:
 RECRUITER_CONTACT = b"recruiter_contact"
 
 
+# Contacts sealed for police with one ephemeral key before a new one is made.
+CONTACTS_PER_KEY = 1000
+_agreement: tuple[str, crypto.Agreement, int] | None = None  # police key text, agreement, uses
+_agreement_lock = threading.Lock()
+
+
 def seal_for_police(desk: Desk, contact: str) -> str | None:
-    """The recruiter's contact as written, sealed so that only police can read it (each
-    with its own ephemeral key: :func:`schemas.crypto.seal`)."""
+    """The recruiter's contact as written, sealed so that only police can read it.
+
+    Up to :data:`CONTACTS_PER_KEY` contacts share one ephemeral key (an X25519 agreement
+    with the police key), each with its own random nonce: a file of a thousand rows costs
+    one key agreement for its contacts instead of a thousand (two X25519 multiplications,
+    about 70 µs, each). A police-sealed contact never travels alone: it is sealed again
+    to the hub's intake key with its person (:mod:`schemas.person_seal`, one ephemeral
+    key per message), and the hub keeps it under that person's data key; only police and
+    the hub ever see the shared ephemeral key, and only police can open what it seals."""
     if desk.police_sealing_key is None:
         return None
-    key = _police_key(desk.police_sealing_key)
-    return crypto.seal(key, contact.strip().encode(), RECRUITER_CONTACT)
+    agreement = _police_agreement(desk.police_sealing_key)
+    return agreement.seal(contact.strip().encode(), RECRUITER_CONTACT)
+
+
+def _police_agreement(text: str) -> crypto.Agreement:
+    """The agreement with the police key ``text`` to seal the next contact with: the
+    current one, or a new one after CONTACTS_PER_KEY contacts or for another key."""
+    global _agreement
+    with _agreement_lock:
+        if _agreement is None or _agreement[0] != text or _agreement[2] >= CONTACTS_PER_KEY:
+            _agreement = (text, crypto.Agreement(_police_key(text)), 0)
+        current, agreement, uses = _agreement
+        _agreement = (current, agreement, uses + 1)
+        return agreement
 
 
 @lru_cache(maxsize=16)

@@ -228,7 +228,7 @@ class Agreement:
     own nonce. The sender then pays one agreement per message instead of one per value,
     and the recipient, opening them together (:class:`Opener`), one exchange."""
 
-    __slots__ = ("nonce", "public", "recipient", "shared")
+    __slots__ = ("_ciphers", "nonce", "public", "recipient", "shared")
 
     def __init__(self, recipient: X25519PublicKey, *, seed: bytes | None = None) -> None:
         if seed is None:
@@ -241,6 +241,7 @@ class Agreement:
         self.public = ephemeral.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
         self.recipient = recipient.public_bytes(_RAW, serialization.PublicFormat.Raw)
         self.shared = ephemeral.exchange(recipient)
+        self._ciphers: dict[bytes, ChaCha20Poly1305] = {}  # by context
 
     def seal(self, plaintext: bytes, context: bytes, *, nonce: bytes | None = None) -> str:
         """``plaintext`` sealed with this agreement, bound to ``context``; ``nonce``: 12
@@ -248,8 +249,11 @@ class Agreement:
         nonce = os.urandom(12) if nonce is None else nonce
         if len(nonce) != 12:
             raise ValueError("a nonce is 12 bytes")
-        key = _seal_key(self.shared, self.public, self.recipient, context)
-        return b64(self.public + nonce + ChaCha20Poly1305(key).encrypt(nonce, plaintext, context))
+        cipher = self._ciphers.get(context)
+        if cipher is None:
+            key = _seal_key(self.shared, self.public, self.recipient, context)
+            cipher = self._ciphers[context] = ChaCha20Poly1305(key)
+        return b64(self.public + nonce + cipher.encrypt(nonce, plaintext, context))
 
 
 def _derive_seed(seed: bytes) -> bytes:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from producers import posts
 from producers.fields import InvalidInputError
 from producers.forms import FORMS, Desk, desk_for, read_csv, record, record_rows
 from producers.pseudonym import Pseudonymiser
@@ -171,18 +172,26 @@ def test_the_simulated_months_are_all_valid_input_and_reproducible():
     assert len({e.person.key for e in events}) < len(events)  # some people come back
 
 
-def test_each_contact_is_sealed_for_the_desks_police_key_with_its_own_ephemeral_key(desk):
-    """The police key is decoded once per key text (an import seals a contact per row):
-    a desk given another key seals for that one, and no two sealings share a key."""
+def test_contacts_are_sealed_for_the_desks_police_key_a_thousand_to_an_ephemeral_key(
+    desk, monkeypatch
+):
+    """The police key is decoded once per key text, and an ephemeral key seals up to
+    CONTACTS_PER_KEY contacts (an import seals a contact per row), each with its own
+    nonce: a desk given another key seals for that one, with a new ephemeral key."""
+    monkeypatch.setattr(posts, "CONTACTS_PER_KEY", 3)
     first, second = X25519PrivateKey.generate(), X25519PrivateKey.generate()
     old = replace(desk, police_sealing_key=crypto.public_sealing(first))
     new = replace(desk, police_sealing_key=crypto.public_sealing(second))
-    sealed = [intercept(d, row(), now=NOW).recruiter_contact_sealed for d in (old, old, new)]
+    desks = [old] * 4 + [new, old]
+    sealed = [intercept(d, row(), now=NOW).recruiter_contact_sealed for d in desks]
     assert all(sealed)
-    assert crypto.open_sealed(first, sealed[0], b"recruiter_contact") == b"0812-3456-7890"
-    assert crypto.open_sealed(first, sealed[1], b"recruiter_contact") == b"0812-3456-7890"
-    assert crypto.open_sealed(second, sealed[2], b"recruiter_contact") == b"0812-3456-7890"
+    for value, d in zip(sealed, desks, strict=True):
+        police = first if d is old else second
+        assert crypto.open_sealed(police, value, b"recruiter_contact") == b"0812-3456-7890"
     with pytest.raises(crypto.CryptoError):
-        crypto.open_sealed(first, sealed[2], b"recruiter_contact")
-    ephemeral = {crypto.unb64(s)[:32] for s in sealed}
-    assert len(ephemeral) == 3
+        crypto.open_sealed(first, sealed[4], b"recruiter_contact")
+    raw = [crypto.unb64(s) for s in sealed if s]
+    ephemeral = [value[:32] for value in raw]
+    assert ephemeral[0] == ephemeral[1] == ephemeral[2]  # three to a key here
+    assert len(set(ephemeral[2:])) == 4  # then a new one, another key's, and a new one
+    assert len({value[32:44] for value in raw}) == 6  # every nonce its own
