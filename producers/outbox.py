@@ -27,7 +27,7 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -78,6 +78,10 @@ _SCHEMA = (
 _SELECT_PENDING = (
     "SELECT seq, event_id, event_type, topic, signed_topic, msg_key, msg_value, headers,"
     " recorded_at_ms, signed_at_ms, attempts, last_error"
+    " FROM desk_outbox WHERE sent_at_ms IS NULL ORDER BY seq LIMIT ?"
+)
+_SELECT_PENDING_IDS = (
+    "SELECT seq, event_id, attempts, last_error"
     " FROM desk_outbox WHERE sent_at_ms IS NULL ORDER BY seq LIMIT ?"
 )
 
@@ -306,6 +310,19 @@ class DeskOutbox:
         rows = self._query(_SELECT_PENDING, (-1 if limit is None else limit,))
         return [_pending(row) for row in rows]
 
+    def _pending(self, limit: int, known: Mapping[str, DeskMessage]) -> list[Pending]:
+        """The first ``limit`` pending messages, those in ``known`` (just kept, as they
+        are in the file) without reading their content back."""
+        if not known:
+            return self.pending(limit)
+        rows = self._query(_SELECT_PENDING_IDS, (limit,))
+        if not all(event_id in known for _, event_id, _, _ in rows):
+            return self.pending(limit)  # older messages first: read as they are kept
+        return [
+            Pending(seq, known[event_id], attempts, error)
+            for seq, event_id, attempts, error in rows
+        ]
+
     def count_pending(self) -> int:
         [(count,)] = self._query("SELECT count(*) FROM desk_outbox WHERE sent_at_ms IS NULL")
         return int(count)
@@ -343,11 +360,21 @@ class DeskOutbox:
                 [(at, s.partition, s.offset, s.event_id) for s in sent],
             )
 
-    def deliver(self, send: Send, *, resign: Resign | None = None, chunk: int = 1000) -> Delivery:
+    def deliver(
+        self,
+        send: Send,
+        *,
+        resign: Resign | None = None,
+        chunk: int = 1000,
+        kept: Sequence[DeskMessage] = (),
+    ) -> Delivery:
         """Send what is pending, in order, ``chunk`` messages at a time, marking each
-        acknowledged one sent; stop at the first transport failure, the rest waits."""
+        acknowledged one sent; stop at the first transport failure, the rest waits.
+        ``kept``: messages this process has just kept (:meth:`put`, every one new), which
+        are then not read back from the file."""
+        known = {m.event_id: m for m in kept}
         delivered: list[Sent] = []
-        while batch := self.pending(limit=chunk):
+        while batch := self._pending(chunk, known):
             messages = self._attempt(batch, resign)
             acked, error = _send_chunk(send, messages)
             self.mark_sent(acked)
@@ -363,9 +390,12 @@ class DeskOutbox:
         messages = [_resigned(p.message, resign) for p in batch]
         resigned = [m for p, m in zip(batch, messages, strict=True) if m is not p.message]
         with self._transaction() as db:
-            db.executemany(
-                "UPDATE desk_outbox SET attempts = attempts + 1 WHERE event_id = ?",
-                [(m.event_id,) for m in messages],
+            # The batch is the first pending messages in order: every pending one between
+            # its first and its last.
+            db.execute(
+                "UPDATE desk_outbox SET attempts = attempts + 1"
+                " WHERE sent_at_ms IS NULL AND seq BETWEEN ? AND ?",
+                (batch[0].seq, batch[-1].seq),
             )
             db.executemany(
                 "UPDATE desk_outbox SET headers = ?, signed_at_ms = ? WHERE event_id = ?",

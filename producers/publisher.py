@@ -222,12 +222,15 @@ class Publisher:
         pending, in order."""
         recorded = self._desk().put(messages)
         ids = frozenset(m.event_id for m in messages)
-        return replace(self.sync(), recorded=recorded, ids=ids)
+        # All new: the outbox sends them as they are here, without reading them back.
+        delivery = self.sync(kept=messages if recorded == len(ids) == len(messages) else ())
+        return replace(delivery, recorded=recorded, ids=ids)
 
-    def sync(self) -> Delivery:
+    def sync(self, *, kept: Sequence[DeskMessage] = ()) -> Delivery:
         """Deliver what waits at the desk, oldest first; stop at the first transport
-        failure (what is left stays pending, with the failure's class name)."""
-        return self._desk().deliver(self._send, resign=self._fresh)
+        failure (what is left stays pending, with the failure's class name). ``kept``:
+        messages just kept, all new (see :meth:`DeskOutbox.deliver`)."""
+        return self._desk().deliver(self._send, resign=self._fresh, kept=kept)
 
     def _desk(self) -> DeskOutbox:
         if self.outbox is None:

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from producers.outbox import (
     DeliveryFailed,
+    DeskMessage,
     DeskOutbox,
     OutboxError,
     RememberedSchemas,
@@ -170,6 +171,29 @@ def test_recording_delivers_what_waited_before_what_is_new(desk):
     delivery = desk.publisher.record(new)
     assert [s.event_id for s in delivery.sent] == [e.event_id for e in old + new]
     assert (delivery.recorded, delivery.pending) == (1, 0)
+
+
+def test_messages_just_kept_are_sent_as_kept_after_what_waited_chunk_by_chunk(desk):
+    """What a desk has just kept is sent from memory (not read back), and only after
+    the messages that waited before it, in order, each attempt counted once."""
+    desk.broker.up = False
+    old = events(3)
+    desk.publisher.record(old)
+    new = desk.publisher.desk_messages(events(3, start=9))
+    assert desk.outbox.put(new) == 3
+    sent: list[DeskMessage] = []
+
+    def send(messages):
+        sent.extend(messages)
+        return [Sent(m.event_id, m.topic, 0, len(sent) - len(messages) + n)
+                for n, m in enumerate(messages)]  # fmt: skip
+
+    delivery = desk.outbox.deliver(send, chunk=2, kept=new)
+    assert [m.event_id for m in sent] == [e.event_id for e in old] + [m.event_id for m in new]
+    assert sent[3:] == new and (delivery.pending, delivery.error) == (0, None)
+    attempts = desk.outbox._query("SELECT attempts FROM desk_outbox ORDER BY seq")
+    assert [a for (a,) in attempts] == [2, 2, 2, 1, 1, 1]
+    assert desk.outbox.deliver(send, kept=new).sent == [] and len(sent) == 6
 
 
 def test_recording_the_same_event_again_is_a_no_op_pending_or_sent(desk):
