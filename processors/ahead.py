@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
+from processors import collector
 from processors.intake import Outcome, Received
 from processors.pipeline import Pipeline
 from processors.ports import RawMessage, StoredEvent, Written
@@ -73,6 +74,7 @@ def _start(build: Callable[..., Pipeline], args: tuple[Any, ...]) -> None:
     yield_cpu()
     global _pipeline
     _pipeline = build(*args)
+    collector.settle()
 
 
 def _prepare(batch: Sequence[RawMessage], now_ms: float) -> list[Packed]:

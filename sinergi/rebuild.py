@@ -47,6 +47,7 @@ import psycopg
 from kafka import KafkaConsumer, TopicPartition
 from psycopg import sql
 
+from processors import collector
 from processors.ahead import Helper, Packed, unpack
 from processors.isolation import process_isolating
 from processors.pipeline import Pipeline
@@ -257,6 +258,7 @@ def replay_pipeline(
 def _pipeline(settings: Settings, schema: str) -> Iterator[Pipeline]:
     store = PostgresLedgerStore(bootstrap.conninfo(settings, "sinergi_owner"), schema=schema)
     pipeline = replay_pipeline(settings, schema, store)
+    collector.settle()
     try:
         yield pipeline
     finally:

@@ -31,6 +31,7 @@ from deploy.procs import (
     wait_until,
 )
 from deploy.stack import Stack, StackConfig
+from processors import collector
 from processors.pipeline import Pipeline
 from processors.sentinel import SentinelThread
 from processors.worker import Health, LedgerWorker
@@ -146,6 +147,7 @@ def run_processor(settings: Settings) -> None:
 
     def pipeline_factory() -> Pipeline:
         parts.append(bootstrap.processor_parts(settings))
+        collector.settle()  # what is built stays out of the collector's scans
         return parts[-1].pipeline
 
     worker = LedgerWorker(bootstrap.worker_config(settings), pipeline_factory, metrics,
