@@ -131,6 +131,8 @@ class Consumer(Protocol):
 
     def poll(self, timeout_ms: int = 0, max_records: int | None = None) -> dict[Any, list[Any]]: ...
 
+    def assignment(self) -> set[Any]: ...
+
     def commit(self) -> None: ...
 
     def close(self) -> None: ...
@@ -146,11 +148,24 @@ class Observer(Protocol):
 Build = Callable[[], tuple[Sentinel, Consumer, Callable[[], None]]]
 
 
+class UnassignedError(RuntimeError):
+    """The sentinel's consumer has held no partition for too long."""
+
+    cause = "unassigned"
+
+
 class SentinelThread(threading.Thread):
     """Runs a sentinel beside the ledger worker, in the worker's process: poll, watch,
     commit; on a fault, log its kind (never a message's content), wait and start again
     from the last commit (records that aged past ``max_age_s`` meanwhile are the
-    ledger's)."""
+    ledger's).
+
+    A consumer that holds no partition for ``unassigned_s`` is a fault too: kafka-python
+    (3.0.12) was seen, once in a bench run, to join its group at start and never finish
+    the rebalance, polling an empty assignment for good while the ledger raised every
+    alert late. It is then made again, which joins the group anew. Each time in a row
+    the wait doubles (up to an hour): with more sentinels than partitions some hold none
+    by right, and they should not keep the group rebalancing."""
 
     def __init__(
         self,
@@ -160,6 +175,7 @@ class SentinelThread(threading.Thread):
         poll_ms: int = 100,
         max_records: int = 500,
         retry_s: float = 2.0,
+        unassigned_s: float = 30.0,
     ) -> None:
         super().__init__(name="sentinel", daemon=True)
         self.build = build
@@ -167,6 +183,7 @@ class SentinelThread(threading.Thread):
         self.poll_ms = poll_ms
         self.max_records = max_records
         self.retry_s = retry_s
+        self.first_unassigned_s = self.unassigned_s = unassigned_s
         self.halt = threading.Event()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -186,9 +203,17 @@ class SentinelThread(threading.Thread):
 
     def _run(self) -> None:
         sentinel, consumer, close = self.build()
+        unassigned_since: float | None = time.monotonic()
         try:
             while not self.halt.is_set():
                 polled = consumer.poll(timeout_ms=self.poll_ms, max_records=self.max_records)
+                if consumer.assignment():
+                    unassigned_since, self.unassigned_s = None, self.first_unassigned_s
+                elif unassigned_since is None:
+                    unassigned_since = time.monotonic()
+                elif time.monotonic() - unassigned_since > self.unassigned_s:
+                    waited, self.unassigned_s = self.unassigned_s, min(self.unassigned_s * 2, 3600)
+                    raise UnassignedError(f"no partition for {waited:.0f} s")
                 batch = [to_raw(r) for records in polled.values() for r in records]
                 if not batch:
                     continue

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from kafka import KafkaConsumer
 from kafka import errors as kafka_errors
 from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
@@ -438,6 +439,9 @@ def sentinel_parts(settings: Settings) -> tuple[Sentinel, KafkaConsumer, Callabl
         client_id=settings.sentinel_group,
         enable_auto_commit=False,
         auto_offset_reset="latest",
+        # Partition by partition across the topics: several workers' sentinels each
+        # hold some as long as there are no more of them than partitions.
+        partition_assignment_strategy=(RoundRobinPartitionAssignor,),
         **kafka_security(settings, PROCESSOR_MEMBER),
     )
     return found, consumer, parts.close

@@ -5,6 +5,7 @@ the same words, as from the ledger alone."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -181,6 +182,9 @@ class Polled:
     def poll(self, timeout_ms: int = 0, max_records: int | None = None) -> dict[Any, list[Any]]:
         return {"tp": self.batches.pop(0)} if self.batches else {}
 
+    def assignment(self) -> set[Any]:
+        return {"tp"}
+
     def commit(self) -> None:
         self.commits += 1
 
@@ -221,3 +225,42 @@ def test_the_thread_starts_again_after_a_fault_and_commits_what_it_watched():
     [result] = results
     assert [a.rule for a in result.raised] == [AlertRule.MINOR_INTERCEPTED]
     assert (consumers[0].commits, consumers[0].closed) == (1, True)
+
+
+def test_a_consumer_left_without_partitions_is_made_again_waiting_longer_each_time():
+    """kafka-python was seen once to join the group and never finish the rebalance: the
+    sentinel then makes its consumer again (a fault, counted), after twice as long each
+    time in a row, and back to the first wait once it holds partitions."""
+    consumers: list[Polled] = []
+    faults: list[str] = []
+    thread: SentinelThread
+
+    class Unassigned(Polled):
+        def assignment(self) -> set[Any]:
+            return set()
+
+    class Assigned(Polled):
+        def poll(self, timeout_ms: int = 0, max_records: int | None = None) -> dict[Any, list[Any]]:
+            thread.halt.set()
+            return {}
+
+    def build() -> tuple[Sentinel, Polled, Any]:
+        consumers.append(Unassigned([]) if len(consumers) < 2 else Assigned([]))
+        return sentinel(hub(), Kafka()), consumers[-1], lambda: None
+
+    class Observer:
+        def watched(self, result: Watched) -> None:
+            pass
+
+        def failed(self, cause: str) -> None:
+            faults.append(cause)
+
+    thread = SentinelThread(build, Observer(), poll_ms=1, retry_s=0.001, unassigned_s=0.05)
+    began = time.monotonic()
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert faults == ["unassigned", "unassigned"]
+    assert time.monotonic() - began >= 0.05 + 0.1  # the second wait was twice the first
+    assert all(c.closed for c in consumers) and len(consumers) == 3
+    assert thread.unassigned_s == 0.05  # partitions held: the first wait again
