@@ -1,4 +1,5 @@
-"""The garbage collector of the processor's processes, set for batches.
+"""The garbage collector of the processor's processes (and a desk's large import), set
+for batches.
 
 Measured with ``gc.callbacks`` in the worker during the drain of 100,000 events and the
 alert phase of ``make bench-quick`` (issue 8): 98 collections of the oldest generation in
@@ -14,7 +15,9 @@ So a processor's process :func:`settles` once it is built: what exists by then (
 schemas, the composition root, caches) is moved out of every collection
 (:func:`gc.freeze`), and the young generation is collected every :data:`THRESHOLDS`\\[0]
 allocations instead of 700, so that a batch's objects die young. Cyclic garbage is
-still collected, less often.
+still collected, less often. A desk importing a file settles once the file is read
+(the command held its 100,000 rows through 17 full collections, 2.2 s of a 25 s import),
+and its helper processes once built.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from deploy.procs import StackError
+from processors import collector
 from producers import forms
 from producers.amend import Retraction, as_recorded
 from producers.fields import FieldError, InvalidInputError
@@ -436,6 +437,7 @@ def import_command(agency: Agency) -> Callable[..., None]:
             rows = forms.read_csv(file)
         except InvalidInputError as exc:
             fail(exc)
+        collector.settle()  # the file's rows stay out of the collector's scans
         publish_rows(agency, form, place, rows, dry_run=values["dry_run"], from_file=True,
                      json_lines=values["json_lines"])  # fmt: skip
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from processors import collector
 from producers.amend import corrected_ids, marked
 from producers.fields import FieldError, InvalidInputError
 from producers.formkit import Form, record_rows
@@ -217,6 +218,7 @@ def _start(
         encoder = bootstrap.desk_encoder(settings, signing.unit, signing.schemas)
         finish = _signed(encoder, signing.corrects)
     _work = (bootstrap.desk(settings, agency, place), FORMS[form_name], finish)
+    collector.settle()
 
 
 def _record_here(
