@@ -94,7 +94,8 @@ def record_file(
     """The events of ``rows`` in order, checked, nothing sealed or signed (a dry run).
     Raises one InvalidInputError with every row's problems; ``progress(n)``: n more rows
     done."""
-    return _recorded(settings, desk, form_name, rows, None, _as_they_are, progress, now)
+    parallel = _parallel(settings, rows)
+    return _recorded(settings, desk, form_name, rows, parallel, None, _as_they_are, progress, now)
 
 
 def sign_file(
@@ -121,7 +122,8 @@ def sign_file(
         schemas = bootstrap.desk_schemas(settings, publisher.outbox)
         signing = Signing(signer, schemas.given((topic, name) for name in names), corrects)
     finish = _signed(publisher, corrects)
-    made = _recorded(settings, desk, form_name, rows, signing, finish, progress, now)
+    parallel = signing is not None
+    made = _recorded(settings, desk, form_name, rows, parallel, signing, finish, progress, now)
     return Signed([event_id for event_id, _ in made], [message for _, message in made])
 
 
@@ -154,18 +156,20 @@ def _recorded(
     desk: Desk,
     form_name: str,
     rows: Sequence[Row],
+    parallel: bool,
     signing: Signing | None,
     finish: Finish,
     progress: Callable[[int], None] | None,
     now: datetime | None,
 ) -> list[Any]:
-    """Each chunk's events made into what ``finish`` makes of them here, or in spawned
-    processes (``signing``: what makes them the same there), in order."""
+    """Each chunk's events made into what ``finish`` makes of them here, or, if
+    ``parallel``, in spawned processes (``signing``: what makes them the same there), in
+    order."""
     now = now or datetime.now(UTC)
     form = FORMS[form_name]
     record_rows(desk, form, [], now=now)  # a form of another agency is refused once
     chunks = [(rows[n : n + CHUNK], n + 2) for n in range(0, len(rows), CHUNK)]
-    if _parallel(settings, rows):
+    if parallel:
         count = min(workers(settings), len(chunks))
         try:
             return _in_processes(settings, desk, form_name, chunks, count, signing, progress, now)
