@@ -64,13 +64,20 @@ def yield_cpu() -> None:
         os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + NICENESS)
 
 
-def _start(build: Callable[..., Pipeline], args: tuple[Any, ...]) -> None:
-    """In the helper: die with the worker, then build the pipeline."""
+def die_with_parent() -> None:
+    """In a child process of the worker: be killed when the thread that started it ends
+    (``kill -9`` of the worker included: ``PR_SET_PDEATHSIG``), and leave Ctrl-C to the
+    worker, which decides when its children stop."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() == 1:  # the worker died before the line above took effect
         os._exit(0)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when to stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _start(build: Callable[..., Pipeline], args: tuple[Any, ...]) -> None:
+    """In the helper: die with the worker, then build the pipeline."""
+    die_with_parent()
     yield_cpu()
     global _pipeline
     _pipeline = build(*args)

@@ -30,6 +30,8 @@ under the same event id (as a relay sent twice does).
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -37,6 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from processors.ahead import die_with_parent
 from processors.alerts import RECORD_ALERTING, Alert, AlertRules, record_alerts
 from processors.intake import Outcome
 from processors.ledger import Kind, Ref, fact_of
@@ -222,3 +225,128 @@ class SentinelThread(threading.Thread):
         finally:
             consumer.close()
             close()
+
+
+class SentinelProcess:
+    """The sentinel in a process of its own beside the worker (spawned, like the helper:
+    :mod:`processors.ahead`), running a :class:`SentinelThread` there; what it watched and
+    its faults come back over a pipe to ``observer`` in the worker (its metrics).
+
+    A thread in the worker's process waits for the interpreter lock whenever the batch
+    being applied holds it, and that thread runs at a lower priority (``NICENESS``):
+    when the cores are busy the kernel may leave it off the CPU for tens of
+    milliseconds while it holds the lock, and police wait meanwhile (the alert latency's
+    tail, timed in the README). A process of its own shares no lock with the batches.
+    If it dies it is counted (``failed("process")``) and started again after
+    ``retry_s``; it dies with the worker (``PR_SET_PDEATHSIG``), and :meth:`stop` ends
+    it."""
+
+    def __init__(
+        self, build: Build, observer: Observer, *, retry_s: float = 2.0, **options: Any
+    ) -> None:
+        self.build = build  # importable by name: the process is spawned
+        self.observer = observer
+        self.retry_s = retry_s
+        self.options = options  # for the SentinelThread in the process
+        self._context = multiprocessing.get_context("spawn")
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._supervise, name="sentinel", daemon=True)
+        self.process: multiprocessing.process.BaseProcess | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Ask the process to stop (SIGTERM: it lets go of its consumer and connections)
+        and wait for it."""
+        self._stopping.set()
+        process = self.process
+        if process is not None and process.is_alive():
+            process.terminate()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _supervise(self) -> None:
+        # This thread starts the process and outlives it (the process dies with it).
+        while not self._stopping.is_set():
+            reader, writer = self._context.Pipe(duplex=False)
+            process = self._context.Process(
+                target=_run_process,
+                args=(self.build, writer, self.options),
+                name="sinergi-sentinel",
+                daemon=True,
+            )
+            try:
+                process.start()
+            except Exception as exc:  # no process to be had now: the ledger raises
+                log.warning("sentinel: cannot start its process (%s)", type(exc).__name__)
+                self.observer.failed("process")
+                self._stopping.wait(self.retry_s)
+                continue
+            finally:
+                writer.close()
+            self.process = process
+            if self._stopping.is_set():  # stop() came while it started
+                process.terminate()
+            self._forward(reader, process)
+            reader.close()
+            process.join(10)
+            if process.is_alive():
+                process.kill()
+                process.join()
+            if self._stopping.is_set():
+                break
+            log.warning("sentinel: its process ended (exit %s); starting it again in %.0f s",
+                        process.exitcode, self.retry_s)  # fmt: skip
+            self.observer.failed("process")
+            self._stopping.wait(self.retry_s)
+
+    def _forward(self, reader: Any, process: multiprocessing.process.BaseProcess) -> None:
+        """What the process reports, to the observer, until it ends."""
+        while True:
+            try:
+                if not reader.poll(0.5):
+                    if not process.is_alive():
+                        return
+                    continue
+                kind, payload = reader.recv()
+            except (EOFError, OSError):
+                return
+            if kind == "watched":
+                self.observer.watched(payload)
+            else:
+                self.observer.failed(payload)
+
+
+class _Forwarded:
+    """The observer inside the sentinel's process: each report down the pipe."""
+
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer
+        self.lock = threading.Lock()
+
+    def watched(self, result: Watched) -> None:
+        self._send(("watched", result))
+
+    def failed(self, cause: str) -> None:
+        self._send(("failed", cause))
+
+    def _send(self, report: tuple[str, Any]) -> None:
+        with self.lock:
+            self.writer.send(report)
+
+
+def _run_process(build: Build, writer: Any, options: dict[str, Any]) -> None:
+    """The sentinel's process: its thread until SIGTERM from the worker (or the worker's
+    end). Not a shared multiprocessing Event: one whose waiter was killed (``kill -9``)
+    leaves its condition's counts behind, and the next ``set()`` never returns."""
+    die_with_parent()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    thread = SentinelThread(build, _Forwarded(writer), **options)
+    thread.start()
+    while not done.wait(1.0):
+        pass
+    thread.stop()
+    writer.close()

@@ -152,6 +152,8 @@ def kafka_consumer(cfg: WorkerConfig) -> Consumer:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=cfg.batch_max,
+        max_partition_fetch_bytes=256 * 1024,
+        fetch_max_bytes=8 * 1024 * 1024,
         # A crashed worker's partitions move to the others after 10 s.
         session_timeout_ms=10_000,
         heartbeat_interval_ms=3_000,

@@ -33,7 +33,7 @@ from deploy.procs import (
 from deploy.stack import Stack, StackConfig
 from processors import collector
 from processors.pipeline import Pipeline
-from processors.sentinel import SentinelThread
+from processors.sentinel import SentinelProcess
 from processors.worker import Health, LedgerWorker
 from producers import forms
 from producers.pseudonym import load_or_create_key
@@ -166,12 +166,10 @@ def run_processor(settings: Settings) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await worker.run()
 
-    # Alerts a record raises on its own, as the record arrives (processors/sentinel.py).
-    sentinel = SentinelThread(functools.partial(bootstrap.sentinel_parts, settings), metrics)
+    # Alerts a record raises on its own, as the record arrives (processors/sentinel.py),
+    # from a process of its own.
+    sentinel = SentinelProcess(functools.partial(bootstrap.sentinel_parts, settings), metrics)
     if settings.sentinel:
-        # The sentinel's thread shares the interpreter with the batch being applied: a
-        # shorter switch interval lets it in sooner (CPython's default is 5 ms).
-        sys.setswitchinterval(0.0005)
         sentinel.start()
     try:
         asyncio.run(main())

@@ -5,6 +5,9 @@ the same words, as from the ledger alone."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import queue
+import signal
 import time
 from collections.abc import Sequence
 from datetime import date
@@ -16,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from processors.alerts import AlertRules
 from processors.people import People
 from processors.ports import RawMessage
-from processors.sentinel import Sentinel, SentinelThread, Watched
+from processors.sentinel import Sentinel, SentinelProcess, SentinelThread, Watched
 from processors.vault import VaultKeys
 from producers.amend import Correction
 from schemas import crypto
@@ -264,3 +267,55 @@ def test_a_consumer_left_without_partitions_is_made_again_waiting_longer_each_ti
     assert time.monotonic() - began >= 0.05 + 0.1  # the second wait was twice the first
     assert all(c.closed for c in consumers) and len(consumers) == 3
     assert thread.unassigned_s == 0.05  # partitions held: the first wait again
+
+
+Record = dataclasses.make_dataclass(
+    "Record", ["topic", "partition", "offset", "key", "value", "timestamp", "headers"]
+)
+
+
+class Paced(Polled):
+    """Waits as long as asked when it has nothing (a process polling in a loop)."""
+
+    def poll(self, timeout_ms: int = 0, max_records: int | None = None) -> dict[Any, list[Any]]:
+        if not self.batches:
+            time.sleep(timeout_ms / 1000)
+        return super().poll(timeout_ms, max_records)
+
+
+def in_its_process() -> tuple[Sentinel, Polled, Any]:
+    """Built in the sentinel's process (spawned, so by name): a child intercepted."""
+    live = hub()
+    [message] = arriving(live, [interception(1, person=CHILD)])
+    record = Record(message.topic, 0, 1, message.key, message.value, message.timestamp_ms, [])
+    return sentinel(live, Kafka()), Paced([[record]]), lambda: None
+
+
+def test_the_sentinel_runs_in_a_process_of_its_own_reports_here_and_is_started_again_if_it_dies():
+    reports: queue.Queue[Watched] = queue.Queue()
+    faults: list[str] = []
+
+    class Observer:
+        def watched(self, result: Watched) -> None:
+            reports.put(result)
+
+        def failed(self, cause: str) -> None:
+            faults.append(cause)
+
+    process = SentinelProcess(in_its_process, Observer(), retry_s=0.01, poll_ms=20)
+    process.start()
+    try:
+        first = reports.get(timeout=60)
+        assert [a.rule for a in first.raised] == [AlertRule.MINOR_INTERCEPTED]
+        killed = process.process
+        assert killed is not None and killed.pid not in (None, os.getpid())
+        assert faults == []
+        os.kill(killed.pid or 0, signal.SIGKILL)
+        again = reports.get(timeout=60)  # a fresh process (and hub here), which reads it again
+        assert faults == ["process"]
+        assert process.process is not None and process.process.pid != killed.pid
+        assert [a.rule for a in again.raised] == [AlertRule.MINOR_INTERCEPTED]
+    finally:
+        process.stop()
+    assert process.process is not None and not process.process.is_alive()
+    assert process.process.exitcode == 0  # it stopped when told, not killed
