@@ -511,6 +511,7 @@ def meta(m: Measured, mode: str, started: datetime, settings: Settings) -> dict[
         },
         "processor": {
             "batch_max": settings.batch_max,
+            "rebuild_batch_max": settings.rebuild_batch_max,
             "batch_within_s": settings.batch_within_s,
             "partitions": settings.topic_partitions,
             "alert_grace_hours": settings.alert_grace_hours,

@@ -158,7 +158,7 @@ class UnassignedError(RuntimeError):
 
 
 class SentinelThread(threading.Thread):
-    """Runs a sentinel beside the ledger worker, in the worker's process: poll, watch,
+    """Runs a sentinel (in the processor, inside :class:`SentinelProcess`): poll, watch,
     commit; on a fault, log its kind (never a message's content), wait and start again
     from the last commit (records that aged past ``max_age_s`` meanwhile are the
     ledger's).

@@ -76,6 +76,9 @@ class Settings:
     # processes (README, issue 8's history).
     batch_max: int = 1000
     batch_within_s: float = 0.25
+    # ``sinergi ledger rebuild`` replays in batches of its own: a one-off job whose memory
+    # is not the live processor's, 25 % faster with 2,000 than with 1,000 here.
+    rebuild_batch_max: int = 2000
     # A helper process receives the next batch (decoded, verified, its people opened)
     # while the processor applies this one, and relays the outbox (processors/ahead.py);
     # 0: the processor does both itself.
@@ -349,6 +352,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         database=env.get("SINERGI_DATABASE", base.database),
         vault_database=env.get("SINERGI_VAULT_DATABASE") or base.vault_database,
         batch_max=_int(env, "SINERGI_BATCH_MAX", base.batch_max),
+        rebuild_batch_max=_int(env, "SINERGI_REBUILD_BATCH_MAX", base.rebuild_batch_max),
         batch_within_s=batch_within_ms / 1000,
         helper=min(_int(env, "SINERGI_HELPER", base.helper), 1),
         sentinel=min(_int(env, "SINERGI_SENTINEL", base.sentinel), 1),

@@ -156,7 +156,7 @@ def replay(
         bootstrap_servers=settings.bootstrap_servers,
         enable_auto_commit=False,
         group_id=None,
-        max_poll_records=settings.batch_max,
+        max_poll_records=settings.rebuild_batch_max,
         **bootstrap.kafka_security(settings, bootstrap.ADMIN),
     )
     consumer.assign(list(until))
@@ -174,7 +174,7 @@ def replay(
     try:
         remaining = dict(until)
         while remaining:
-            polled = consumer.poll(timeout_ms=1000, max_records=settings.batch_max)
+            polled = consumer.poll(timeout_ms=1000, max_records=settings.rebuild_batch_max)
             batch = [
                 _raw(m)
                 for records in polled.values()
