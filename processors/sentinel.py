@@ -319,11 +319,11 @@ class SentinelProcess:
 
 
 class _Forwarded:
-    """The observer inside the sentinel's process: each report down the pipe."""
+    """The observer inside the sentinel's process: each report down the pipe. Only the
+    process's one :class:`SentinelThread` reports, so the pipe needs no lock."""
 
     def __init__(self, writer: Any) -> None:
         self.writer = writer
-        self.lock = threading.Lock()
 
     def watched(self, result: Watched) -> None:
         self._send(("watched", result))
@@ -332,8 +332,7 @@ class _Forwarded:
         self._send(("failed", cause))
 
     def _send(self, report: tuple[str, Any]) -> None:
-        with self.lock:
-            self.writer.send(report)
+        self.writer.send(report)
 
 
 def _run_process(build: Build, writer: Any, options: dict[str, Any]) -> None:

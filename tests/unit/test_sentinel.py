@@ -198,8 +198,6 @@ class Polled:
 def test_the_thread_starts_again_after_a_fault_and_commits_what_it_watched():
     live, kafka = hub(), Kafka()
     [message] = arriving(live, [interception(1, person=CHILD)])
-    record = dataclasses.make_dataclass("Record", ["topic", "partition", "offset", "key",
-                                                   "value", "timestamp", "headers"])  # fmt: skip
     consumers: list[Polled] = []
     results: list[Watched] = []
     faults: list[str] = []
@@ -208,7 +206,7 @@ def test_the_thread_starts_again_after_a_fault_and_commits_what_it_watched():
     def build() -> tuple[Sentinel, Polled, Any]:
         if not faults:
             raise ConnectionError("PostgreSQL is down")
-        consumers.append(Polled([[record(message.topic, 0, 1, message.key, message.value,
+        consumers.append(Polled([[Record(message.topic, 0, 1, message.key, message.value,
                                          message.timestamp_ms, [])]]))  # fmt: skip
         return sentinel(live, kafka), consumers[-1], lambda: None
 
