@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from processors.ledger import Case, Entity, Fact, Group, Recruiter
 from processors.person_rules import PersonRules, below_migrant_work_age, is_minor
+from schemas.ids import name_uuid
 from schemas.model import (
     AlertRule,
     InterceptionRecorded,
@@ -106,7 +107,7 @@ def alert_from_json(data: Mapping[str, Any]) -> Alert:
 
 
 def alert_id(rule: AlertRule, subject: str) -> str:
-    return str(uuid.uuid5(_NAMESPACE, f"{rule.value}:{subject}"))
+    return name_uuid(_NAMESPACE, f"{rule.value}:{subject}")
 
 
 def _after_grace(fact: Fact, rules: AlertRules) -> datetime | None:

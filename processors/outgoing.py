@@ -17,6 +17,7 @@ from datetime import datetime
 from processors.alerts import Alert
 from processors.intake import Received
 from processors.ledger import Case
+from schemas.ids import name_uuid
 from schemas.model import (
     AlertRaised,
     AlertWithdrawn,
@@ -46,7 +47,7 @@ def dead_letter_event(item: Received, unit: str, now: datetime) -> MessageDeadLe
             unit=unit,
             occurred_at=now,
             recorded_at=now,
-            event_id=str(uuid.uuid5(_DEAD_LETTER, name)),
+            event_id=name_uuid(_DEAD_LETTER, name),
         ),
         source_topic=msg.topic,
         source_partition=msg.partition,
@@ -105,7 +106,7 @@ def withdrawal_event(
             unit=unit,
             occurred_at=now,
             recorded_at=now,
-            event_id=str(uuid.uuid5(_WITHDRAWN, f"{alert.alert_id}/{now.isoformat()}")),
+            event_id=name_uuid(_WITHDRAWN, f"{alert.alert_id}/{now.isoformat()}"),
         ),
         alert_id=alert.alert_id,
         rule=alert.rule,
@@ -128,7 +129,7 @@ def case_event(case: Case, unit: str, now: datetime) -> CaseUpdated:
             unit=unit,
             occurred_at=case.last_seen,
             recorded_at=max(now, case.last_seen),
-            event_id=str(uuid.uuid5(_CASE_VERSION, version)),
+            event_id=name_uuid(_CASE_VERSION, version),
         ),
         case_id=case.case_id,
         match=case.match,

@@ -30,6 +30,7 @@ from producers.fields import (
 )
 from producers.pseudonym import Pseudonymiser, normalise_name, normalise_phone
 from schemas import contract, reference
+from schemas.ids import name_uuid
 from schemas.model import Agency, Envelope, Event, Sector, envelope_for
 
 T = TypeVar("T")
@@ -217,7 +218,7 @@ def row_event_id(unit: str, row: Mapping[str, str], keyer: Pseudonymiser) -> str
     columns, so two forms never see the same row.
     """
     content = "\x1f".join(f"{k}={row[k]}" for k in sorted(row) if row[k])
-    return str(uuid.uuid5(_ROW_NAMESPACE, keyer.row_digest(f"{unit}\x1e{content}")))
+    return name_uuid(_ROW_NAMESPACE, keyer.row_digest(f"{unit}\x1e{content}"))
 
 
 def record(

@@ -114,13 +114,68 @@ def _make_plan(cls: type) -> tuple[tuple[str, _Convert, _Convert], ...]:
 
 def to_dict(obj: Any) -> dict[str, Any]:
     """The Avro dict form of a dataclass instance."""
-    return {name: to(getattr(obj, name)) for name, to, _ in _plan(type(obj))}
+    compiled = _TO.get(type(obj))
+    if compiled is None:
+        compiled = _TO[type(obj)] = _compile_to(type(obj))
+    return compiled(obj)
 
 
 def from_dict(cls: type[T], data: dict[str, Any]) -> T:
     """Build ``cls`` from its Avro dict form; unknown keys (newer fields) are ignored."""
+    compiled = _FROM.get(cls)
+    if compiled is None:
+        compiled = _FROM[cls] = _compile_from(cls)
+    return compiled(data)  # type: ignore[no-any-return]
+
+
+def _generic_from(cls: type[T], data: dict[str, Any]) -> T:
+    """:func:`from_dict` field by field: a field the dict lacks takes its default."""
     kwargs = {name: frm(data[name]) for name, _, frm in _plan(cls) if name in data}
     return cls(**kwargs)
+
+
+# Each class's conversions compiled into one function (as dataclasses makes __init__):
+# a call per field that converts, none for the rest. Decoding every message and encoding
+# every outgoing event go through them. Measured here: a CaseUpdated to its dict, 5.1 µs
+# field by field and 1.3 compiled; an InterceptionRecorded from its dict, 17.7 and 7.2.
+_TO: dict[type, Callable[[Any], dict[str, Any]]] = {}
+_FROM: dict[type, Callable[[dict[str, Any]], Any]] = {}
+
+
+def _compile_to(cls: type) -> Callable[[Any], dict[str, Any]]:
+    env: dict[str, Any] = {}
+    items = []
+    for n, (name, to, _) in enumerate(_plan(cls)):
+        if to is _identity:
+            items.append(f"{name!r}: obj.{name}")
+        else:
+            env[f"_to{n}"] = to
+            items.append(f"{name!r}: _to{n}(obj.{name})")
+    source = f"def to_dict(obj):\n    return {{{', '.join(items)}}}\n"
+    exec(source, env)  # noqa: S102 - made from the dataclass's own field names
+    return env["to_dict"]  # type: ignore[no-any-return]
+
+
+def _compile_from(cls: type) -> Callable[[dict[str, Any]], Any]:
+    """All fields present: one call of ``cls``; a field missing (an older writer's
+    record, read without its reader schema's defaults): :func:`_generic_from`."""
+    env: dict[str, Any] = {"_cls": cls, "_generic": _generic_from}
+    args = []
+    for n, (name, _, frm) in enumerate(_plan(cls)):
+        if frm is _identity:
+            args.append(f"{name}=data[{name!r}]")
+        else:
+            env[f"_from{n}"] = frm
+            args.append(f"{name}=_from{n}(data[{name!r}])")
+    source = (
+        "def from_dict(data):\n"
+        "    try:\n"
+        f"        return _cls({', '.join(args)})\n"
+        "    except KeyError:\n"
+        "        return _generic(_cls, data)\n"
+    )
+    exec(source, env)  # noqa: S102 - made from the dataclass's own field names
+    return env["from_dict"]  # type: ignore[no-any-return]
 
 
 def field_names(cls: type) -> list[str]:

@@ -210,6 +210,8 @@ class Envelope:
 
 def _millis(moment: datetime) -> datetime:
     """Avro timestamp-millis keeps milliseconds: truncate so values round-trip exactly."""
+    if moment.tzinfo is UTC and not moment.microsecond % 1000:
+        return moment  # already so (what the ledger and the decoder hold): as it is
     if moment.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware (UTC)")
     moment = moment.astimezone(UTC)
