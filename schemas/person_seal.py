@@ -33,6 +33,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from schemas import crypto
@@ -289,8 +290,8 @@ def open_person(
         raise CryptoError(f"sealed person: intake key {kid} is unknown or retired")
     opened = _opener(openers, kid, private).open(body, _context(event_id))
     try:
-        data = json.loads(opened)
-    except ValueError:
+        data = orjson.loads(opened)
+    except orjson.JSONDecodeError:
         raise CryptoError("sealed person: not JSON") from None
     return Personal.from_json(data)
 
