@@ -44,7 +44,7 @@ unit: $(STAMP) ## Unit tests (no network, seconds)
 	$(BIN)/python -m pytest tests/unit -q
 
 integration: $(STAMP) ## Integration and end-to-end tests (starts and stops the test stack)
-	$(BIN)/python -m pytest tests/integration tests/e2e -q
+	$(BIN)/python -m pytest tests/integration tests/e2e -q --durations=15
 
 test: lint typecheck unit integration ## Everything CI runs: lint, types, unit, integration, e2e
 
