@@ -74,6 +74,18 @@ def json_bytes(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
+def pg_array(values: Sequence[object]) -> str:
+    """``values`` as PostgreSQL's array literal, every element quoted (so any text is one
+    element: commas, quotes, braces, backslashes, spaces, the word NULL), for a parameter
+    the statement casts (``%s::text[]``, ``::uuid[]``, ``::int[]``). psycopg dumps a Python
+    list element by element in Python: an ``= ANY(%s)`` of 1,000 keys took 2.1 ms here,
+    0.9 with this, and a batch asks about ten such questions."""
+    if not values:
+        return "{}"
+    quoted = (str(v).replace("\\", "\\\\").replace('"', '\\"') for v in values)
+    return '{"' + '","'.join(quoted) + '"}'
+
+
 def to_json(value: Any) -> str:
     """:func:`json_bytes` as text, for a statement's parameters."""
     return json_bytes(value).decode()
@@ -253,7 +265,7 @@ def lock_entities(conn: psycopg.Connection[Any], kind: Kind, keys: Iterable[str]
     buckets = sorted({zlib.crc32(key.encode()) % LOCK_BUCKETS for key in keys})
     conn.execute(
         "SELECT pg_advisory_xact_lock(%s, b) FROM unnest(%s::int[]) AS b",
-        (_LOCK_CLASS[kind], buckets),
+        (_LOCK_CLASS[kind], pg_array(buckets)),
     )
 
 
@@ -307,10 +319,10 @@ class PostgresUnitOfWork:
         spec = TABLES[kind]
         lock_entities(self.conn, kind, wanted)
         rows = self.conn.execute(
-            sql.SQL("SELECT state FROM {} WHERE {} = ANY(%s)").format(
+            sql.SQL("SELECT state FROM {} WHERE {} = ANY(%s::text[])").format(
                 sql.Identifier(spec.table), sql.Identifier(spec.key)
             ),
-            (wanted,),
+            (pg_array(wanted),),
         ).fetchall()
         found = (ledger.from_json(row[0]) for row in rows)
         return {e.key: e for e in found}
@@ -369,14 +381,15 @@ class PostgresUnitOfWork:
             str(row[0]): (bool(row[1]), str(row[2]), _alert_of((row[0], *row[3:])))
             for row in self.conn.execute(
                 f"SELECT alert_id::text, withdrawn_at IS NOT NULL, source, {_ALERT_COLUMNS}"
-                " FROM alerts WHERE source = ANY(%s)",
-                (sources,),
+                " FROM alerts WHERE source = ANY(%s::text[])",
+                (pg_array(sources),),
             )
         }
         held = {
             str(row[0])
             for row in self.conn.execute(
-                "SELECT alert_id::text FROM alerts_held WHERE source = ANY(%s)", (sources,)
+                "SELECT alert_id::text FROM alerts_held WHERE source = ANY(%s::text[])",
+                (pg_array(sources),),
             )
         }
         rows, new, hold, raised = [], [], [], []
@@ -406,7 +419,9 @@ class PostgresUnitOfWork:
             )
         let_go = sorted(held - {h[0] for h in hold})  # raised now, or no longer holding
         if let_go:
-            self.conn.execute("DELETE FROM alerts_held WHERE alert_id = ANY(%s::uuid[])", (let_go,))
+            self.conn.execute(
+                "DELETE FROM alerts_held WHERE alert_id = ANY(%s::uuid[])", (pg_array(let_go),)
+            )
         holding_ids = {a.alert_id for alerts in holding.values() for a in alerts}
         gone = sorted(
             (k, source, alert)
@@ -419,7 +434,7 @@ class PostgresUnitOfWork:
             self.conn.execute(
                 "UPDATE alerts SET withdrawn_at = %s, updated_at = now()"
                 " WHERE alert_id = ANY(%s::uuid[])",
-                (now, [k for k, _, _ in gone]),
+                (now, pg_array([k for k, _, _ in gone])),
             )
         return AlertChanges(
             sorted(raised, key=lambda a: a.alert_id), [(source, a) for _, source, a in gone]
@@ -433,7 +448,8 @@ class PostgresUnitOfWork:
         decided = {
             str(row[0])
             for row in self.conn.execute(
-                "SELECT event_id::text FROM events WHERE event_id = ANY(%s::uuid[])", (causes,)
+                "SELECT event_id::text FROM events WHERE event_id = ANY(%s::uuid[])",
+                (pg_array(causes),),
             )
         }
         wanted = list(
@@ -487,8 +503,8 @@ class PostgresUnitOfWork:
         found: dict[str, list[Alert]] = {}
         for row in self.conn.execute(
             f"SELECT source, alert_id::text, {_ALERT_COLUMNS} FROM alerts"
-            " WHERE source = ANY(%s) AND withdrawn_at IS NULL ORDER BY alert_id",
-            (list(sources),),
+            " WHERE source = ANY(%s::text[]) AND withdrawn_at IS NULL ORDER BY alert_id",
+            (pg_array(list(sources)),),
         ):
             found.setdefault(str(row[0]), []).append(_alert_of(row[1:]))
         return found
@@ -581,10 +597,10 @@ class PostgresUnitOfWork:
         for kind, keys in sorted(by_kind.items()):
             spec = TABLES[kind]
             self.conn.execute(
-                sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(
+                sql.SQL("DELETE FROM {} WHERE {} = ANY(%s::text[])").format(
                     sql.Identifier(spec.table), sql.Identifier(spec.key)
                 ),
-                (sorted(keys),),
+                (pg_array(sorted(keys)),),
             )
 
     def load_events(self, event_ids: Sequence[str]) -> dict[str, Event]:
@@ -593,7 +609,7 @@ class PostgresUnitOfWork:
         rows = self.conn.execute(
             "SELECT event_id::text, event_type, payload FROM events"
             " WHERE event_id = ANY(%s::uuid[])",
-            (list(event_ids),),
+            (pg_array(list(event_ids)),),
         ).fetchall()
         return {row[0]: from_dict(EVENT_TYPES[row[1]], row[2]) for row in rows}
 
@@ -604,7 +620,7 @@ class PostgresUnitOfWork:
             "SELECT root_event_id::text, record_type, record_unit, head_event_id::text,"
             " head_recorded_at, retracted_by::text, refs, cells FROM fact_versions"
             " WHERE root_event_id = ANY(%s::uuid[])",
-            (list(root_ids),),
+            (pg_array(list(root_ids)),),
         ).fetchall()
         return {
             r[0]: FactVersion(
@@ -730,7 +746,7 @@ class PostgresUnitOfWork:
         rows = self.conn.execute(
             "SELECT event_id::text, topic, kafka_partition, kafka_offset, unit, content_sha256,"
             " event_type FROM events WHERE event_id = ANY(%s::uuid[])",
-            (list(event_ids),),
+            (pg_array(list(event_ids)),),
         ).fetchall()
         return {row[0]: KnownEvent(*row[1:]) for row in rows}
 

@@ -23,7 +23,7 @@ from processors.vault import (
     past_retention,
 )
 from sinks.binary_copy import copy_rows
-from sinks.postgres import store_error
+from sinks.postgres import pg_array, store_error
 
 # psycopg quotes and escapes every element of an array parameter with a regular
 # expression, which cost about a tenth of a second per batch of 2,000. So what a batch
@@ -164,8 +164,8 @@ class PostgresVault:
     def _carried(conn: psycopg.Connection[Any], carrier_ids: Sequence[str]) -> dict[str, Subject]:
         rows = conn.execute(
             "SELECT f.carrier_id, k.subject_id, k.strength FROM person_facts f"
-            " JOIN person_keys k USING (subject_id) WHERE f.carrier_id = ANY(%s)",
-            (list(carrier_ids),),
+            " JOIN person_keys k USING (subject_id) WHERE f.carrier_id = ANY(%s::text[])",
+            (pg_array(list(carrier_ids)),),
         ).fetchall()
         return {carrier: Subject(subject, strength) for carrier, subject, strength in rows}
 
@@ -176,7 +176,7 @@ class PostgresVault:
         rows = conn.execute(
             "SELECT lookup, subject_id, strength, wrapped_dek FROM person_keys"
             " WHERE lookup = ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest(%s::text[]) AS h))",
-            ([lookup.hex() for lookup in lookups],),  # hex: see _staged_insert
+            (pg_array([lookup.hex() for lookup in lookups]),),  # hex: see _staged_insert
         ).fetchall()
         return {bytes(lk): (Subject(s, st), bytes(w)) for lk, s, st, w in rows}
 
@@ -247,8 +247,8 @@ class PostgresVault:
         with self._transaction() as conn:
             rows = conn.execute(
                 "SELECT subject_id, strength, erased_at FROM person_keys"
-                " WHERE subject_id = ANY(%s) AND erased_at IS NOT NULL",
-                (sorted(wanted),),
+                " WHERE subject_id = ANY(%s::text[]) AND erased_at IS NOT NULL",
+                (pg_array(sorted(wanted)),),
             ).fetchall()
         found = {Subject(subject_id, strength): at for subject_id, strength, at in rows}
         return {s: at for s, at in found.items() if wanted[s.subject_id] == s}

@@ -27,7 +27,7 @@ from processors.ports import (
     StoredEvent,
 )
 from schemas.model import AlertRule, Severity
-from tests.factories import T0, acknowledgement, case_id, interception
+from tests.factories import T0, acknowledgement, case_id, interception, investigation
 
 
 class Probe(Protocol):
@@ -140,6 +140,19 @@ def test_entities_are_kept_replaced_and_removed(probe: Probe):
     assert work(probe, lambda u: u.get_entities(Kind.CASE, [case_id(3)]))[case_id(3)] == later
     work(probe, lambda u: u.remove_entities([(Kind.CASE, case_id(3))]))
     assert work(probe, lambda u: u.get_entities(Kind.CASE, [case_id(3)])) == {}
+
+
+def test_entities_whose_keys_hold_any_text_are_found_and_removed(probe: Probe):
+    """Keys reach PostgreSQL as one array literal (sinks.postgres.pg_array): a police
+    reference with a comma, quotes, braces, a backslash or the word NULL is one key."""
+    refs = ['LP/B/45,"I"/2026', "{LP}\\B NULL", "NULL", " LP/B/7 "]
+    made = {ref: apply(None, Ref(Kind.INVESTIGATION, ref), investigation(ref)) for ref in refs}
+    work(probe, lambda u: u.put_entities(list(made.values())))
+    asked = [*refs, "LP/B/45", "I"]
+    assert work(probe, lambda u: u.get_entities(Kind.INVESTIGATION, asked)) == made
+    work(probe, lambda u: u.remove_entities([(Kind.INVESTIGATION, refs[0])]))
+    left = work(probe, lambda u: u.get_entities(Kind.INVESTIGATION, asked))
+    assert set(left) == set(refs[1:])
 
 
 def test_a_records_version_is_kept_and_replaced(probe: Probe):
