@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -67,6 +68,10 @@ class WorkerConfig:
     # How often held-back alerts whose grace period passed are raised (a timer: they
     # are raised even when no new fact arrives).
     timer_s: float = 30.0
+    # Batches handed to the helper process ahead of the one being applied (see
+    # processors.ahead): with one, the worker waited for the helper whenever a batch took
+    # it longer than the batch before took here (a batch of new people, a slow relay).
+    lookahead: int = 2
 
 
 class Backoff:
@@ -200,21 +205,22 @@ class LedgerWorker:
         consumer = await self._start_consumer()
         if self.ahead is not None:
             self.ahead.start()
-        # The next batch, taken from what the consumer already fetched and handed to the
-        # helper process while this one is applied (see processors.ahead).
-        next_up: tuple[list[RawMessage], Prepared | None] | None = None
+        # The next batches (up to cfg.lookahead), taken from what the consumer already
+        # fetched and handed to the helper process while this one is applied (see
+        # processors.ahead), oldest first. Their offsets are committed as each is applied.
+        waiting: deque[tuple[list[RawMessage], Prepared | None]] = deque()
         try:
             while not self.stopping.is_set():
-                if next_up is not None:
-                    batch, prepared = next_up
-                    next_up = None
+                if waiting:
+                    batch, prepared = waiting.popleft()
                 else:
                     batch = await self._take(consumer, self.cfg.batch_within_s)
                     prepared = self._prepare_ahead(batch)
-                if batch and prepared is not None:
+                while batch and prepared is not None and len(waiting) < self.cfg.lookahead:
                     following = await self._take(consumer, 0)
-                    if following:
-                        next_up = (following, self._prepare_ahead(following))
+                    if not following:
+                        break
+                    waiting.append((following, self._prepare_ahead(following)))
                 written: list[Written] = []
                 if batch:
                     result = await self._process_until_done(consumer, batch, prepared)

@@ -505,6 +505,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         batch_max=settings.batch_max,
         batch_within_s=settings.batch_within_s,
         security=kafka_security(settings, PROCESSOR_MEMBER),
+        lookahead=settings.lookahead,
     )
 
 

@@ -83,6 +83,8 @@ class Settings:
     # while the processor applies this one, and relays the outbox (processors/ahead.py);
     # 0: the processor does both itself.
     helper: int = 1
+    # How many batches the helper is given ahead of the one being applied (at least 1).
+    lookahead: int = 2
     # The sentinel raises the alerts a record raises on its own as the record arrives,
     # ahead of the ledger (processors/sentinel.py); 0: the ledger raises them when it
     # reaches them. Records older than sentinel_max_age_s when it reads them (it fell
@@ -355,6 +357,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         rebuild_batch_max=_int(env, "SINERGI_REBUILD_BATCH_MAX", base.rebuild_batch_max),
         batch_within_s=batch_within_ms / 1000,
         helper=min(_int(env, "SINERGI_HELPER", base.helper), 1),
+        lookahead=max(_int(env, "SINERGI_LOOKAHEAD", base.lookahead), 1),
         sentinel=min(_int(env, "SINERGI_SENTINEL", base.sentinel), 1),
         sentinel_max_age_s=float(
             _int(env, "SINERGI_SENTINEL_MAX_AGE_S", int(base.sentinel_max_age_s))

@@ -178,7 +178,16 @@ class ThreadAhead(Helper):
 
 class Harness:
     def __init__(
-        self, store, n=10, *, fail_commits=0, relay=None, ahead=False, fail_ahead=0, fail_relays=0
+        self,
+        store,
+        n=10,
+        *,
+        fail_commits=0,
+        relay=None,
+        ahead=False,
+        fail_ahead=0,
+        fail_relays=0,
+        lookahead=2,
     ):
         self.registry = MemoryRegistry()
         self.store = store
@@ -203,7 +212,14 @@ class Harness:
             )
 
         self.worker = LedgerWorker(
-            WorkerConfig("g", "unused:0", [TOPIC], backoff_initial_s=0.001, backoff_max_s=0.004),
+            WorkerConfig(
+                "g",
+                "unused:0",
+                [TOPIC],
+                backoff_initial_s=0.001,
+                backoff_max_s=0.004,
+                lookahead=lookahead,
+            ),
             pipeline_factory,
             self.metrics,
             health=self.health,
@@ -388,6 +404,40 @@ def test_batches_received_ahead_by_a_helper_are_stored_exactly_as_without_one():
     h = Harness(FlakyStore(), ahead=True)
     h.run()
     assert h.worker.ahead.submitted >= 2  # every batch after the first was received ahead
+    assert _stored_as(h) == _stored_as(alone)
+
+
+class Watched(FlakyStore):
+    """Notes how far the consumer had been read when each batch's transaction began."""
+
+    consumer: FakeConsumer | None = None
+
+    def __init__(self):
+        super().__init__()
+        self.read_at: list[int] = []
+
+    @contextmanager
+    def unit_of_work(self):
+        assert self.consumer is not None
+        self.read_at.append(self.consumer.position)
+        with super().unit_of_work() as uow:
+            yield uow
+
+
+@pytest.mark.parametrize("lookahead", [1, 2, 3])
+def test_the_helper_is_given_lookahead_batches_ahead_and_the_ledger_is_the_same(lookahead):
+    """Batches of 4: the first is received here (the helper's pipeline is built with
+    it); while the second is applied, ``lookahead`` more were taken and handed over."""
+    alone = Harness(FlakyStore(), n=24)
+    alone.run()
+    store = Watched()
+    h = Harness(store, n=24, ahead=True, lookahead=lookahead)
+    store.consumer = h.consumer
+    h.run()
+    # The first batch's transaction, its relay's, then the second batch's.
+    assert store.read_at[0] == 4
+    assert next(at for at in store.read_at if at > 4) == 4 * (2 + lookahead)
+    assert h.worker.ahead.submitted == 5  # every batch after the first
     assert _stored_as(h) == _stored_as(alone)
 
 
