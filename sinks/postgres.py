@@ -252,6 +252,30 @@ def _alert_row(a: Alert, source: str) -> tuple[Any, ...]:
     )
 
 
+def _changed(before: Alert, now: Alert) -> bool:
+    """Whether an alert that still holds says something else than its row: what
+    ``_upsert_alerts`` compares before it writes. Most of a batch's alerts hold as they
+    did, and are then not sent to PostgreSQL at all (each was one statement of the batch's
+    pipeline, whose WHERE found nothing to change)."""
+    return (
+        before.severity,
+        before.case_ids,
+        before.cause_event_ids,
+        before.summary,
+        before.triggered_at,
+        before.sealed_contacts,
+        before.since,
+    ) != (
+        now.severity,
+        now.case_ids,
+        now.cause_event_ids,
+        now.summary,
+        now.triggered_at,
+        now.sealed_contacts,
+        now.since,
+    )
+
+
 LOCK_BUCKETS = 1024
 _LOCK_CLASS = {kind: 0x53490000 + n for n, kind in enumerate(Kind)}  # one lock space per kind
 
@@ -399,7 +423,8 @@ class PostgresUnitOfWork:
                 if before is None and (a.due_at is None or a.due_at <= now):
                     new.append(_alert_row(a, source))
                 elif before is not None:
-                    rows.append(_alert_row(a, source))
+                    if before[0] or _changed(before[2], a):
+                        rows.append(_alert_row(a, source))
                     if before[0]:
                         raised.append(a)  # holding again after a withdrawal
                 else:

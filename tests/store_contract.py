@@ -191,6 +191,25 @@ def test_an_alert_is_raised_once_withdrawn_when_it_stops_holding_and_raised_agai
     assert probe.alert(alert.alert_id) == "raised"
 
 
+def test_an_alert_that_holds_with_new_causes_is_rewritten_and_one_that_holds_as_it_was_is_not(
+    probe: Probe,
+):
+    """What a raised alert says follows the ledger (more cases, a new summary), and an
+    alert that holds as it did stays as it is, raised once."""
+    alert = an_alert(6)
+    assert work(probe, lambda u: u.sync_alerts({"case:6": [alert]}, NOW)).raised == [alert]
+    grown = dataclasses.replace(
+        alert, case_ids=(*alert.case_ids, case_id(60)), summary="Dua kasus", since=T0
+    )
+    again = work(probe, lambda u: u.sync_alerts({"case:6": [grown]}, NOW + timedelta(hours=1)))
+    assert (again.raised, again.withdrawn) == ([], [])
+    assert work(probe, lambda u: u.raised_alerts(["case:6"])) == {"case:6": [grown]}
+    same = work(probe, lambda u: u.sync_alerts({"case:6": [grown]}, NOW + timedelta(hours=2)))
+    assert (same.raised, same.withdrawn) == ([], [])
+    assert work(probe, lambda u: u.raised_alerts(["case:6"])) == {"case:6": [grown]}
+    assert probe.alert(alert.alert_id) == "raised"
+
+
 def test_an_alert_not_yet_due_waits_and_is_raised_when_due(probe: Probe):
     alert = an_alert(6, due_at=NOW + timedelta(hours=24))
     held = work(probe, lambda u: u.sync_alerts({"case:6": [alert]}, NOW))
