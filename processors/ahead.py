@@ -1,5 +1,5 @@
-"""The worker's helper process: it receives the next batch while the worker applies this
-one, and relays the outbox to Kafka.
+"""The worker's helper process: it receives the next batches (``SINERGI_LOOKAHEAD``, two)
+while the worker applies this one, and relays the outbox to Kafka.
 
 Receiving a message (:meth:`processors.pipeline.Pipeline.prepare`: decode, signature,
 signer, contract, the X25519 opening of its people and the vault's subjects) reads

@@ -142,31 +142,35 @@ _TO: dict[type, Callable[[Any], dict[str, Any]]] = {}
 _FROM: dict[type, Callable[[dict[str, Any]], Any]] = {}
 
 
+def _expressions(
+    cls: type, direction: int, value: Callable[[str], str], env: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """Each Avro field of ``cls`` and the expression converting ``value(name)`` one way
+    (``direction``: 1 to the dict, 2 from it); converters go into ``env``."""
+    found = []
+    for n, entry in enumerate(_plan(cls)):
+        name, convert = entry[0], entry[direction]
+        if convert is _identity:
+            found.append((name, value(name)))
+        else:
+            env[f"_conv{n}"] = convert
+            found.append((name, f"_conv{n}({value(name)})"))
+    return found
+
+
 def _compile_to(cls: type) -> Callable[[Any], dict[str, Any]]:
     env: dict[str, Any] = {}
-    items = []
-    for n, (name, to, _) in enumerate(_plan(cls)):
-        if to is _identity:
-            items.append(f"{name!r}: obj.{name}")
-        else:
-            env[f"_to{n}"] = to
-            items.append(f"{name!r}: _to{n}(obj.{name})")
-    source = f"def to_dict(obj):\n    return {{{', '.join(items)}}}\n"
-    exec(source, env)  # noqa: S102 - made from the dataclass's own field names
+    items = [f"{name!r}: {e}" for name, e in _expressions(cls, 1, lambda n: f"obj.{n}", env)]
+    exec(f"def to_dict(obj):\n    return {{{', '.join(items)}}}\n", env)  # noqa: S102
     return env["to_dict"]  # type: ignore[no-any-return]
 
 
 def _compile_from(cls: type) -> Callable[[dict[str, Any]], Any]:
     """All fields present: one call of ``cls``; a field missing (an older writer's
-    record, read without its reader schema's defaults): :func:`_generic_from`."""
+    record, read without its reader schema's defaults): :func:`_generic_from`. The code
+    is made from the dataclass's own field names, never from data."""
     env: dict[str, Any] = {"_cls": cls, "_generic": _generic_from}
-    args = []
-    for n, (name, _, frm) in enumerate(_plan(cls)):
-        if frm is _identity:
-            args.append(f"{name}=data[{name!r}]")
-        else:
-            env[f"_from{n}"] = frm
-            args.append(f"{name}=_from{n}(data[{name!r}])")
+    args = [f"{name}={e}" for name, e in _expressions(cls, 2, lambda n: f"data[{n!r}]", env)]
     source = (
         "def from_dict(data):\n"
         "    try:\n"
@@ -174,7 +178,7 @@ def _compile_from(cls: type) -> Callable[[dict[str, Any]], Any]:
         "    except KeyError:\n"
         "        return _generic(_cls, data)\n"
     )
-    exec(source, env)  # noqa: S102 - made from the dataclass's own field names
+    exec(source, env)  # noqa: S102
     return env["from_dict"]  # type: ignore[no-any-return]
 
 
