@@ -10,6 +10,7 @@ publish put in the outbox. No round trip per event.
 from __future__ import annotations
 
 import logging
+import operator
 import uuid
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -252,28 +253,29 @@ def _alert_row(a: Alert, source: str) -> tuple[Any, ...]:
     )
 
 
+# What a raised alert says that its upsert compares, and writes when it differs: one list
+# for the statement's WHERE (_upsert_alerts) and for _changed, which asks first.
+_COMPARED = (
+    "severity",
+    "case_ids",
+    "cause_event_ids",
+    "summary",
+    "triggered_at",
+    "sealed_contacts",
+    "since",
+)
+_says = operator.attrgetter(*_COMPARED)
+_WHEN_CHANGED = (
+    f" WHERE ({', '.join(f'a.{c}' for c in _COMPARED)}, a.withdrawn_at IS NOT NULL)"
+    f" IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in _COMPARED)}, false)"
+)
+
+
 def _changed(before: Alert, now: Alert) -> bool:
-    """Whether an alert that still holds says something else than its row: what
-    ``_upsert_alerts`` compares before it writes. Most of a batch's alerts hold as they
-    did, and are then not sent to PostgreSQL at all (each was one statement of the batch's
-    pipeline, whose WHERE found nothing to change)."""
-    return (
-        before.severity,
-        before.case_ids,
-        before.cause_event_ids,
-        before.summary,
-        before.triggered_at,
-        before.sealed_contacts,
-        before.since,
-    ) != (
-        now.severity,
-        now.case_ids,
-        now.cause_event_ids,
-        now.summary,
-        now.triggered_at,
-        now.sealed_contacts,
-        now.since,
-    )
+    """Whether an alert that still holds says something else than its row. Most of a
+    batch's alerts hold as they did, and are then not sent to PostgreSQL at all (each was
+    one statement of the batch's pipeline, whose WHERE found nothing to change)."""
+    return bool(_says(before) != _says(now))
 
 
 LOCK_BUCKETS = 1024
@@ -515,12 +517,7 @@ class PostgresUnitOfWork:
                 " group_ref = EXCLUDED.group_ref, cause_event_ids = EXCLUDED.cause_event_ids,"
                 " summary = EXCLUDED.summary, triggered_at = EXCLUDED.triggered_at,"
                 " sealed_contacts = EXCLUDED.sealed_contacts, since = EXCLUDED.since,"
-                " withdrawn_at = NULL, updated_at = now()"
-                " WHERE (a.severity, a.case_ids, a.cause_event_ids, a.summary, a.triggered_at,"
-                "        a.sealed_contacts, a.since, a.withdrawn_at IS NOT NULL)"
-                "   IS DISTINCT FROM (EXCLUDED.severity, EXCLUDED.case_ids,"
-                "        EXCLUDED.cause_event_ids, EXCLUDED.summary, EXCLUDED.triggered_at,"
-                "        EXCLUDED.sealed_contacts, EXCLUDED.since, false)",
+                " withdrawn_at = NULL, updated_at = now()" + _WHEN_CHANGED,
                 rows,
             )
 
