@@ -19,7 +19,7 @@ from sinergi.web import desk_pages, i18n, ops_pages, police_pages
 from sinergi.web.access import Capability, capabilities, unit_role
 from sinergi.web.guard import HERE, Context, Services, form_of, make_templates, now, page
 from sinergi.web.guard import set_session_cookie as _set_cookie
-from sinergi.web.officers import LoginRefusedError, login
+from sinergi.web.officers import LoginRefusedError, login, prepare_login
 from sinergi.web.sessions import COOKIE, CSRF_FIELD, LANG_COOKIE, csrf_ok
 
 
@@ -188,6 +188,7 @@ class SecurityHeaders:
 
 
 def create_app(services: Services) -> Starlette:
+    prepare_login()  # the first unknown name then costs what every later one does
     app = Starlette(routes=routes(), middleware=[Middleware(SecurityHeaders)])
     app.state.services = services
     app.state.templates = make_templates()

@@ -10,6 +10,7 @@ never stored, logged or printed.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from dataclasses import dataclass
@@ -168,9 +169,19 @@ class PostgresOfficerStore:
 # --- passwords ------------------------------------------------------------------------------
 
 _HASHER = PasswordHasher()
-# Verified against when the username is unknown, so a wrong name costs as long as a wrong
-# password and does not tell which names exist.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so a wrong name costs as long as a
+    wrong password and does not tell which names exist. Made on first use, not at import:
+    an argon2 hash takes about 0.13 s, and every ``sinergi`` command imports this module."""
+    return _HASHER.hash(secrets.token_urlsafe(16))
+
+
+def prepare_login() -> None:
+    """Make what a log-in with an unknown name verifies against (the web app, at start)."""
+    _dummy_hash()
 
 
 def hash_password(password: str) -> str:
@@ -249,7 +260,7 @@ def login(
     name = username.strip().lower()
     officer = store.get(name) if USERNAME.match(name) else None
     if officer is None:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(), password)
         store.audit(AuditEntry("login", "refused", detail="unknown username"))
         raise LoginRefusedError("invalid")
 
