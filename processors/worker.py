@@ -66,7 +66,7 @@ class WorkerConfig:
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 30.0
     # How often held-back alerts whose grace period passed are raised (a timer: they
-    # are raised even when no new fact arrives).
+    # are raised even when no new fact arrives), and the whole outbox relayed.
     timer_s: float = 30.0
     # Batches handed to the helper process ahead of the one being applied (see
     # processors.ahead): with one, the worker waited for the helper whenever a batch took

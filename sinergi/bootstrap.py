@@ -506,6 +506,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         batch_within_s=settings.batch_within_s,
         security=kafka_security(settings, PROCESSOR_MEMBER),
         lookahead=settings.lookahead,
+        timer_s=settings.timer_s,
     )
 
 

@@ -85,6 +85,9 @@ class Settings:
     helper: int = 1
     # How many batches the helper is given ahead of the one being applied (at least 1).
     lookahead: int = 2
+    # How often an idle processor raises the held-back alerts whose grace period passed
+    # and relays what waits in the outbox (another writer's rows, a relay that failed).
+    timer_s: float = 30.0
     # The sentinel raises the alerts a record raises on its own as the record arrives,
     # ahead of the ledger (processors/sentinel.py); 0: the ledger raises them when it
     # reaches them. Records older than sentinel_max_age_s when it reads them (it fell
@@ -358,6 +361,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         batch_within_s=batch_within_ms / 1000,
         helper=min(_int(env, "SINERGI_HELPER", base.helper), 1),
         lookahead=max(_int(env, "SINERGI_LOOKAHEAD", base.lookahead), 1),
+        timer_s=max(_int(env, "SINERGI_TIMER_S", int(base.timer_s)), 1),
         sentinel=min(_int(env, "SINERGI_SENTINEL", base.sentinel), 1),
         sentinel_max_age_s=float(
             _int(env, "SINERGI_SENTINEL_MAX_AGE_S", int(base.sentinel_max_age_s))

@@ -297,6 +297,7 @@ def test_an_announcement_left_in_the_outbox_is_relayed_by_an_idle_processor(hub:
     """Kafka could not take the PersonErased when the erasure was confirmed: it waits in
     the outbox, and the processor, with no message arriving, relays it on its timer."""
     hers = keep(hub, NIK, ("InterceptionRecorded", NOW - timedelta(days=3)))
+    hub.env = hub.env | {"SINERGI_TIMER_S": "2"}  # its timer: every 2 s, not 30
     hub.start_worker()  # idle: nothing arrives for it to process
     hub.wait_for(lambda: "consuming" in hub.worker_log.read_text(), what="the processor")
     time.sleep(2)  # past its first relay (at start)

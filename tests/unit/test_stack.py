@@ -246,3 +246,14 @@ def test_a_topic_the_broker_refuses_is_named_in_the_error(tmp_path, monkeypatch)
     admin.codes = {names[3]: 38}  # INVALID_REPLICATION_FACTOR
     with pytest.raises(kafka_errors.InvalidReplicationFactorError, match=names[3]):
         bootstrap.create_topics(settings)
+
+
+@pytest.mark.parametrize(("given", "timer_s"), [(None, 30.0), ("5", 5.0), ("0", 1.0)])
+def test_the_processors_timer_is_configurable_and_never_spins(
+    tmp_path, monkeypatch, given, timer_s
+):
+    """SINERGI_TIMER_S: how often an idle processor raises what is due and relays the
+    outbox; at least a second (0 would look again at once, for ever)."""
+    monkeypatch.setattr(bootstrap, "kafka_security", lambda settings, member: {})
+    env = {"SINERGI_HOME": str(tmp_path)} | ({"SINERGI_TIMER_S": given} if given else {})
+    assert bootstrap.worker_config(from_env(env)).timer_s == timer_s
