@@ -403,11 +403,17 @@ class PostgresUnitOfWork:
             return AlertChanges([], [])
         decided = considered or {}
         sources = sorted(holding)
+        # The sources as a table joined to the alerts', not ``source = ANY(array)``: the
+        # statement is prepared, and its generic plan, made while the alerts table was
+        # small, scanned it whole and compared each row with each of the batch's ~1,000
+        # sources in turn (a parameter's array is not hashed): 120 ms a batch at 7,000
+        # alerts and growing with them, a quarter of PostgreSQL's time in a drain of
+        # 60,000 events. Joined, every plan is a lookup or a hash: 3.5 ms.
         known = {
             str(row[0]): (bool(row[1]), str(row[2]), _alert_of((row[0], *row[3:])))
             for row in self.conn.execute(
                 f"SELECT alert_id::text, withdrawn_at IS NOT NULL, source, {_ALERT_COLUMNS}"
-                " FROM alerts WHERE source = ANY(%s::text[])",
+                " FROM unnest(%s::text[]) AS s(source) JOIN alerts USING (source)",
                 (pg_array(sources),),
             )
         }
@@ -460,7 +466,7 @@ class PostgresUnitOfWork:
         if gone:
             self.conn.execute(
                 "UPDATE alerts SET withdrawn_at = %s, updated_at = now()"
-                " WHERE alert_id = ANY(%s::uuid[])",
+                " FROM unnest(%s::uuid[]) AS g(alert_id) WHERE alerts.alert_id = g.alert_id",
                 (now, pg_array([k for k, _, _ in gone])),
             )
         return AlertChanges(
@@ -524,9 +530,10 @@ class PostgresUnitOfWork:
     def raised_alerts(self, sources: Sequence[str]) -> dict[str, list[Alert]]:
         found: dict[str, list[Alert]] = {}
         for row in self.conn.execute(
-            f"SELECT source, alert_id::text, {_ALERT_COLUMNS} FROM alerts"
-            " WHERE source = ANY(%s::text[]) AND withdrawn_at IS NULL ORDER BY alert_id",
-            (pg_array(list(sources)),),
+            f"SELECT source, alert_id::text, {_ALERT_COLUMNS}"
+            " FROM unnest(%s::text[]) AS s(source) JOIN alerts USING (source)"
+            " WHERE withdrawn_at IS NULL ORDER BY alert_id",
+            (pg_array(sorted(set(sources))),),
         ):
             found.setdefault(str(row[0]), []).append(_alert_of(row[1:]))
         return found
