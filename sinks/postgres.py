@@ -404,11 +404,11 @@ class PostgresUnitOfWork:
         decided = considered or {}
         sources = sorted(holding)
         # The sources as a table joined to the alerts', not ``source = ANY(array)``: the
-        # statement is prepared, and its generic plan, made while the alerts table was
-        # small, scanned it whole and compared each row with each of the batch's ~1,000
-        # sources in turn (a parameter's array is not hashed): 120 ms a batch at 7,000
-        # alerts and growing with them, a quarter of PostgreSQL's time in a drain of
-        # 60,000 events. Joined, every plan is a lookup or a hash: 3.5 ms.
+        # statement is prepared, and a generic plan made while the alerts table was small
+        # scanned it whole, comparing each row with each of the batch's ~1,000 sources in
+        # turn (a parameter's array is not hashed): 67 to 120 ms a batch at 7,000 alerts
+        # and growing with them, up to a quarter of PostgreSQL's time in a drain of 60,000
+        # events (in two drains of three). Joined, every plan is a lookup or a hash: 3.5 ms.
         known = {
             str(row[0]): (bool(row[1]), str(row[2]), _alert_of((row[0], *row[3:])))
             for row in self.conn.execute(
