@@ -43,8 +43,11 @@ Headers = tuple[tuple[str, bytes], ...]
 SUFFIX = ".outbox.sqlite"
 _UNIT = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 _ERROR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
+# A message is written once; how its delivery goes is a narrow row of its own: marking a
+# thousand messages sent rewrites a few pages of ``desk_delivery``, not the pages of their
+# values (about 1.3 KB each). Version 1 kept both in one table (see :func:`_migrate`).
 _SCHEMA = (
     """
     CREATE TABLE IF NOT EXISTS desk_outbox (
@@ -57,7 +60,12 @@ _SCHEMA = (
         msg_value      BLOB    NOT NULL,
         headers        TEXT    NOT NULL,  -- JSON [[name, base64 value], ...]
         recorded_at_ms INTEGER NOT NULL,
-        signed_at_ms   INTEGER,
+        signed_at_ms   INTEGER
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS desk_delivery (
+        seq            INTEGER PRIMARY KEY REFERENCES desk_outbox (seq),
         sent_at_ms     INTEGER,
         kafka_partition INTEGER,
         kafka_offset   INTEGER,
@@ -65,7 +73,8 @@ _SCHEMA = (
         last_error     TEXT               -- a transport error's class name, never content
     )
     """,
-    "CREATE INDEX IF NOT EXISTS desk_outbox_pending ON desk_outbox (seq) WHERE sent_at_ms IS NULL",
+    "CREATE INDEX IF NOT EXISTS desk_delivery_pending ON desk_delivery (seq)"
+    " WHERE sent_at_ms IS NULL",
     """
     CREATE TABLE IF NOT EXISTS schema_ids (
         subject       TEXT    NOT NULL,
@@ -75,14 +84,27 @@ _SCHEMA = (
     )
     """,
 )
+# Version 1 to 2: the delivery columns move out of desk_outbox into desk_delivery.
+_FROM_VERSION_1 = (
+    "INSERT INTO desk_delivery (seq, sent_at_ms, kafka_partition, kafka_offset, attempts,"
+    " last_error) SELECT seq, sent_at_ms, kafka_partition, kafka_offset, attempts, last_error"
+    " FROM desk_outbox",
+    "DROP INDEX IF EXISTS desk_outbox_pending",
+    *(
+        f"ALTER TABLE desk_outbox DROP COLUMN {column}"
+        for column in ("sent_at_ms", "kafka_partition", "kafka_offset", "attempts", "last_error")
+    ),
+)
 _SELECT_PENDING = (
-    "SELECT seq, event_id, event_type, topic, signed_topic, msg_key, msg_value, headers,"
+    "SELECT m.seq, event_id, event_type, topic, signed_topic, msg_key, msg_value, headers,"
     " recorded_at_ms, signed_at_ms, attempts, last_error"
-    " FROM desk_outbox WHERE sent_at_ms IS NULL ORDER BY seq LIMIT ?"
+    " FROM desk_delivery d JOIN desk_outbox m ON m.seq = d.seq"
+    " WHERE d.sent_at_ms IS NULL ORDER BY d.seq LIMIT ?"
 )
 _SELECT_PENDING_IDS = (
-    "SELECT seq, event_id, attempts, last_error"
-    " FROM desk_outbox WHERE sent_at_ms IS NULL ORDER BY seq LIMIT ?"
+    "SELECT m.seq, event_id, attempts, last_error"
+    " FROM desk_delivery d JOIN desk_outbox m ON m.seq = d.seq"
+    " WHERE d.sent_at_ms IS NULL ORDER BY d.seq LIMIT ?"
 )
 
 
@@ -205,14 +227,24 @@ class DeskOutbox:
             raise
 
     def _prepare(self) -> None:
-        """Write-ahead log, a sync at every commit, and the tables."""
+        """Write-ahead log, a sync at every commit, and the tables (an outbox of an
+        earlier version brought up to this one, in the same transaction)."""
         [(mode,)] = self._query("PRAGMA journal_mode=WAL")
         if mode != "wal":
             raise OutboxError(f"the desk's outbox {self.path} cannot use a write-ahead log")
         self._query("PRAGMA synchronous=FULL")
         with self._transaction() as db:
+            [(version,)] = db.execute("PRAGMA user_version").fetchall()
+            if version > SCHEMA_VERSION:
+                raise OutboxError(
+                    f"the desk's outbox {self.path} was written by a newer Sinergi"
+                    f" (version {version}; this one reads {SCHEMA_VERSION}): upgrade it"
+                )
             for statement in _SCHEMA:
                 db.execute(statement)
+            if version == 1:
+                for statement in _FROM_VERSION_1:
+                    db.execute(statement)
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @classmethod
@@ -293,6 +325,7 @@ class DeskOutbox:
             for m in messages
         ]
         with self._transaction() as db:
+            [(last,)] = db.execute("SELECT coalesce(max(seq), 0) FROM desk_outbox").fetchall()
             before = db.total_changes
             db.executemany(
                 "INSERT INTO desk_outbox (event_id, event_type, topic, signed_topic, msg_key,"
@@ -300,7 +333,12 @@ class DeskOutbox:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
                 rows,
             )
-            return db.total_changes - before
+            new = db.total_changes - before
+            # The new messages are those after the last one (seq only grows), all pending.
+            db.execute(
+                "INSERT INTO desk_delivery (seq) SELECT seq FROM desk_outbox WHERE seq > ?", (last,)
+            )
+            return new
 
     # --- reading -----------------------------------------------------------------------
 
@@ -324,7 +362,7 @@ class DeskOutbox:
         ]
 
     def count_pending(self) -> int:
-        [(count,)] = self._query("SELECT count(*) FROM desk_outbox WHERE sent_at_ms IS NULL")
+        [(count,)] = self._query("SELECT count(*) FROM desk_delivery WHERE sent_at_ms IS NULL")
         return int(count)
 
     def record_of(self, event_id: str) -> tuple[str, bytes] | None:
@@ -342,7 +380,8 @@ class DeskOutbox:
     def sent(self, event_id: str) -> Sent | None:
         """Where the hub put ``event_id``, once it acknowledged it."""
         rows = self._query(
-            "SELECT topic, kafka_partition, kafka_offset FROM desk_outbox"
+            "SELECT topic, kafka_partition, kafka_offset"
+            " FROM desk_outbox m JOIN desk_delivery d ON d.seq = m.seq"
             " WHERE event_id = ? AND sent_at_ms IS NOT NULL",
             (event_id,),
         )
@@ -355,8 +394,9 @@ class DeskOutbox:
         at = now_ms() if at_ms is None else at_ms
         with self._transaction() as db:
             db.executemany(
-                "UPDATE desk_outbox SET sent_at_ms = ?, kafka_partition = ?, kafka_offset = ?"
-                " WHERE event_id = ? AND sent_at_ms IS NULL",
+                "UPDATE desk_delivery SET sent_at_ms = ?, kafka_partition = ?, kafka_offset = ?"
+                " WHERE seq = (SELECT seq FROM desk_outbox WHERE event_id = ?)"
+                " AND sent_at_ms IS NULL",
                 [(at, s.partition, s.offset, s.event_id) for s in sent],
             )
 
@@ -393,7 +433,7 @@ class DeskOutbox:
             # The batch is the first pending messages in order: every pending one between
             # its first and its last.
             db.execute(
-                "UPDATE desk_outbox SET attempts = attempts + 1"
+                "UPDATE desk_delivery SET attempts = attempts + 1"
                 " WHERE sent_at_ms IS NULL AND seq BETWEEN ? AND ?",
                 (batch[0].seq, batch[-1].seq),
             )
@@ -406,7 +446,9 @@ class DeskOutbox:
     def _failed(self, messages: Sequence[DeskMessage], error: str) -> None:
         with self._transaction() as db:
             db.executemany(
-                "UPDATE desk_outbox SET last_error = ? WHERE event_id = ? AND sent_at_ms IS NULL",
+                "UPDATE desk_delivery SET last_error = ?"
+                " WHERE seq = (SELECT seq FROM desk_outbox WHERE event_id = ?)"
+                " AND sent_at_ms IS NULL",
                 [(error, m.event_id) for m in messages],
             )
 

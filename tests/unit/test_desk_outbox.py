@@ -4,6 +4,7 @@ reached: nothing lost, nothing sent twice to the ledger, old signatures renewed.
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -191,7 +192,7 @@ def test_messages_just_kept_are_sent_as_kept_after_what_waited_chunk_by_chunk(de
     delivery = desk.outbox.deliver(send, chunk=2, kept=new)
     assert [m.event_id for m in sent] == [e.event_id for e in old] + [m.event_id for m in new]
     assert sent[3:] == new and (delivery.pending, delivery.error) == (0, None)
-    attempts = desk.outbox._query("SELECT attempts FROM desk_outbox ORDER BY seq")
+    attempts = desk.outbox._query("SELECT attempts FROM desk_delivery ORDER BY seq")
     assert [a for (a,) in attempts] == [2, 2, 2, 1, 1, 1]
     assert desk.outbox.deliver(send, kept=new).sent == [] and len(sent) == 6
 
@@ -293,6 +294,71 @@ def test_the_outbox_writes_ahead_and_syncs_every_commit(desk):
 def test_an_outbox_is_named_only_by_a_member_id(tmp_path):
     with pytest.raises(OutboxError):
         DeskOutbox.for_unit(tmp_path, "../post-eltari")
+
+
+# The first version of the file, as desks in the field hold it: one table for a message
+# and how its delivery went.
+VERSION_1 = """
+    CREATE TABLE desk_outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE,
+        event_type TEXT NOT NULL, topic TEXT NOT NULL, signed_topic TEXT NOT NULL,
+        msg_key BLOB NOT NULL, msg_value BLOB NOT NULL, headers TEXT NOT NULL,
+        recorded_at_ms INTEGER NOT NULL, signed_at_ms INTEGER, sent_at_ms INTEGER,
+        kafka_partition INTEGER, kafka_offset INTEGER, attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT);
+    CREATE INDEX desk_outbox_pending ON desk_outbox (seq) WHERE sent_at_ms IS NULL;
+    CREATE TABLE schema_ids (subject TEXT NOT NULL, schema_sha256 TEXT NOT NULL,
+        schema_id INTEGER NOT NULL, PRIMARY KEY (subject, schema_sha256));
+    PRAGMA user_version=1;
+"""
+
+
+def test_an_outbox_of_the_first_version_keeps_every_message_and_its_delivery(tmp_path):
+    path = tmp_path / f"{UNIT}.outbox.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(VERSION_1)
+        db.executemany(
+            "INSERT INTO desk_outbox (event_id, event_type, topic, signed_topic, msg_key,"
+            " msg_value, headers, recorded_at_ms, signed_at_ms, sent_at_ms, kafka_partition,"
+            " kafka_offset, attempts, last_error) VALUES (?, 'InterceptionRecorded',"
+            " 't.posts', 'posts', ?, ?, '[[\"h\", \"AQI=\"]]', ?, ?, ?, ?, ?, ?, ?)",
+            [
+                ("e-1", b"k1", b"v1", T0_MS, T0_MS, T0_MS + 5, 2, 7, 1, None),
+                ("e-2", b"k2", b"v2", T0_MS, T0_MS, None, None, None, 2, "KafkaTimeoutError"),
+                ("e-3", b"k3", b"v3", T0_MS, None, None, None, None, 0, None),
+            ],
+        )
+        db.execute("INSERT INTO schema_ids VALUES ('posts-value', 'abc', 4)")
+    with DeskOutbox(path) as outbox:
+        assert outbox.sent("e-1") == Sent("e-1", "t.posts", 2, 7)
+        pending = outbox.pending()
+        assert [(p.message.event_id, p.attempts, p.last_error) for p in pending] == [
+            ("e-2", 2, "KafkaTimeoutError"),
+            ("e-3", 0, None),
+        ]
+        assert (pending[0].message.key, pending[0].message.value) == (b"k2", b"v2")
+        assert pending[0].message.headers == (("h", b"\x01\x02"),)
+        assert outbox.count_pending() == 2
+        assert outbox._query("SELECT schema_id FROM schema_ids") == [(4,)]
+        assert outbox._query("PRAGMA user_version") == [(2,)]
+        columns = {row[1] for row in outbox._query("PRAGMA table_info(desk_outbox)")}
+        assert not columns & {"sent_at_ms", "attempts", "last_error", "kafka_offset"}
+        delivery = outbox.deliver(lambda ms: [Sent(m.event_id, m.topic, 0, 9) for m in ms])
+        assert (len(delivery.sent), delivery.pending) == (2, 0)
+        assert outbox.sent("e-3") == Sent("e-3", "t.posts", 0, 9)
+        assert outbox.put([dataclasses.replace(pending[0].message, event_id="e-4")]) == 1
+        assert [p.message.event_id for p in outbox.pending()] == ["e-4"]
+
+
+def test_an_outbox_written_by_a_newer_sinergi_is_refused_and_left_as_it_is(tmp_path):
+    path = tmp_path / f"{UNIT}.outbox.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version=3")
+    with pytest.raises(OutboxError, match="newer Sinergi"):
+        DeskOutbox(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (3,)
+        assert db.execute("SELECT name FROM sqlite_master").fetchall() == []
 
 
 # --- signatures renewed after half the replay window ----------------------------------------
