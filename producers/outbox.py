@@ -8,7 +8,7 @@ it runs (``sinergi <agency> sync``, or any command that records). A message leav
 pending set only once the broker acknowledged it (``acks=all``).
 
 Exactly once in the ledger, not on the wire: a crash between the broker's ack and
-:meth:`DeskOutbox.mark_sent` sends the message again on the next delivery, with the
+marking it sent sends the message again on the next delivery, with the
 same event id and the same value bytes, and the processor stores an event id once.
 A put of an event id the outbox already holds (pending or sent) changes nothing: a
 row recorded twice gets the same derived id, so a file imported twice is sent once.
@@ -389,15 +389,15 @@ class DeskOutbox:
 
     # --- delivering --------------------------------------------------------------------
 
-    def mark_sent(self, sent: Sequence[Sent], *, at_ms: int | None = None) -> None:
-        """Record the broker's acknowledgements: these messages are no longer pending."""
-        at = now_ms() if at_ms is None else at_ms
+    def _mark_sent(self, batch: Sequence[Pending], sent: Sequence[Sent]) -> None:
+        """Record the broker's acknowledgements of the first ``len(sent)`` messages of
+        ``batch`` (in its order): these are no longer pending."""
+        at = now_ms()
         with self._transaction() as db:
             db.executemany(
                 "UPDATE desk_delivery SET sent_at_ms = ?, kafka_partition = ?, kafka_offset = ?"
-                " WHERE seq = (SELECT seq FROM desk_outbox WHERE event_id = ?)"
-                " AND sent_at_ms IS NULL",
-                [(at, s.partition, s.offset, s.event_id) for s in sent],
+                " WHERE seq = ? AND sent_at_ms IS NULL",
+                [(at, s.partition, s.offset, p.seq) for p, s in zip(batch, sent, strict=False)],
             )
 
     def deliver(
@@ -417,10 +417,10 @@ class DeskOutbox:
         while batch := self._pending(chunk, known):
             messages = self._attempt(batch, resign)
             acked, error = _send_chunk(send, messages)
-            self.mark_sent(acked)
+            self._mark_sent(batch, acked)
             delivered += acked
             if error is not None:
-                self._failed(messages[len(acked) :], error)
+                self._failed(batch[len(acked) :], error)
                 return Delivery(delivered, self.count_pending(), error)
         return Delivery(delivered, 0)
 
@@ -443,13 +443,11 @@ class DeskOutbox:
             )
         return messages
 
-    def _failed(self, messages: Sequence[DeskMessage], error: str) -> None:
+    def _failed(self, unsent: Sequence[Pending], error: str) -> None:
         with self._transaction() as db:
             db.executemany(
-                "UPDATE desk_delivery SET last_error = ?"
-                " WHERE seq = (SELECT seq FROM desk_outbox WHERE event_id = ?)"
-                " AND sent_at_ms IS NULL",
-                [(error, m.event_id) for m in messages],
+                "UPDATE desk_delivery SET last_error = ? WHERE seq = ? AND sent_at_ms IS NULL",
+                [(error, p.seq) for p in unsent],
             )
 
     # --- schema ids, for framing while the registry cannot be reached ------------------
