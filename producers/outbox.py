@@ -47,7 +47,7 @@ SCHEMA_VERSION = 2
 
 # A message is written once; how its delivery goes is a narrow row of its own: marking a
 # thousand messages sent rewrites a few pages of ``desk_delivery``, not the pages of their
-# values (about 1.3 KB each). Version 1 kept both in one table (see :func:`_migrate`).
+# values (about 1.3 KB each). Version 1 kept both in one table (see _FROM_VERSION_1).
 _SCHEMA = (
     """
     CREATE TABLE IF NOT EXISTS desk_outbox (
