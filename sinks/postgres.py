@@ -216,6 +216,14 @@ _ALERT_COLUMNS = (
     "rule, severity, case_ids, recruiter_ref, group_ref, cause_event_ids, summary,"
     " triggered_at, sealed_contacts, since"
 )
+# The alerts of the sources given as one parameter (a text array), the sources as a table
+# joined to the alerts', not ``source = ANY(array)``: the statements are prepared, and a
+# generic plan made while the alerts table was small scanned it whole, comparing each row
+# with each of the batch's ~1,000 sources in turn (a parameter's array is not hashed): 67
+# to 120 ms a batch at 7,000 alerts and growing with them, up to a quarter of
+# PostgreSQL's time in a drain of 60,000 events (in two drains of three). Joined, every
+# plan is a lookup or a hash: 3.5 ms.
+_ALERTS_OF_SOURCES = "unnest(%s::text[]) AS s(source) JOIN alerts USING (source)"
 
 
 def _alert_of(row: Sequence[Any]) -> Alert:
@@ -403,17 +411,11 @@ class PostgresUnitOfWork:
             return AlertChanges([], [])
         decided = considered or {}
         sources = sorted(holding)
-        # The sources as a table joined to the alerts', not ``source = ANY(array)``: the
-        # statement is prepared, and a generic plan made while the alerts table was small
-        # scanned it whole, comparing each row with each of the batch's ~1,000 sources in
-        # turn (a parameter's array is not hashed): 67 to 120 ms a batch at 7,000 alerts
-        # and growing with them, up to a quarter of PostgreSQL's time in a drain of 60,000
-        # events (in two drains of three). Joined, every plan is a lookup or a hash: 3.5 ms.
         known = {
             str(row[0]): (bool(row[1]), str(row[2]), _alert_of((row[0], *row[3:])))
             for row in self.conn.execute(
                 f"SELECT alert_id::text, withdrawn_at IS NOT NULL, source, {_ALERT_COLUMNS}"
-                " FROM unnest(%s::text[]) AS s(source) JOIN alerts USING (source)",
+                f" FROM {_ALERTS_OF_SOURCES}",
                 (pg_array(sources),),
             )
         }
@@ -530,8 +532,7 @@ class PostgresUnitOfWork:
     def raised_alerts(self, sources: Sequence[str]) -> dict[str, list[Alert]]:
         found: dict[str, list[Alert]] = {}
         for row in self.conn.execute(
-            f"SELECT source, alert_id::text, {_ALERT_COLUMNS}"
-            " FROM unnest(%s::text[]) AS s(source) JOIN alerts USING (source)"
+            f"SELECT source, alert_id::text, {_ALERT_COLUMNS} FROM {_ALERTS_OF_SOURCES}"
             " WHERE withdrawn_at IS NULL ORDER BY alert_id",
             (pg_array(sorted(set(sources))),),
         ):
