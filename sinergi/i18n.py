@@ -512,8 +512,8 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "en": "Replay every topic from the beginning into a fresh projection; compare with live.",
     },
     "opt.keep": {
-        "id": "Simpan skema hasil bangun ulang untuk diperiksa",
-        "en": "Keep the rebuilt schema for inspection",
+        "id": "Simpan skema hasil bangun ulang (tabel unlogged) untuk diperiksa",
+        "en": "Keep the rebuilt schema (unlogged tables) for inspection",
     },
     "opt.wait": {
         "id": "Detik menunggu prosesor yang berjalan",
@@ -1889,6 +1889,12 @@ SENTENCES: Sequence[tuple[str, str]] = (
     (
         r"(\d+) process\(es\) replayed them in (\S+)",
         "{0} proses memutar ulangnya dalam {1}",
+    ),
+    (
+        r"PostgreSQL restarted during the rebuild, which empties its scratch tables:"
+        r" run it again",
+        "PostgreSQL dimulai ulang selama bangun ulang, yang mengosongkan tabel sementaranya:"
+        " jalankan lagi",
     ),
     (
         r"with the live processor's rules: (.+)",

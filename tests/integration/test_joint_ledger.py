@@ -386,3 +386,43 @@ def test_the_rebuild_equals_the_live_ledger_even_after_the_processor_was_killed(
     done = hub.cli("ledger", "rebuild", "--wait", "120")
     assert "identical" in done.stdout
     assert re.search(r"cases\s+│\s+[1-9]\d*", done.stdout)
+
+
+def test_the_rebuild_replays_into_unlogged_tables_and_refuses_them_after_a_crash(hub):
+    hub.run("post", "record", at="eltari", occurred_at="2026-01-20T08:30", nik=NIK, sex="P",
+            origin_regency="5302", destination_country="MY", outcome="SENT_HOME",
+            officer="ELT-07")  # fmt: skip
+    worker = hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() == 1, what="the interception")
+    done = hub.cli("ledger", "rebuild", "--wait", "30", "--keep")
+    hub.stop_worker(worker)
+    assert "identical" in done.stdout
+    [schema] = re.findall(r"into schema (rebuild_\d+)", done.stdout)
+    kept = dict(hub.query(  # type: ignore[arg-type]
+        "SELECT c.relname, c.relpersistence FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = %s AND c.relkind IN ('r', 'i', 'S')", schema))  # fmt: skip
+    assert {"events", "cases", "audit_log", "events_pkey", "audit_log_seq_seq"} <= set(kept)
+    assert set(kept.values()) == {"u"}, {k: v for k, v in kept.items() if v != "u"}
+    assert hub.query(f'SELECT count(*) FROM "{schema}".events')[0][0] == 1
+
+    # A crash of PostgreSQL empties unlogged tables: what was replayed before it is refused.
+    from deploy.procs import StackError
+    from sinergi import rebuild, runtime
+    from sinks.migrate import migrate
+
+    owner = bootstrap.conninfo(hub.settings, "sinergi_owner")
+    scratch = schema + "_crash"
+    migrate(owner, schema=scratch)
+    stack = runtime.stack(hub.settings)
+
+    def replay_through_a_crash() -> int:
+        hub.query(f'INSERT INTO "{scratch}".metrics_daily (day, metric, value)'
+                  " VALUES ('2026-01-20', 'replayed', 1) RETURNING 1")  # fmt: skip
+        stack.postgres.stop(mode="immediate")
+        stack.postgres.start()
+        return 1
+
+    with pytest.raises(StackError, match="PostgreSQL restarted during the rebuild"):
+        rebuild.into_scratch(owner, scratch, replay_through_a_crash)
+    assert hub.query(f'SELECT count(*) FROM "{scratch}".metrics_daily')[0][0] == 0
