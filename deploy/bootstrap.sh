@@ -39,5 +39,10 @@ fi
 # project, and where PYTHONDONTWRITEBYTECODE is set Python never writes them itself, so
 # every `sinergi` command, processor and helper compiled them again (0.3 s a command here).
 # A module edited later is compiled again in memory until the next install: never stale.
-"$VENV/bin/python" -m compileall -q -j 0 schemas producers processors sinks sinergi deploy bench >/dev/null
+# The packages are pyproject.toml's (setuptools' include), and the bench beside them.
+packages=$("$VENV/bin/python" -c 'import tomllib
+found = tomllib.load(open("pyproject.toml", "rb"))["tool"]["setuptools"]["packages"]["find"]
+print(" ".join(name.rstrip("*") for name in found["include"]))')
+# shellcheck disable=SC2086  # one word per package
+"$VENV/bin/python" -m compileall -q -j 0 $packages bench >/dev/null
 echo "bootstrap: Python environment ready in $VENV"
