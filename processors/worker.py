@@ -56,11 +56,20 @@ Prepared = asyncio.Future[list[Packed]]  # a batch being received by the helper 
 
 @dataclass(frozen=True)
 class WorkerConfig:
+    """The worker's consumer and pace. Its batches, timer and lookahead have no defaults
+    here: ``sinergi.config.Settings`` holds them, with the measurements behind them."""
+
     group: str  # the Kafka consumer group
     bootstrap_servers: str
     topics: Sequence[str]
-    batch_max: int = 2000
-    batch_within_s: float = 0.25
+    batch_max: int
+    batch_within_s: float
+    # How often held-back alerts whose grace period passed are raised (a timer: they
+    # are raised even when no new fact arrives), and the whole outbox relayed.
+    timer_s: float
+    # Batches handed to the helper process ahead of the one being applied (see
+    # processors.ahead).
+    lookahead: int
     # aiokafka's security options (security_protocol, sasl_mechanism, ...).
     security: Mapping[str, Any] = field(default_factory=dict)
     backoff_initial_s: float = 0.5
@@ -68,13 +77,6 @@ class WorkerConfig:
     # used again within 5 s (with 30, a 20-s outage was waited out 11 s longer than it
     # lasted); a try costs one connection attempt.
     backoff_max_s: float = 5.0
-    # How often held-back alerts whose grace period passed are raised (a timer: they
-    # are raised even when no new fact arrives), and the whole outbox relayed.
-    timer_s: float = 30.0
-    # Batches handed to the helper process ahead of the one being applied (see
-    # processors.ahead): with one, the worker waited for the helper whenever a batch took
-    # it longer than the batch before took here (a batch of new people, a slow relay).
-    lookahead: int = 2
 
 
 class Backoff:

@@ -83,7 +83,9 @@ class Settings:
     # while the processor applies this one, and relays the outbox (processors/ahead.py);
     # 0: the processor does both itself.
     helper: int = 1
-    # How many batches the helper is given ahead of the one being applied (at least 1).
+    # How many batches the helper is given ahead of the one being applied (at least 1):
+    # with one, the worker waited for the helper whenever a batch took it longer than the
+    # batch before took to apply (a batch of new people, a slow relay).
     lookahead: int = 2
     # How often an idle processor raises the held-back alerts whose grace period passed
     # and relays what waits in the outbox (another writer's rows, a relay that failed).
