@@ -491,11 +491,11 @@ def kafka_killed(
     ids = desk_record(settings, todo[:half])
     kill_kafka(hub)
     down_at = time.monotonic()
-    # Kept at the desks: the broker is down, and each desk gives up on it after a second
-    # (connection refused is retried until the desk's connect timeout).
+    # Kept at the desks: the broker is down, and each desk, the importing one too, gives up
+    # on it after a second (connection refused is retried until the desk's connect timeout).
     ids |= desk_record(settings.with_overrides(desk_connect_timeout_s=1), todo[half:])
     done = hub.cli("post", "import", "interception", str(csv_path), "--at", "tenau",
-                   env={"SINERGI_DESK_CONNECT_TIMEOUT_S": "2"})  # fmt: skip
+                   env={"SINERGI_DESK_CONNECT_TIMEOUT_S": "1"})  # fmt: skip
     time.sleep(max(0.0, down_s - (time.monotonic() - down_at)))
     start_kafka(hub)
     back = time.monotonic()
