@@ -40,7 +40,15 @@ from schemas.model import (
 from schemas.serde import Serializer
 from schemas.topics import topic_of
 
-__all__ = ["Delivery", "Encoded", "Producer", "Publisher", "Sent", "kafka_producer"]
+__all__ = [
+    "RECONNECT_BACKOFF_MAX_MS",
+    "Delivery",
+    "Encoded",
+    "Producer",
+    "Publisher",
+    "Sent",
+    "kafka_producer",
+]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +71,13 @@ class Producer(Protocol):
 
 Connect = Callable[[], Producer]
 
+# kafka-python waits longer and longer between attempts to reach a broker that went away,
+# up to 30 s (its default): a broker back after an outage was used again up to half a
+# minute later (a broker killed for 10 s once held the relay, and so the ledger, 30 s
+# more). The hub's services try again within 5 s at most, as the worker does with every
+# service it needs.
+RECONNECT_BACKOFF_MAX_MS = 5_000
+
 
 def kafka_producer(bootstrap_servers: str, **options: Any) -> KafkaProducer:
     """A producer that waits for every in-sync replica (``acks=all``), idempotent.
@@ -75,6 +90,7 @@ def kafka_producer(bootstrap_servers: str, **options: Any) -> KafkaProducer:
         batch_size=256 * 1024,
         max_in_flight_requests_per_connection=5,
         client_id="sinergi-publisher",
+        reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
         **options,
     )
 

@@ -39,7 +39,7 @@ from processors.worker import WorkerConfig
 from producers.forms import Desk, desk_for
 from producers.outbox import DeskOutbox, RememberedSchemas
 from producers.pseudonym import Pseudonymiser, load_or_create_key
-from producers.publisher import Producer, Publisher, kafka_producer
+from producers.publisher import RECONNECT_BACKOFF_MAX_MS, Producer, Publisher, kafka_producer
 from producers.sealing import PersonSealer, SealingSerializer
 from producers.signing import Signer
 from schemas import avro, crypto
@@ -442,6 +442,7 @@ def sentinel_parts(settings: Settings) -> tuple[Sentinel, KafkaConsumer, Callabl
         # Partition by partition across the topics: several workers' sentinels each
         # hold some as long as there are no more of them than partitions.
         partition_assignment_strategy=(RoundRobinPartitionAssignor,),
+        reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
         **kafka_security(settings, PROCESSOR_MEMBER),
     )
     return found, consumer, parts.close

@@ -14,6 +14,7 @@ from kafka import KafkaConsumer
 from deploy.procs import StackError
 from processors.vault import VaultError
 from producers.posts import RECRUITER_CONTACT
+from producers.publisher import RECONNECT_BACKOFF_MAX_MS
 from schemas import crypto
 from schemas.model import AlertRaised, AlertWithdrawn, Event
 from schemas.person_seal import referenced_carrier
@@ -86,6 +87,8 @@ def follow(
         group_id=settings.alerts_group(unit),
         auto_offset_reset="earliest",
         enable_auto_commit=True,
+        # Alerts again within seconds of a broker's return, not up to 30 s later.
+        reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
         **bootstrap.kafka_security(settings, unit),
     )
     # The topic's partitions are known before the group is joined: joined first, the

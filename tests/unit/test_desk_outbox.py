@@ -497,3 +497,16 @@ def test_a_damaged_outbox_file_is_said_to_be_so(tmp_path):
     (tmp_path / f"{UNIT}.outbox.sqlite").write_bytes(b"not a database, " * 100)
     with pytest.raises(OutboxError, match="outbox"):
         DeskOutbox.for_unit(tmp_path, UNIT)
+
+
+def test_a_producer_tries_a_broker_back_from_an_outage_within_five_seconds():
+    """kafka-python's own ceiling between reconnection attempts is 30 s: a desk or the
+    hub's relay would wait up to that long after a broker came back."""
+    from producers.publisher import RECONNECT_BACKOFF_MAX_MS, kafka_producer
+
+    producer = kafka_producer("127.0.0.1:1", api_version=(4, 0))  # nothing listens there
+    try:
+        assert producer.config["reconnect_backoff_max_ms"] == RECONNECT_BACKOFF_MAX_MS <= 5_000
+        assert (producer.config["acks"], producer.config["enable_idempotence"]) == (-1, True)
+    finally:
+        producer.close(timeout=1)
