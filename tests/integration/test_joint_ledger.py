@@ -17,12 +17,14 @@ import pytest
 from kafka import KafkaConsumer
 from kafka.admin import ConfigResource, ConfigResourceType
 
+from deploy.procs import StackError
 from producers import forms
 from producers.simulate import Simulator
 from schemas.model import Agency, AlertRule, CaseUpdated
 from schemas.serde import EventDeserializer
 from schemas.topics import CASES
-from sinergi import bootstrap
+from sinergi import bootstrap, rebuild, runtime
+from sinks.migrate import migrate
 from tests.integration.hub import Hub
 
 pytestmark = pytest.mark.integration
@@ -407,10 +409,6 @@ def test_the_rebuild_replays_into_unlogged_tables_and_refuses_them_after_a_crash
     assert hub.query(f'SELECT count(*) FROM "{schema}".events')[0][0] == 1
 
     # A crash of PostgreSQL empties unlogged tables: what was replayed before it is refused.
-    from deploy.procs import StackError
-    from sinergi import rebuild, runtime
-    from sinks.migrate import migrate
-
     owner = bootstrap.conninfo(hub.settings, "sinergi_owner")
     scratch = schema + "_crash"
     migrate(owner, schema=scratch)
