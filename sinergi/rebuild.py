@@ -351,9 +351,8 @@ RESTARTED = (
 )
 
 
-def unlogged(conninfo: str, schema: str) -> list[str]:
-    """Make every table of the fresh ``schema`` UNLOGGED (with its indexes and sequences),
-    and return their names in the order changed.
+def unlogged(conninfo: str, schema: str) -> None:
+    """Make every table of the fresh ``schema`` UNLOGGED (with its indexes and sequences).
 
     The rebuilt projection is scratch: it is compared with the live ledger and dropped
     (or kept for a look with ``--keep``), never served. So it needs no write-ahead log,
@@ -363,7 +362,6 @@ def unlogged(conninfo: str, schema: str) -> list[str]:
     restarted in between. A table referenced by a foreign key changes after the tables
     that reference it (PostgreSQL lets an unlogged table reference a logged one, not the
     reverse)."""
-    changed: list[str] = []
     with psycopg.connect(conninfo, autocommit=True) as conn:
         remaining = {
             name
@@ -398,9 +396,7 @@ def unlogged(conninfo: str, schema: str) -> list[str]:
                             sql.Identifier(schema), sql.Identifier(name)
                         )
                     )
-                    changed.append(name)
                 remaining -= set(free)
-    return changed
 
 
 def into_scratch(conninfo: str, schema: str, replay: Callable[[], int]) -> int:
