@@ -10,7 +10,10 @@ auto-commit off and commits exactly the batch it has stored, after the transacti
 
 The loop, one batch at a time:
 
-1. take up to ``batch_max`` messages (or what arrived within ``batch_within_s``);
+1. take up to ``batch_max`` messages (or what arrived within ``batch_within_s``), oldest
+   first by their Kafka timestamp across every topic and partition
+   (:mod:`processors.timeorder`): a backlog is taken in the order it happened, not one
+   topic's week before another's;
 2. process them in a worker thread (:func:`~processors.isolation.process_isolating`:
    a poison message is bisected out and dead-lettered, the rest stored);
 3. on a fault that passes (:class:`~schemas.faults.TransientError`: PostgreSQL, the
@@ -46,11 +49,17 @@ from processors.ahead import Helper, Packed, unpack, yield_cpu
 from processors.isolation import process_isolating
 from processors.pipeline import BatchResult, Pipeline
 from processors.ports import RawMessage, Written
+from processors.timeorder import TimeOrder
 from schemas.faults import TransientError
 from sinks.prometheus import WorkerMetrics
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# How long a partition not yet fetched from may hold batches up (its messages may be the
+# oldest): at start and after a rebalance, a partition's first fetch waits on its offsets.
+FIRST_FETCH_WAIT_S = 2.0
+# How many fetched messages of one partition the worker holds to put them in order.
+HELD = 250
 Prepared = asyncio.Future[list[Packed]]  # a batch being received by the helper process
 
 
@@ -149,7 +158,11 @@ class Consumer(Protocol):
 
     def resume(self, *partitions: TopicPartition) -> None: ...
 
+    def paused(self) -> set[TopicPartition]: ...
+
     def highwater(self, partition: TopicPartition) -> int | None: ...
+
+    async def position(self, partition: TopicPartition) -> int: ...
 
 
 def kafka_consumer(cfg: WorkerConfig) -> Consumer:
@@ -203,6 +216,11 @@ class LedgerWorker:
         self.relaying: asyncio.Future[int] | None = None  # the helper relaying the outbox
         self.timer_at = 0.0  # when the next held-back alerts are due a look (monotonic)
         self.stopping = asyncio.Event()
+        # What the consumer fetched, handed out oldest first. A partition with more to
+        # come but nothing fetched holds batches up for at most the time a batch may take
+        # to fill (FIRST_FETCH_WAIT_S before its first fetch).
+        self.order = TimeOrder()
+        self.given_up: set[TopicPartition] = set()  # as last logged
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -251,10 +269,67 @@ class LedgerWorker:
                 self.ahead.close()
 
     async def _take(self, consumer: Consumer, within_s: float) -> list[RawMessage]:
-        polled = await consumer.getmany(
-            timeout_ms=int(within_s * 1000), max_records=self.cfg.batch_max
-        )
-        return [to_raw(r) for records in polled.values() for r in records]
+        """The next batch, oldest first (see :mod:`processors.timeorder`), waiting up to
+        ``within_s`` for one (for the partitions it waits on, if any)."""
+        deadline = time.monotonic() + within_s
+        while True:
+            await self._fetched(consumer)
+            batch, waiting = await self._in_order(consumer)
+            left = deadline - time.monotonic()
+            if batch or left <= 0 or self.stopping.is_set():
+                return batch
+            polled = await consumer.getmany(
+                *waiting, timeout_ms=max(1, int(left * 1000)), max_records=self.cfg.batch_max
+            )
+            self.order.add(to_raw(r) for records in polled.values() for r in records)
+
+    async def _fetched(self, consumer: Consumer) -> None:
+        """Everything the consumer has fetched, into the order (aiokafka fetches nothing
+        more from a broker while it holds any partition's messages for us). A partition
+        of which the order holds ``HELD`` messages is paused until it holds fewer (the
+        consumer then drops what it fetched of it and fetches it again when resumed):
+        that bounds what is held."""
+        while polled := await consumer.getmany(timeout_ms=0, max_records=self.cfg.batch_max):
+            self.order.add(to_raw(r) for records in polled.values() for r in records)
+        assigned = consumer.assignment()
+        self.order.keep_only(assigned)
+        full = self.order.holding(HELD) & assigned
+        paused = consumer.paused() & assigned
+        if full - paused:
+            consumer.pause(*(full - paused))
+        if paused - full:
+            consumer.resume(*(paused - full))
+
+    async def _in_order(self, consumer: Consumer) -> tuple[list[RawMessage], list[TopicPartition]]:
+        """The next batch in order, and the partitions it waits on (none when it is
+        not empty)."""
+        assigned = consumer.assignment()
+        # Where the consumer stands in each partition it has fetched from. One not yet
+        # fetched from (at start, after a rebalance) may hold the oldest message: it is
+        # waited for longer, as its first fetch may wait on finding its position.
+        ends: dict[TopicPartition, tuple[int, int]] = {}
+        for tp in assigned:
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                try:
+                    ends[tp] = (await consumer.position(tp), highwater)
+                except KafkaError:  # taken by a rebalance just now: not ours to wait for
+                    ends[tp] = (highwater, highwater)
+
+        def wait_s(tp: TopicPartition) -> float:
+            end = ends.get(tp)
+            if end is None:
+                return FIRST_FETCH_WAIT_S
+            return self.cfg.batch_within_s if end[0] < end[1] else 0.0
+
+        batch = self.order.take(self.cfg.batch_max, assigned, wait_s)
+        if self.order.given_up - self.given_up:
+            log.debug("went on without %d partition(s) that kept batches waiting: %s",
+                     len(self.order.given_up - self.given_up),
+                     ", ".join(sorted(f"{tp.topic}[{tp.partition}]"
+                                      for tp in self.order.given_up - self.given_up)))  # fmt: skip
+        self.given_up = set(self.order.given_up)
+        return batch, sorted(self.order.waiting_on)
 
     def _prepare_ahead(self, batch: list[RawMessage]) -> Prepared | None:
         """Hand ``batch`` to the helper process, once the pipeline is built (the first
@@ -311,8 +386,8 @@ class LedgerWorker:
                 self.health.set(True, "consuming")
                 return result
         finally:
-            if paused:
-                consumer.resume(*consumer.assignment())
+            if paused:  # those holding enough stay paused
+                consumer.resume(*(consumer.assignment() - self.order.holding(HELD)))
 
     async def _apply_prepared(
         self, batch: list[RawMessage], prepared: Prepared

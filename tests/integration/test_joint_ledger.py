@@ -4,6 +4,7 @@ analysts' views, and a rebuild from the topics that equals the live ledger."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -20,11 +21,12 @@ from kafka.admin import ConfigResource, ConfigResourceType
 from deploy.procs import StackError
 from producers import forms
 from producers.simulate import Simulator
-from schemas.model import Agency, AlertRule, CaseUpdated
+from schemas.model import Agency, AlertRule, CaseUpdated, InterceptionRecorded
 from schemas.serde import EventDeserializer
 from schemas.topics import CASES
 from sinergi import bootstrap, rebuild, runtime
 from sinks.migrate import migrate
+from tests.integration import faults
 from tests.integration.hub import Hub
 
 pytestmark = pytest.mark.integration
@@ -364,6 +366,30 @@ def test_analysts_read_the_views_and_not_the_tables(hub):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(f"SELECT 1 FROM {table} LIMIT 1")
             conn.rollback()
+
+
+def test_a_backlog_across_topics_is_taken_in_the_order_it_was_published(hub):
+    """Interceptions, then every other agency's facts, then more interceptions, all
+    published before the processor starts: it stores them wave by wave, not one topic's
+    waves together (a consumer fetches every partition at once; the worker orders what it
+    fetched by Kafka timestamp, processors/timeorder.py)."""
+    events = faults.simulated_events(hub, 600, seed=23)
+    interceptions = [(u, e) for u, e in events if isinstance(e, InterceptionRecorded)]
+    others = [(u, e) for u, e in events if not isinstance(e, InterceptionRecorded)]
+    half = len(interceptions) // 2
+    waves = [interceptions[:half], others, interceptions[half:]]
+    assert min(len(w) for w in waves) >= 10
+    for wave in waves:
+        faults.publish_all(hub, wave)
+        time.sleep(0.05)  # each wave's timestamps after the one before
+    hub.env = hub.env | {"SINERGI_BATCH_MAX": "25"}  # many batches
+    hub.start_worker()
+    faults.wait_processed(hub)
+    stored = dict(hub.query("SELECT event_id::text, ingested_at FROM events"))
+    assert len(stored) == len(events)
+    batches = [sorted({stored[e.event_id] for _, e in wave}) for wave in waves]
+    for earlier, later in itertools.pairwise(batches):
+        assert earlier[-1] <= later[0]  # each wave's last batch before the next one's first
 
 
 def test_the_rebuild_equals_the_live_ledger_even_after_the_processor_was_killed(hub):

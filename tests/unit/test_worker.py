@@ -6,6 +6,7 @@ bisected out; a failed commit or relay loses nothing."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -45,13 +46,14 @@ class Record:
 class FakeConsumer:
     """Hands out the records in batches of ``batch``; records commits."""
 
-    def __init__(self, records, batch=4, fail_commits=0):
+    batch = 4
+
+    def __init__(self, records, fail_commits=0):
         self.records = list(records)
-        self.batch = batch
-        self.position = 0
+        self.at = 0  # how many records were handed out
         self.commits: list[dict[TopicPartition, int]] = []
         self.fail_commits = fail_commits
-        self.paused: set[TopicPartition] = set()
+        self.paused_tps: set[TopicPartition] = set()
         self.worker: LedgerWorker | None = None
 
     async def start(self):
@@ -61,15 +63,15 @@ class FakeConsumer:
         pass
 
     async def getmany(self, *partitions, timeout_ms=0, max_records=None):
-        if self.position >= len(self.records):
+        if self.at >= len(self.records):
             if timeout_ms == 0:  # a look at what has arrived (a batch taken ahead)
                 return {}
             assert self.worker is not None
             self.worker.stop()  # nothing more: end the test's run
             await asyncio.sleep(0)
             return {}
-        chunk = self.records[self.position : self.position + self.batch]
-        self.position += len(chunk)
+        chunk = self.records[self.at : self.at + self.batch]
+        self.at += len(chunk)
         out: dict[TopicPartition, list[Record]] = {}
         for r in chunk:
             out.setdefault(TopicPartition(r.topic, r.partition), []).append(r)
@@ -87,14 +89,23 @@ class FakeConsumer:
         return set(self.assigned)
 
     def pause(self, *partitions):
-        self.paused |= set(partitions)
+        self.paused_tps |= set(partitions)
 
     def resume(self, *partitions):
-        self.paused -= set(partitions)
+        self.paused_tps -= set(partitions)
+
+    def paused(self):
+        return set(self.paused_tps)
+
+    def _of(self, partition, records):
+        return [r for r in records if TopicPartition(r.topic, r.partition) == partition]
 
     def highwater(self, partition):
         assert partition in self.assigned, "Partition is not assigned"  # as aiokafka does
-        return len(self.records)
+        return len(self._of(partition, self.records))
+
+    async def position(self, partition):
+        return len(self._of(partition, self.records[: self.at]))
 
 
 class Outage(TransientError):
@@ -193,8 +204,10 @@ class Harness:
         self.store = store
         encode = EventSerializer(self.registry, register=True)
         self.events = [interception(i) for i in range(n)]
+        now_ms = int(time.time() * 1000)
         records = [
-            Record(TOPIC, i % 2, i // 2, None, encode(TOPIC, e)) for i, e in enumerate(self.events)
+            Record(TOPIC, i % 2, i // 2, None, encode(TOPIC, e), timestamp=now_ms + i)
+            for i, e in enumerate(self.events)
         ]
         self.consumer = FakeConsumer(records, fail_commits=fail_commits)
         self.relay = relay or MemoryRelay(store)
@@ -216,7 +229,7 @@ class Harness:
                 "g",
                 "unused:0",
                 [TOPIC],
-                batch_max=2000,
+                batch_max=FakeConsumer.batch,
                 batch_within_s=0.25,
                 timer_s=30.0,
                 lookahead=lookahead,
@@ -264,7 +277,7 @@ def test_a_database_outage_is_retried_until_the_batch_is_stored_and_only_then_co
     for c in h.consumer.commits:
         committed.update(c)
     assert committed == {TopicPartition(TOPIC, 0): 5, TopicPartition(TOPIC, 1): 5}
-    assert h.consumer.paused == set()  # resumed after the outage
+    assert h.consumer.paused() == set()  # resumed after the outage
     assert h.health.ready
 
 
@@ -276,9 +289,19 @@ def test_an_idle_worker_is_ready_without_waiting_for_a_first_message():
 
 def test_a_partition_taken_by_a_rebalance_during_a_batch_does_not_stop_the_worker():
     h = Harness(FlakyStore())
-    h.consumer.assigned = frozenset({TopicPartition(TOPIC, 0)})  # partition 1 went elsewhere
+    open_unit = h.store.unit_of_work
+
+    def rebalanced():  # partition 1 goes elsewhere while the batch is being stored
+        h.consumer.assigned = frozenset({TopicPartition(TOPIC, 0)})
+        return open_unit()
+
+    h.store.unit_of_work = rebalanced
     h.run()
-    assert len(h.store.events) == 10
+    # The batch taken before the rebalance is stored whole, with both partitions; after
+    # it, only partition 0 is taken and committed (partition 1's new owner reads on).
+    first = [(i % 2, i // 2) for i in range(FakeConsumer.batch)]
+    assert set(first) | {(0, i) for i in range(5)} == set(audited_positions(h.store))
+    assert all(set(c) == {TopicPartition(TOPIC, 0)} for c in h.consumer.commits)
 
 
 def test_no_offset_is_committed_while_the_batch_cannot_be_stored():
@@ -411,7 +434,8 @@ def test_batches_received_ahead_by_a_helper_are_stored_exactly_as_without_one():
 
 
 class Watched(FlakyStore):
-    """Notes how far the consumer had been read when each batch's transaction began."""
+    """Notes how many messages the worker had taken into batches when each batch's
+    transaction began (read from the consumer, less those it holds to order them)."""
 
     consumer: FakeConsumer | None = None
 
@@ -422,7 +446,8 @@ class Watched(FlakyStore):
     @contextmanager
     def unit_of_work(self):
         assert self.consumer is not None
-        self.read_at.append(self.consumer.position)
+        assert self.consumer.worker is not None
+        self.read_at.append(self.consumer.at - self.consumer.worker.order.held())
         with super().unit_of_work() as uow:
             yield uow
 
