@@ -79,8 +79,8 @@ class TimeOrder:
     ) -> list[RawMessage]:
         """Up to ``limit`` messages, oldest first, and none whose place is not yet sure:
         the batch stops where a partition with nothing fetched may have more to come, for
-        at most ``wait_s(tp)`` seconds from when it was first found so (0: nothing more
-        to come)."""
+        at most ``wait_s(tp)`` seconds of the clock from when it was first found so (0:
+        nothing more to come)."""
         now = self.clock()
         self.waiting_on = set()
 

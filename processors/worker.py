@@ -218,8 +218,11 @@ class LedgerWorker:
         self.stopping = asyncio.Event()
         # What the consumer fetched, handed out oldest first. A partition with more to
         # come but nothing fetched holds batches up for at most the time a batch may take
-        # to fill (FIRST_FETCH_WAIT_S before its first fetch).
-        self.order = TimeOrder()
+        # to fill (FIRST_FETCH_WAIT_S before its first fetch), on a clock that runs only
+        # while the worker waits for such partitions (as Kafka Streams' max.task.idle.ms):
+        # time spent applying batches is not waiting.
+        self.idled = 0.0
+        self.order = TimeOrder(clock=lambda: self.idled)
         self.given_up: set[TopicPartition] = set()  # as last logged
 
     # --- the loop --------------------------------------------------------------------------
@@ -270,17 +273,26 @@ class LedgerWorker:
 
     async def _take(self, consumer: Consumer, within_s: float) -> list[RawMessage]:
         """The next batch, oldest first (see :mod:`processors.timeorder`), waiting up to
-        ``within_s`` for one (for the partitions it waits on, if any)."""
+        ``within_s`` for it to fill: for any message when none is fetched, else for the
+        partitions whose next message may be older than those fetched. A batch goes as
+        soon as nothing is waited on, full or not (live traffic is not held up)."""
         deadline = time.monotonic() + within_s
+        batch: list[RawMessage] = []
         while True:
             await self._fetched(consumer)
-            batch, waiting = await self._in_order(consumer)
+            more, waiting = await self._in_order(consumer, self.cfg.batch_max - len(batch))
+            batch += more
             left = deadline - time.monotonic()
-            if batch or left <= 0 or self.stopping.is_set():
+            if len(batch) >= self.cfg.batch_max or left <= 0 or self.stopping.is_set():
                 return batch
+            if batch and not waiting:
+                return batch
+            began = time.monotonic()
             polled = await consumer.getmany(
                 *waiting, timeout_ms=max(1, int(left * 1000)), max_records=self.cfg.batch_max
             )
+            if waiting:  # the order's clock: how long the worker has idled for them
+                self.idled += time.monotonic() - began
             self.order.add(to_raw(r) for records in polled.values() for r in records)
 
     async def _fetched(self, consumer: Consumer) -> None:
@@ -300,9 +312,10 @@ class LedgerWorker:
         if paused - full:
             consumer.resume(*(paused - full))
 
-    async def _in_order(self, consumer: Consumer) -> tuple[list[RawMessage], list[TopicPartition]]:
-        """The next batch in order, and the partitions it waits on (none when it is
-        not empty)."""
+    async def _in_order(
+        self, consumer: Consumer, limit: int
+    ) -> tuple[list[RawMessage], list[TopicPartition]]:
+        """Up to ``limit`` messages in order, and the partitions the order waits on."""
         assigned = consumer.assignment()
         # Where the consumer stands in each partition it has fetched from. One not yet
         # fetched from (at start, after a rebalance) may hold the oldest message: it is
@@ -322,7 +335,7 @@ class LedgerWorker:
                 return FIRST_FETCH_WAIT_S
             return self.cfg.batch_within_s if end[0] < end[1] else 0.0
 
-        batch = self.order.take(self.cfg.batch_max, assigned, wait_s)
+        batch = self.order.take(limit, assigned, wait_s)
         if self.order.given_up - self.given_up:
             log.debug("went on without %d partition(s) that kept batches waiting: %s",
                      len(self.order.given_up - self.given_up),
