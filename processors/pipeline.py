@@ -45,6 +45,7 @@ from processors.vault import subjects_of
 from schemas.access import may_amend, role_of_unit
 from schemas.model import (
     AlertAcknowledged,
+    AlertRule,
     Event,
 )
 from schemas.serde import Decoded
@@ -427,12 +428,15 @@ class Pipeline:
     ) -> tuple[dict[str, list[Alert]], dict[str, set[str]]]:
         """Each changed entity's alerts; a recruiter counted forward decides only the
         alerts its loaded facts can (see processors.alerts.evaluate_scoped)."""
-        partial = [
-            str(ref)
+        partial = {
+            str(ref): e.recruiter_ref
             for ref, e in changed.items()
             if isinstance(e, ledger.Recruiter) and e.changed is not None
-        ]
-        raised = uow.raised_alerts(partial) if partial else {}
+        }
+        # Of a recruiter's raised alerts, its network alert is the one the scoped rules
+        # read (when it began); its tip matches grow with its history and are not read.
+        network = [alert_rules.alert_id(AlertRule.RECRUITER_NETWORK, r) for r in partial.values()]
+        raised = uow.raised_alerts(list(partial), only=network) if partial else {}
         holding: dict[str, list[Alert]] = {}
         considered: dict[str, set[str]] = {}
         for ref, entity in changed.items():

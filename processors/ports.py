@@ -6,7 +6,7 @@ PostgreSQL implements them in :mod:`sinks.postgres`, memory in :mod:`sinks.memor
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -185,8 +185,12 @@ class UnitOfWork(Protocol):
         stand as they are (a recruiter evaluated on a window of its facts)."""
         ...
 
-    def raised_alerts(self, sources: Sequence[str]) -> dict[str, list[Alert]]:
-        """The alerts raised and not withdrawn of each source."""
+    def raised_alerts(
+        self, sources: Sequence[str], only: Collection[str] | None = None
+    ) -> dict[str, list[Alert]]:
+        """The alerts raised and not withdrawn of each source; with ``only``, of those
+        alert ids alone (a source's alerts grow with its history; a caller that needs
+        one of them should not read them all)."""
         ...
 
     def claim_alerts(self, alerts: Sequence[tuple[str, Alert]]) -> list[Alert]:

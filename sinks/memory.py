@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -138,12 +138,14 @@ class MemoryUnitOfWork:
             kept.append(alert)
         return kept
 
-    def raised_alerts(self, sources: Sequence[str]) -> dict[str, list[Alert]]:
+    def raised_alerts(
+        self, sources: Sequence[str], only: Collection[str] | None = None
+    ) -> dict[str, list[Alert]]:
         found: dict[str, list[Alert]] = {}
         for source in sources:
             for alert_id in sorted(self.t.by_source.get(source, ())):
                 row = self.t.alerts[alert_id]
-                if row.raised and not row.withdrawn:
+                if row.raised and not row.withdrawn and (only is None or alert_id in only):
                     found.setdefault(source, []).append(row.alert)
         return found
 

@@ -13,7 +13,7 @@ import logging
 import operator
 import uuid
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -411,13 +411,24 @@ class PostgresUnitOfWork:
             return AlertChanges([], [])
         decided = considered or {}
         sources = sorted(holding)
+        # A source in ``considered`` decides only some of its alerts: only those (and the
+        # ones it holds) are read, not every alert its history raised.
+        whole = [s for s in sources if s not in decided]
+        scoped = [s for s in sources if s in decided]
+        ids = sorted({a.alert_id for s in scoped for a in holding[s]}
+                     | {k for s in scoped for k in decided[s]})  # fmt: skip
+        columns = f"alert_id::text, withdrawn_at IS NOT NULL, source, {_ALERT_COLUMNS}"
+        rows = list(self.conn.execute(
+            f"SELECT {columns} FROM {_ALERTS_OF_SOURCES}", (pg_array(whole),)
+        )) if whole else []  # fmt: skip
+        if ids:
+            rows += self.conn.execute(
+                f"SELECT {columns} FROM alerts"
+                " WHERE alert_id = ANY(%s::uuid[]) AND source = ANY(%s::text[])",
+                (pg_array(ids), pg_array(scoped)),
+            ).fetchall()
         known = {
-            str(row[0]): (bool(row[1]), str(row[2]), _alert_of((row[0], *row[3:])))
-            for row in self.conn.execute(
-                f"SELECT alert_id::text, withdrawn_at IS NOT NULL, source, {_ALERT_COLUMNS}"
-                f" FROM {_ALERTS_OF_SOURCES}",
-                (pg_array(sources),),
-            )
+            str(row[0]): (bool(row[1]), str(row[2]), _alert_of((row[0], *row[3:]))) for row in rows
         }
         held = {
             str(row[0])
@@ -529,13 +540,24 @@ class PostgresUnitOfWork:
                 rows,
             )
 
-    def raised_alerts(self, sources: Sequence[str]) -> dict[str, list[Alert]]:
+    def raised_alerts(
+        self, sources: Sequence[str], only: Collection[str] | None = None
+    ) -> dict[str, list[Alert]]:
         found: dict[str, list[Alert]] = {}
-        for row in self.conn.execute(
-            f"SELECT source, alert_id::text, {_ALERT_COLUMNS} FROM {_ALERTS_OF_SOURCES}"
-            " WHERE withdrawn_at IS NULL ORDER BY alert_id",
-            (pg_array(sorted(set(sources))),),
-        ):
+        if only is None:
+            query = (
+                f"SELECT source, alert_id::text, {_ALERT_COLUMNS} FROM {_ALERTS_OF_SOURCES}"
+                " WHERE withdrawn_at IS NULL ORDER BY alert_id"
+            )
+            params: tuple[Any, ...] = (pg_array(sorted(set(sources))),)
+        else:
+            query = (
+                f"SELECT source, alert_id::text, {_ALERT_COLUMNS} FROM alerts"
+                " WHERE alert_id = ANY(%s::uuid[]) AND source = ANY(%s::text[])"
+                " AND withdrawn_at IS NULL ORDER BY alert_id"
+            )
+            params = (pg_array(sorted(set(only))), pg_array(sorted(set(sources))))
+        for row in self.conn.execute(query, params):
             found.setdefault(str(row[0]), []).append(_alert_of(row[1:]))
         return found
 

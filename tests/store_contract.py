@@ -210,6 +210,24 @@ def test_an_alert_that_holds_with_new_causes_is_rewritten_and_one_that_holds_as_
     assert probe.alert(alert.alert_id) == "raised"
 
 
+def test_a_source_considered_in_part_decides_only_those_alerts(probe: Probe):
+    """A recruiter evaluated on a window of its facts decides only the alerts the window
+    can (``considered``): the others stand, raised, and are not read back either."""
+    source = "recruiter:r1"
+    first, second, third = an_alert(11), an_alert(12), an_alert(13)
+    raised = work(probe, lambda u: u.sync_alerts({source: [first, second, third]}, NOW))
+    assert len(raised.raised) == 3
+    changed = dataclasses.replace(second, summary="Tiga orang")
+    decided = {source: {second.alert_id, third.alert_id}}
+    then = work(probe, lambda u: u.sync_alerts({source: [changed]}, NOW, decided))
+    assert (then.raised, [a.alert_id for _, a in then.withdrawn]) == ([], [third.alert_id])
+    standing = sorted([first, changed], key=lambda a: a.alert_id)  # in alert id order
+    assert work(probe, lambda u: u.raised_alerts([source])) == {source: standing}
+    only = work(probe, lambda u: u.raised_alerts([source], only=[first.alert_id]))
+    assert only == {source: [first]}
+    assert work(probe, lambda u: u.raised_alerts([source], only=[third.alert_id])) == {}
+
+
 def test_an_alert_not_yet_due_waits_and_is_raised_when_due(probe: Probe):
     alert = an_alert(6, due_at=NOW + timedelta(hours=24))
     held = work(probe, lambda u: u.sync_alerts({"case:6": [alert]}, NOW))
