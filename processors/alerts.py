@@ -110,6 +110,12 @@ def alert_id(rule: AlertRule, subject: str) -> str:
     return name_uuid(_NAMESPACE, f"{rule.value}:{subject}")
 
 
+def network_alert_id(recruiter_ref: str) -> str:
+    """A recruiter's one network alert: of its raised alerts, the only one that
+    :func:`evaluate_scoped` reads (when it began)."""
+    return alert_id(AlertRule.RECRUITER_NETWORK, recruiter_ref)
+
+
 def _after_grace(fact: Fact, rules: AlertRules) -> datetime | None:
     """When an alert resting on an absence may be raised: the grace period after the hub
     received its cause (None: at once, when there is no grace or no receipt time)."""
@@ -162,7 +168,7 @@ def evaluate_scoped(
     considered: set[str] = set()
     found: list[Alert] = []
     if AlertRule.RECRUITER_NETWORK in rules.enabled:
-        network = alert_id(AlertRule.RECRUITER_NETWORK, entity.recruiter_ref)
+        network = network_alert_id(entity.recruiter_ref)
         before = next((a.since for a in raised if a.alert_id == network and a.since), None)
         first = _first_window_after(entity, rules, start, end, before)
         if first is not False:
@@ -463,7 +469,7 @@ def _busy_window(recruiter: Recruiter, rules: AlertRules) -> Alert | None:
             window_links = linked[i:j]
             people = sorted(inside)
             return Alert(
-                alert_id=alert_id(AlertRule.RECRUITER_NETWORK, recruiter.recruiter_ref),
+                alert_id=network_alert_id(recruiter.recruiter_ref),
                 rule=AlertRule.RECRUITER_NETWORK,
                 severity=Severity.HIGH,
                 case_ids=tuple(people),

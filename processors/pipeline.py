@@ -45,7 +45,6 @@ from processors.vault import subjects_of
 from schemas.access import may_amend, role_of_unit
 from schemas.model import (
     AlertAcknowledged,
-    AlertRule,
     Event,
 )
 from schemas.serde import Decoded
@@ -433,9 +432,9 @@ class Pipeline:
             for ref, e in changed.items()
             if isinstance(e, ledger.Recruiter) and e.changed is not None
         }
-        # Of a recruiter's raised alerts, its network alert is the one the scoped rules
-        # read (when it began); its tip matches grow with its history and are not read.
-        network = [alert_rules.alert_id(AlertRule.RECRUITER_NETWORK, r) for r in partial.values()]
+        # Of a recruiter's raised alerts the scoped rules read only its network alert; its
+        # tip matches grow with its history and are not read.
+        network = [alert_rules.network_alert_id(r) for r in partial.values()]
         raised = uow.raised_alerts(list(partial), only=network) if partial else {}
         holding: dict[str, list[Alert]] = {}
         considered: dict[str, set[str]] = {}
