@@ -39,8 +39,9 @@ class TimeOrder:
         # Since when each partition with more to come has had nothing fetched.
         self.empty_since: dict[TopicPartition, float] = {}
         # Those no longer waited for (they held batches up too long), until they have
-        # something fetched again: for the worker's log.
+        # something fetched again; and those the last take gave up on (for the log).
         self.given_up: set[TopicPartition] = set()
+        self.newly_given_up: set[TopicPartition] = set()
         # Those the last take waited on: what to fetch next.
         self.waiting_on: set[TopicPartition] = set()
 
@@ -83,6 +84,7 @@ class TimeOrder:
         nothing more to come)."""
         now = self.clock()
         self.waiting_on = set()
+        self.newly_given_up = set()
 
         def waits_for(tp: TopicPartition) -> bool:
             wait = wait_s(tp)
@@ -93,10 +95,15 @@ class TimeOrder:
             if now - since < wait:
                 self.waiting_on.add(tp)
                 return True
-            self.given_up.add(tp)
+            if tp not in self.given_up:
+                self.given_up.add(tp)
+                self.newly_given_up.add(tp)
             return False
 
-        if [tp for tp in assigned if not self.buffers.get(tp) and waits_for(tp)]:
+        for tp in assigned:  # every one waited on is noted, to be fetched next
+            if not self.buffers.get(tp):
+                waits_for(tp)
+        if self.waiting_on:
             return []
         heads = [
             (buf[0].timestamp_ms, tp.topic, tp.partition, tp)

@@ -223,7 +223,6 @@ class LedgerWorker:
         # time spent applying batches is not waiting.
         self.idled = 0.0
         self.order = TimeOrder(clock=lambda: self.idled)
-        self.given_up: set[TopicPartition] = set()  # as last logged
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -336,12 +335,12 @@ class LedgerWorker:
             return self.cfg.batch_within_s if end[0] < end[1] else 0.0
 
         batch = self.order.take(limit, assigned, wait_s)
-        if self.order.given_up - self.given_up:
-            log.debug("went on without %d partition(s) that kept batches waiting: %s",
-                     len(self.order.given_up - self.given_up),
-                     ", ".join(sorted(f"{tp.topic}[{tp.partition}]"
-                                      for tp in self.order.given_up - self.given_up)))  # fmt: skip
-        self.given_up = set(self.order.given_up)
+        if gone := self.order.newly_given_up:
+            log.debug(
+                "went on without %d partition(s) that kept batches waiting: %s",
+                len(gone),
+                ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in gone)),
+            )
         return batch, sorted(self.order.waiting_on)
 
     def _prepare_ahead(self, batch: list[RawMessage]) -> Prepared | None:

@@ -80,7 +80,8 @@ def test_a_partition_that_keeps_batches_waiting_too_long_is_gone_on_without():
     assert order.take(10, {A0, B0}, wait) == []
     clock.now += 0.2  # 0.3 s since B was first found empty with more to come
     assert where(order.take(10, {A0, B0}, wait)) == [("a", 0, 0), ("a", 0, 1)]
-    assert order.given_up == {B0}
+    assert order.given_up == order.newly_given_up == {B0}
+    assert order.take(10, {A0, B0}, wait) == [] and order.newly_given_up == set()  # said once
     order.add(msgs(B0, 30))  # B has something again: waited for again when empty
     assert order.given_up == set()
 
