@@ -418,9 +418,11 @@ class PostgresUnitOfWork:
         ids = sorted({a.alert_id for s in scoped for a in holding[s]}
                      | {k for s in scoped for k in decided[s]})  # fmt: skip
         columns = f"alert_id::text, withdrawn_at IS NOT NULL, source, {_ALERT_COLUMNS}"
-        rows = list(self.conn.execute(
-            f"SELECT {columns} FROM {_ALERTS_OF_SOURCES}", (pg_array(whole),)
-        )) if whole else []  # fmt: skip
+        rows: list[tuple[Any, ...]] = []
+        if whole:
+            rows += self.conn.execute(
+                f"SELECT {columns} FROM {_ALERTS_OF_SOURCES}", (pg_array(whole),)
+            ).fetchall()
         if ids:
             rows += self.conn.execute(
                 f"SELECT {columns} FROM alerts"
