@@ -52,6 +52,24 @@ def alive(pid: int) -> bool:
     return "\nState:\tZ" not in status
 
 
+def phone_written(phone: str) -> list[str]:
+    """The ways ``phone`` may be written out in a leak: as given, and its last eight digits
+    run together or in two fours (0812 9988 7766, 081299887766, +62 812-9988-7766 all hold
+    one). Checking four digits alone fails now and then by chance: ids and sealed values are
+    random hex, and any four digits turn up in one of them in a few runs out of a hundred.
+    """
+    digits = "".join(c for c in phone if c.isdigit())
+    tail = digits[-8:]
+    return [phone, tail, f"{tail[:4]} {tail[4:]}", f"{tail[:4]}-{tail[4:]}"]
+
+
+def phone_in(phone: str, text: str | bytes) -> bool:
+    """Whether ``text`` holds ``phone`` in any of the ways it may be written."""
+    if isinstance(text, bytes):
+        return any(form.encode() in text for form in phone_written(phone))
+    return any(form in text for form in phone_written(phone))
+
+
 @dataclass
 class Hub:
     """One test's private slice of the stack, and helpers to drive it as a user would."""
