@@ -192,6 +192,11 @@ def test_every_message_leaves_a_hash_chained_audit_entry(hub):
     tampered[1] = (n, chain, dataclasses.replace(entry, signer="post-tenau"), prev, h)
     check = verify_chains(tampered)
     assert check.broken_at == 1 and "does not match" in check.reason
+    # An entry written twice (the same hash twice: a fork of the chain) is reported too;
+    # the audit log does not index its hashes (migration 0018), the check finds it.
+    forked = [*rows[:2], (2, *rows[1][1:]), *((n + 1, *rest) for n, *rest in rows[2:])]
+    check = verify_chains(forked)
+    assert check.broken_at == 2 and "does not follow" in check.reason
 
 
 def test_each_partition_has_its_own_audit_chain(hub):
