@@ -30,6 +30,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -401,8 +402,11 @@ def restore(s: Settings, data: Path, keys: Path, database: str) -> Restored:
         _check_keys_fit(tools, database)
         tools.run(*pg_restore, "--section=post-data", str(data), database=database)
         counted = _count(tools, database)
-    except BaseException:
-        drop(s, database)
+    except BaseException as exc:
+        try:
+            drop(s, database)
+        except (BackupError, psycopg.Error) as failed:  # the first reason is the one to tell
+            exc.add_note(f"the database {database} it began is left, because:\n{failed}")
         raise
     try:
         kek = bootstrap.vault_keys(s, create=False)
@@ -474,4 +478,31 @@ def drop(s: Settings, database: str) -> None:
             return
         if not str(row[0] or "").startswith(RESTORED_MARK):
             raise BackupError(f"{database} was not made by `sinergi backup restore`: not dropped")
-        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database)))
+        _drop_database(conn, database)
+
+
+def _drop_database(conn: psycopg.Connection[Any], database: str) -> None:
+    """``DROP DATABASE``, whose plain form stops an autovacuum worker busy in the database
+    itself (a fresh restore draws one at once). Only sessions still connected after that
+    are ended (``FORCE``): those of the hub's role; FORCE alone would refuse the whole drop
+    for the autovacuum worker, which no role but a superuser may signal."""
+    plain = sql.SQL("DROP DATABASE {}").format(sql.Identifier(database))
+    forced = sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database))
+    for attempt in range(DROP_ATTEMPTS):
+        try:
+            conn.execute(plain)
+            return
+        except psycopg.errors.ObjectInUse:
+            pass
+        try:
+            conn.execute(forced)
+            return
+        except (psycopg.errors.ObjectInUse, psycopg.errors.InsufficientPrivilege) as exc:
+            if attempt == DROP_ATTEMPTS - 1:
+                raise BackupError(
+                    f"{database} is in use by sessions this role may not end: close them"
+                ) from exc
+            time.sleep(1)
+
+
+DROP_ATTEMPTS = 3

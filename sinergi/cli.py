@@ -167,6 +167,9 @@ def fail(exc: BaseException) -> NoReturn:
             err.print(t("and_more", count=len(exc.errors) - 50))
     else:
         err.print(error_line(i18n.sentence(str(exc))), soft_wrap=True)
+    for note in getattr(exc, "__notes__", ()):  # what else went wrong on the way out
+        for line in i18n.sentence(note).splitlines():
+            err.print(Text(f"  {line}"), soft_wrap=True)
     raise typer.Exit(code=2)
 
 

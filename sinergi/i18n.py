@@ -1820,6 +1820,14 @@ SENTENCES: Sequence[tuple[str, str]] = (
         "{0} tidak dibuat oleh `sinergi backup restore`: tidak dihapus",
     ),
     (
+        r"(\S+) is in use by sessions this role may not end: close them",
+        "{0} sedang dipakai sesi yang tidak boleh diakhiri peran ini: tutup sesi itu",
+    ),
+    (
+        r"the database (\S+) it began is left, because:",
+        "basis data {0} yang sudah dimulainya tertinggal, sebab:",
+    ),
+    (
         r"(\S+) is the hub's own database: it is not dropped here",
         "{0} adalah basis data hub sendiri: tidak dihapus di sini",
     ),

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from deploy.tools import find_pg_bindir
@@ -74,8 +75,6 @@ def opened(hub: Hub, database: str, subject: Subject) -> list[object]:
 
 
 def restored(hub: Hub, database: str, statement: str, *params: object) -> list[tuple[object, ...]]:
-    import psycopg
-
     where = bootstrap.conninfo(hub.settings, "sinergi_owner", database)
     with psycopg.connect(where) as conn:
         return conn.execute(statement.encode(), params).fetchall()
@@ -194,10 +193,15 @@ def test_an_erasure_reaches_a_backup_taken_before_it(
         never = "SELECT count(*) FROM pg_database WHERE datname = 'r_never'"
         assert restored(hub, hub.settings.database, never) == [(0,)]
 
-        # `backup drop` removes what a restore made, and nothing else.
+        # `backup drop` removes what a restore made, and nothing else; a session of the
+        # hub's role still open in it (someone reading the restore) is ended.
+        reader = psycopg.connect(bootstrap.conninfo(hub.settings, "sinergi_owner", before))
         hub.cli("backup", "drop", "--database", before)
         gone = "SELECT count(*) FROM pg_database WHERE datname = %s"
         assert restored(hub, hub.settings.database, gone, before) == [(0,)]
+        with pytest.raises(psycopg.OperationalError):
+            reader.execute("SELECT 1")
+        reader.close()
         mine = hub.cli("backup", "drop", "--database", hub.settings.database, check=False)
         assert mine.returncode == 2 and "is the hub's own database" in mine.stderr
         not_ours = hub.cli("backup", "drop", "--database", elsewhere.settings.database,

@@ -492,3 +492,30 @@ def test_a_case_whose_person_was_erased_says_so_in_the_chosen_language():
     assert "erased on 2026-03-02" in shown(erased)  # the day in WITA
     i18n.set_language("id")
     assert "dihapus pada 2026-03-02" in shown(erased)
+
+
+def test_a_restore_that_failed_and_left_its_database_tells_both_in_bahasa(
+    desk_machine, monkeypatch
+):
+    from sinergi import backup
+
+    def refused(settings, data, keys, database):
+        exc = backup.BackupError(
+            "the keys backup lacks 2 person(s) the data backup's facts name: it is another"
+            " hub's, or older than the data backup"
+        )
+        exc.add_note(
+            f"the database {database} it began is left, because:\n{database} is in use by"
+            " sessions this role may not end: close them"
+        )
+        raise exc
+
+    monkeypatch.setattr(backup, "restore", refused)
+    shown = Ran("backup", "restore", "--data", "d.dump", "--keys", "k.dump", "--database", "r1")
+    assert shown.exit_code == 2
+    assert shown.stderr.splitlines() == [
+        "kesalahan: cadangan kunci tidak memuat 2 orang yang disebut fakta di cadangan data:"
+        " cadangan itu milik hub lain, atau lebih tua daripada cadangan data",
+        "  basis data r1 yang sudah dimulainya tertinggal, sebab:",
+        "  r1 sedang dipakai sesi yang tidak boleh diakhiri peran ini: tutup sesi itu",
+    ]
