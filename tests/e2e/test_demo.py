@@ -104,8 +104,10 @@ def drop_everything(settings):
         mine = [t for t in admin.list_topics() if t.startswith(settings.topic_prefix)]
         if mine:
             admin.delete_topics(mine)
-    owner = bootstrap.conninfo(settings, "sinergi_owner", "sinergi")
-    with psycopg.connect(owner, autocommit=True) as conn:
+    # As the superuser: FORCE refuses the drop for an autovacuum worker busy in the demo's
+    # fresh database, which only a superuser may signal.
+    superuser = bootstrap.conninfo(settings, "postgres", "postgres")
+    with psycopg.connect(superuser, autocommit=True) as conn:
         conn.execute(
             psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                 psycopg.sql.Identifier(settings.database)
