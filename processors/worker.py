@@ -336,6 +336,8 @@ class LedgerWorker:
 
         batch = self.order.take(limit, assigned, wait_s)
         if gone := self.order.newly_given_up:
+            for tp in gone:
+                self.metrics.order_given_up.labels(topic=tp.topic).inc()
             log.debug(
                 "went on without %d partition(s) that kept batches waiting: %s",
                 len(gone),

@@ -326,6 +326,14 @@ class WorkerMetrics:
             "Offset commits that failed after the batch was stored (it will be redelivered).",
             registry=self.registry,
         )
+        self.order_given_up = Counter(
+            "sinergi_processor_order_given_up",
+            "Times the worker went on without a partition that kept batches waiting for its"
+            " next message (its leader away, say): that partition's next messages may be"
+            " stored after later ones of other partitions.",
+            ["topic"],
+            registry=self.registry,
+        )
 
         self.sentinel_records = Counter(
             "sinergi_sentinel_records",

@@ -345,6 +345,53 @@ def test_a_failed_offset_commit_loses_nothing_and_the_worker_goes_on():
     # The batch whose commit failed is stored; only a redelivery (a no-op) could follow.
 
 
+class LeaderAway(FakeConsumer):
+    """Partition 1 has messages (its high-water mark says so) that no fetch brings until
+    ``away_s`` after partition 0 ran out, as while its leader is away."""
+
+    away_s = 0.3
+
+    def __init__(self, records):
+        super().__init__([r for r in records if r.partition == 0])
+        self.away = [r for r in records if r.partition == 1]
+        self.ran_out: float | None = None
+        self.back = False
+
+    def highwater(self, partition):
+        if partition.partition == 1:
+            return len(self.away)
+        return super().highwater(partition)
+
+    async def position(self, partition):
+        if partition.partition == 1:
+            return len(self.away) if self.back else 0
+        return await super().position(partition)
+
+    async def getmany(self, *partitions, timeout_ms=0, max_records=None):
+        if self.at < len(self.records) or self.back or timeout_ms == 0:
+            return await super().getmany(*partitions, timeout_ms=timeout_ms)
+        self.ran_out = self.ran_out or time.monotonic()
+        if time.monotonic() - self.ran_out < self.away_s:
+            await asyncio.sleep(timeout_ms / 1000)
+            return {}
+        self.back = True
+        return {TopicPartition(TOPIC, 1): self.away}
+
+
+def test_a_partition_that_holds_batches_up_too_long_is_gone_without_and_counted():
+    h = Harness(FlakyStore())
+    h.consumer = LeaderAway(h.consumer.records)
+    h.consumer.worker = h.worker
+    h.run()
+    # Partition 0's messages were stored without waiting for partition 1 any longer than
+    # the batch window; partition 1's when they came. Nothing lost, each counted once.
+    assert len(h.store.events) == 10
+    stored = [partition for partition, _ in
+              ((e.partition, e.offset) for e, _, _ in h.store.audit)]  # fmt: skip
+    assert stored == [0] * 5 + [1] * 5
+    assert h.sample("sinergi_processor_order_given_up_total", topic=TOPIC) == 1
+
+
 class FlakyRelay(MemoryRelay):
     """Kafka does not take the first two relays (of the whole outbox, or of a batch's
     rows from its copy), or those after ``calm`` relays went through."""
