@@ -127,8 +127,5 @@ def _positions(values: list[bytes | None], decode: EventDeserializer) -> set[Pos
 
 def _consumer(settings: Settings) -> KafkaConsumer:
     return KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        enable_auto_commit=False,
-        group_id=None,
-        **bootstrap.kafka_security(settings, bootstrap.ADMIN),
+        enable_auto_commit=False, group_id=None, **bootstrap.kafka_client(settings, bootstrap.ADMIN)
     )

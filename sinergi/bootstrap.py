@@ -107,6 +107,17 @@ def kafka_security(settings: Settings, principal: str) -> dict[str, Any]:
     }
 
 
+def kafka_client(settings: Settings, principal: str) -> dict[str, Any]:
+    """kafka-python options of a consumer or admin client of the hub's: authenticated as
+    ``principal``, and back within 5 s of a broker's return (kafka-python waits up to 30 s
+    between attempts to reach one; its producers get the same from ``kafka_producer``)."""
+    return {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS,
+        **kafka_security(settings, principal),
+    }
+
+
 def signer(settings: Settings, member_id: str) -> Signer:
     """A member's signer; its private key lives with the member (here: the secrets folder)."""
     path = settings.keys_dir / f"{member_id}.signing.key"
@@ -434,7 +445,6 @@ def sentinel_parts(settings: Settings) -> tuple[Sentinel, KafkaConsumer, Callabl
     topics = sorted({settings.topic(BY_EVENT_TYPE[t].name) for t in RECORD_ALERTING})
     consumer = KafkaConsumer(
         *topics,
-        bootstrap_servers=settings.bootstrap_servers,
         group_id=settings.sentinel_group,
         client_id=settings.sentinel_group,
         enable_auto_commit=False,
@@ -442,8 +452,7 @@ def sentinel_parts(settings: Settings) -> tuple[Sentinel, KafkaConsumer, Callabl
         # Partition by partition across the topics: several workers' sentinels each
         # hold some as long as there are no more of them than partitions.
         partition_assignment_strategy=(RoundRobinPartitionAssignor,),
-        reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
-        **kafka_security(settings, PROCESSOR_MEMBER),
+        **kafka_client(settings, PROCESSOR_MEMBER),
     )
     return found, consumer, parts.close
 
@@ -517,11 +526,7 @@ def input_topics(settings: Settings) -> list[str]:
 
 @contextmanager
 def kafka_admin(settings: Settings) -> Iterator[KafkaAdminClient]:
-    admin = KafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers,
-        client_id="sinergi-admin",
-        **kafka_security(settings, ADMIN),
-    )
+    admin = KafkaAdminClient(client_id="sinergi-admin", **kafka_client(settings, ADMIN))
     try:
         yield admin
     finally:

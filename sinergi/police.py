@@ -14,7 +14,6 @@ from kafka import KafkaConsumer
 from deploy.procs import StackError
 from processors.vault import VaultError
 from producers.posts import RECRUITER_CONTACT
-from producers.publisher import RECONNECT_BACKOFF_MAX_MS
 from schemas import crypto
 from schemas.model import AlertRaised, AlertWithdrawn, Event
 from schemas.person_seal import referenced_carrier
@@ -83,13 +82,11 @@ def follow(
     stopped; ``from_beginning`` replays them all."""
     topic = settings.topic(ALERTS.name)
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
         group_id=settings.alerts_group(unit),
         auto_offset_reset="earliest",
         enable_auto_commit=True,
         # Alerts again within seconds of a broker's return, not up to 30 s later.
-        reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
-        **bootstrap.kafka_security(settings, unit),
+        **bootstrap.kafka_client(settings, unit),
     )
     # The topic's partitions are known before the group is joined: joined first, the
     # group could be given no partition until the client's next metadata refresh.

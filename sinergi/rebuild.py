@@ -154,11 +154,10 @@ def replay(
     if not until:
         return 0
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
         enable_auto_commit=False,
         group_id=None,
         max_poll_records=settings.rebuild_batch_max,
-        **bootstrap.kafka_security(settings, bootstrap.ADMIN),
+        **bootstrap.kafka_client(settings, bootstrap.ADMIN),
     )
     consumer.assign(list(until))
     consumer.seek_to_beginning(*until)

@@ -329,10 +329,7 @@ def backlog(settings: Settings) -> int:
     group = settings.processor_group
     with bootstrap.kafka_admin(settings) as admin:
         committed = admin.list_group_offsets([group]).get(group, {})
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        **bootstrap.kafka_security(settings, bootstrap.ADMIN),
-    )
+    consumer = KafkaConsumer(**bootstrap.kafka_client(settings, bootstrap.ADMIN))
     try:
         partitions = [
             TopicPartition(topic, p)
