@@ -345,6 +345,13 @@ def registry_down_at_restart(hub: Hub, *, events: int = 300, outage_s: float = 8
     try:
         hub.start_worker()
         time.sleep(outage_s)
+        # At least until the worker has found the registry away (a slow start may take
+        # longer than the outage).
+        hub.wait_for(
+            lambda: "not ready (registry" in hub.worker_log.read_text(),
+            timeout=60,
+            what="the worker to find the registry away",
+        )
         waited = hub.query("SELECT count(*) FROM audit_log")[0][0]
     finally:
         stack.registry.start()

@@ -53,14 +53,16 @@ def alive(pid: int) -> bool:
 
 
 def phone_written(phone: str) -> list[str]:
-    """The ways ``phone`` may be written out in a leak: as given, and its last eight digits
-    run together or in two fours (0812 9988 7766, 081299887766, +62 812-9988-7766 all hold
-    one). Checking four digits alone fails now and then by chance: ids and sealed values are
-    random hex, and any four digits turn up in one of them in a few runs out of a hundred.
+    """The ways ``phone`` may be written out in a leak: as given, its last eleven digits
+    run together, and its last eight in two fours (0812 9988 7766, 081299887766,
+    +6281299887766 and +62 812-9988-7766 all hold one). Ids and sealed values are random
+    hex: four digits turn up in them in a few runs out of a hundred, and eight run together
+    now and then in the gigabytes a whole-stack scan reads; eleven, or a space or hyphen
+    between two fours, do not.
     """
     digits = "".join(c for c in phone if c.isdigit())
     tail = digits[-8:]
-    return [phone, tail, f"{tail[:4]} {tail[4:]}", f"{tail[:4]}-{tail[4:]}"]
+    return [phone, digits[-11:], f"{tail[:4]} {tail[4:]}", f"{tail[:4]}-{tail[4:]}"]
 
 
 def phone_in(phone: str, text: str | bytes) -> bool:
@@ -68,6 +70,19 @@ def phone_in(phone: str, text: str | bytes) -> bool:
     if isinstance(text, bytes):
         return any(form.encode() in text for form in phone_written(phone))
     return any(form in text for form in phone_written(phone))
+
+
+def logs_holding(folder: Path, needle: bytes) -> list[Path]:
+    """The files of ``folder`` that hold ``needle`` (one that rolls over or goes while it
+    is read is passed over: Kafka's and PostgreSQL's logs share the folder)."""
+    found = []
+    for path in folder.iterdir():
+        try:
+            if path.is_file() and needle in path.read_bytes():
+                found.append(path)
+        except OSError:
+            continue
+    return found
 
 
 @dataclass

@@ -25,7 +25,7 @@ from sinergi import bootstrap
 from sinergi.cli_person import HubAnnouncer
 from sinergi.erasure import load_policy
 from sinks.erasure import ErasureStore
-from tests.integration.hub import Hub
+from tests.integration.hub import Hub, logs_holding
 
 pytestmark = pytest.mark.integration
 
@@ -181,9 +181,7 @@ def test_two_administrators_erase_a_person_and_the_hub_announces_it(hub: Hub):
     assert misplaced.returncode == 2 and NIK not in misplaced.stdout + misplaced.stderr
     refused = hub.cli("person", "erase", OTHER_NIK, "--reason", "RETENTION", check=False)
     assert refused.returncode == 2 and "person retention --apply" in refused.stderr
-    for path in (hub.settings.home / "logs").iterdir():
-        if path.is_file():
-            assert NIK.encode() not in path.read_bytes(), path
+    assert logs_holding(hub.settings.home / "logs", NIK.encode()) == []
 
 
 def test_a_request_withdrawn_is_never_carried_out_and_one_carried_out_is_never_withdrawn(
@@ -308,7 +306,8 @@ def test_an_announcement_left_in_the_outbox_is_relayed_by_an_idle_processor(hub:
         done = store.confirm(asked.request_id, "admin-b", announcer.announce)  # not relayed
     finally:
         announcer.close()
-    assert hub.query("SELECT count(*) FROM outbox") == [(1,)]
+    # In the outbox (the processor's relay may take it any moment now: not counted here).
+    assert done.outbox_id is not None
     hub.wait_for(
         lambda: hub.query("SELECT count(*) FROM outbox") == [(0,)],
         timeout=90,
