@@ -482,20 +482,21 @@ def drop(s: Settings, database: str) -> None:
 
 
 def _drop_database(conn: psycopg.Connection[Any], database: str) -> None:
-    """``DROP DATABASE``, whose plain form stops an autovacuum worker busy in the database
-    itself (a fresh restore draws one at once). Only sessions still connected after that
-    are ended (``FORCE``): those of the hub's role; FORCE alone would refuse the whole drop
-    for the autovacuum worker, which no role but a superuser may signal."""
+    """``DROP DATABASE``, ending the sessions still in it (``FORCE``: those of the hub's
+    role) only when there are any. ``FORCE`` first checks that it may end every backend
+    there, and an autovacuum worker (a fresh restore draws one at once) only a superuser
+    may signal: it would refuse the whole drop. The plain form ends an autovacuum worker
+    itself, but waits 5 s on a session before it refuses."""
     plain = sql.SQL("DROP DATABASE {}").format(sql.Identifier(database))
     forced = sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database))
     for attempt in range(DROP_ATTEMPTS):
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = %s AND backend_type = 'client backend'",
+            (database,),
+        ).fetchone()
         try:
-            conn.execute(plain)
-            return
-        except psycopg.errors.ObjectInUse:
-            pass
-        try:
-            conn.execute(forced)
+            conn.execute(forced if row and row[0] else plain)
             return
         except (psycopg.errors.ObjectInUse, psycopg.errors.InsufficientPrivilege) as exc:
             if attempt == DROP_ATTEMPTS - 1:
