@@ -16,6 +16,7 @@ import pytest
 from schemas.model import AlertRule
 from sinergi import bootstrap, views
 from tests.conftest import base_env
+from tests.integration.hub import delete_slice_topics, drop_slice_database
 
 pytestmark = pytest.mark.e2e
 
@@ -100,16 +101,5 @@ def test_the_demo_fills_the_ledger_raises_alerts_and_rebuilds_identically(stack_
 
 
 def drop_everything(settings):
-    with bootstrap.kafka_admin(settings) as admin:
-        mine = [t for t in admin.list_topics() if t.startswith(settings.topic_prefix)]
-        if mine:
-            admin.delete_topics(mine)
-    # As the superuser: FORCE refuses the drop for an autovacuum worker busy in the demo's
-    # fresh database, which only a superuser may signal.
-    superuser = bootstrap.conninfo(settings, "postgres", "postgres")
-    with psycopg.connect(superuser, autocommit=True) as conn:
-        conn.execute(
-            psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                psycopg.sql.Identifier(settings.database)
-            )
-        )
+    delete_slice_topics(settings)
+    drop_slice_database(settings)

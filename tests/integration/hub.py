@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,16 +72,17 @@ def phone_in(phone: str, text: str | bytes) -> bool:
     return any(form in text for form in phone_written(phone))
 
 
-def logs_holding(folder: Path, needle: bytes) -> list[Path]:
-    """The files of ``folder`` that hold ``needle`` (one that rolls over or goes while it
-    is read is passed over: Kafka's and PostgreSQL's logs share the folder)."""
+def files_holding(paths: Iterable[Path], needles: Sequence[bytes]) -> list[str]:
+    """``path: needle`` for each of ``needles`` each of the files ``paths`` holds. A path
+    that is not a file, or goes while it is read, is passed over: the stack's folders
+    change meanwhile (logs roll over, Kafka deletes other tests' topics)."""
     found = []
-    for path in folder.iterdir():
+    for path in paths:
         try:
-            if path.is_file() and needle in path.read_bytes():
-                found.append(path)
+            data = path.read_bytes()
         except OSError:
             continue
+        found += [f"{path}: {n!r}" for n in needles if n in data]
     return found
 
 
@@ -242,13 +243,23 @@ def drop_hub(hub: Hub) -> None:
     for proc in hub.workers:
         if proc.poll() is None:
             hub.stop_worker(proc, kill=True)
+    delete_slice_topics(settings)
+    members.forget_deployment(settings)
+    drop_slice_database(settings)
+
+
+def delete_slice_topics(settings: Settings) -> None:
+    """The topics of the slice's deployment (its topic prefix)."""
     with bootstrap.kafka_admin(settings) as admin:
         mine = [t for t in admin.list_topics() if t.startswith(settings.topic_prefix)]
         if mine:
             admin.delete_topics(mine)
-    members.forget_deployment(settings)
-    # As the superuser: FORCE must end every role's sessions, and a killed worker's
-    # backend (sinergi_processor) or an analyst's may still be closing.
+
+
+def drop_slice_database(settings: Settings) -> None:
+    """The slice's database, as the superuser: FORCE must end every role's sessions (a
+    killed worker's backend or an analyst's may still be closing), and it refuses the
+    whole drop for an autovacuum worker busy there unless a superuser asks."""
     superuser = bootstrap.conninfo(settings, "postgres", "postgres")
     with psycopg.connect(superuser, autocommit=True) as conn:
         conn.execute(

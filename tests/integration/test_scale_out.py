@@ -27,7 +27,7 @@ from sinergi.config import Settings, from_env
 from sinks.migrate import migrate
 from tests.conftest import cluster_env
 from tests.integration import faults
-from tests.integration.hub import Hub, drop_hub, free_port, make_hub
+from tests.integration.hub import Hub, drop_hub, drop_slice_database, free_port, make_hub
 
 pytestmark = pytest.mark.integration
 
@@ -159,13 +159,7 @@ def drop_database(hub: Hub) -> None:
     for proc in hub.workers:
         if proc.poll() is None:
             hub.stop_worker(proc, kill=True)
-    superuser = bootstrap.conninfo(hub.settings, "postgres", "postgres")
-    with psycopg.connect(superuser, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(hub.settings.database)
-            )
-        )
+    drop_slice_database(hub.settings)
 
 
 def test_two_workers_on_six_partitions_build_the_ledger_one_worker_builds(cluster_hub: Hub):

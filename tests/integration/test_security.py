@@ -28,7 +28,7 @@ from schemas.model import Agency
 from schemas.serde import EventDeserializer
 from schemas.topics import ALL_TOPICS, DEAD_LETTER
 from sinergi import bootstrap
-from tests.integration.hub import Hub, phone_in, phone_written
+from tests.integration.hub import Hub, files_holding, phone_in, phone_written
 
 pytestmark = pytest.mark.integration
 
@@ -372,13 +372,7 @@ def _scan_files(root: Path) -> list[str]:
     found = []
     for folder, dirs, files in os.walk(root, onerror=lambda _: None):
         dirs[:] = [d for d in dirs if d != "secrets"]
-        for name in files:
-            path = Path(folder) / name
-            try:
-                data = path.read_bytes()
-            except OSError:
-                continue
-            found += [f"{path}: {n!r}" for n in NEEDLES if n in data]
+        found += files_holding((Path(folder) / name for name in files), NEEDLES)
     return found
 
 
