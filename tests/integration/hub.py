@@ -7,6 +7,7 @@ Used by the integration tests (the ``hub`` fixture in ``conftest.py``) and by
 
 from __future__ import annotations
 
+import random
 import socket
 import subprocess
 import sys
@@ -25,11 +26,43 @@ from sinergi import bootstrap, members
 from sinergi.config import Settings, from_env
 from sinks.migrate import migrate
 
+# Ports for what a test starts itself (a processor's metrics, a webhook, a mail server).
+# A port the kernel picks (bind to 0) is free when asked, but it comes from the range the
+# kernel also gives to outgoing connections, and one of those (to Kafka, PostgreSQL) may
+# take it before the service binds it. So: ports below that range and above every
+# stack's (15432 to 25100 with the offsets the tests, the bench and chaos use), each
+# handed out once in a session, so two services started together never get the same.
+_STACK_PORTS_END = 26_000
+_handed: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nothing listens on, not handed out before in this session."""
+    spare = [p for p in range(_STACK_PORTS_END, _ephemeral_low()) if p not in _handed]
+    random.shuffle(spare)
+    for port in spare[:200]:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed.add(port)
+        return port
+    # No room below the ephemeral range on this machine: the kernel's pick.
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _handed:
+            _handed.add(port)
+            return port
 
 
 def children(pid: int) -> list[int]:
