@@ -52,8 +52,8 @@ _pipeline: Pipeline | None = None  # the helper's own, built once at its start
 # How much the batch work (the worker's thread that applies batches, and its helper
 # process) yields the CPU when the cores are short: to the sentinel
 # (processors/sentinel.py), which tells police of a child intercepted while the batches
-# queue, and to PostgreSQL and Kafka, which the batches wait on (see the README's issue 8
-# history for what it measured).
+# queue, and to PostgreSQL and Kafka, which the batches wait on (docs/performance.md, issue 8's
+# history, says what it measured).
 NICENESS = 5
 
 

@@ -73,7 +73,7 @@ class Settings:
     # here: a deployment may keep it in a database of its own, on a more tightly held server.
     vault_database: str | None = None
     # 1,000 drains as fast as 2,000 here and holds about 30 MB less in the processor's
-    # processes (README, issue 8's history).
+    # processes (docs/performance.md, issue 8's history).
     batch_max: int = 1000
     batch_within_s: float = 0.25
     # ``sinergi ledger rebuild`` replays in batches of its own: a one-off job whose memory
