@@ -86,10 +86,9 @@ class PoliceListener(threading.Thread):
 
     def _follow(self) -> None:
         consumer = KafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers,
             group_id=None,
             enable_auto_commit=False,
-            **bootstrap.kafka_security(self.settings, POLICE),
+            **bootstrap.kafka_client(self.settings, POLICE),
         )
         decode = EventDeserializer(bootstrap.registry_reader(self.settings))
         try:

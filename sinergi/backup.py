@@ -481,6 +481,9 @@ def drop(s: Settings, database: str) -> None:
         _drop_database(conn, database)
 
 
+DROP_ATTEMPTS = 3
+
+
 def _drop_database(conn: psycopg.Connection[Any], database: str) -> None:
     """``DROP DATABASE``, ending the sessions still in it (``FORCE``: those of the hub's
     role) only when there are any. ``FORCE`` first checks that it may end every backend
@@ -504,6 +507,3 @@ def _drop_database(conn: psycopg.Connection[Any], database: str) -> None:
                     f"{database} is in use by sessions this role may not end: close them"
                 ) from exc
             time.sleep(1)
-
-
-DROP_ATTEMPTS = 3
