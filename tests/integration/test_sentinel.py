@@ -67,14 +67,11 @@ def test_a_child_intercepted_reaches_police_before_the_ledger_reads_it_and_once(
             deadline = time.monotonic() + 5
             while seen("passed") == 0 and time.monotonic() < deadline:
                 time.sleep(0.1)
-        started = time.monotonic()
         intercept(hub, CHILD_NIK)
         [raised] = on_alerts_topic(hub, until=1, wait_s=30)
-        took = time.monotonic() - started
     finally:
         sentinel.stop()
     assert isinstance(raised, AlertRaised) and raised.rule is AlertRule.MINOR_INTERCEPTED
-    assert took < 30
     assert hub.event_count() == 0  # no worker runs: the ledger has read nothing yet
     [(rule, withdrawn)] = hub.query("SELECT rule, withdrawn_at FROM alerts")
     assert (rule, withdrawn) == (AlertRule.MINOR_INTERCEPTED.value, None)

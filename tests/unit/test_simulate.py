@@ -3,7 +3,6 @@ proportions the module documents, and linked the way real cases are."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 
@@ -87,10 +86,8 @@ def test_three_months_of_every_agency_are_valid_input_in_time_order():
     assert len(ids) == len(set(ids))
 
 
-def test_six_months_are_quick():
-    started = time.perf_counter()
+def test_six_months_are_a_demonstration_s_worth():
     rows = list(Simulator(seed=1, months=6).events_rows(P))
-    assert time.perf_counter() - started < 2.0
     assert len(rows) > 3000
 
 
