@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,6 +113,25 @@ class Publishers:
     def close(self) -> None:
         for pub in self.by_unit.values():
             pub.close()
+
+
+def publish_rows(
+    hub: Hub, rows: Iterable[tuple[str, str, Mapping[str, str | None]]]
+) -> list[Published]:
+    """Rows as a simulator makes them, (form, place, row): each recorded at its own desk
+    and published by it, a form and place at a time."""
+    by_desk: dict[tuple[str, str], list[Mapping[str, str | None]]] = defaultdict(list)
+    for form, place, row in rows:
+        by_desk[(form, place)].append(row)
+    pubs = Publishers(hub)
+    try:
+        published: list[Published] = []
+        for (form, place), desk_rows in by_desk.items():
+            desk = bootstrap.desk(hub.settings, forms.FORMS[form].agency, place)
+            published += pubs.send(desk.unit, forms.record_rows(desk, forms.FORMS[form], desk_rows))
+        return published
+    finally:
+        pubs.close()
 
 
 def publish_all(hub: Hub, events: Sequence[tuple[str, Event]]) -> list[Published]:
@@ -292,6 +311,13 @@ def account(
             )
         )
     return acc
+
+
+def assert_nothing_lost(acc: Accounting) -> None:
+    """The accounting every fault test ends with."""
+    assert acc.problems == []
+    assert (acc.lost, acc.duplicated) == (0, 0)
+    assert acc.published == acc.audited == acc.stored + acc.already_recorded + acc.dead_lettered
 
 
 def _counted_twice(hub: Hub, published: Sequence[Published], poison: set[str]) -> int:

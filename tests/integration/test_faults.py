@@ -12,15 +12,10 @@ from kafka.structs import OffsetAndMetadata
 
 from schemas.topics import INPUT_TOPICS
 from tests.integration import faults
+from tests.integration.faults import assert_nothing_lost
 from tests.integration.hub import Hub
 
 pytestmark = pytest.mark.integration
-
-
-def assert_nothing_lost(acc: faults.Accounting) -> None:
-    assert acc.problems == []
-    assert (acc.lost, acc.duplicated) == (0, 0)
-    assert acc.published == acc.audited == acc.stored + acc.already_recorded + acc.dead_lettered
 
 
 def test_a_database_outage_during_a_flow_loses_no_acknowledged_event(hub: Hub):

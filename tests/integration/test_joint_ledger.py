@@ -10,7 +10,6 @@ import re
 import subprocess
 import sys
 import time
-from collections import defaultdict
 
 import httpx
 import psycopg
@@ -45,19 +44,8 @@ def page_value(page: str, sample: str) -> float:
     return float(match.group(1))
 
 
-def publish_simulated(hub: Hub, months: int, seed: int) -> int:
-    rows: dict[tuple[str, str], list] = defaultdict(list)
-    for form, place, row in Simulator(seed=seed, months=months).events_rows():
-        rows[(form, place)].append(row)
-    total = 0
-    for (form, place), form_rows in rows.items():
-        desk = bootstrap.desk(hub.settings, forms.FORMS[form].agency, place)
-        pub = bootstrap.publisher(hub.settings, desk.unit)
-        try:
-            total += len(pub.publish(forms.record_rows(desk, forms.FORMS[form], form_rows)))
-        finally:
-            pub.close()
-    return total
+def publish_simulated(hub: Hub, months: int, seed: int) -> list[faults.Published]:
+    return faults.publish_rows(hub, Simulator(seed=seed, months=months).events_rows())
 
 
 def test_every_agency_records_through_its_commands_and_one_case_tells_the_whole_story(hub):
@@ -394,24 +382,21 @@ def test_a_backlog_across_topics_is_taken_in_the_order_it_was_published(hub):
 
 
 def test_the_rebuild_equals_the_live_ledger_even_after_the_processor_was_killed(hub):
-    publish_simulated(hub, months=2, seed=11)
+    published = publish_simulated(hub, months=2, seed=11)
     worker = hub.start_worker()
     hub.wait_for(lambda: hub.event_count() > 0, what="first events")
     hub.stop_worker(worker, kill=True)
-    desk = bootstrap.desk(hub.settings, Agency.POLICE, "polda-ntt")
-    alerts_before = hub.query("SELECT alert_id::text FROM alerts LIMIT 3")
     hub.start_worker()
-    from sinergi.runtime import wait_until_processed
-
-    assert wait_until_processed(hub.settings, timeout=120)
-    if alerts_before:
-        rows = [
-            {"alert_id": a, "officer": "POLDA-1", "occurred_at": "2026-03-01T10:00"}
-            for (a,) in alerts_before
-        ]
-        pub = bootstrap.publisher(hub.settings, desk.unit)
-        pub.publish(forms.record_rows(desk, forms.FORMS["acknowledgement"], rows))
-        pub.close()
+    faults.wait_processed(hub, timeout=120)
+    faults.assert_nothing_lost(faults.account(hub, "processor killed -9 once", published))
+    alerts = hub.query("SELECT alert_id::text FROM alerts ORDER BY alert_id LIMIT 3")
+    assert len(alerts) == 3  # two months of every agency raise alerts
+    desk = bootstrap.desk(hub.settings, Agency.POLICE, "polda-ntt")
+    when = "2026-03-01T10:00"
+    rows = [{"alert_id": a, "officer": "POLDA-1", "occurred_at": when} for (a,) in alerts]
+    pub = bootstrap.publisher(hub.settings, desk.unit)
+    pub.publish(forms.record_rows(desk, forms.FORMS["acknowledgement"], rows))
+    pub.close()
     done = hub.cli("ledger", "rebuild", "--wait", "120")
     assert "identical" in done.stdout
     assert re.search(r"cases\s+│\s+[1-9]\d*", done.stdout)

@@ -30,26 +30,12 @@ from sinergi.report.kanon import is_k_anonymous
 from sinergi.report.monthly import Month
 from sinergi.runtime import wait_until_processed
 from tests.conftest import base_env
+from tests.integration import faults
 from tests.integration.hub import Hub, drop_hub, make_hub
 
 pytestmark = pytest.mark.integration
 
 K = 11
-
-
-def publish_simulated(hub: Hub, simulator: Simulator) -> int:
-    rows: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
-    for form, place, row in simulator.events_rows():
-        rows[(form, place)].append(row)
-    total = 0
-    for (form, place), form_rows in rows.items():
-        desk = bootstrap.desk(hub.settings, forms.FORMS[form].agency, place)
-        pub = bootstrap.publisher(hub.settings, desk.unit)
-        try:
-            total += len(pub.publish(forms.record_rows(desk, forms.FORMS[form], form_rows)))
-        finally:
-            pub.close()
-    return total
 
 
 def acknowledge(hub: Hub, share: float) -> int:
@@ -68,7 +54,7 @@ def acknowledge(hub: Hub, share: float) -> int:
 
 
 def seeded(hub: Hub, simulator: Simulator, *, acknowledge_share: float = 0.0) -> None:
-    assert publish_simulated(hub, simulator) > 500
+    assert len(faults.publish_rows(hub, simulator.events_rows())) > 500
     hub.start_worker()
     hub.wait_for(lambda: hub.event_count() > 0, what="events")
     assert wait_until_processed(hub.settings, timeout=240)

@@ -264,13 +264,18 @@ def audited_positions(store):
     return sorted((e.partition, e.offset) for e, _, _ in store.audit)
 
 
+def assert_all_stored_once(h, n=10):
+    """published = stored = audited: each of the ``n`` messages (alternating partitions)
+    stored, and audited once as stored."""
+    assert len(h.store.events) == n
+    assert audited_positions(h.store) == sorted((i % 2, i // 2) for i in range(n))
+    assert {e.outcome for e, _, _ in h.store.audit} == {"stored"}
+
+
 def test_a_database_outage_is_retried_until_the_batch_is_stored_and_only_then_committed():
     h = Harness(FlakyStore(outages=3))
     h.run()
-    # Nothing lost, nothing dead-lettered, every message audited once.
-    assert len(h.store.events) == 10
-    assert [e.outcome for e, _, _ in h.store.audit].count("stored") == 10
-    assert audited_positions(h.store) == sorted((i % 2, i // 2) for i in range(10))
+    assert_all_stored_once(h)  # nothing lost, nothing dead-lettered, audited once
     assert h.sample("sinergi_processor_retries_total", cause="postgres") == 3
     # Committed exactly once per batch, after it was stored: the last offsets + 1.
     committed: dict[TopicPartition, int] = {}
@@ -300,7 +305,9 @@ def test_a_partition_taken_by_a_rebalance_during_a_batch_does_not_stop_the_worke
     # The batch taken before the rebalance is stored whole, with both partitions; after
     # it, only partition 0 is taken and committed (partition 1's new owner reads on).
     first = [(i % 2, i // 2) for i in range(FakeConsumer.batch)]
-    assert set(first) | {(0, i) for i in range(5)} == set(audited_positions(h.store))
+    audited = audited_positions(h.store)
+    assert len(audited) == len(set(audited))  # none audited twice
+    assert set(first) | {(0, i) for i in range(5)} == set(audited)
     assert all(set(c) == {TopicPartition(TOPIC, 0)} for c in h.consumer.commits)
 
 
@@ -340,7 +347,7 @@ def test_a_poison_message_is_isolated_and_every_other_message_of_the_batch_is_st
 def test_a_failed_offset_commit_loses_nothing_and_the_worker_goes_on():
     h = Harness(FlakyStore(), fail_commits=1)
     h.run()
-    assert len(h.store.events) == 10
+    assert_all_stored_once(h)
     assert h.sample("sinergi_processor_commit_failures_total") == 1
     # The batch whose commit failed is stored; only a redelivery (a no-op) could follow.
 
@@ -424,6 +431,7 @@ def test_a_relay_that_cannot_reach_kafka_keeps_the_outbox_and_tries_again(helper
     # With a helper: it also dies once while relaying; the worker then relays itself.
     h = Harness(store, relay=FlakyRelay(store), ahead=helper, fail_relays=1 if helper else 0)
     h.run()
+    assert_all_stored_once(h)
     assert store.outbox == []
     # Case changes and alerts: as many of each kind as without failures, none lost.
     assert kinds(h) == kinds(calm) and sum(kinds(h).values()) == len(h.relay.published)
@@ -443,6 +451,7 @@ def test_batches_are_relayed_from_their_copy_and_the_whole_outbox_after_a_failur
     relay = FlakyRelay(store, calm=2)
     h = Harness(store, n=24, relay=relay, ahead=helper)
     h.run()
+    assert_all_stored_once(h, n=24)
     assert store.outbox == []
     assert kinds(h) == kinds(calm) and sum(kinds(h).values()) == len(relay.published)
     assert len(set(relay.published)) == len(relay.published)  # nothing sent twice
