@@ -172,6 +172,12 @@ def test_a_rule_can_be_switched_off():
 def test_summaries_carry_no_personal_data():
     child = interception(2, person=Person(nik_pseudonym="a" * 32, birth_date=date(2010, 3, 1)))
     events = [child, interception(2, minutes=DAY), repatriation(2, minutes=2 * DAY)]
-    for alert in alerts_for(events):
+    alerts = alerts_for(events)
+    assert {a.rule for a in alerts} == {
+        AlertRule.MINOR_INTERCEPTED,
+        AlertRule.DECEASED_AFTER_INTERCEPTION,
+        AlertRule.DECEASED_UNREGISTERED,
+    }
+    for alert in alerts:
         assert "a" * 32 not in alert.summary
         assert "2010-03-01" not in alert.summary

@@ -17,7 +17,7 @@ from processors.pipeline import Outputs, Pipeline
 from processors.ports import OutboxMessage, RawMessage
 from schemas import crypto
 from schemas.model import AlertRule, Person
-from schemas.serde import EventDeserializer, EventSerializer
+from schemas.serde import EventDeserializer, EventSerializer, frame, unframe
 from sinks.memory import MemoryLedgerStore, MemoryRelay
 from tests.factories import (
     acknowledgement,
@@ -275,18 +275,19 @@ def test_nothing_is_published_before_the_batch_commits():
 
 
 def test_undecodable_messages_go_to_dead_letters_and_the_rest_is_stored(hub):
-    # Schema ids this hub's registry never issued:
-    stranger = EventSerializer(MemoryRegistry(), register=True)
+    # A well-formed body under a schema id this hub's registry never issued:
+    _, body = unframe(EventSerializer(MemoryRegistry(), register=True)(TOPIC, interception(3)))
     result = hub.process(
         [
             hub.message(b"garbage"),
-            hub.message(stranger(TOPIC, interception(3))),
+            hub.message(frame(987654, body)),
             hub.message(None),
         ]
     )
-    assert result.dead_lettered == 3 - result.stored
+    assert (result.stored, result.dead_lettered) == (0, 3)
     reasons = [d.reason for d in hub.dead]
     assert any("magic byte" in r for r in reasons)
+    assert any("schema id 987654" in r for r in reasons)
     assert any("tombstone" in r for r in reasons)
     assert all(d.payload_sha256 and d.source_topic == TOPIC for d in hub.dead)
 

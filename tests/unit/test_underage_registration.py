@@ -93,7 +93,9 @@ def test_the_rule_can_be_switched_off():
 
 def test_the_summary_carries_codes_and_counts_only():
     child = person(3, birth_date=date(2010, 3, 1))
-    for alert in underage([ltsa(3, person=child), placement(3, person=child)]):
+    alerts = underage([ltsa(3, person=child), placement(3, person=child)])
+    assert len(alerts) == 2
+    for alert in alerts:
         assert child.nik_pseudonym not in alert.summary
         assert "2010" not in alert.summary
 
