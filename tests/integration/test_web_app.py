@@ -16,7 +16,7 @@ from sinergi import bootstrap
 from sinergi.web.app import create_app
 from sinergi.web.officers import add_officer
 from tests.integration.hub import Hub
-from tests.unit.web_fakes import csrf_of
+from tests.web_pages import csrf_of
 
 PASSWORD = "an integration test password"
 # The command line with the browser application's commands (sinergi.cli loads them too).

@@ -3,7 +3,6 @@ in-memory officers, a canned ledger and a recorder that keeps what it was given.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from sinergi.web.ledger import Alert, Case, Fact, Group, Recruiter
 from sinergi.web.officers import AuditEntry, LoginPolicy, Officer, add_officer
 from sinergi.web.services import WebServices
 from sinergi.web.sessions import SessionStore
+from tests.web_pages import csrf_of
 
 # The same algorithm, cheaper: unit tests log in hundreds of times.
 officers_module._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -179,15 +179,6 @@ def services(settings: Settings | None = None) -> WebServices:
 def client(svc: WebServices | None = None) -> TestClient:
     return TestClient(create_app(svc or services()), base_url="http://testserver",
                       follow_redirects=False)  # fmt: skip
-
-
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_of(html: str) -> str:
-    found = _CSRF.search(html)
-    assert found, "no CSRF token on the page"
-    return found.group(1)
 
 
 def log_in(c: TestClient, username: str, password: str = PASSWORD) -> str:
