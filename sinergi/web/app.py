@@ -19,6 +19,8 @@ from sinergi.web import desk_pages, i18n, ops_pages, police_pages
 from sinergi.web.access import Capability, capabilities, unit_role
 from sinergi.web.guard import HERE, Context, Services, form_of, make_templates, now, page
 from sinergi.web.guard import set_session_cookie as _set_cookie
+from sinergi.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from sinergi.web.metrics import WebMetrics
 from sinergi.web.officers import LoginRefusedError, login, prepare_login
 from sinergi.web.sessions import COOKIE, CSRF_FIELD, LANG_COOKIE, csrf_ok
 
@@ -66,7 +68,9 @@ async def login_page(request: Request) -> Response:
 
 async def _login(ctx: Context) -> Response:
     form = await form_of(ctx.request)
+    counted: WebMetrics = ctx.request.app.state.metrics
     if not csrf_ok(ctx.session, form.get(CSRF_FIELD)):
+        counted.login("csrf")
         return ctx.render("login.html", status=403, problem=ctx.t("csrf"))
     services = ctx.services
     try:
@@ -75,7 +79,9 @@ async def _login(ctx: Context) -> Response:
             services.policy, now(),
         )  # fmt: skip
     except LoginRefusedError as exc:
+        counted.login(exc.reason)
         return ctx.render("login.html", status=401, problem=ctx.t(f"login.{exc.reason}"))
+    counted.login("ok")
     services.sessions.drop(ctx.session.sid)
     session = services.sessions.new(
         username=officer.username, unit=officer.unit, officer_code=officer.officer_code
@@ -112,6 +118,13 @@ async def healthz(request: Request) -> Response:
     return PlainTextResponse("ok\n")
 
 
+async def metrics(request: Request) -> Response:
+    """Prometheus' page: the build, log-ins by outcome, the process (no session needed,
+    like the processor's; nothing on it names anyone)."""
+    counted: WebMetrics = request.app.state.metrics
+    return Response(counted.page(), media_type=METRICS_CONTENT_TYPE)
+
+
 async def readyz(request: Request) -> Response:
     """Ready: PostgreSQL, Kafka and the registry reachable, and the processor's lag under
     SINERGI_WEB_READY_MAX_LAG; 503 with each check's state otherwise."""
@@ -129,6 +142,7 @@ def routes() -> list[BaseRoute]:
         Route("/lang", set_language, methods=post),
         Route("/healthz", healthz, methods=get),
         Route("/readyz", readyz, methods=get),
+        Route("/metrics", metrics, methods=get),
         Route("/alerts", police_pages.inbox, methods=get),
         Route("/alerts/stream", police_pages.stream, methods=get),
         Route("/alerts/{alert_id}", police_pages.alert_page, methods=get),
@@ -191,5 +205,6 @@ def create_app(services: Services) -> Starlette:
     prepare_login()  # the first unknown name then costs what every later one does
     app = Starlette(routes=routes(), middleware=[Middleware(SecurityHeaders)])
     app.state.services = services
+    app.state.metrics = WebMetrics()
     app.state.templates = make_templates()
     return app

@@ -37,7 +37,7 @@ from sinergi.web.sessions import (
 
 HERE = Path(__file__).parent
 # Routes anyone may reach: logging in, the language, health, static files.
-PUBLIC = frozenset({"/login", "/lang", "/healthz", "/readyz", "/static", "/"})
+PUBLIC = frozenset({"/login", "/lang", "/healthz", "/readyz", "/metrics", "/static", "/"})
 
 Handler = Callable[["Context"], Awaitable[Response]]
 

@@ -4,6 +4,7 @@ pages a role may see hold no personal data of what it may not see."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +15,7 @@ from sinergi.web.app import create_app
 from sinergi.web.dashboard import Check
 from sinergi.web.guard import PUBLIC
 from tests.unit.web_fakes import ALERT_BELU, ALERT_TTS, CASE, client, log_in, services
+from tests.web_pages import csrf_of
 
 SAMPLE = {
     "alert_id": ALERT_TTS,
@@ -208,8 +210,6 @@ def test_bahasa_indonesia_by_default_and_an_english_switch() -> None:
     c = client()
     page = c.get("/login").text
     assert "Masuk" in page and 'lang="id"' in page
-    from tests.unit.web_fakes import csrf_of
-
     switched = c.post("/lang", data={"lang": "en", "csrf_token": csrf_of(page), "back": "/login"})
     assert switched.status_code == 303
     assert "Log in" in c.get("/login").text
@@ -220,6 +220,27 @@ def test_health_endpoints_need_no_session() -> None:
     assert c.get("/healthz").text == "ok\n"
     ready = c.get("/readyz")
     assert ready.status_code == 200 and ready.json()["ready"] is True
+
+
+def _logins(page: str) -> dict[str, float]:
+    found = re.findall(r'^sinergi_web_logins_total\{outcome="(\w+)"\} (\S+)$', page, re.M)
+    return {outcome: float(n) for outcome, n in found}
+
+
+def test_prometheus_reads_the_build_and_log_ins_by_outcome_and_no_name() -> None:
+    c = client()
+    before = c.get("/metrics")  # no session, as Prometheus scrapes it
+    assert before.status_code == 200
+    assert before.headers["content-type"].startswith("text/plain; version=")
+    assert "sinergi_build_info{" in before.text and "process_resident_memory_bytes" in before.text
+    assert _logins(before.text) == dict.fromkeys(("ok", "invalid", "locked", "disabled", "csrf"), 0)
+    token = csrf_of(c.get("/login").text)
+    c.post("/login", data={"username": "nobody-here", "password": "x", "csrf_token": token})
+    c.post("/login", data={"username": "polres-tts", "password": "y", "csrf_token": "forged"})
+    log_in(c, "polres-tts")
+    after = c.get("/metrics").text
+    assert _logins(after) == {"ok": 1, "invalid": 1, "locked": 0, "disabled": 0, "csrf": 1}
+    assert "nobody-here" not in after and "polres-tts" not in after
 
 
 def test_the_web_app_is_not_ready_while_the_processor_is_not_or_lags() -> None:
