@@ -236,12 +236,21 @@ def parse_regency(text: str) -> str:
 
 def parse_code(text: str) -> str:
     """A reference code (group, officer): letters, digits and . _ / - only, no free text
-    (:data:`schemas.contract.CODE`)."""
+    (:data:`schemas.contract.CODE`), and no person's number in it
+    (:data:`schemas.contract.PERSONAL_NUMBER`)."""
     if not contract.CODE.fullmatch(text):
         raise FieldError(
             "", f"expected a code of letters, digits and . _ / - (at most {contract.CODE_MAX})"
         )
+    refuse_personal_number(text)
     return text
+
+
+def refuse_personal_number(text: str) -> None:
+    """Where a code or a reference goes, a NIK or a phone number is refused (the message
+    names the rule, never the digits)."""
+    if contract.PERSONAL_NUMBER.search(text):
+        raise FieldError("", contract.PERSONAL_NUMBER_RULE)
 
 
 def parse_text(most: int, valid: Callable[[str], bool], rule: str) -> Callable[[str], str]:

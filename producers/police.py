@@ -18,6 +18,7 @@ from producers.fields import (
     parse_code,
     parse_enum,
     parse_list,
+    refuse_personal_number,
 )
 from producers.formkit import (
     COMMON_COLUMNS,
@@ -120,6 +121,7 @@ def parse_reference(text: str) -> str:
             "expected a report number of letters, digits, space, / . -"
             f" (at most {contract.INVESTIGATION_REF_MAX})",
         )
+    refuse_personal_number(value)
     return value
 
 

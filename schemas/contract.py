@@ -95,6 +95,8 @@ __all__ = [
     "INVESTIGATION_REF_MAX",
     "OFFICE",
     "OFFICE_MAX",
+    "PERSONAL_NUMBER",
+    "PERSONAL_NUMBER_RULE",
     "PSEUDONYM",
     "REASON_MAX",
     "RECORD_BYTES_MAX",
@@ -171,6 +173,17 @@ SHA256: Final = re.compile(r"[0-9a-f]{64}")
 SEALED: Final = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 STATE: Final = re.compile(r"[A-Z][A-Z_]{0,31}")
 TOPIC: Final = re.compile(r"[A-Za-z0-9._-]{1,249}")
+
+# A person's number where a code goes: ten digits or more in a row (a NIK, a family card,
+# an NIP, a phone number as typed), a mobile number written in groups (08.. or +62 8..,
+# with spaces, dots or hyphens), or a NIK written in groups. Codes that carry dates and
+# serial numbers (ELTARI-20260120-0001, SISAGA-202601-0042) keep shorter runs.
+PERSONAL_NUMBER: Final = re.compile(
+    r"[0-9]{10,}"
+    r"|(?<![0-9])(?:\+?62|0)[ .-]?8(?:[ .-]?[0-9]){7,11}(?![0-9])"
+    r"|[0-9](?:[ .-]?[0-9]){15}"
+)
+PERSONAL_NUMBER_RULE: Final = "must not hold a NIK or a phone number (personal data)"
 
 _INVISIBLE: Final = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _PLACE_PUNCTUATION: Final = str.maketrans("", "", " '.-")
@@ -253,6 +266,19 @@ def _string(most: int, valid: Callable[[str], object] | None = None, rule: str =
 
 def _pattern(pattern: re.Pattern[str], most: int, rule: str) -> Rule:
     return _string(most, pattern.fullmatch, rule)
+
+
+def _reference(pattern: re.Pattern[str], most: int, rule: str) -> Rule:
+    """A code or reference number: ``pattern``, and no person's number in it."""
+    shape = _pattern(pattern, most, rule)
+
+    def check(value: Any) -> str | None:
+        broken = shape(value)
+        if broken is None and PERSONAL_NUMBER.search(value):
+            return PERSONAL_NUMBER_RULE
+        return broken
+
+    return check
 
 
 def _one_of(values: Iterable[str], most: int, rule: str) -> Rule:
@@ -349,13 +375,13 @@ _exit_point = _one_of(
 )
 _route = _one_of(reference.routes(), CODE_MAX, "must be a route of the reference list")
 _agency = _one_of((a.value for a in Agency), 16, "must be an agency")
-_code = _pattern(CODE, CODE_MAX, "must be a code of letters, digits and . _ / -")
+_code = _reference(CODE, CODE_MAX, "must be a code of letters, digits and . _ / -")
 _group_key = _pattern(GROUP_KEY, GROUP_KEY_MAX, "must be a code of letters, digits and . _ / -")
 _unit = _pattern(UNIT, UNIT_MAX, "must be a member id of lower-case letters, digits and -")
 _uuid = _pattern(UUID, 36, "must be a UUID in lower-case canonical form")
 _pseudonym = _pattern(PSEUDONYM, 32, "must be a pseudonym (32 lower-case hex characters)")
 _case_id = _pattern(CASE_ID, 37, "must be a hub case id (nik: or weak: and 32 hex characters)")
-_investigation_ref = _pattern(
+_investigation_ref = _reference(
     INVESTIGATION_REF,
     INVESTIGATION_REF_MAX,
     "must be a report number of upper-case letters, digits, single spaces and / . -",
@@ -394,8 +420,12 @@ ERASURE_REASONS = (
     "RETENTION",
 )
 ADMIN_MAX = 200
-NIK_LIKE = re.compile(r"[0-9](?:[ .-]?[0-9]){15}")
 _offset = _whole(0, 2**63 - 1)  # an Avro long
+
+
+def _no_personal_number(value: str) -> bool:
+    return PERSONAL_NUMBER.search(value) is None
+
 
 # --- the tables -------------------------------------------------------------------------------
 
@@ -631,8 +661,8 @@ _FIELDS: dict[type[Event], tuple[_Field, ...]] = {
         case_id=_case_id,
         reason_code=_one_of(ERASURE_REASONS, 24, "must be an erasure reason code"),
         request_id=_uuid,
-        requested_by=_string(ADMIN_MAX, lambda v: not NIK_LIKE.search(v), "must not hold a NIK"),
-        confirmed_by=_string(ADMIN_MAX, lambda v: not NIK_LIKE.search(v), "must not hold a NIK"),
+        requested_by=_string(ADMIN_MAX, _no_personal_number, PERSONAL_NUMBER_RULE),
+        confirmed_by=_string(ADMIN_MAX, _no_personal_number, PERSONAL_NUMBER_RULE),
         facts_shredded=_count,
     ),
     MessageDeadLettered: _table(

@@ -1568,6 +1568,10 @@ PROBLEMS: Sequence[tuple[str, str]] = (
         r"expected a code of letters, digits and \. _ / - \(at most (\d+)\)",
         "harus kode dari huruf, angka dan . _ / - (paling banyak {0})",
     ),
+    (
+        r"must not hold a NIK or a phone number \(personal data\)",
+        "tidak boleh memuat NIK atau nomor telepon (data pribadi)",
+    ),
     (r"must be at most (\d+) characters", "paling banyak {0} karakter"),
     (
         r"must not hold control or invisible formatting characters",

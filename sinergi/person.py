@@ -32,7 +32,6 @@ reporter's protection). Contacts sealed for police stay sealed: the hub cannot r
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -44,14 +43,13 @@ from psycopg.rows import dict_row
 
 from processors.vault import Disclosure, Subject, Vault, VaultError
 from producers.pseudonym import Pseudonymiser
+from schemas import contract
 from schemas.nik import NIK_LENGTH, normalise_nik
 from sinks.erasure import Confirmation, ErasureStore
 
 FORMAT = "sinergi.person-export/1"
 WITHHELD_PERSON = "withheld: another person"
 WITHHELD_REPORTER = "withheld: the hotline protects the reporter's identity (SI-SAGA)"
-# 16 digits, as people type a NIK (spaces, dots, dashes between them).
-NIK_LIKE = re.compile(r"[0-9](?:[ .-]?[0-9]){15}")
 FREE_TEXT_MAX = 200
 
 NOTES: Sequence[Mapping[str, str]] = (
@@ -156,8 +154,8 @@ def checked_text(what: str, text: str | None) -> str | None:
     if text is None or not text.strip():
         return None
     value = text.strip()
-    if NIK_LIKE.search(value):
-        raise PersonExportError(f"{what} looks like a NIK (16 digits): it is never recorded")
+    if contract.PERSONAL_NUMBER.search(value):
+        raise PersonExportError(f"{what} looks like a NIK or a phone number: it is never recorded")
     if len(value) > FREE_TEXT_MAX or not value.isprintable():
         raise PersonExportError(f"{what}: at most {FREE_TEXT_MAX} printable characters")
     return value

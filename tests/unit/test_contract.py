@@ -301,6 +301,15 @@ FIELD_RULES: list[tuple[str, str, Any, Any]] = [
     ("TipReceived", "tip_ref", "SISAGA 1", "SISAGA-202601-0001"),
     ("PlacementRegistered", "placement_company", "PT Maju\n", "P3MI-017"),
     ("InvestigationOpened", "investigation_ref", "lp/b/45/i/2026", "LP/B/45/I/2026/SPKT/POLDA NTT"),
+    # ... and a person's number typed where a code goes never travels
+    ("TipReceived", "tip_ref", "081311112222", "SISAGA-2026-0042"),
+    ("TipReceived", "tip_ref", "SISAGA-0813-1111-2222", "SISAGA-202601-0042"),
+    ("InterceptionRecorded", "group_ref", "5302014101900001", "ELTARI-20260120-0001"),
+    ("InterceptionRecorded", "officer_ref", "199001012020121001", "ELT-07"),
+    ("PlacementRegistered", "placement_company", "P3MI-62-812-3456-7890", "P3MI-017"),
+    ("InvestigationOpened", "investigation_ref", "LP 0812 3456 7890", "LP/B/1234/XII/2025"),
+    ("PersonErased", "requested_by", "Ibu Maria 0813.1111.2222", "admin-a"),
+    ("PersonErased", "confirmed_by", "5302 0141 0190 0001", "admin-b"),
     ("SuspectIdentified", "investigation_ref", "LP  B", "LP B"),
     ("SuspectIdentified", "investigation_ref", "LP/B ", "LP.B-45"),
     ("CaseSentToProsecutor", "investigation_ref", "L" * 65, "L" * 64),
@@ -706,6 +715,10 @@ def test_a_time_a_few_minutes_ahead_of_the_desk_is_recorded_when_it_occurred():
         ("investigation", "polda-ntt", "investigation_ref", "LP/" + "B" * 62, "LP/" + "B" * 61),
         ("prosecution", "polda-ntt", "prosecutor_office", "kejati-" + "n" * 58, "kejati-ntt"),
         ("placement", "ntt", "placement_company", "PT Maju Jaya", "P3MI-017"),
+        ("placement", "ntt", "placement_company", "P3MI-081234567890", "P3MI-017"),
+        ("interception", "eltari", "officer", "5302014101900001", "ELT-07"),
+        ("interception", "eltari", "group_ref", "+62-812-3456-7890", "ELTARI-20260120-0001"),
+        ("investigation", "polda-ntt", "investigation_ref", "LP 0812 3456 7890", "LP/B/45/2026"),
     ],
 )
 def test_the_desk_parsers_keep_the_contracts_bounds(form, place, column, refused, accepted):
