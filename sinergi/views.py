@@ -20,6 +20,7 @@ from rich.text import Text
 
 from processors.vault import Vault
 from producers.pseudonym import Pseudonymiser
+from schemas import contract
 from schemas.model import AlertRule, Severity
 from schemas.nik import NIK_LENGTH, normalise_nik
 from sinergi import bootstrap, person
@@ -414,7 +415,8 @@ def alert_prefix(text: str) -> IdPrefix:
 
 def case_prefix(text: str) -> IdPrefix:
     """``nik:``/``weak:`` and at least ``CASE_PREFIX_MIN`` hex digits, or the digits alone
-    (either kind). A bare prefix is never echoed: it could be a mistyped NIK."""
+    (either kind). A bare prefix is never echoed: it could be a mistyped NIK; nor one of ten
+    decimal digits or more after its kind."""
     typed = text.strip().lower()
     kind, colon, digits = typed.rpartition(":")
     if (colon and kind not in CASE_KINDS) or not _HEX.fullmatch(digits) or len(digits) > 32:
@@ -422,7 +424,8 @@ def case_prefix(text: str) -> IdPrefix:
             "a case is named by its id (nik: or weak: and hex digits, at least 8 of them),"
             " by those digits alone, or by a 16-digit NIK"
         )
-    shown = typed if colon else None
+    # Echoed with its kind, unless the digits could be a NIK or a phone number typed after it.
+    shown = typed if colon and not contract.PERSONAL_NUMBER.search(digits) else None
     if len(digits) < CASE_PREFIX_MIN:
         named = typed if shown else "that prefix"
         raise IdError(

@@ -118,6 +118,13 @@ def test_a_case_refusal_never_echoes_bare_digits_that_could_be_a_mistyped_nik():
         views.resolve_case_id(NIK[:6], [STRONG])
     assert NIK[:6] not in str(short.value)
     assert "too short to name one case" in str(short.value)
+    # ... nor a NIK typed after a case id's kind
+    with pytest.raises(views.IdError) as after_kind:
+        views.resolve_case_id("nik:" + NIK, [STRONG, WEAK])
+    assert str(after_kind.value) == "no case id begins with that prefix"
+    with pytest.raises(views.IdError) as ordinary:  # a real prefix is still shown
+        views.resolve_case_id("nik:5f06ab13", [STRONG, WEAK])
+    assert str(ordinary.value) == "no case id begins with nik:5f06ab13"
 
 
 @pytest.mark.parametrize(
