@@ -21,7 +21,7 @@ from sinergi.web.guard import HERE, Context, Services, form_of, make_templates, 
 from sinergi.web.guard import set_session_cookie as _set_cookie
 from sinergi.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from sinergi.web.metrics import WebMetrics
-from sinergi.web.officers import LoginRefusedError, login, prepare_login
+from sinergi.web.officers import LoginRefusedError, credential_of, login, prepare_login
 from sinergi.web.sessions import COOKIE, CSRF_FIELD, LANG_COOKIE, csrf_ok
 
 
@@ -79,13 +79,14 @@ async def _login(ctx: Context) -> Response:
             services.policy, now(),
         )  # fmt: skip
     except LoginRefusedError as exc:
-        counted.login(exc.reason)
-        return ctx.render("login.html", status=401, problem=ctx.t(f"login.{exc.reason}"))
+        counted.login(exc.reason)  # the page says the same whatever the reason
+        return ctx.render("login.html", status=401, problem=ctx.t("login.refused"))
     counted.login("ok")
     services.sessions.drop(ctx.session.sid)
     session = services.sessions.new(
-        username=officer.username, unit=officer.unit, officer_code=officer.officer_code
-    )
+        username=officer.username, unit=officer.unit, officer_code=officer.officer_code,
+        credential=credential_of(officer),
+    )  # fmt: skip
     response = RedirectResponse("/", status_code=303)
     _set_cookie(ctx.request, response, session)
     return response
@@ -181,9 +182,15 @@ SECURITY_HEADERS = [
 ]
 
 
+# Pages hold cases, alerts and opened contacts: neither the browser's cache nor its Back
+# button after a log-out on a shared post or police computer may show them again.
+NOT_KEPT = (b"cache-control", b"no-store")
+
+
 class SecurityHeaders:
-    """Adds the security headers to every response (a plain ASGI middleware, so the
-    alert stream is passed through untouched)."""
+    """Adds the security headers to every response, and ``Cache-Control: no-store`` to
+    every one but the static files' that says nothing of caching (a plain ASGI middleware,
+    so the alert stream is passed through untouched)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -193,9 +200,14 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        cached = scope["path"].startswith("/static/")
+
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                headers = [*message.get("headers", []), *SECURITY_HEADERS]
+                if not cached and not any(name == b"cache-control" for name, _ in headers):
+                    headers.append(NOT_KEPT)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -24,7 +24,7 @@ from sinergi.web import i18n, routing
 from sinergi.web.access import Capability, UnitRole, capabilities, unit_role
 from sinergi.web.choices import choices
 from sinergi.web.dashboard import duration
-from sinergi.web.officers import LoginPolicy, OfficerStore
+from sinergi.web.officers import LoginPolicy, OfficerStore, credential_of
 from sinergi.web.sessions import (
     COOKIE,
     CSRF_FIELD,
@@ -133,12 +133,17 @@ def _session(request: Request, services: Services) -> tuple[Session, bool]:
 
 
 def set_session_cookie(request: Request, response: Response, session: Session) -> None:
+    """``Secure`` when the request came over HTTPS, or when people open the application
+    at an https address (``SINERGI_WEB_PUBLIC_URL``): behind the TLS proxy a deployment
+    beyond loopback needs, the application itself is reached over plain HTTP."""
+    services: Services = request.app.state.services
+    public = services.settings.web_public_url.lower().startswith("https://")
     response.set_cookie(
         COOKIE,
         session.sid,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=public or request.url.scheme == "https",
         path="/",
     )
 
@@ -176,7 +181,8 @@ def page(
 
     Refused without a session (a page sends to the log-in, an API answers 401), for a
     unit whose role lacks the capability (403), without the session's CSRF token (403),
-    and for an officer disabled since they logged in (the session ends).
+    and for an officer disabled, moved to another unit or given a new password since they
+    logged in (the session ends).
     """
 
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -205,7 +211,12 @@ async def _guarded(ctx: Context, capability: Capability | None, handler: Handler
             return JSONResponse({"error": "not logged in"}, status_code=401)
         return RedirectResponse("/login", status_code=303)
     officer = ctx.services.officers.get(session.username)
-    if officer is None or officer.disabled_at is not None or officer.unit != session.unit:
+    if (
+        officer is None
+        or officer.disabled_at is not None
+        or officer.unit != session.unit
+        or credential_of(officer) != session.credential
+    ):
         ctx.services.sessions.drop(session.sid)
         return RedirectResponse("/login", status_code=303)
     ctx.unit = unit_role(officer.unit)

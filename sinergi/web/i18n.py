@@ -20,12 +20,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "logout": ("Keluar", "Log out"),
     "username": ("Nama pengguna", "Username"),
     "password": ("Kata sandi", "Password"),
-    "login.invalid": ("Nama pengguna atau kata sandi salah.", "Wrong username or password."),
-    "login.locked": (
-        "Terlalu banyak percobaan gagal: akun dikunci sementara. Coba lagi nanti.",
-        "Too many failed attempts: the account is locked for a while. Try again later.",
+    "login.refused": (
+        "Nama pengguna atau kata sandi salah, atau akun dikunci sementara setelah terlalu"
+        " banyak percobaan gagal. Coba lagi nanti, atau hubungi administrator.",
+        "Wrong username or password, or the account is locked for a while after too many"
+        " failed attempts. Try again later, or ask the administrator.",
     ),
-    "login.disabled": ("Akun ini dinonaktifkan.", "This account is disabled."),
     "csrf": (
         "Formulir kedaluwarsa atau tidak sah; muat ulang halaman dan coba lagi.",
         "The form expired or is not valid; reload the page and try again.",

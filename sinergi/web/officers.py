@@ -11,6 +11,7 @@ never stored, logged or printed.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -71,7 +72,7 @@ class OfficerStore(Protocol):
     def all(self) -> list[Officer]: ...
     def set_disabled(self, username: str, at: datetime | None) -> bool: ...
     def set_password(self, username: str, password_hash: str) -> bool: ...
-    def failed(self, username: str, *, limit: int, lock_for: timedelta, now: datetime) -> None: ...
+    def attempt(self, username: str, *, limit: int, lock_for: timedelta, now: datetime) -> bool: ...
     def succeeded(self, username: str, now: datetime) -> None: ...
     def audit(self, entry: AuditEntry) -> None: ...
     def recent_audit(self, limit: int) -> list[AuditEntry]: ...
@@ -123,19 +124,26 @@ class PostgresOfficerStore:
             )
             return cur.rowcount == 1
 
-    def failed(self, username: str, *, limit: int, lock_for: timedelta, now: datetime) -> None:
-        """One more failure in a row; at ``limit`` the officer is locked for ``lock_for``
-        (and the count starts again)."""
+    def attempt(self, username: str, *, limit: int, lock_for: timedelta, now: datetime) -> bool:
+        """Claim one log-in attempt, before its password is checked: False while the
+        officer is locked out. The attempt counts as a failure until :meth:`succeeded`
+        clears it, and the ``limit``-th in a row locks the officer out for ``lock_for``
+        (the count starts again). One statement, so that attempts sent together are
+        counted one after another: no more than ``limit`` of them get their password
+        checked."""
         with self._conn() as conn:
-            conn.execute(
+            claimed = conn.execute(
                 "UPDATE officers SET"
                 " locked_until = CASE WHEN failed_logins + 1 >= %(limit)s"
-                "   THEN %(until)s ELSE locked_until END,"
+                "   THEN %(until)s::timestamptz END,"
                 " failed_logins = CASE WHEN failed_logins + 1 >= %(limit)s"
                 "   THEN 0 ELSE failed_logins + 1 END"
-                " WHERE username = %(username)s",
-                {"limit": limit, "until": now + lock_for, "username": username},
-            )
+                " WHERE username = %(username)s"
+                "   AND (locked_until IS NULL OR locked_until <= %(now)s)"
+                " RETURNING username",
+                {"limit": limit, "until": now + lock_for, "now": now, "username": username},
+            ).fetchone()
+        return claimed is not None
 
     def succeeded(self, username: str, now: datetime) -> None:
         with self._conn() as conn:
@@ -195,6 +203,13 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+def credential_of(officer: Officer) -> str:
+    """A digest of the officer's password hash, kept in their sessions: when the password
+    is changed (``sinergi officer reset-password``, another process), the guard sees it
+    differ and ends every session opened with the old one."""
+    return hashlib.sha256(officer.password_hash.encode()).hexdigest()
+
+
 def generate_password() -> str:
     """A password for an officer who was given none: 20 URL-safe characters."""
     return secrets.token_urlsafe(15)
@@ -243,8 +258,9 @@ class LoginPolicy:
 
 
 class LoginRefusedError(Exception):
-    """Log-in refused: ``reason`` is ``invalid`` (unknown name or wrong password: never
-    said which), ``locked`` or ``disabled``."""
+    """Log-in refused: ``reason`` is ``invalid`` (unknown name or wrong password),
+    ``locked`` or ``disabled``, for the audit and the metrics. The page says the same
+    for each, after the same argon2 work, so that it tells no one which names exist."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -255,8 +271,9 @@ def login(
     store: OfficerStore, username: str, password: str, policy: LoginPolicy, now: datetime
 ) -> Officer:
     """The officer, if the password is right and they are neither disabled nor locked out.
-    Each failure is counted and audited; ``policy.failures`` in a row lock the officer
-    out for ``policy.lock_for`` (a right password then is refused too)."""
+    Each attempt is counted before its password is checked (see
+    :meth:`PostgresOfficerStore.attempt`) and audited; ``policy.failures`` in a row lock
+    the officer out for ``policy.lock_for`` (a right password then is refused too)."""
     name = username.strip().lower()
     officer = store.get(name) if USERNAME.match(name) else None
     if officer is None:
@@ -271,13 +288,17 @@ def login(
         )  # fmt: skip
 
     if officer.disabled_at is not None:
+        verify_password(_dummy_hash(), password)  # as long as any other refusal
         audit("refused", "disabled")
         raise LoginRefusedError("disabled")
-    if officer.locked(now):
+    claimed = store.attempt(
+        officer.username, limit=policy.failures, lock_for=policy.lock_for, now=now
+    )
+    if not claimed:
+        verify_password(_dummy_hash(), password)
         audit("refused", "locked out")
         raise LoginRefusedError("locked")
     if not verify_password(officer.password_hash, password):
-        store.failed(officer.username, limit=policy.failures, lock_for=policy.lock_for, now=now)
         audit("refused", "wrong password")
         raise LoginRefusedError("invalid")
     store.succeeded(officer.username, now)

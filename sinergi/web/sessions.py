@@ -36,6 +36,9 @@ class Session:
     username: str | None = None
     unit: str | None = None
     officer_code: str | None = None
+    # Which password the officer logged in with (officers.credential_of): a new one
+    # ends the session.
+    credential: str | None = None
     data: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -55,7 +58,7 @@ class SessionStore:
         return datetime.now(UTC)
 
     def new(self, *, username: str | None = None, unit: str | None = None,
-            officer_code: str | None = None) -> Session:  # fmt: skip
+            officer_code: str | None = None, credential: str | None = None) -> Session:  # fmt: skip
         lifetime = self.lifetime if username else timedelta(minutes=ANONYMOUS_MINUTES)
         session = Session(
             sid=secrets.token_urlsafe(32),
@@ -64,6 +67,7 @@ class SessionStore:
             username=username,
             unit=unit,
             officer_code=officer_code,
+            credential=credential,
         )
         with self._lock:
             self._expire()

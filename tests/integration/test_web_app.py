@@ -9,12 +9,15 @@ import io
 import subprocess
 import sys
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 from starlette.testclient import TestClient
 
 from sinergi import bootstrap
 from sinergi.web.app import create_app
-from sinergi.web.officers import add_officer
+from sinergi.web.officers import LoginRefusedError, add_officer, login
 from tests.integration.hub import Hub
 from tests.web_pages import csrf_of
 
@@ -53,6 +56,33 @@ def test_repeated_failures_lock_an_officer_out_in_postgresql(hub: Hub) -> None:
     outcomes = hub.query("SELECT outcome, detail FROM web_audit WHERE action = 'login'")
     assert ("refused", "locked out") in outcomes
     assert all(PASSWORD not in str(row) for row in hub.query("SELECT * FROM web_audit"))
+
+
+def test_log_ins_sent_together_get_no_more_password_checks_than_the_lockout_allows(
+    hub: Hub,
+) -> None:
+    client = web(hub)  # the role, and the officer eltari
+    services = bootstrap.web_services(hub.settings)
+    policy = services.policy
+    at = datetime.now(UTC)
+
+    def guess(n: int) -> str:
+        try:
+            login(services.officers, "eltari", f"guess number {n}", policy, at)
+        except LoginRefusedError as refused:
+            return refused.reason
+        return "ok"
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        reasons = Counter(pool.map(guess, range(3 * policy.failures)))
+    # Each attempt was claimed in PostgreSQL before its (slow) password check: the first
+    # `failures` were checked and refused, every other one refused as locked out.
+    assert reasons == {"invalid": policy.failures, "locked": 2 * policy.failures}
+    details = Counter(
+        d for (d,) in hub.query("SELECT detail FROM web_audit WHERE action = 'login'")
+    )
+    assert details == {"wrong password": policy.failures, "locked out": 2 * policy.failures}
+    assert log_in(client) == 401  # the right password too, until the lock ends
 
 
 def test_a_csv_upload_is_checked_then_published_with_a_receipt_and_the_refused_rows(

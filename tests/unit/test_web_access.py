@@ -14,6 +14,7 @@ from sinergi.web.access import Capability, capabilities, unit_role
 from sinergi.web.app import create_app
 from sinergi.web.dashboard import Check
 from sinergi.web.guard import PUBLIC
+from sinergi.web.officers import hash_password
 from tests.unit.web_fakes import ALERT_BELU, ALERT_TTS, CASE, client, log_in, services
 from tests.web_pages import csrf_of
 
@@ -192,6 +193,39 @@ def test_session_cookie_is_httponly_and_samesite() -> None:
     answer = c.get("/login")
     cookie = answer.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
+
+
+def test_the_session_cookie_is_secure_when_people_open_the_app_at_an_https_address() -> None:
+    svc = services()
+    svc.settings = svc.settings.with_overrides(web_public_url="https://sinergi.ntt.example")
+    cookie = client(svc).get("/login").headers["set-cookie"].lower()
+    assert "; secure" in cookie and "httponly" in cookie
+    assert "; secure" not in client().get("/login").headers["set-cookie"].lower()
+
+
+def test_every_page_forbids_framing_sniffing_and_keeping_a_copy() -> None:
+    c = client()
+    log_in(c, "polres-tts")
+    for path in ("/login", "/alerts", f"/alerts/{ALERT_TTS}", f"/cases/{CASE}", "/nowhere"):
+        headers = c.get(path).headers
+        assert headers["cache-control"] == "no-store", path
+        assert (
+            headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
+        )
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "no-store" not in c.get("/static/app.css").headers.get("cache-control", "")
+
+
+def test_a_new_password_ends_the_sessions_opened_with_the_old_one() -> None:
+    svc = services()
+    c, other = client(svc), client(svc)
+    log_in(c, "polres-tts")
+    log_in(other, "polda")
+    svc.officers.set_password("polres-tts", hash_password("a brand new password"))
+    assert c.get("/alerts").headers["location"] == "/login"
+    assert other.get("/alerts").status_code == 200  # another officer's session goes on
+    log_in(c, "polres-tts", "a brand new password")
+    assert c.get("/alerts").status_code == 200
 
 
 def test_a_disabled_officer_is_logged_out_at_the_next_request() -> None:

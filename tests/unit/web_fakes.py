@@ -55,12 +55,17 @@ class MemoryOfficers:
         self.officers[username] = replace(self.officers[username], password_hash=password_hash)
         return True
 
-    def failed(self, username: str, *, limit: int, lock_for: timedelta, now: datetime) -> None:
+    def attempt(self, username: str, *, limit: int, lock_for: timedelta, now: datetime) -> bool:
         o = self.officers[username]
+        if o.locked(now):
+            return False
         if o.failed_logins + 1 >= limit:
             self.officers[username] = replace(o, failed_logins=0, locked_until=now + lock_for)
         else:
-            self.officers[username] = replace(o, failed_logins=o.failed_logins + 1)
+            self.officers[username] = replace(
+                o, failed_logins=o.failed_logins + 1, locked_until=None
+            )
+        return True
 
     def succeeded(self, username: str, now: datetime) -> None:
         o = self.officers[username]
