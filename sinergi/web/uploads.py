@@ -31,6 +31,21 @@ KEEP = timedelta(hours=2)
 # The columns the refused-rows file adds; an upload ignores them, so that file, put
 # right, can be uploaded as it is.
 REFUSED_COLUMNS = ("refused_row", "refused_reason")
+# A cell a spreadsheet would take for a formula is written into the refused rows' file
+# with an apostrophe first, which spreadsheets show as text and never compute (the file
+# is made to be opened and put right, and what it holds came from someone's upload); the
+# apostrophe comes off again when that file is uploaded.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(cell: str) -> str:
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
+def restored(cell: str | None) -> str | None:
+    if cell is not None and cell.startswith("'") and cell[1:].startswith(FORMULA_START):
+        return cell[1:]
+    return cell
 
 
 @dataclass
@@ -173,7 +188,12 @@ class Uploads:
             desk = self.recorder.desk(job.agency, job.unit)
             for number, given in enumerate(rows, start=2):
                 job.progress = number - 1
-                cells = {k: v for k, v in given.items() if k not in REFUSED_COLUMNS}
+                ours = REFUSED_COLUMNS[0] in given  # a refused rows' file, put right
+                cells = {
+                    k: restored(v) if ours else v
+                    for k, v in given.items()
+                    if k not in REFUSED_COLUMNS
+                }
                 if not any((v or "").strip() for v in cells.values()):
                     continue
                 row = with_officer(form, cells, officer_code, force=False)
@@ -234,5 +254,6 @@ def refused_csv(job: UploadJob, translate: Callable[[str], str]) -> str:
     writer.writerow([*REFUSED_COLUMNS, *columns])
     for item in job.refused:
         reason = "; ".join(f"{p.field}: {translate(p.message)}" for p in item.problems)
-        writer.writerow([item.row, reason, *(item.cells.get(c) or "" for c in columns)])
+        cells = (inert(item.cells.get(c) or "") for c in columns)
+        writer.writerow([item.row, inert(reason), *cells])
     return out.getvalue()
