@@ -36,11 +36,9 @@ Pure: no Kafka, no database, no environment; the thresholds arrive as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
-# Kupang's time (WITA), the clock the posts, offices and districts of NTT keep
-# (producers.fields.WITA reads typed times in it).
-WITA = timezone(timedelta(hours=8), "WITA")
+from schemas.model import WITA
 
 
 @dataclass(frozen=True)

@@ -11,17 +11,17 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Generic, TypeVar
 
 from schemas import contract, reference
+from schemas.model import WITA
 
 E = TypeVar("E", bound=Enum)
 T = TypeVar("T")
 
-# Kupang keeps Central Indonesian Time (WITA, UTC+8): a time typed without a zone is WITA.
-WITA = timezone(timedelta(hours=8), "WITA")
+# A time typed without a zone is WITA (schemas.model.WITA, Kupang's clock).
 # The longest value a cell or option may hold; no field needs more (a NIK is 16).
 CELL_MAX = 4096
 

@@ -50,8 +50,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from producers.fields import WITA
 from producers.pseudonym import Pseudonymiser
+from schemas.model import WITA
 from schemas.nik import normalise_nik
 
 # Origins of NTT's non-procedural migrants, heavier where the articles place most cases.

@@ -10,9 +10,13 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import ClassVar
+
+# Kupang keeps Central Indonesian Time (WITA, UTC+8): the clock of NTT's posts, offices and
+# districts, and the day a person's age is told on.
+WITA = timezone(timedelta(hours=8), "WITA")
 
 
 class Agency(StrEnum):
@@ -257,6 +261,8 @@ class Person:
         return "p" + hashlib.sha256(key.encode()).hexdigest()[:4]
 
     def age_on(self, day: date) -> int | None:
+        """The age on ``day``, a day of Kupang's calendar (:data:`WITA`): a fact's is
+        ``occurred_at.astimezone(WITA).date()``, never the UTC date."""
         if self.birth_date is not None:
             before_birthday = (day.month, day.day) < (self.birth_date.month, self.birth_date.day)
             return day.year - self.birth_date.year - int(before_birthday)

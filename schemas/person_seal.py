@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from schemas import crypto
 from schemas.contract import PSEUDONYM
 from schemas.crypto import CryptoError
-from schemas.model import Event, Person
+from schemas.model import WITA, Event, Person
 
 INTAKE_ROLE = "hub-intake"  # the directory's sealing key desks seal people to
 _CONTEXT = b"sinergi-person-v1:"
@@ -187,7 +187,7 @@ def seal_people(event: Event, intake_public: str, desk_secret: bytes | None = No
     hub around its police seal. The contact shares its person's agreement (one X25519
     agreement per message, not two; the hub opens both with one exchange): its own
     context and its own nonce keep the two values apart."""
-    day = event.occurred_at.date()
+    day = event.occurred_at.astimezone(WITA).date()  # the fact's day in Kupang, not in UTC
     changes: dict[str, Any] = {}
     agreement = None
     for name, p in person_fields(event):

@@ -45,13 +45,14 @@ from typer._click.exceptions import UsageError  # typer's own click: no public n
 from typer.core import TyperGroup
 
 from deploy.procs import StackError
-from producers.fields import WITA, InvalidInputError
+from producers.fields import InvalidInputError
 from producers.outbox import OutboxError
 from producers.pseudonym import PseudonymKeyError
 from schemas.access import Role
 from schemas.crypto import CryptoError
 from schemas.directory import DirectoryError
 from schemas.model import (
+    WITA,
     Agency,
     AlertAction,
     AlertRaised,

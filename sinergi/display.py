@@ -20,7 +20,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from producers.fields import WITA
+from schemas.model import WITA
 
 T = TypeVar("T")
 

@@ -10,9 +10,9 @@ from starlette.datastructures import UploadFile
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from producers import forms
-from producers.fields import WITA, InvalidInputError
+from producers.fields import InvalidInputError
 from producers.formkit import FILE_MAX_BYTES
-from schemas.model import Event
+from schemas.model import WITA, Event
 from schemas.nik import NikError, parse_nik
 from sinergi.web import i18n
 from sinergi.web.access import Capability, recordable_forms

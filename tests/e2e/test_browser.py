@@ -29,7 +29,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from producers.fields import WITA
+from schemas.model import WITA
 from sinergi import bootstrap
 from sinergi.config import REPO_ROOT
 from sinergi.web.officers import add_officer

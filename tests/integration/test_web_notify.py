@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from producers.fields import WITA
-from schemas.model import Agency
+from schemas.model import WITA, Agency
 from sinergi import bootstrap
 from sinergi.web.desk import Recorder
 from sinergi.web.notifier import Channel, webhook_secret

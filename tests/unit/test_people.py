@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import cast
 
 import pytest
@@ -20,7 +20,7 @@ from producers.amend import Correction
 from producers.sealing import PersonSealer, SealingSerializer
 from schemas import crypto
 from schemas.crypto import CryptoError
-from schemas.model import TipReceived
+from schemas.model import WITA, AlertRule, TipReceived
 from schemas.person_seal import (
     desk_seal_secret,
     key_id,
@@ -51,7 +51,7 @@ def test_a_sealed_person_carries_nothing_personal_in_clear_and_opens_only_for_it
     sealed = seal_people(event, PUBLIC).person
     assert (sealed.nik_pseudonym, sealed.weak_pseudonym, sealed.birth_date) == (None, None, None)
     assert sealed.estimated_age is None
-    assert sealed.age_at_fact == p.age_on(event.occurred_at.date()) == 16
+    assert sealed.age_at_fact == p.age_on(event.occurred_at.astimezone(WITA).date()) == 16
     assert (sealed.sex, sealed.origin_regency, sealed.nik_status) == (
         p.sex,
         p.origin_regency,
@@ -64,6 +64,25 @@ def test_a_sealed_person_carries_nothing_personal_in_clear_and_opens_only_for_it
         open_person(sealed.sealed or "", interception(2).event_id, private_for)
     with pytest.raises(CryptoError, match="unknown or retired"):
         open_person(sealed.sealed or "", event.event_id, lambda kid: None)
+
+
+@pytest.mark.parametrize(
+    ("at", "minor"),
+    [
+        (datetime(2026, 1, 20, 7, 0, tzinfo=WITA), False),  # 2026-01-19 23:00 UTC: 18 in Kupang
+        (datetime(2026, 1, 19, 23, 30, tzinfo=WITA), True),  # the evening before: still 17
+    ],
+)
+def test_a_sealed_persons_age_is_told_on_the_facts_day_in_kupang_not_in_utc(at, minor):
+    p = person(1, birth_date=date(2008, 1, 20))
+    event = interception(1, at=at, person=p)
+    assert seal_people(event, PUBLIC).person.age_at_fact == (17 if minor else 18)
+    hub = memory_hub(people=People(vault(), private_for), intake=PUBLIC)
+    hub.send(event)
+    [case] = hub.store.cases.values()
+    assert case.minor_when_first_seen is minor
+    assert bool(hub.holding(AlertRule.MINOR_INTERCEPTED)) is minor
+    assert hub.count(metrics.MINORS_INTERCEPTED) == int(minor)
 
 
 @pytest.mark.parametrize("text", ["", "nodot", "ABCDEFGH.xyz", "0123456.abc", "01234567.!!"])

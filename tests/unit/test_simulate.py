@@ -8,11 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from producers.fields import WITA, parse_moment
+from producers.fields import parse_moment
 from producers.forms import FORMS, desk_for, record_rows
 from producers.pseudonym import Pseudonymiser
 from producers.simulate import Simulator
 from schemas.model import (
+    WITA,
     Event,
     InterceptionRecorded,
     InvestigationOpened,
