@@ -29,7 +29,7 @@ from processors import ledger, metrics
 from processors.ledger import Kind, Ref
 from processors.person_rules import PersonRules
 from processors.ports import FactVersion, MetricKey, StoredEvent
-from schemas.model import Event, WithdrawalReason
+from schemas.model import AlertAcknowledged, Event, WithdrawalReason
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,12 @@ class Plan:
         default_factory=lambda: defaultdict(list)
     )
     received: dict[str, datetime] = field(default_factory=dict)
+    # Acknowledgements taken back out (by record id): they stand on no entity, so the
+    # store takes them back itself (remove_acknowledgements).
+    acks_out: set[str] = field(default_factory=set)
+    # Records that arrived after an amendment of theirs, by id: the amended version that
+    # holds instead (its refs: where a corrected version stands; or retracted).
+    standing: dict[str, FactVersion] = field(default_factory=dict)
     # The folded events' (day, cell) pairs, summed into ``cells`` once by ``settle``.
     _added: list[tuple[date, metrics.Cell]] = field(default_factory=list, repr=False)
     # The record (or corrected version) each root folds in from this batch: a later
@@ -73,6 +79,8 @@ class Plan:
         folded = self._folded.pop(version.root_id, None)
         if folded is not None:  # folded in by this very batch: it never reaches the ledger
             self.additions = [e for e in self.additions if e is not folded]
+        if version.record_type == AlertAcknowledged.event_type:
+            self.acks_out.add(version.root_id)
         for text in version.refs:
             ref = ref_of(text)
             self.removals[ref].add(version.root_id)
@@ -148,6 +156,7 @@ def _take_record(
             out.versions[record.event_id] = current[record.event_id] = replace(
                 version, record_unit=record.envelope.unit
             )
+        out.standing[record.event_id] = current[record.event_id]
         return
     log.warning(
         "an amendment of %s claimed another unit or type than the record's: dropped",

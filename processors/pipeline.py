@@ -32,6 +32,7 @@ from processors.ports import (
     Acknowledgement,
     AlertChanges,
     Amendment,
+    FactVersion,
     KnownEvent,
     LedgerStore,
     OutboxMessage,
@@ -192,8 +193,10 @@ class Pipeline:
             # say now; the first time an alert holds (and is due), it is published.
             holding, considered = self._evaluate(uow, changed)
             holding |= {str(ref): [] for ref in emptied}
-            _unreached(holding, considered, fresh)
+            _unreached(holding, considered, fresh, plan.standing)
             alerts = uow.sync_alerts(holding, now, considered)
+            if plan.acks_out:
+                uow.remove_acknowledgements(plan.acks_out)
             uow.add_acknowledgements(_acknowledgements(plan.additions))
             uow.add_metrics(plan.cells)
             uow.append_audit([r.audit() for r in received])
@@ -576,15 +579,23 @@ def _amendment_refused(
 
 
 def _unreached(
-    holding: dict[str, list[Alert]], considered: dict[str, set[str]], fresh: Sequence[StoredEvent]
+    holding: dict[str, list[Alert]],
+    considered: dict[str, set[str]],
+    fresh: Sequence[StoredEvent],
+    standing: Mapping[str, FactVersion],
 ) -> None:
     """A record's own alerts (:func:`processors.alerts.record_alerts`) on a case the batch
     did not change: the record did not reach that case (a correction in the same batch
     moved it to another person), so an alert the sentinel raised there on its arrival
-    (:mod:`processors.sentinel`) does not hold: decided, and withdrawn if raised."""
+    (:mod:`processors.sentinel`) does not hold: decided, and withdrawn if raised. Not so
+    for a record whose correction came first and still stands on that case (``standing``):
+    it reached the case then, and its alerts there are that batch's."""
     for stored in fresh:
         if stored.case_id and stored.event.event_type in alert_rules.RECORD_ALERTING:
             source = str(Ref(Kind.CASE, stored.case_id))
+            version = standing.get(stored.event.event_id)
+            if version is not None and version.retracted_by is None and source in version.refs:
+                continue
             if source not in holding or source in considered:
                 holding.setdefault(source, [])
                 considered.setdefault(source, set()).update(

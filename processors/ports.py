@@ -248,7 +248,14 @@ class UnitOfWork(Protocol):
     def put_versions(self, versions: Sequence[FactVersion]) -> None: ...
 
     def add_acknowledgements(self, acks: Sequence[Acknowledgement]) -> list[Acknowledgement]:
-        """Record the first acknowledgement of each alert; return those that were first."""
+        """Keep each acknowledgement (one per record: a corrected one replaces its
+        record's), and the first of each alert; return those that were an alert's first."""
+        ...
+
+    def remove_acknowledgements(self, event_ids: Collection[str]) -> None:
+        """Take back the acknowledgements of these records (retracted, or corrected: the
+        corrected version is added after); an alert whose first it was falls back to its
+        next one, or to none."""
         ...
 
     def add_metrics(self, increments: Mapping[MetricKey, int]) -> None: ...

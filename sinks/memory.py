@@ -48,7 +48,8 @@ class Tables:
     entities: dict[Ref, Entity] = field(default_factory=dict)
     alerts: dict[str, AlertRow] = field(default_factory=dict)
     by_source: dict[str, set[str]] = field(default_factory=dict)  # source -> alert ids
-    acks: dict[str, Acknowledgement] = field(default_factory=dict)
+    acks: dict[str, Acknowledgement] = field(default_factory=dict)  # the first, by alert
+    ack_facts: dict[str, Acknowledgement] = field(default_factory=dict)  # each, by record
     metrics: Counter[MetricKey] = field(default_factory=Counter)
     versions: dict[str, FactVersion] = field(default_factory=dict)
     recruiter_facts: dict[str, dict[str, Fact]] = field(default_factory=dict)
@@ -96,11 +97,16 @@ class MemoryUnitOfWork:
     ) -> AlertChanges:
         raised: list[Alert] = []
         withdrawn: list[tuple[str, Alert]] = []
+        # An alert one source holds is not another's to withdraw: a correction may move a
+        # record, and the alert it caused, to another person's case.
+        held_now = {a.alert_id for alerts in holding.values() for a in alerts}
         for source, alerts in sorted(holding.items()):
             current = {a.alert_id: a for a in alerts}
             decided = (considered or {}).get(source)
             for alert_id, alert in sorted(current.items()):
                 row = self.t.alerts.get(alert_id)
+                if row is not None and row.source != source:
+                    self.t.by_source.get(row.source, set()).discard(alert_id)  # moved here
                 due = alert.due_at is None or alert.due_at <= now
                 if row is not None and row.raised:
                     if row.withdrawn:
@@ -112,6 +118,9 @@ class MemoryUnitOfWork:
                         raised.append(alert)
             known = self.t.by_source.setdefault(source, set())
             for alert_id in sorted(known - set(current)):
+                if alert_id in held_now:
+                    known.discard(alert_id)  # it moved to another source of this batch
+                    continue
                 if decided is not None and alert_id not in decided:
                     continue  # not this evaluation's to decide
                 row = self.t.alerts[alert_id]
@@ -195,6 +204,7 @@ class MemoryUnitOfWork:
     def add_acknowledgements(self, acks: Sequence[Acknowledgement]) -> list[Acknowledgement]:
         first = []
         for ack in sorted(acks, key=lambda a: (a.acknowledged_at, a.event_id)):
+            self.t.ack_facts[ack.event_id] = ack
             known = self.t.acks.get(ack.alert_id)
             if known is None or (ack.acknowledged_at, ack.event_id) < (
                 known.acknowledged_at,
@@ -204,6 +214,20 @@ class MemoryUnitOfWork:
                 if known is None:
                     first.append(ack)
         return first
+
+    def remove_acknowledgements(self, event_ids: Collection[str]) -> None:
+        for event_id in sorted(event_ids):
+            gone = self.t.ack_facts.pop(event_id, None)
+            first = self.t.acks.get(gone.alert_id) if gone is not None else None
+            if gone is None or first is None or first.event_id != event_id:
+                continue
+            rest = [a for a in self.t.ack_facts.values() if a.alert_id == gone.alert_id]
+            if rest:
+                self.t.acks[gone.alert_id] = min(
+                    rest, key=lambda a: (a.acknowledged_at, a.event_id)
+                )
+            else:
+                del self.t.acks[gone.alert_id]
 
     def add_metrics(self, increments: Mapping[MetricKey, int]) -> None:
         self.t.metrics.update(increments)
@@ -258,6 +282,7 @@ class MemoryLedgerStore:
             alerts=dict(self.tables.alerts),
             by_source={k: set(v) for k, v in self.tables.by_source.items()},
             acks=dict(self.tables.acks),
+            ack_facts=dict(self.tables.ack_facts),
             metrics=copy.copy(self.tables.metrics),
             versions=dict(self.tables.versions),
             recruiter_facts={k: dict(v) for k, v in self.tables.recruiter_facts.items()},

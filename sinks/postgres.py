@@ -276,8 +276,8 @@ _COMPARED = (
 )
 _says = operator.attrgetter(*_COMPARED)
 _WHEN_CHANGED = (
-    f" WHERE ({', '.join(f'a.{c}' for c in _COMPARED)}, a.withdrawn_at IS NOT NULL)"
-    f" IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in _COMPARED)}, false)"
+    f" WHERE (a.source, {', '.join(f'a.{c}' for c in _COMPARED)}, a.withdrawn_at IS NOT NULL)"
+    f" IS DISTINCT FROM (EXCLUDED.source, {', '.join(f'EXCLUDED.{c}' for c in _COMPARED)}, false)"
 )
 
 
@@ -429,6 +429,16 @@ class PostgresUnitOfWork:
             rows += self.conn.execute(
                 f"SELECT {columns} FROM {_ALERTS_BY_ID}", (pg_array(ids), pg_array(scoped))
             ).fetchall()
+        # An alert held here but kept under another source (a correction moved its cause
+        # to another person's case): read by id, so it moves rather than being inserted
+        # again (which would find it and do nothing) and then withdrawn by its old source.
+        found = {str(row[0]) for row in rows}
+        elsewhere = sorted({a.alert_id for s in sources for a in holding[s]} - found)
+        if elsewhere:
+            rows += self.conn.execute(
+                f"SELECT {columns} FROM alerts WHERE alert_id = ANY(%s::uuid[])",
+                (pg_array(elsewhere),),
+            ).fetchall()
         known = {
             str(row[0]): (bool(row[1]), str(row[2]), _alert_of((row[0], *row[3:]))) for row in rows
         }
@@ -446,7 +456,7 @@ class PostgresUnitOfWork:
                 if before is None and (a.due_at is None or a.due_at <= now):
                     new.append(_alert_row(a, source))
                 elif before is not None:
-                    if before[0] or _changed(before[2], a):
+                    if before[0] or before[1] != source or _changed(before[2], a):
                         rows.append(_alert_row(a, source))
                     if before[0]:
                         raised.append(a)  # holding again after a withdrawal
@@ -533,7 +543,8 @@ class PostgresUnitOfWork:
                 " recruiter_ref, group_ref, cause_event_ids, summary, triggered_at,"
                 " sealed_contacts, since)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (alert_id) DO UPDATE SET severity = EXCLUDED.severity,"
+                " ON CONFLICT (alert_id) DO UPDATE SET source = EXCLUDED.source,"
+                " severity = EXCLUDED.severity,"
                 " case_ids = EXCLUDED.case_ids, recruiter_ref = EXCLUDED.recruiter_ref,"
                 " group_ref = EXCLUDED.group_ref, cause_event_ids = EXCLUDED.cause_event_ids,"
                 " summary = EXCLUDED.summary, triggered_at = EXCLUDED.triggered_at,"
@@ -722,6 +733,18 @@ class PostgresUnitOfWork:
     def add_acknowledgements(self, acks: Sequence[Acknowledgement]) -> list[Acknowledgement]:
         first: list[Acknowledgement] = []
         ordered = sorted(acks, key=lambda a: (a.acknowledged_at, a.event_id))
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO alert_ack_facts (event_id, alert_id, acknowledged_at, unit,"
+                " officer_ref, action) VALUES (%s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (event_id) DO UPDATE SET alert_id = EXCLUDED.alert_id,"
+                " acknowledged_at = EXCLUDED.acknowledged_at, unit = EXCLUDED.unit,"
+                " officer_ref = EXCLUDED.officer_ref, action = EXCLUDED.action",
+                [
+                    (a.event_id, a.alert_id, a.acknowledged_at, a.unit, a.officer_ref, a.action)
+                    for a in ordered
+                ],
+            )
         for ack in ordered:
             # The earliest acknowledgement wins, whatever order they arrive in.
             row = self.conn.execute(
@@ -745,6 +768,27 @@ class PostgresUnitOfWork:
             if row is not None and row[0]:
                 first.append(ack)
         return first
+
+    def remove_acknowledgements(self, event_ids: Collection[str]) -> None:
+        ids = pg_array(sorted(event_ids))
+        self.conn.execute("DELETE FROM alert_ack_facts WHERE event_id = ANY(%s::uuid[])", (ids,))
+        # An alert whose first acknowledgement this was falls back to its next one.
+        alerts = [
+            str(row[0])
+            for row in self.conn.execute(
+                "DELETE FROM alert_acks WHERE event_id = ANY(%s::uuid[]) RETURNING alert_id",
+                (ids,),
+            )
+        ]
+        if alerts:
+            self.conn.execute(
+                "INSERT INTO alert_acks (alert_id, event_id, acknowledged_at, unit,"
+                " officer_ref, action)"
+                " SELECT DISTINCT ON (alert_id) alert_id, event_id, acknowledged_at, unit,"
+                " officer_ref, action FROM alert_ack_facts WHERE alert_id = ANY(%s::uuid[])"
+                " ORDER BY alert_id, acknowledged_at, event_id",
+                (pg_array(alerts),),
+            )
 
     def add_metrics(self, increments: Mapping[MetricKey, int]) -> None:
         if not increments:

@@ -191,6 +191,40 @@ def test_an_alert_is_raised_once_withdrawn_when_it_stops_holding_and_raised_agai
     assert probe.alert(alert.alert_id) == "raised"
 
 
+@pytest.mark.parametrize(("old", "new"), [("case:a", "case:b"), ("case:b", "case:a")])
+def test_an_alert_that_moves_to_another_source_holds_there_whatever_their_order(
+    probe: Probe, old: str, new: str
+):
+    """A correction moves a record, and the alert it caused, to another person's case:
+    the alert stays raised under its new source, and the old source, evaluated then or
+    later without it, does not withdraw it."""
+    alert = an_alert(11)
+    assert work(probe, lambda u: u.sync_alerts({old: [alert]}, NOW)).raised == [alert]
+    moved = dataclasses.replace(alert, case_ids=(case_id(12),))
+    both = work(probe, lambda u: u.sync_alerts({old: [], new: [moved]}, NOW))
+    assert (both.raised, both.withdrawn) == ([], [])
+    later = work(probe, lambda u: u.sync_alerts({old: []}, NOW + timedelta(hours=1)))
+    assert (later.raised, later.withdrawn) == ([], [])
+    assert probe.alert(alert.alert_id) == "raised"
+    assert work(probe, lambda u: u.raised_alerts([old, new])) == {new: [moved]}
+    gone = work(probe, lambda u: u.sync_alerts({new: []}, NOW + timedelta(hours=2)))
+    assert [(source, a.alert_id) for source, a in gone.withdrawn] == [(new, alert.alert_id)]
+
+
+@pytest.mark.parametrize(("old", "new"), [("case:c", "case:d"), ("case:d", "case:c")])
+def test_a_withdrawn_alert_that_holds_again_under_another_source_is_raised_again(
+    probe: Probe, old: str, new: str
+):
+    alert = an_alert(13)
+    work(probe, lambda u: u.sync_alerts({old: [alert]}, NOW))
+    work(probe, lambda u: u.sync_alerts({old: []}, NOW))
+    assert probe.alert(alert.alert_id) == "withdrawn"
+    back = work(probe, lambda u: u.sync_alerts({new: [alert]}, NOW + timedelta(hours=1)))
+    assert [a.alert_id for a in back.raised] == [alert.alert_id]
+    assert probe.alert(alert.alert_id) == "raised"
+    assert work(probe, lambda u: u.raised_alerts([old, new])) == {new: [alert]}
+
+
 def test_an_alert_that_holds_with_new_causes_is_rewritten_and_one_that_holds_as_it_was_is_not(
     probe: Probe,
 ):
@@ -301,6 +335,24 @@ def test_the_earliest_acknowledgement_wins_whatever_the_order(probe: Probe):
     assert work(probe, lambda u: u.add_acknowledgements([late])) == [late]
     assert work(probe, lambda u: u.add_acknowledgements([middle, early])) == []
     assert probe.ack_event(target) == early.event_id
+
+
+def test_an_acknowledgement_taken_back_leaves_the_next_one_or_none(probe: Probe):
+    """A retracted acknowledgement (or one corrected to name another alert) no longer
+    counts: the alert's next acknowledgement is its first, or it has none again."""
+    target, other = an_alert(14).alert_id, an_alert(15).alert_id
+    early, late, alone = ack(target, 10), ack(target, 30), ack(other, 5)
+    work(probe, lambda u: u.add_acknowledgements([late, early, alone]))
+    work(probe, lambda u: u.remove_acknowledgements({early.event_id}))
+    assert (probe.ack_event(target), probe.ack_event(other)) == (late.event_id, alone.event_id)
+    work(probe, lambda u: u.remove_acknowledgements({late.event_id, alone.event_id}))
+    assert (probe.ack_event(target), probe.ack_event(other)) == (None, None)
+    # A correction: the record taken back, its corrected version (same record id) added.
+    moved = dataclasses.replace(alone, alert_id=target)
+    work(probe, lambda u: u.add_acknowledgements([alone]))
+    work(probe, lambda u: (u.remove_acknowledgements({alone.event_id}),
+                           u.add_acknowledgements([moved])))  # fmt: skip
+    assert (probe.ack_event(target), probe.ack_event(other)) == (alone.event_id, None)
 
 
 # --- the audit trail ------------------------------------------------------------------------

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from datetime import timedelta
+from datetime import date, timedelta
+
+import pytest
 
 from processors import metrics
 from processors.alerts import AlertRules
@@ -21,7 +23,7 @@ from schemas.model import (
 )
 from schemas.serde import EventSerializer
 from schemas.topics import topic_of
-from tests.factories import case_id, interception, ltsa, person, repatriation
+from tests.factories import acknowledgement, case_id, interception, ltsa, person, repatriation
 from tests.unit.memory_hub import AMENDED_AT, NOW_MS, memory_hub
 
 DAY = 24 * 60
@@ -67,6 +69,73 @@ def test_a_correction_can_move_a_record_to_the_right_person():
     assert case_id(1) not in hub.store.cases  # left without any fact: gone
     assert hub.store.cases[case_id(2)].interceptions == 1
     assert hub.count(metrics.INTERCEPTIONS) == 1
+
+
+@pytest.mark.parametrize(("wrong", "right"), [(9, 1), (1, 9)])
+def test_a_childs_alert_follows_the_record_a_correction_moves_to_the_right_person(wrong, right):
+    """Whichever of the two cases sorts first, and also when the wrongly named person's
+    case is evaluated again later: the alert holds, as if the record had been right."""
+    child = date(2010, 6, 1)
+    hub = memory_hub()
+    hub.send(ltsa(wrong, person=person(wrong, birth_date=child), minutes=-5 * DAY))
+    record = interception(1, person=person(wrong, birth_date=child))
+    [alert] = hub.send(record).alerts_raised
+    fixed = dataclasses.replace(record, person=person(right, birth_date=child))
+    moved = hub.send(corrected(hub, fixed))
+    assert (moved.alerts_raised, moved.alerts_withdrawn) == ([], [])
+    later = hub.send(ltsa(wrong, person=person(wrong, birth_date=child), minutes=3 * DAY))
+    assert later.alerts_withdrawn == []
+    assert alert.alert_id in hub.holding(AlertRule.MINOR_INTERCEPTED)
+    truth = memory_hub()  # the same facts, the record right from the start
+    truth.send(ltsa(wrong, person=person(wrong, birth_date=child), minutes=-5 * DAY))
+    truth.send(fixed)
+    truth.send(ltsa(wrong, person=person(wrong, birth_date=child), minutes=3 * DAY))
+    assert {(a.rule, a.case_ids) for a in truth.holding().values()} == {
+        (a.rule, a.case_ids) for a in hub.holding().values()
+    }
+
+
+@pytest.mark.parametrize(
+    "correction_first", [False, True], ids=["record first", "correction first"]
+)
+def test_a_childs_alert_holds_whether_its_correction_comes_before_or_after_the_record(
+    correction_first,
+):
+    hub = memory_hub()
+    record = interception(1, person=person(1, birth_date=date(2010, 6, 1)))  # a 15-year-old
+    fixed = dataclasses.replace(record, outcome=InterceptionOutcome.HANDED_TO_POLICE)
+    batches = [[record], [corrected(hub, fixed)]]
+    for batch in reversed(batches) if correction_first else batches:
+        hub.send(*batch)
+    [alert] = hub.holding(AlertRule.MINOR_INTERCEPTED).values()
+    assert hub.store.cases[case_id(1)].facts[0].detail["outcome"] == "HANDED_TO_POLICE"
+    assert [e.alert_id for e in hub.published("AlertRaised")] == [alert.alert_id]  # type: ignore[attr-defined]
+    assert hub.published("AlertWithdrawn") == []
+
+
+@pytest.mark.parametrize("retraction_first", [False, True], ids=["ack first", "retraction first"])
+def test_a_retracted_acknowledgement_leaves_the_alert_open_in_either_order(retraction_first):
+    hub = memory_hub()
+    [alert] = hub.send(repatriation(7)).alerts_raised
+    mistaken = acknowledgement(alert.alert_id, minutes=60)
+    second = acknowledgement(alert.alert_id, minutes=90)  # another officer's, later
+    batches = [[mistaken], [retracted(hub, mistaken)]]
+    for batch in reversed(batches) if retraction_first else batches:
+        hub.send(*batch)
+    assert alert.alert_id not in hub.store.acks  # open again: police act on it
+    hub.send(second)
+    assert hub.store.acks[alert.alert_id].event_id == second.event_id
+
+
+def test_an_acknowledgement_corrected_to_name_another_alert_moves_to_it():
+    hub = memory_hub()
+    [first] = hub.send(repatriation(7)).alerts_raised
+    [meant] = hub.send(repatriation(8)).alerts_raised
+    mistaken = acknowledgement(first.alert_id, minutes=60)
+    hub.send(mistaken)
+    hub.send(corrected(hub, dataclasses.replace(mistaken, alert_id=meant.alert_id)))
+    assert first.alert_id not in hub.store.acks
+    assert hub.store.acks[meant.alert_id].event_id == mistaken.event_id
 
 
 def test_a_retracted_death_withdraws_its_alert_on_the_wire_with_the_reason():
