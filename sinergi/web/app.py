@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sinergi.web import desk_pages, i18n, ops_pages, police_pages
 from sinergi.web.access import Capability, capabilities, unit_role
+from sinergi.web.bodylimit import BodyLimit
 from sinergi.web.guard import HERE, Context, Services, form_of, make_templates, now, page
 from sinergi.web.guard import set_session_cookie as _set_cookie
 from sinergi.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -215,7 +216,9 @@ class SecurityHeaders:
 
 def create_app(services: Services) -> Starlette:
     prepare_login()  # the first unknown name then costs what every later one does
-    app = Starlette(routes=routes(), middleware=[Middleware(SecurityHeaders)])
+    app = Starlette(
+        routes=routes(), middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit)]
+    )
     app.state.services = services
     app.state.metrics = WebMetrics()
     app.state.templates = make_templates()

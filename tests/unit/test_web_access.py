@@ -12,6 +12,7 @@ from starlette.routing import Mount, Route
 
 from sinergi.web.access import Capability, capabilities, unit_role
 from sinergi.web.app import create_app
+from sinergi.web.bodylimit import BODY_MAX
 from sinergi.web.dashboard import Check
 from sinergi.web.guard import PUBLIC
 from sinergi.web.officers import hash_password
@@ -226,6 +227,23 @@ def test_a_new_password_ends_the_sessions_opened_with_the_old_one() -> None:
     assert other.get("/alerts").status_code == 200  # another officer's session goes on
     log_in(c, "polres-tts", "a brand new password")
     assert c.get("/alerts").status_code == 200
+
+
+def test_a_request_too_large_is_refused_before_it_is_read_or_as_it_passes_the_limit() -> None:
+    c = client()
+    token = csrf_of(c.get("/login").text)
+    big = {"username": "x" * BODY_MAX, "password": "y", "csrf_token": token}
+    assert c.post("/login", data=big).status_code == 413  # its stated length
+
+    def chunks():  # no stated length: counted as it comes
+        for _ in range(5):
+            yield b"a" * (BODY_MAX // 4)
+
+    streamed = c.post("/login", content=chunks(),
+                      headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert streamed.status_code == 413
+    small = {"username": "nobody", "password": "y", "csrf_token": token}
+    assert c.post("/login", data=small).status_code == 401  # under the limit: read as ever
 
 
 def test_a_disabled_officer_is_logged_out_at_the_next_request() -> None:
