@@ -26,6 +26,7 @@ from schemas.model import (
     InterceptionRecorded,
     LtsaRegistrationRecorded,
     PlacementRegistered,
+    Procedural,
     RepatriationKind,
     RepatriationRecorded,
     Severity,
@@ -398,13 +399,21 @@ def _deceased(case: Case, rules: AlertRules) -> list[Alert]:
                     cause_event_ids=(fact.event_id,),
                     summary=(
                         f"Jenazah dipulangkan dari {country}: tidak pernah terdaftar di LTSA "
-                        "atau penempatan BP3MI (non-prosedural)"
+                        "atau penempatan BP3MI" + _said_procedural(fact.detail.get("procedural"))
                     ),
                     triggered_at=fact.occurred_at,
                     due_at=_after_grace(fact, rules),
                 )
             )
     return alerts
+
+
+def _said_procedural(procedural: object) -> str:
+    """What the repatriation itself says of the departure: BP3MI may record one as
+    procedural that the hub never saw registered, and the alert must not contradict it."""
+    if procedural == Procedural.PROCEDURAL.value:
+        return ", walaupun BP3MI mencatatnya prosedural"
+    return " (non-prosedural)"
 
 
 # --- rules on a recruiter and on a group -------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 
 from processors import ledger
 from processors.alerts import AlertRules, evaluate
-from schemas.model import AlertRule, Person, RepatriationKind, Severity
+from schemas.model import AlertRule, Person, Procedural, RepatriationKind, Severity
 from tests.factories import (
     case_id,
     interception,
@@ -129,7 +129,14 @@ def test_a_deceased_repatriation_of_someone_intercepted_before_is_critical():
 
 def test_a_deceased_repatriation_of_someone_never_registered_raises_an_alert():
     [alert] = by_rule(alerts_for([repatriation(9)]), AlertRule.DECEASED_UNREGISTERED)
-    assert "tidak pernah terdaftar" in alert.summary
+    assert "tidak pernah terdaftar" in alert.summary and "(non-prosedural)" in alert.summary
+
+
+def test_the_unregistered_death_alert_does_not_contradict_a_repatriation_said_procedural():
+    said = repatriation(9, procedural=Procedural.PROCEDURAL)
+    [alert] = by_rule(alerts_for([said]), AlertRule.DECEASED_UNREGISTERED)
+    assert "tidak pernah terdaftar" in alert.summary  # still unseen in the hub: police look
+    assert "non-prosedural" not in alert.summary and "BP3MI mencatatnya prosedural" in alert.summary
 
 
 @pytest.mark.parametrize("registration", [ltsa, placement])
