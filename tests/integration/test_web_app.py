@@ -13,6 +13,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+import psycopg
 from starlette.testclient import TestClient
 
 from sinergi import bootstrap
@@ -56,6 +57,12 @@ def test_repeated_failures_lock_an_officer_out_in_postgresql(hub: Hub) -> None:
     outcomes = hub.query("SELECT outcome, detail FROM web_audit WHERE action = 'login'")
     assert ("refused", "locked out") in outcomes
     assert all(PASSWORD not in str(row) for row in hub.query("SELECT * FROM web_audit"))
+    # The lock ends by itself: once its time has passed, the right password lets them in.
+    with psycopg.connect(bootstrap.conninfo(hub.settings, "sinergi_owner")) as conn:
+        conn.execute("UPDATE officers SET locked_until = now() - interval '1 second'")
+    assert log_in(client) == 303
+    (failures,) = hub.query("SELECT failed_logins FROM officers")[0]
+    assert failures == 0
 
 
 def test_log_ins_sent_together_get_no_more_password_checks_than_the_lockout_allows(
