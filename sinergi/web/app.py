@@ -13,15 +13,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sinergi.web import desk_pages, i18n, ops_pages, police_pages
 from sinergi.web.access import Capability, capabilities, unit_role
-from sinergi.web.bodylimit import BodyLimit
 from sinergi.web.guard import HERE, Context, Services, form_of, make_templates, now, page
 from sinergi.web.guard import set_session_cookie as _set_cookie
 from sinergi.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from sinergi.web.metrics import WebMetrics
+from sinergi.web.middleware import BodyLimit, SecurityHeaders
 from sinergi.web.officers import LoginRefusedError, credential_of, login, prepare_login
 from sinergi.web.sessions import COOKIE, CSRF_FIELD, LANG_COOKIE, csrf_ok
 
@@ -169,49 +168,6 @@ def routes() -> list[BaseRoute]:
         Route("/audit", ops_pages.audit, methods=get),
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-
-
-SECURITY_HEADERS = [
-    (
-        b"content-security-policy",
-        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self';"
-        b" frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    ),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-frame-options", b"DENY"),
-]
-
-
-# Pages hold cases, alerts and opened contacts: neither the browser's cache nor its Back
-# button after a log-out on a shared post or police computer may show them again.
-NOT_KEPT = (b"cache-control", b"no-store")
-
-
-class SecurityHeaders:
-    """Adds the security headers to every response, and ``Cache-Control: no-store`` to
-    every one but the static files' that says nothing of caching (a plain ASGI middleware,
-    so the alert stream is passed through untouched)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        cached = scope["path"].startswith("/static/")
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [*message.get("headers", []), *SECURITY_HEADERS]
-                if not cached and not any(name == b"cache-control" for name, _ in headers):
-                    headers.append(NOT_KEPT)
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
 
 
 def create_app(services: Services) -> Starlette:

@@ -12,9 +12,9 @@ from starlette.routing import Mount, Route
 
 from sinergi.web.access import Capability, capabilities, unit_role
 from sinergi.web.app import create_app
-from sinergi.web.bodylimit import BODY_MAX
 from sinergi.web.dashboard import Check
 from sinergi.web.guard import PUBLIC
+from sinergi.web.middleware import BODY_MAX
 from sinergi.web.officers import hash_password
 from tests.unit.web_fakes import ALERT_BELU, ALERT_TTS, CASE, client, log_in, services
 from tests.web_pages import csrf_of
