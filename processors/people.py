@@ -40,10 +40,21 @@ PrivateFor = Callable[[str], X25519PrivateKey | None]
 @dataclass(frozen=True)
 class Carrier:
     """An event about people and the id of the message that carried it (for a corrected
-    record: the correction's own id, since the record keeps the original's)."""
+    record: the correction's own id, since the record keeps the original's, which is
+    ``root_id``)."""
 
     carrier_id: str
     event: Event
+    root_id: str | None = None
+
+
+# A correction names the person again; once the record's person was erased, that would
+# tie the NIK back to the erased history under a new subject (docs/erasure.md: an erased
+# person is found by no NIK, ever). The record can still be retracted, and a new one made.
+ERASED_RECORD = (
+    "the record's person was erased: a correction would name them again"
+    " (retract the record, and record anew if need be)"
+)
 
 
 def in_clear(person: Person) -> bool:
@@ -71,10 +82,16 @@ class People:
         if not todo:
             return [c.event for c in carriers]
         known = self.vault.carried(todo)
+        erased = self._erased_roots(
+            [c.root_id for c in carriers if c.root_id and c.carrier_id not in known]
+        )
         refused: dict[int, str] = {}
         kept: list[Kept] = []
         for n, (c, found) in enumerate(zip(carriers, people, strict=True)):
             if not found or c.carrier_id in known:
+                continue
+            if c.root_id in erased:
+                refused[n] = ERASED_RECORD
                 continue
             try:
                 kept.extend(self._opened(c, found))
@@ -91,6 +108,14 @@ class People:
             else:
                 done.append(_with_subject(c, found, subject))
         return done
+
+    def _erased_roots(self, root_ids: Sequence[str]) -> set[str]:
+        """The records among ``root_ids`` whose person the vault has erased."""
+        if not root_ids:
+            return set()
+        of_root = self.vault.carried(sorted(set(root_ids)))
+        gone = self.vault.erased(sorted(set(of_root.values()), key=lambda s: s.case_id))
+        return {root for root, subject in of_root.items() if subject in gone}
 
     def _opened(self, c: Carrier, found: list[tuple[str, Person]]) -> list[Kept]:
         if len(found) != 1:

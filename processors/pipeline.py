@@ -260,9 +260,11 @@ class Pipeline:
         for item in received:
             if item.stored is None:
                 continue
-            corrected = item.stored.amendment.corrected if item.stored.amendment else None
+            amendment = item.stored.amendment
+            corrected = amendment.corrected if amendment else None
             about = corrected if corrected is not None else item.stored.event
-            carriers.append((item, Carrier(item.stored.event.event_id, about)))
+            root = amendment.root_id if amendment is not None and corrected is not None else None
+            carriers.append((item, Carrier(item.stored.event.event_id, about, root)))
         resolved = self.people.resolve([c for _, c in carriers])
         for (item, carrier), event in zip(carriers, resolved, strict=True):
             stored = item.stored

@@ -16,11 +16,11 @@ from processors import metrics
 from processors.people import Carrier, People
 from processors.ports import RawMessage
 from processors.vault import Subject, VaultError, VaultKeys
-from producers.amend import Correction
+from producers.amend import Correction, Retraction
 from producers.sealing import PersonSealer, SealingSerializer
 from schemas import crypto
 from schemas.crypto import CryptoError
-from schemas.model import WITA, AlertRule, TipReceived
+from schemas.model import WITA, AlertRule, InterceptionOutcome, RetractionReason, TipReceived
 from schemas.person_seal import (
     desk_seal_secret,
     key_id,
@@ -278,6 +278,30 @@ def test_a_correction_of_the_person_moves_the_record_to_the_corrected_persons_su
     # The corrected record's person is kept under the correction's own id.
     found = store.find("nik", person(2).nik_pseudonym or "")
     assert found is not None and found.case_id == after
+
+
+def test_a_correction_of_an_erased_persons_record_is_refused_and_a_retraction_is_not():
+    """A correction names the person again: after an erasure it would tie their NIK back
+    to the erased history under a new subject. It is dead-lettered with the reason; the
+    record stays counted under the erased case; a retraction still takes it out."""
+    store = vault()
+    hub = memory_hub(people=People(store, private_for), intake=PUBLIC)
+    record = interception(1)
+    hub.send(record)
+    erased = store.find("nik", person(1).nik_pseudonym or "")
+    assert erased is not None
+    store.erase(erased, "req-1")
+    fixed = dataclasses.replace(record, outcome=InterceptionOutcome.HANDED_TO_POLICE)
+    result = hub.send(Correction(fixed))
+    assert (result.stored, result.dead_lettered) == (0, 1)
+    [letter] = hub.published("MessageDeadLettered")
+    assert "person was erased" in letter.reason  # type: ignore[attr-defined]
+    assert store.find("nik", person(1).nik_pseudonym or "") is None  # found by no NIK
+    assert list(hub.store.cases) == [erased.case_id]
+    assert hub.store.cases[erased.case_id].facts[0].detail["outcome"] == record.outcome.value
+    retraction = Retraction(record.event_id, record.event_type, RetractionReason.DUPLICATE)
+    assert hub.send(retraction).stored == 1
+    assert hub.store.cases == {} and hub.count(metrics.INTERCEPTIONS) == 0
 
 
 def test_an_erased_case_gets_no_case_update_after_its_erasure_yet_is_still_folded():
