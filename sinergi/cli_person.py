@@ -367,15 +367,23 @@ def person_retention(
         policy = erasure.load_policy(policy_path or erasure.POLICY_FILE)
         erasure.check_moment(moment, now, applying=apply)
         who = _who(by)
-        due = vault.due(policy.keep_for, moment)
+        past = vault.due(policy.keep_for, moment)
+        held = _erasure_store(s).legal_holds([p.case_id for p in past])
+        due = [subject for subject in past if subject.case_id not in held]
         if not apply:
-            for subject in due:
+            for subject in past:
+                kept = subject.case_id in held
                 if as_json:
-                    print_json({"case_id": subject.case_id, "due": True})
+                    print_json({"case_id": subject.case_id, "due": not kept, "legal_hold": kept})
                 else:
-                    out.print(t("retention_due", case=subject.case_id))
+                    out.print(
+                        t("retention_held" if kept else "retention_due", case=subject.case_id)
+                    )
             err.print(t("retention_listed", count=len(due), at=local_time(moment)))
             return
+        for subject in past:
+            if subject.case_id in held:
+                err.print(t("retention_held", case=subject.case_id))
         _apply(s, policy, due, who, as_json)
     except PERSON_ERRORS as exc:
         fail(exc)

@@ -891,6 +891,10 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "en": "The policy file; default: deploy/retention.yaml",
     },
     "retention_due": {"id": "{case}: masa simpan lewat", "en": "{case}: retention passed"},
+    "retention_held": {
+        "id": "{case}: masa simpan lewat, tetapi ditahan secara hukum (LEGAL_HOLD): disimpan",
+        "en": "{case}: retention passed, but under a legal hold (LEGAL_HOLD): kept",
+    },
     "retention_listed": {
         "id": "{count} orang lewat masa simpannya pada {at} (--apply menghapus mereka)",
         "en": "{count} person(s) past their retention on {at} (--apply erases them)",
@@ -1769,6 +1773,12 @@ SENTENCES: Sequence[tuple[str, str]] = (
     ),
     (r"the vault holds no person (\S+)", "brankas tidak menyimpan orang {0}"),
     (r"(\S+) is already erased", "{0} sudah dihapus"),
+    (
+        r"(\S+) is under a legal hold \(an erasure request of theirs was withdrawn with"
+        r" LEGAL_HOLD\): kept",
+        "{0} ditahan secara hukum (permintaan penghapusannya ditarik dengan LEGAL_HOLD):"
+        " disimpan",
+    ),
     (
         r"(\S+) is no longer in the vault to erase \(erased by another request\)",
         "{0} tidak lagi ada di brankas untuk dihapus (sudah dihapus oleh permintaan lain)",

@@ -137,10 +137,33 @@ class ErasureStore:
             assert done is not None
             return Withdrawal(asked, done["withdrawn_at"], withdrawn_by, reason_code)
 
+    def legal_holds(self, case_ids: Sequence[str]) -> set[str]:
+        """The cases among ``case_ids`` under a legal hold: an erasure request of theirs
+        was withdrawn with LEGAL_HOLD (evidence the hub must keep for now, UU 27/2022
+        Pasal 15). The retention policy passes them by."""
+        if not case_ids:
+            return set()
+        with self._transaction() as conn:
+            return {
+                str(row["case_id"])
+                for row in conn.execute(
+                    "SELECT DISTINCT r.case_id FROM erasure_requests r"
+                    " JOIN erasure_withdrawals w USING (request_id)"
+                    " WHERE w.reason_code = 'LEGAL_HOLD' AND r.case_id = ANY(%s)",
+                    (list(case_ids),),
+                )
+            }
+
     def erase_by_policy(
         self, subject: Subject, policy: str, applied_by: str, announce: Announce
     ) -> Confirmation:
-        """Request and confirm at once, the policy deciding (reason RETENTION)."""
+        """Request and confirm at once, the policy deciding (reason RETENTION); refused
+        for a case under a legal hold (:meth:`legal_holds`)."""
+        if self.legal_holds([subject.case_id]):
+            raise ErasureRefusedError(
+                f"{subject.case_id} is under a legal hold (an erasure request of theirs was"
+                " withdrawn with LEGAL_HOLD): kept"
+            )
         with self._transaction() as conn:
             asked = _request(conn, subject, "RETENTION", applied_by, policy)
             return _confirm(conn, asked, applied_by, announce)

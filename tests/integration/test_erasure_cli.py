@@ -250,11 +250,18 @@ def test_retention_erases_those_past_their_period_and_keeps_the_others(hub: Hub)
     # An old tip kept alive by a recent interception: one recent fact keeps the person.
     held = keep(hub, "5302015507980002", ("TipReceived", NOW - 5 * YEAR),
                 ("InterceptionRecorded", NOW - YEAR))  # fmt: skip
+    # Past its period too, but evidence in a prosecution: a request withdrawn LEGAL_HOLD.
+    evidence = keep(hub, "5304014101900004", ("InterceptionRecorded", NOW - 11 * YEAR))
+    asked = hub.cli("person", "erase", "--case", evidence.case_id, "--reason",
+                    "SUBJECT_REQUEST", "--by", "admin-a")  # fmt: skip
+    hub.cli("person", "erase", "--withdraw", request_id(" ".join(asked.stdout.split())),
+            "--reason", "LEGAL_HOLD", "--by", "admin-b")  # fmt: skip
 
     listed = hub.cli("person", "retention")
-    assert set(re.findall(r"(nik:[0-9a-f]{32}): retention passed", listed.stdout)) == {
+    assert set(re.findall(r"(nik:[0-9a-f]{32}): retention passed\n", listed.stdout)) == {
         long_ago.case_id, old_tip.case_id,
     }  # fmt: skip
+    assert f"{evidence.case_id}: retention passed, but under a legal hold" in listed.stdout
     # Looking ahead is allowed, applying ahead is not.
     ahead = hub.cli("person", "retention", "--at", "2099-01-01")
     assert held.case_id in ahead.stdout and young.case_id in ahead.stdout
@@ -268,7 +275,7 @@ def test_retention_erases_those_past_their_period_and_keeps_the_others(hub: Hub)
         for gone in (long_ago, old_tip):
             told = vault.disclose(gone)
             assert told.erased_at is not None and all(f.fields is None for f in told.facts)
-        for kept_on in (young, held):
+        for kept_on in (young, held, evidence):
             told = vault.disclose(kept_on)
             assert told.erased_at is None and all(f.fields for f in told.facts)
     finally:
