@@ -241,8 +241,13 @@ def period_grid(f: Figures, cats: Categories) -> Grid[Cell]:
         lines.extend(part[1])
         shown.update(show)
 
+    # The crossed cells are never shown, only their margins; but a reader may know which
+    # crossings cannot happen (a direct flight leaves only from El Tari, El Tari has no
+    # ferry), so every crossed cell that is 0 is taken as known to them, as if shown:
+    # otherwise a post's count and its one route's are the same number, and a hidden
+    # route falls out of the totals.
     crossed = two_way(INTERCEPTIONS, f.post_route, cats.posts, cats.routes)
-    add(crossed, (c for c in crossed[0] if TOTAL in c[1:]))
+    add(crossed, (c for c in crossed[0] if TOTAL in c[1:] or crossed[0][c] == 0))
     for name, parts in (("dest", f.destinations), ("origin", f.origins)):
         table = one_way(
             name,
@@ -251,7 +256,7 @@ def period_grid(f: Figures, cats: Categories) -> Grid[Cell]:
         )
         add(table, table[0])
     rep = two_way(REPATRIATIONS, f.repatriations, cats.kinds, PROCEDURAL)
-    add(rep, (c for c in rep[0] if TOTAL in c[1:] or c[1] == DECEASED))
+    add(rep, (c for c in rep[0] if TOTAL in c[1:] or c[1] == DECEASED or rep[0][c] == 0))
     countries = one_way(
         "repc", _complete(f.repatriation_countries, cats.countries), total=REP_GRAND
     )

@@ -17,7 +17,7 @@ from PIL import Image
 
 from sinergi.report import monthly, render_other, render_pdf
 from sinergi.report.monthly import Figures, Month, period_grid
-from sinergi.report.suppression import exposed, small_remainders, suppress
+from sinergi.report.suppression import TOTAL, exposed, small_remainders, suppress
 
 K = 11
 MARCH = Month(2026, 3)
@@ -211,3 +211,33 @@ def test_a_month_without_data_still_makes_a_report(tmp_path):
     assert r.headline("ack_median").values == (None, None, None)
     render_pdf.render(r, tmp_path / "empty.pdf")
     assert (tmp_path / "empty.pdf").stat().st_size > 10_000
+
+
+def test_a_route_only_el_tari_has_gives_no_hidden_count_away():
+    """Direct flights leave only from El Tari: a reader who knows it reads El Tari's count
+    as the direct flights', and with the route total and the other routes shown would work
+    out the one hidden. Crossings that did not happen count as known to the reader."""
+    month = Month(2026, 3)
+    crossings = {
+        ("eltari", "direct-flight"): 15,
+        ("tenau", "larantuka-nunukan-tawau"): 5,
+        ("tenau", "batam-johor"): 30,
+    }
+    f = Figures(
+        month=month,
+        post_route=crossings,
+        destinations={"MY": 50},
+        origins={"5371": 50},
+    )
+    months = [f, Figures(month=month.shifted(-1)), Figures(month=month.shifted(-12))]
+    report = monthly.build(months, lang="en", k=11, read_at=datetime.now(UTC))
+    posts = {row.code: row.values[0] for row in report.table("by_post").rows}
+    routes = {row.code: row.values[0] for row in report.table("by_route").rows}
+    assert routes["larantuka-nunukan-tawau"] is None
+    direct = routes["direct-flight"] if routes["direct-flight"] is not None else posts["eltari"]
+    others = [routes[TOTAL], routes["batam-johor"], direct]
+    assert None in others  # else Larantuka = total - Batam - El Tari
+    grid = period_grid(f, monthly.categories(months))
+    outcome = suppress(grid, 11)
+    assert not exposed(grid, outcome.suppressed, 11)
+    assert not small_remainders(grid, outcome.suppressed, 11)
