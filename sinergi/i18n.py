@@ -280,6 +280,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "id": "  {count} {label} sudah pernah dicatat di meja ini: disimpan sekali",
         "en": "  {count} {label}(s) were recorded at this desk before: kept once",
     },
+    "kept_id": {"id": "menunggu di meja", "en": "waiting at the desk"},
     "kept_at_desk": {
         "id": "disimpan di meja: hub belum dapat dihubungi ({error}), jadi {count} catatan"
         " {unit} menunggu di sana; `sinergi {agency} sync --at {place}` mengirimkannya.",
@@ -344,9 +345,9 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     },
     "template_written": {
         "id": "ditulis {path}: {count} kolom ({required} wajib); isi lalu impor dengan"
-        " `sinergi {agency} import {form} {path}`",
+        " `sinergi {agency} import {form} {path} --at TEMPAT`",
         "en": "wrote {path}: {count} columns ({required} required); fill it in, then import"
-        " it with `sinergi {agency} import {form} {path}`",
+        " it with `sinergi {agency} import {form} {path} --at PLACE`",
     },
     "col.agency": {"id": "lembaga", "en": "agency"},
     "col.form": {"id": "formulir", "en": "form"},
@@ -483,6 +484,52 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "en": "The case id (nik:... or weak:...), 8 or more of its first hex digits, or a"
         " 16-digit NIK (pseudonymised here, never sent)",
     },
+    # the police's and analysts' views (sinergi/views.py)
+    "view.summary": {
+        "id": "Buku kasus bersama (joint case ledger)",
+        "en": "Joint case ledger (buku kasus bersama)",
+    },
+    "view.what": {"id": "apa", "en": "what"},
+    "view.count": {"id": "jumlah", "en": "count"},
+    "view.cases": {"id": "kasus (orang)", "en": "cases (people)"},
+    "view.strong": {"id": "dicocokkan dengan NIK (kuat)", "en": "matched by NIK (strong)"},
+    "view.weak": {
+        "id": "dicocokkan dengan nama/lahir/asal (lemah)",
+        "en": "matched by name/birth/origin (weak)",
+    },
+    "view.case_status": {"id": "status {status}", "en": "status {status}"},
+    "view.repeat": {"id": "dicegah lebih dari sekali", "en": "intercepted more than once"},
+    "view.minors": {"id": "anak saat pertama tercatat", "en": "minors when first seen"},
+    "view.interceptions": {"id": "pencegahan di buku kasus", "en": "interceptions in the ledger"},
+    "view.at_post": {"id": "di pos {post}", "en": "at post {post}"},
+    "view.recruiters": {"id": "calo yang terkait", "en": "recruiters (calo) linked"},
+    "view.alerts": {"id": "peringatan untuk polisi", "en": "alerts for police"},
+    "view.alerts_open": {
+        "id": "terbuka (masih berlaku, belum ditanggapi)",
+        "en": "open (holding, not yet acknowledged)",
+    },
+    "view.alerts_acknowledged": {"id": "ditanggapi", "en": "acknowledged"},
+    "view.alerts_withdrawn": {
+        "id": "dicabut (diakhiri fakta yang datang kemudian)",
+        "en": "withdrawn (a later fact ended them)",
+    },
+    "view.case": {"id": "Kasus", "en": "Case"},
+    "view.erased": {"id": "dihapus", "en": "erased"},
+    "view.timeline": {"id": "Linimasa (timeline)", "en": "Timeline (linimasa)"},
+    "view.when": {"id": "kapan (WITA)", "en": "when (WITA)"},
+    "view.fact": {"id": "fakta", "en": "fact"},
+    "view.by": {"id": "oleh", "en": "by"},
+    "view.details": {"id": "rincian", "en": "details"},
+    "view.triggered": {"id": "terjadi (WITA)", "en": "triggered (WITA)"},
+    "view.status": {"id": "status", "en": "status"},
+    "view.severity": {"id": "tingkat", "en": "severity"},
+    "view.rule": {"id": "aturan", "en": "rule"},
+    "view.alert_summary": {"id": "ringkasan", "en": "summary"},
+    "view.alert_id": {"id": "id peringatan", "en": "alert id"},
+    "view.alert": {"id": "peringatan", "en": "alert"},
+    "view.status.open": {"id": "terbuka", "en": "open"},
+    "view.status.acknowledged": {"id": "ditanggapi", "en": "acknowledged"},
+    "view.status.withdrawn": {"id": "dicabut", "en": "withdrawn"},
     "case_erased": {
         "id": "dihapus pada {day} (data pribadinya tidak dapat dibaca lagi; faktanya tetap"
         " dihitung)",
@@ -1694,6 +1741,23 @@ PROBLEM_SUFFIXES: Sequence[tuple[str, str]] = (
 # Error sentences of the libraries, as the command line shows them.
 SENTENCES: Sequence[tuple[str, str]] = (
     (
+        r"no pseudonym key at (\S+): this machine is not set up for its desk \(a local hub's"
+        r" `sinergi stack up` makes the keys; a desk elsewhere gets its own from the hub's"
+        r" administrator\)",
+        "tidak ada kunci pseudonim di {0}: mesin ini belum disiapkan untuk mejanya (pada hub"
+        " lokal `sinergi stack up` membuat kuncinya; meja di tempat lain mendapat kuncinya"
+        " sendiri dari administrator hub)",
+    ),
+    (r"no private key at (\S+)", "tidak ada kunci privat di {0}"),
+    (
+        r"schema registry at (\S+) unreachable \((\w+)\)",
+        "registri skema di {0} tidak dapat dihubungi ({1})",
+    ),
+    (
+        r"cannot open the desk's outbox (\S+): (.+)",
+        "kotak keluar meja {0} tidak dapat dibuka: {1}",
+    ),
+    (
         r"the alerts topic gave (\S+)'s consumer group no partition in (\S+): another"
         r" `sinergi alerts follow --unit (\S+)` may hold them all \(one follower per unit\),"
         r" or the broker is not answering",
@@ -1776,8 +1840,7 @@ SENTENCES: Sequence[tuple[str, str]] = (
     (
         r"(\S+) is under a legal hold \(an erasure request of theirs was withdrawn with"
         r" LEGAL_HOLD\): kept",
-        "{0} ditahan secara hukum (permintaan penghapusannya ditarik dengan LEGAL_HOLD):"
-        " disimpan",
+        "{0} ditahan secara hukum (permintaan penghapusannya ditarik dengan LEGAL_HOLD): disimpan",
     ),
     (
         r"(\S+) is no longer in the vault to erase \(erased by another request\)",

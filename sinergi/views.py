@@ -27,7 +27,7 @@ from sinergi import bootstrap, person
 from sinergi.config import Settings
 from sinergi.display import local_date, local_time
 from sinergi.display import severity as severity_label
-from sinergi.i18n import t
+from sinergi.i18n import MESSAGES, t
 
 
 class LedgerReadError(RuntimeError):
@@ -90,7 +90,9 @@ STATUS_STYLE = {OPEN: "bold yellow", ACKNOWLEDGED: "green", WITHDRAWN: "dim"}
 
 
 def status_text(status: str) -> Text:
-    return Text(status, style=STATUS_STYLE.get(status, ""))
+    """An alert's status, in the command line's language (open, acknowledged, withdrawn)."""
+    key = f"view.status.{status}"
+    return Text(t(key) if key in MESSAGES else status, style=STATUS_STYLE.get(status, ""))
 
 
 # --- the summary ---------------------------------------------------------------------------
@@ -165,24 +167,24 @@ def _alert_counts(conn: psycopg.Connection[dict[str, Any]]) -> dict[str, int]:
 
 
 def render_summary(summary: LedgerSummary) -> Table:
-    table = Table(title="Joint case ledger (buku kasus bersama)")
-    table.add_column("what")
-    table.add_column("count", justify="right")
-    table.add_row("cases (people)", str(summary.cases))
-    table.add_row("  matched by NIK (strong)", str(summary.strong))
-    table.add_row("  matched by name/birth/origin (weak)", str(summary.weak))
+    table = Table(title=t("view.summary"))
+    table.add_column(t("view.what"))
+    table.add_column(t("view.count"), justify="right")
+    table.add_row(t("view.cases"), str(summary.cases))
+    table.add_row("  " + t("view.strong"), str(summary.strong))
+    table.add_row("  " + t("view.weak"), str(summary.weak))
     for status, count in summary.by_status.items():
-        table.add_row(f"  status {status}", str(count))
-    table.add_row("  intercepted more than once", str(summary.repeat))
-    table.add_row("  minors when first seen", str(summary.minors))
-    table.add_row("interceptions in the ledger", str(summary.interceptions))
+        table.add_row("  " + t("view.case_status", status=status), str(count))
+    table.add_row("  " + t("view.repeat"), str(summary.repeat))
+    table.add_row("  " + t("view.minors"), str(summary.minors))
+    table.add_row(t("view.interceptions"), str(summary.interceptions))
     for post, count in summary.by_post.items():
-        table.add_row(f"  at post {post}", str(count))
-    table.add_row("recruiters (calo) linked", str(summary.recruiters))
-    table.add_row("alerts for police", str(summary.alerts))
-    table.add_row("  open (holding, not yet acknowledged)", str(summary.alerts_open))
-    table.add_row("  acknowledged", str(summary.alerts_acknowledged))
-    table.add_row("  withdrawn (a later fact ended them)", str(summary.alerts_withdrawn))
+        table.add_row("  " + t("view.at_post", post=post), str(count))
+    table.add_row(t("view.recruiters"), str(summary.recruiters))
+    table.add_row(t("view.alerts"), str(summary.alerts))
+    table.add_row("  " + t("view.alerts_open"), str(summary.alerts_open))
+    table.add_row("  " + t("view.alerts_acknowledged"), str(summary.alerts_acknowledged))
+    table.add_row("  " + t("view.alerts_withdrawn"), str(summary.alerts_withdrawn))
     return table
 
 
@@ -206,7 +208,8 @@ def case_view(
 
 def render_case(case: dict[str, Any], timeline: list[dict[str, Any]]) -> RichGroup:
     # The id on a line of its own, whole at any width (a table title would be folded).
-    title = Text.assemble(("Case ", "italic"), (case["case_id"], "bold"), overflow="fold")
+    title = Text.assemble((t("view.case") + " ", "italic"), (case["case_id"], "bold"),
+                          overflow="fold")  # fmt: skip
     head = Table(show_header=False)
     head.add_column(no_wrap=True)
     head.add_column(overflow="fold")
@@ -218,11 +221,11 @@ def render_case(case: dict[str, Any], timeline: list[dict[str, Any]]) -> RichGro
         head.add_row(name, ", ".join(value) if isinstance(value, list) else str(value))
     if case.get("erased_at") is not None:
         # Nothing personal is shown anyway: the date says why nothing can be disclosed.
-        head.add_row("erased", Text(t("case_erased", day=local_date(case["erased_at"])),
-                                    style="bold"))  # fmt: skip
-    facts = Table(title="Timeline (linimasa)")
-    for column in ("when (WITA)", "fact", "by", "details"):
-        facts.add_column(column)
+        head.add_row(t("view.erased"), Text(t("case_erased", day=local_date(case["erased_at"])),
+                                            style="bold"))  # fmt: skip
+    facts = Table(title=t("view.timeline"))
+    for column in ("view.when", "view.fact", "view.by", "view.details"):
+        facts.add_column(t(column))
     for fact in timeline:
         details = ", ".join(
             f"{k}={v}" for k, v in sorted(fact["facts"].items())
@@ -336,11 +339,11 @@ def _acknowledgement(row: dict[str, Any]) -> str:
 
 def _alerts_table(rows: Sequence[dict[str, Any]]) -> Table:
     table = Table()
-    for name in ("triggered (WITA)", "status", "severity", "rule"):
-        table.add_column(name, no_wrap=True)
-    table.add_column("summary", overflow="fold", ratio=2)
-    table.add_column("acknowledged", overflow="fold", ratio=1)
-    table.add_column("alert id", no_wrap=True, min_width=36)  # whole, to be copied
+    for name in ("view.triggered", "view.status", "view.severity", "view.rule"):
+        table.add_column(t(name), no_wrap=True)
+    table.add_column(t("view.alert_summary"), overflow="fold", ratio=2)
+    table.add_column(t("view.status.acknowledged"), overflow="fold", ratio=1)
+    table.add_column(t("view.alert_id"), no_wrap=True, min_width=36)  # whole, to be copied
     for row in rows:
         table.add_row(
             when(row["triggered_at"]),
@@ -362,13 +365,13 @@ def _alert_block(row: dict[str, Any]) -> RichGroup:
     )  # fmt: skip
     lines: list[RenderableType] = [
         head,
-        Text(f"  alert {row['alert_id']}", overflow="fold"),
+        Text(f"  {t('view.alert')} {row['alert_id']}", overflow="fold"),
         Text(f"  {row['summary']}"),
     ]
     if row["acknowledged_at"]:
-        lines.append(Text(f"  acknowledged {_acknowledgement(row)}"))
+        lines.append(Text(f"  {t('view.status.acknowledged')} {_acknowledgement(row)}"))
     if row["withdrawn_at"]:
-        lines.append(Text(f"  withdrawn {when(row['withdrawn_at'])}"))
+        lines.append(Text(f"  {t('view.status.withdrawn')} {when(row['withdrawn_at'])}"))
     return RichGroup(*lines, Text(""))
 
 

@@ -5,6 +5,7 @@ templates; `--version`; a refusal is one sentence, never a traceback."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import string
@@ -80,6 +81,33 @@ def test_every_choice_column_is_a_column_and_lists_every_bahasa_word_it_accepts(
                     or alias.replace("_", "-") in listed
                     or (alias.replace("-", "_") in listed)
                 ), (key, alias)
+
+
+def test_the_ledger_and_the_alerts_are_shown_in_bahasa_and_in_english():
+    summary = views.LedgerSummary(
+        cases=3, strong=2, weak=1, repeat=0, minors=1, by_status={"INTERCEPTED": 3},
+        interceptions=3, by_post={"eltari": 3}, recruiters=1, alerts=2, alerts_open=1,
+        alerts_acknowledged=1, alerts_withdrawn=0,
+    )  # fmt: skip
+    alert = {
+        "triggered_at": datetime(2026, 1, 20, tzinfo=UTC), "status": views.WITHDRAWN,
+        "severity": "HIGH", "rule": "MINOR_INTERCEPTED", "summary": "Anak dicegah",
+        "acknowledged_at": None, "withdrawn_at": datetime(2026, 1, 21, tzinfo=UTC),
+        "alert_id": "0b7c2f4e-1111-4c2a-9d1f-000000000001",
+    }  # fmt: skip
+
+    def shown(lang: str, width: int) -> str:
+        i18n.set_language(lang)
+        console = Console(width=width, record=True, file=io.StringIO())
+        console.print(views.render_summary(summary))
+        console.print(views.render_alerts([alert], width=width))
+        return " ".join(console.export_text().split())
+
+    for width in (200, 60):  # the table, and the blocks of a narrow console
+        bahasa, english = shown("id", width), shown("en", width)
+        assert "peringatan untuk polisi" in bahasa and "dicabut" in bahasa
+        assert "alerts for police" not in bahasa and "withdrawn" not in bahasa
+        assert "alerts for police" in english and "withdrawn" in english
 
 
 def test_the_help_of_a_column_lists_the_values_and_their_bahasa_words():
