@@ -37,8 +37,9 @@ def load_or_create_key(path: Path, *, create: bool = False) -> bytes:
         return key
     if not create:
         raise PseudonymKeyError(
-            f"no pseudonym key at {path}: run `sinergi stack up` (which creates it) "
-            "or copy the hub's key there"
+            f"no pseudonym key at {path}: this machine is not set up for its desk (a local"
+            " hub's `sinergi stack up` makes the keys; a desk elsewhere gets its own from"
+            " the hub's administrator)"
         )
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = os.urandom(KEY_BYTES)

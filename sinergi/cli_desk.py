@@ -165,6 +165,12 @@ def show_recorded(
     if again:
         out.print(t("recorded_before", count=again, label=form_label(form_name)))
     show_waiting(agency, unit, delivery)
+    kept = [i for i in ids if i in mine and i not in {item.event_id for item in delivery.sent}]
+    if delivery.pending and kept:  # their ids, to correct or retract one before it is sent
+        for event_id in kept[:5]:
+            out.print(Text(f"  {event_id} ({t('kept_id')})"), soft_wrap=True)
+        if len(kept) > 5:
+            out.print(t("and_more", count=len(kept) - 5))
 
 
 def sent_record(item: Sent) -> dict[str, object]:

@@ -84,6 +84,7 @@ def test_a_post_records_offline_sees_what_waits_and_syncs_when_the_hub_is_back(p
     table = run("post", "pending", "--at", "eltari")
     assert "1 record(s) wait for the hub" in table.output
     assert waiting["event_id"] in table.output
+    assert f"{waiting['event_id']} (waiting at the desk)" in recorded.output  # to correct it
 
     still_down = run("post", "sync")
     assert still_down.exit_code == 1
