@@ -36,7 +36,7 @@ from types import TracebackType
 from typing import Any
 
 from schemas.crypto import now_ms
-from schemas.registry import SchemaRegistry
+from schemas.registry import RegistryError, SchemaRegistry
 
 Headers = tuple[tuple[str, bytes], ...]
 
@@ -528,11 +528,23 @@ class RememberedSchemas:
     """The registry as a desk sees it: a schema id looked up once is kept in the desk's
     outbox file, so the desk still frames events (the wire format needs the id) while
     the hub, and its registry, cannot be reached. Ids of a registered schema never change.
+
+    ``every``: the (subject, schema) pairs the desk may ever need (each record of its
+    agency, and its corrections and retractions). The first time the registry answers,
+    all of them are looked up and kept: a form the desk had not used yet, or a
+    correction, is then recorded offline too.
     """
 
-    def __init__(self, outbox: DeskOutbox, registry: SchemaRegistry) -> None:
+    def __init__(
+        self,
+        outbox: DeskOutbox,
+        registry: SchemaRegistry,
+        every: Sequence[tuple[str, str]] = (),
+    ) -> None:
         self.outbox = outbox
         self.registry = registry
+        self.every = every
+        self._learnt = not every
 
     def lookup(self, subject: str, schema_text: str) -> int | None:
         known = self.outbox.schema_id(subject, schema_text)
@@ -541,7 +553,22 @@ class RememberedSchemas:
         found = self.registry.lookup(subject, schema_text)
         if found is not None:
             self.outbox.remember_schema(subject, schema_text, found)
+        self._learn_every()
         return found
+
+    def _learn_every(self) -> None:
+        """Look up and keep each of ``every`` not kept yet, once the registry answered."""
+        if self._learnt:
+            return
+        self._learnt = True
+        try:
+            for subject, text in self.every:
+                if self.outbox.schema_id(subject, text) is None:
+                    found = self.registry.lookup(subject, text)
+                    if found is not None:
+                        self.outbox.remember_schema(subject, text, found)
+        except RegistryError:
+            self._learnt = False  # gone again meanwhile: the next answer tries the rest
 
     def register(self, subject: str, schema_text: str) -> int:
         found = self.registry.register(subject, schema_text)

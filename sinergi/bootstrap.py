@@ -43,7 +43,7 @@ from producers.publisher import RECONNECT_BACKOFF_MAX_MS, Producer, Publisher, k
 from producers.sealing import PersonSealer, SealingSerializer
 from producers.signing import Signer
 from schemas import avro, crypto
-from schemas.access import Role
+from schemas.access import Role, role_of_unit, writes
 from schemas.crypto import CryptoError, signing_private
 from schemas.directory import Directory, DirectoryError, DirectoryUnavailableError
 from schemas.directory import load as load_directory
@@ -205,7 +205,7 @@ def desk_publisher(settings: Settings, unit: str) -> Publisher:
     outbox = desk_outbox(settings, unit)
     return Publisher(
         lambda: kafka_producer(settings.bootstrap_servers, **options),
-        sealing(settings, desk_schemas(settings, outbox), unit),
+        sealing(settings, desk_schemas(settings, outbox, unit), unit),
         settings.topic,
         sign,
         outbox=outbox,
@@ -213,10 +213,17 @@ def desk_publisher(settings: Settings, unit: str) -> Publisher:
     )
 
 
-def desk_schemas(settings: Settings, outbox: DeskOutbox) -> EventSerializer:
+def desk_schemas(settings: Settings, outbox: DeskOutbox, unit: str) -> EventSerializer:
     """A desk's encoding (before sealing): the schema ids it looked up are kept in its
-    outbox, so that it still frames events while the hub cannot be reached."""
-    return EventSerializer(RememberedSchemas(outbox, registry_reader(settings)))
+    outbox, so that it still frames events while the hub cannot be reached; the first
+    time the registry answers, the ids of everything ``unit`` may publish are kept."""
+    role = role_of_unit(unit)
+    every = [
+        (subject_for(settings.topic(spec.name), name), avro.load(name).text)
+        for spec in (writes(role) if role is not None else [])
+        for name in spec.event_types
+    ]
+    return EventSerializer(RememberedSchemas(outbox, registry_reader(settings), every))
 
 
 def desk_encoder(settings: Settings, unit: str, schemas: GivenSchemas) -> Publisher:

@@ -119,7 +119,7 @@ def sign_file(
         own = FORMS[form_name].event_type.event_type
         topic = settings.topic(spec_for(own).name)
         names = [own, RecordCorrected.event_type] if corrects else [own]
-        schemas = bootstrap.desk_schemas(settings, publisher.outbox)
+        schemas = bootstrap.desk_schemas(settings, publisher.outbox, signer)
         signing = Signing(signer, schemas.given((topic, name) for name in names), corrects)
     finish = _signed(publisher, corrects)
     parallel = signing is not None

@@ -480,6 +480,26 @@ def test_a_desk_frames_events_with_remembered_schema_ids_while_the_registry_is_d
         assert value[1:5] == schema_id.to_bytes(4, "big")
 
 
+def test_the_first_answer_of_the_registry_keeps_every_id_the_desk_may_need(tmp_path):
+    """A desk that has used one form online corrects a record, or uses another form,
+    offline: the ids of all it may publish were kept when the registry first answered."""
+    registry = MemoryRegistry()
+    topic = "t.posts.interception-recorded"
+    every = [
+        (subject_for(topic, name), avro.load(name).text)
+        for name in ("InterceptionRecorded", "RecordCorrected", "RecordRetracted")
+    ]
+    ids = {subject: registry.register(subject, text) for subject, text in every}
+    (first_subject, first_text), *others = every
+    with DeskOutbox.for_unit(tmp_path, UNIT) as outbox:
+        online = RememberedSchemas(outbox, registry, every)
+        assert online.lookup(first_subject, first_text) == ids[first_subject]
+    with DeskOutbox.for_unit(tmp_path, UNIT) as outbox:
+        offline = RememberedSchemas(outbox, DownRegistry(), every)
+        for subject, text in others:
+            assert offline.lookup(subject, text) == ids[subject]
+
+
 def test_a_sender_acknowledging_fewer_than_it_was_given_leaves_the_rest_pending(desk):
     desk.broker.up = False
     recorded = events(3)
