@@ -563,12 +563,19 @@ def test_a_ledger_out_of_reach_is_one_sentence_not_a_traceback(tmp_path, monkeyp
     assert no_secret.exit_code == 2
     assert "run `sinergi stack up` first" in no_secret.stderr
     ensure_password(from_env().secrets_dir, "sinergi_analyst")
-    for command in (["alerts", "list"], ["alerts", "ack", ALERT_OPEN, "--officer", "P-1"],
+    for command in (["alerts", "list"], ["alerts", "ack", ALERT_OPEN[:8], "--officer", "P-1"],
                     ["ledger", "case", STRONG], ["ledger", "summary"]):  # fmt: skip
         refused = Ran(*command)
         assert refused.exit_code == 2
         assert refused.stderr.startswith("error: the ledger cannot be read: PostgreSQL at")
         assert "Traceback" not in refused.stderr
+    # A whole alert id needs no lookup: the acknowledgement goes to the desk, kept there
+    # until the hub can be reached, like any record.
+    published: list[list[dict[str, Any]]] = []
+    monkeypatch.setattr(cli_desk, "publish_rows", lambda *a, **k: published.append(a[3]))
+    acked = Ran("alerts", "ack", ALERT_OPEN.upper(), "--officer", "P-1")
+    assert acked.exit_code == 0, acked.stderr
+    assert [rows[0]["alert_id"] for rows in published] == [ALERT_OPEN]
 
 
 # --- following: the unit's group ------------------------------------------------------------
