@@ -304,6 +304,9 @@ def test_the_web_app_is_not_ready_while_the_processor_is_not_or_lags() -> None:
     )
     ready, checks = svc.readiness()
     assert not ready and checks["processor lag"]["detail"].startswith("unknown")
+    answer = client(svc).get("/readyz")  # no session: whether, never how or where
+    assert answer.status_code == 503 and answer.json()["checks"]["Processor"] == {"ok": False}
+    assert "127.0.0.1" not in answer.text and "ConnectError" not in answer.text
     svc.checks = lambda: healthy
     svc.lag = lambda: [("posts.interception-recorded", svc.settings.web_ready_max_lag + 1.0)]
     assert svc.readiness()[0] is False
