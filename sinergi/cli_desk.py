@@ -165,12 +165,10 @@ def show_recorded(
     if again:
         out.print(t("recorded_before", count=again, label=form_label(form_name)))
     show_waiting(agency, unit, delivery)
-    kept = [i for i in ids if i in mine and i not in {item.event_id for item in delivery.sent}]
-    if delivery.pending and kept:  # their ids, to correct or retract one before it is sent
-        for event_id in kept[:5]:
-            out.print(Text(f"  {event_id} ({t('kept_id')})"), soft_wrap=True)
-        if len(kept) > 5:
-            out.print(t("and_more", count=len(kept) - 5))
+    if delivery.pending:  # the kept records' ids, to correct or retract one before it is sent
+        sent = {item.event_id for item in delivery.sent}
+        kept = [i for i in ids if i in mine and i not in sent]
+        show_first([f"  {i} ({t('kept_id')})" for i in kept[:SHOWN]], len(kept))
 
 
 def sent_record(item: Sent) -> dict[str, object]:
@@ -182,14 +180,21 @@ def sent_record(item: Sent) -> dict[str, object]:
     }
 
 
+# How many records a command lists by id; the rest are counted.
+SHOWN = 5
+
+
 def show_sent(sent: list[Sent]) -> None:
-    for item in sent[:5]:
-        out.print(
-            Text(f"  {item.event_id} -> {item.topic}[{item.partition}]@{item.offset}"),
-            soft_wrap=True,
-        )
-    if len(sent) > 5:
-        out.print(t("and_more", count=len(sent) - 5))
+    lines = [f"  {i.event_id} -> {i.topic}[{i.partition}]@{i.offset}" for i in sent[:SHOWN]]
+    show_first(lines, len(sent))
+
+
+def show_first(lines: list[str], total: int) -> None:
+    """The first ``SHOWN`` of ``total`` records' lines, then how many more there are."""
+    for line in lines:
+        out.print(Text(line), soft_wrap=True)
+    if total > len(lines):
+        out.print(t("and_more", count=total - len(lines)))
 
 
 def show_waiting(agency: Agency, unit: str, delivery: Delivery) -> None:
