@@ -144,27 +144,19 @@ class ErasureStore:
         if not case_ids:
             return set()
         with self._transaction() as conn:
-            return {
-                str(row["case_id"])
-                for row in conn.execute(
-                    "SELECT DISTINCT r.case_id FROM erasure_requests r"
-                    " JOIN erasure_withdrawals w USING (request_id)"
-                    " WHERE w.reason_code = 'LEGAL_HOLD' AND r.case_id = ANY(%s)",
-                    (list(case_ids),),
-                )
-            }
+            return _held(conn, case_ids)
 
     def erase_by_policy(
         self, subject: Subject, policy: str, applied_by: str, announce: Announce
     ) -> Confirmation:
         """Request and confirm at once, the policy deciding (reason RETENTION); refused
-        for a case under a legal hold (:meth:`legal_holds`)."""
-        if self.legal_holds([subject.case_id]):
-            raise ErasureRefusedError(
-                f"{subject.case_id} is under a legal hold (an erasure request of theirs was"
-                " withdrawn with LEGAL_HOLD): kept"
-            )
+        for a case under a legal hold (:meth:`legal_holds`), in the same transaction."""
         with self._transaction() as conn:
+            if _held(conn, [subject.case_id]):
+                raise ErasureRefusedError(
+                    f"{subject.case_id} is under a legal hold (an erasure request of theirs"
+                    " was withdrawn with LEGAL_HOLD): kept"
+                )
             asked = _request(conn, subject, "RETENTION", applied_by, policy)
             return _confirm(conn, asked, applied_by, announce)
 
@@ -184,6 +176,19 @@ class ErasureStore:
         asked = Request(**{k: row[k] for k in _request_fields()})
         return Confirmation(asked, row["confirmed_at"], row["confirmed_by"],
                             row["facts_shredded"], row["event_id"])  # fmt: skip
+
+
+def _held(conn: psycopg.Connection[dict[str, Any]], case_ids: Sequence[str]) -> set[str]:
+    """The cases among ``case_ids`` with an erasure request withdrawn with LEGAL_HOLD."""
+    return {
+        str(row["case_id"])
+        for row in conn.execute(
+            "SELECT DISTINCT r.case_id FROM erasure_requests r"
+            " JOIN erasure_withdrawals w USING (request_id)"
+            " WHERE w.reason_code = 'LEGAL_HOLD' AND r.case_id = ANY(%s)",
+            (list(case_ids),),
+        )
+    }
 
 
 def _request_fields() -> Sequence[str]:
