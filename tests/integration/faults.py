@@ -83,14 +83,23 @@ def simulated_events(hub: Hub, count: int, seed: int = 7) -> list[tuple[str, Eve
         if form != "acknowledgement"  # acknowledgements name alerts of another run
     ]
     step = max(1, len(every) // count)
-    rows: dict[tuple[str, str], list[dict[str, str | None]]] = defaultdict(list)
-    for form, place, row in every[::step][:count]:
-        rows[(form, place)].append(row)
-    out: list[tuple[str, Event]] = []
-    for (form, place), form_rows in rows.items():
-        desk = bootstrap.desk(hub.settings, forms.FORMS[form].agency, place)
-        out += [(desk.unit, e) for e in forms.record_rows(desk, forms.FORMS[form], form_rows)]
+    out = recorded(hub, every[::step][:count])
     random.Random(seed).shuffle(out)
+    return out
+
+
+def recorded(
+    hub: Hub, rows: Iterable[tuple[str, str, Mapping[str, str | None]]]
+) -> list[tuple[str, Event]]:
+    """Rows as a simulator makes them, (form, place, row), each recorded at its own
+    desk, a form and place at a time: (unit, event)."""
+    by_desk: dict[tuple[str, str], list[Mapping[str, str | None]]] = defaultdict(list)
+    for form, place, row in rows:
+        by_desk[(form, place)].append(row)
+    out: list[tuple[str, Event]] = []
+    for (form, place), desk_rows in by_desk.items():
+        desk = bootstrap.desk(hub.settings, forms.FORMS[form].agency, place)
+        out += [(desk.unit, e) for e in forms.record_rows(desk, forms.FORMS[form], desk_rows)]
     return out
 
 
@@ -118,20 +127,8 @@ class Publishers:
 def publish_rows(
     hub: Hub, rows: Iterable[tuple[str, str, Mapping[str, str | None]]]
 ) -> list[Published]:
-    """Rows as a simulator makes them, (form, place, row): each recorded at its own desk
-    and published by it, a form and place at a time."""
-    by_desk: dict[tuple[str, str], list[Mapping[str, str | None]]] = defaultdict(list)
-    for form, place, row in rows:
-        by_desk[(form, place)].append(row)
-    pubs = Publishers(hub)
-    try:
-        published: list[Published] = []
-        for (form, place), desk_rows in by_desk.items():
-            desk = bootstrap.desk(hub.settings, forms.FORMS[form].agency, place)
-            published += pubs.send(desk.unit, forms.record_rows(desk, forms.FORMS[form], desk_rows))
-        return published
-    finally:
-        pubs.close()
+    """Rows as a simulator makes them, each recorded at its own desk and published by it."""
+    return publish_all(hub, recorded(hub, rows))
 
 
 def publish_all(hub: Hub, events: Sequence[tuple[str, Event]]) -> list[Published]:
