@@ -287,17 +287,19 @@ def login(
                        detail=detail)
         )  # fmt: skip
 
+    # Disabled, or locked out (each attempt is claimed before its password is checked):
+    # refused after as much argon2 work as a wrong password.
+    refused: tuple[str, str] | None = None  # (reason, what the audit says)
     if officer.disabled_at is not None:
-        verify_password(_dummy_hash(), password)  # as long as any other refusal
-        audit("refused", "disabled")
-        raise LoginRefusedError("disabled")
-    claimed = store.attempt(
+        refused = ("disabled", "disabled")
+    elif not store.attempt(
         officer.username, limit=policy.failures, lock_for=policy.lock_for, now=now
-    )
-    if not claimed:
+    ):
+        refused = ("locked", "locked out")
+    if refused is not None:
         verify_password(_dummy_hash(), password)
-        audit("refused", "locked out")
-        raise LoginRefusedError("locked")
+        audit("refused", refused[1])
+        raise LoginRefusedError(refused[0])
     if not verify_password(officer.password_hash, password):
         audit("refused", "wrong password")
         raise LoginRefusedError("invalid")
