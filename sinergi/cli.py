@@ -20,7 +20,6 @@ import os
 import signal
 import sys
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict
 from datetime import UTC, date, datetime
@@ -503,7 +502,7 @@ def alerts_ack(
     except READ_ERRORS as exc:
         # The ledger out of reach: a whole id needs no lookup, and the acknowledgement is
         # kept at the desk like any record until the hub can be reached.
-        whole = _whole_uuid(alert_id)
+        whole = views.whole_alert_id(alert_id)
         if whole is None:
             refuse(exc)
         full_id = whole
@@ -517,15 +516,6 @@ def alerts_ack(
 
     cli_desk.publish_rows(Agency.POLICE, "acknowledgement", unit, [row], dry_run=False,
                           from_file=False, json_lines=json_lines)  # fmt: skip
-
-
-def _whole_uuid(text: str) -> str | None:
-    """``text`` as a whole UUID in canonical form, or None (a prefix, or not an id)."""
-    try:
-        value = uuid.UUID(text.strip())
-    except ValueError:
-        return None
-    return str(value) if len(text.strip().replace("-", "")) == 32 else None
 
 
 @alerts_app.command("list", help=t("cmd.alerts_list"))

@@ -416,6 +416,13 @@ def alert_prefix(text: str) -> IdPrefix:
     return IdPrefix("alert", (compact,), typed)
 
 
+def whole_alert_id(text: str) -> str | None:
+    """``text`` as a whole alert id in canonical form, or None when it gives only the
+    first digits of one (:func:`alert_prefix` says what it accepts)."""
+    compact = alert_prefix(text).starts[0]
+    return str(uuid.UUID(compact)) if len(compact) == 32 else None
+
+
 def case_prefix(text: str) -> IdPrefix:
     """``nik:``/``weak:`` and at least ``CASE_PREFIX_MIN`` hex digits, or the digits alone
     (either kind). A bare prefix is never echoed: it could be a mistyped NIK; nor one of ten
