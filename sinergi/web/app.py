@@ -16,12 +16,28 @@ from starlette.staticfiles import StaticFiles
 
 from sinergi.web import desk_pages, i18n, ops_pages, police_pages
 from sinergi.web.access import Capability, capabilities, unit_role
-from sinergi.web.guard import HERE, Context, Services, form_of, make_templates, now, page
+from sinergi.web.guard import (
+    HERE,
+    Context,
+    Services,
+    form_of,
+    make_templates,
+    now,
+    page,
+    set_device_cookie,
+)
 from sinergi.web.guard import set_session_cookie as _set_cookie
 from sinergi.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from sinergi.web.metrics import WebMetrics
 from sinergi.web.middleware import BodyLimit, SecurityHeaders
-from sinergi.web.officers import LoginRefusedError, credential_of, login, prepare_login
+from sinergi.web.officers import (
+    DEVICE_COOKIE,
+    LoginRefusedError,
+    credential_of,
+    login,
+    prepare_login,
+    trust_device,
+)
 from sinergi.web.sessions import COOKIE, CSRF_FIELD, LANG_COOKIE, csrf_ok
 
 
@@ -73,15 +89,18 @@ async def _login(ctx: Context) -> Response:
         counted.login("csrf")
         return ctx.render("login.html", status=403, problem=ctx.t("csrf"))
     services = ctx.services
+    device = ctx.request.cookies.get(DEVICE_COOKIE)
+    at = now()
     try:
         officer = await to_thread.run_sync(
             login, services.officers, form.get("username", ""), form.get("password", ""),
-            services.policy, now(),
+            services.policy, at, device,
         )  # fmt: skip
     except LoginRefusedError as exc:
         counted.login(exc.reason)  # the page says the same whatever the reason
         return ctx.render("login.html", status=401, problem=ctx.t("login.refused"))
     counted.login("ok")
+    token = await to_thread.run_sync(trust_device, services.officers, officer.username, at, device)
     services.sessions.drop(ctx.session.sid)
     session = services.sessions.new(
         username=officer.username, unit=officer.unit, officer_code=officer.officer_code,
@@ -89,6 +108,7 @@ async def _login(ctx: Context) -> Response:
     )  # fmt: skip
     response = RedirectResponse("/", status_code=303)
     _set_cookie(ctx.request, response, session)
+    set_device_cookie(ctx.request, response, token)
     return response
 
 

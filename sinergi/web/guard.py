@@ -24,7 +24,13 @@ from sinergi.web import i18n, routing
 from sinergi.web.access import Capability, UnitRole, capabilities, unit_role
 from sinergi.web.choices import choices
 from sinergi.web.dashboard import duration
-from sinergi.web.officers import LoginPolicy, OfficerStore, credential_of
+from sinergi.web.officers import (
+    DEVICE_COOKIE,
+    DEVICE_TRUSTED_FOR,
+    LoginPolicy,
+    OfficerStore,
+    credential_of,
+)
 from sinergi.web.sessions import (
     COOKIE,
     CSRF_FIELD,
@@ -132,20 +138,28 @@ def _session(request: Request, services: Services) -> tuple[Session, bool]:
     return services.sessions.new(), True
 
 
-def set_session_cookie(request: Request, response: Response, session: Session) -> None:
-    """``Secure`` when the request came over HTTPS, or when people open the application
-    at an https address (``SINERGI_WEB_PUBLIC_URL``): behind the TLS proxy a deployment
-    beyond loopback needs, the application itself is reached over plain HTTP."""
+def _secure(request: Request) -> bool:
+    """Whether cookies are ``Secure``: when the request came over HTTPS, or when people
+    open the application at an https address (``SINERGI_WEB_PUBLIC_URL``): behind the TLS
+    proxy a deployment beyond loopback needs, the application is reached over plain HTTP."""
     services: Services = request.app.state.services
     public = services.settings.web_public_url.lower().startswith("https://")
+    return public or request.url.scheme == "https"
+
+
+def set_session_cookie(request: Request, response: Response, session: Session) -> None:
     response.set_cookie(
-        COOKIE,
-        session.sid,
-        httponly=True,
-        samesite="strict",
-        secure=public or request.url.scheme == "https",
-        path="/",
+        COOKIE, session.sid, httponly=True, samesite="strict", secure=_secure(request), path="/"
     )
+
+
+def set_device_cookie(request: Request, response: Response, token: str) -> None:
+    """The browser's token (:func:`sinergi.web.officers.trust_device`): sent with log-ins
+    only, kept as long as the store trusts it."""
+    response.set_cookie(
+        DEVICE_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request),
+        path="/login", max_age=int(DEVICE_TRUSTED_FOR.total_seconds()),
+    )  # fmt: skip
 
 
 def wants_json(request: Request) -> bool:

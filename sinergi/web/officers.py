@@ -28,6 +28,11 @@ from sinergi.web.access import UnitError, UnitRole, unit_role
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
 PASSWORD_MIN = 12
+# A browser an officer logged in from (its cookie: DEVICE_COOKIE) keeps its own failure
+# count and lockout, so that failures from elsewhere cannot keep the officer out of it.
+DEVICE_COOKIE = "sinergi_device"
+DEVICE_TRUSTED_FOR = timedelta(days=90)  # after its last successful log-in
+DEVICES_KEPT = 10  # per officer, those used last
 
 
 class OfficerError(ValueError):
@@ -73,7 +78,13 @@ class OfficerStore(Protocol):
     def set_disabled(self, username: str, at: datetime | None) -> bool: ...
     def set_password(self, username: str, password_hash: str) -> bool: ...
     def attempt(self, username: str, *, limit: int, lock_for: timedelta, now: datetime) -> bool: ...
-    def succeeded(self, username: str, now: datetime) -> None: ...
+    def device_attempt(
+        self, username: str, digest: str, *, limit: int, lock_for: timedelta, now: datetime
+    ) -> bool | None: ...
+    def succeeded(self, username: str, now: datetime, *, device: str | None = None) -> None: ...
+    def trust_device(
+        self, username: str, digest: str, now: datetime, *, replacing: str | None
+    ) -> None: ...
     def audit(self, entry: AuditEntry) -> None: ...
     def recent_audit(self, limit: int) -> list[AuditEntry]: ...
 
@@ -122,6 +133,8 @@ class PostgresOfficerStore:
                 " WHERE username = %s",
                 (password_hash, username),
             )
+            # A new password forgets the browsers the old one logged in from.
+            conn.execute("DELETE FROM officer_devices WHERE username = %s", (username,))
             return cur.rowcount == 1
 
     def attempt(self, username: str, *, limit: int, lock_for: timedelta, now: datetime) -> bool:
@@ -145,12 +158,72 @@ class PostgresOfficerStore:
             ).fetchone()
         return claimed is not None
 
-    def succeeded(self, username: str, now: datetime) -> None:
-        with self._conn() as conn:
+    def device_attempt(
+        self, username: str, digest: str, *, limit: int, lock_for: timedelta, now: datetime
+    ) -> bool | None:
+        """:meth:`attempt`, counted on the browser ``digest`` names rather than on the
+        officer: None when it is not a browser this officer logged in from (or not within
+        :data:`DEVICE_TRUSTED_FOR`), False while that browser is locked out."""
+        with self._conn() as conn, conn.transaction():
+            row = conn.execute(
+                "SELECT failed_logins, locked_until FROM officer_devices"
+                " WHERE token_sha256 = %s AND username = %s AND last_used_at > %s FOR UPDATE",
+                (digest, username, now - DEVICE_TRUSTED_FOR),
+            ).fetchone()
+            if row is None:
+                return None
+            if row["locked_until"] is not None and row["locked_until"] > now:
+                return False
+            failures, locked = _counted(row["failed_logins"], limit, lock_for, now)
             conn.execute(
-                "UPDATE officers SET failed_logins = 0, locked_until = NULL, last_login_at = %s"
-                " WHERE username = %s",
-                (now, username),
+                "UPDATE officer_devices SET failed_logins = %s, locked_until = %s"
+                " WHERE token_sha256 = %s",
+                (failures, locked, digest),
+            )
+        return True
+
+    def succeeded(self, username: str, now: datetime, *, device: str | None = None) -> None:
+        """The officer is in: the failures counted where the attempt was claimed (the
+        browser ``device`` names, or the officer's own count) start again."""
+        with self._conn() as conn:
+            if device is None:
+                conn.execute(
+                    "UPDATE officers SET failed_logins = 0, locked_until = NULL,"
+                    " last_login_at = %s WHERE username = %s",
+                    (now, username),
+                )
+                return
+            conn.execute("UPDATE officers SET last_login_at = %s WHERE username = %s",
+                         (now, username))  # fmt: skip
+            conn.execute(
+                "UPDATE officer_devices SET failed_logins = 0, locked_until = NULL"
+                " WHERE token_sha256 = %s",
+                (device,),
+            )
+
+    def trust_device(
+        self, username: str, digest: str, now: datetime, *, replacing: str | None
+    ) -> None:
+        """Remember the browser ``digest`` names as one ``username`` logged in from (in
+        place of ``replacing``, its token before), keeping the :data:`DEVICES_KEPT`
+        used last and none unused for longer than :data:`DEVICE_TRUSTED_FOR`."""
+        with self._conn() as conn, conn.transaction():
+            if replacing is not None:
+                conn.execute(
+                    "DELETE FROM officer_devices WHERE token_sha256 = %s AND username = %s",
+                    (replacing, username),
+                )
+            conn.execute(
+                "INSERT INTO officer_devices (token_sha256, username, last_used_at)"
+                " VALUES (%s, %s, %s)",
+                (digest, username, now),
+            )
+            conn.execute(
+                "DELETE FROM officer_devices WHERE username = %(username)s"
+                " AND (last_used_at <= %(since)s OR token_sha256 NOT IN ("
+                "   SELECT token_sha256 FROM officer_devices WHERE username = %(username)s"
+                "   ORDER BY last_used_at DESC LIMIT %(kept)s))",
+                {"username": username, "since": now - DEVICE_TRUSTED_FOR, "kept": DEVICES_KEPT},
             )
 
     def audit(self, entry: AuditEntry) -> None:
@@ -257,6 +330,30 @@ class LoginPolicy:
     lock_for: timedelta = timedelta(minutes=15)
 
 
+def device_digest(token: str) -> str:
+    """What the store keeps of a browser's token: its SHA-256, never the token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _counted(
+    failures: int, limit: int, lock_for: timedelta, now: datetime
+) -> tuple[int, datetime | None]:
+    """One more failure counted: (the count, the lockout's end when it is the ``limit``-th
+    in a row, whereupon the count starts again)."""
+    if failures + 1 >= limit:
+        return 0, now + lock_for
+    return failures + 1, None
+
+
+def trust_device(store: OfficerStore, username: str, now: datetime, old: str | None) -> str:
+    """A new token for the browser ``username`` just logged in from (its cookie's
+    value), in place of ``old``, the token it brought if any: each log-in changes it."""
+    token = secrets.token_urlsafe(32)
+    replacing = device_digest(old) if old else None
+    store.trust_device(username, device_digest(token), now, replacing=replacing)
+    return token
+
+
 class LoginRefusedError(Exception):
     """Log-in refused: ``reason`` is ``invalid`` (unknown name or wrong password),
     ``locked`` or ``disabled``, for the audit and the metrics. The page says the same
@@ -268,12 +365,22 @@ class LoginRefusedError(Exception):
 
 
 def login(
-    store: OfficerStore, username: str, password: str, policy: LoginPolicy, now: datetime
+    store: OfficerStore,
+    username: str,
+    password: str,
+    policy: LoginPolicy,
+    now: datetime,
+    device: str | None = None,
 ) -> Officer:
     """The officer, if the password is right and they are neither disabled nor locked out.
     Each attempt is counted before its password is checked (see
     :meth:`PostgresOfficerStore.attempt`) and audited; ``policy.failures`` in a row lock
-    the officer out for ``policy.lock_for`` (a right password then is refused too)."""
+    the officer out for ``policy.lock_for`` (a right password then is refused too).
+
+    ``device``: the token of the browser the attempt comes from (:func:`trust_device`).
+    From a browser this officer logged in from, attempts are counted, and locked out, on
+    that browser alone: failures elsewhere (someone who knows the officer's name, failing
+    on purpose) lock out the browsers the officer never logged in from, not theirs."""
     name = username.strip().lower()
     officer = store.get(name) if USERNAME.match(name) else None
     if officer is None:
@@ -290,12 +397,22 @@ def login(
     # Disabled, or locked out (each attempt is claimed before its password is checked):
     # refused after as much argon2 work as a wrong password.
     refused: tuple[str, str] | None = None  # (reason, what the audit says)
+    known = None  # the digest of a browser this officer logged in from
     if officer.disabled_at is not None:
         refused = ("disabled", "disabled")
-    elif not store.attempt(
-        officer.username, limit=policy.failures, lock_for=policy.lock_for, now=now
-    ):
-        refused = ("locked", "locked out")
+    else:
+        limit, lock_for = policy.failures, policy.lock_for
+        claimed = None
+        if device:
+            digest = device_digest(device)
+            claimed = store.device_attempt(
+                officer.username, digest, limit=limit, lock_for=lock_for, now=now
+            )
+            known = digest if claimed is not None else None
+        if claimed is None:
+            claimed = store.attempt(officer.username, limit=limit, lock_for=lock_for, now=now)
+        if not claimed:
+            refused = ("locked", "locked out" if known is None else "locked out (this browser)")
     if refused is not None:
         verify_password(_dummy_hash(), password)
         audit("refused", refused[1])
@@ -303,6 +420,6 @@ def login(
     if not verify_password(officer.password_hash, password):
         audit("refused", "wrong password")
         raise LoginRefusedError("invalid")
-    store.succeeded(officer.username, now)
+    store.succeeded(officer.username, now, device=known)
     audit("ok")
     return officer

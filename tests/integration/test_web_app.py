@@ -18,7 +18,14 @@ from starlette.testclient import TestClient
 
 from sinergi import bootstrap
 from sinergi.web.app import create_app
-from sinergi.web.officers import LoginRefusedError, add_officer, login
+from sinergi.web.officers import (
+    DEVICE_COOKIE,
+    LoginRefusedError,
+    add_officer,
+    device_digest,
+    hash_password,
+    login,
+)
 from tests.integration.hub import Hub
 from tests.web_pages import csrf_of
 
@@ -90,6 +97,48 @@ def test_log_ins_sent_together_get_no_more_password_checks_than_the_lockout_allo
     )
     assert details == {"wrong password": policy.failures, "locked out": 2 * policy.failures}
     assert log_in(client) == 401  # the right password too, until the lock ends
+
+
+def test_an_officer_keeps_the_browser_they_logged_in_from_while_a_stranger_fails_on_their_name(
+    hub: Hub,
+) -> None:
+    client = web(hub)
+    assert log_in(client) == 303
+    token = client.cookies.get(DEVICE_COOKIE)
+    assert token is not None
+    # PostgreSQL keeps the token's digest, never the token.
+    assert hub.query("SELECT token_sha256, username FROM officer_devices") == [
+        (device_digest(token), "eltari")
+    ]
+    services = bootstrap.web_services(hub.settings)
+    policy = services.policy
+    stranger = TestClient(create_app(services), follow_redirects=False)
+    for _ in range(policy.failures):
+        assert log_in(stranger, "someone else's guess") == 401
+    assert log_in(stranger) == 401  # locked out there, even with the right password
+    client.cookies.delete("sinergi_session")  # logged out; the browser keeps its token
+    assert log_in(client) == 303  # not from the browser the officer logged in from
+    mine = client.cookies.get(DEVICE_COOKIE)
+    assert mine is not None and mine != token  # each log-in gives the browser a new token
+    at = datetime.now(UTC)
+
+    def guess(n: int) -> str:
+        try:
+            login(services.officers, "eltari", f"guess number {n}", policy, at, mine)
+        except LoginRefusedError as refused:
+            return refused.reason
+        return "ok"
+
+    # Guesses sent together from that browser are counted on its own row, one after
+    # another: no more password checks than the lockout allows, then it is locked too.
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        reasons = Counter(pool.map(guess, range(3 * policy.failures)))
+    assert reasons == {"invalid": policy.failures, "locked": 2 * policy.failures}
+    client.cookies.delete("sinergi_session")
+    assert log_in(client) == 401
+    # A new password forgets every browser the old one logged in from.
+    bootstrap.officer_store(hub.settings).set_password("eltari", hash_password(PASSWORD))
+    assert hub.query("SELECT count(*) FROM officer_devices") == [(0,)]
 
 
 def test_a_csv_upload_is_checked_then_published_with_a_receipt_and_the_refused_rows(

@@ -16,7 +16,7 @@ from sinergi.web.dashboard import Check
 from sinergi.web.guard import PUBLIC
 from sinergi.web.middleware import BODY_MAX
 from sinergi.web.officers import hash_password
-from tests.unit.web_fakes import ALERT_BELU, ALERT_TTS, CASE, client, log_in, services
+from tests.unit.web_fakes import ALERT_BELU, ALERT_TTS, CASE, PASSWORD, client, log_in, services
 from tests.web_pages import csrf_of
 
 SAMPLE = {
@@ -322,3 +322,25 @@ def test_the_live_stream_ends_when_the_officer_logs_out() -> None:
     assert sid and svc.sessions.alive(sid)
     c.post("/logout", data={"csrf_token": token})
     assert not svc.sessions.alive(sid)
+
+
+def test_an_officer_still_logs_in_from_their_own_browser_while_someone_fails_on_their_name() -> (
+    None
+):
+    svc = services()
+    officer = client(svc)
+    log_in(officer, "polres-tts")
+    kept = [h for h in officer.cookies.jar if h.name == "sinergi_device"]
+    assert len(kept) == 1 and kept[0].path == "/login" and kept[0].has_nonstandard_attr("HttpOnly")
+    officer.post("/logout", data={"csrf_token": csrf_of(officer.get("/alerts").text)})
+    stranger = client(svc)
+    for _ in range(svc.policy.failures * 2):
+        token = csrf_of(stranger.get("/login").text)
+        answer = stranger.post("/login", data={"username": "polres-tts", "password": "guess" * 4,
+                                               "csrf_token": token})  # fmt: skip
+        assert answer.status_code == 401
+    token = csrf_of(stranger.get("/login").text)
+    right = {"username": "polres-tts", "password": PASSWORD, "csrf_token": token}
+    assert stranger.post("/login", data=right).status_code == 401  # locked out there
+    log_in(officer, "polres-tts")  # and not here: the browser they logged in from
+    assert officer.cookies.get("sinergi_device") != kept[0].value  # a new token each log-in

@@ -3,16 +3,19 @@ audit of every attempt that names no password."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from sinergi.web.officers import (
+    DEVICE_TRUSTED_FOR,
     LoginPolicy,
     LoginRefusedError,
     OfficerError,
     add_officer,
+    hash_password,
     login,
+    trust_device,
 )
 from tests.unit.web_fakes import NOW, PASSWORD, MemoryOfficers
 
@@ -79,3 +82,64 @@ def test_a_disabled_officer_cannot_log_in() -> None:
     with pytest.raises(LoginRefusedError) as refused:
         login(store, "eltari", PASSWORD, POLICY, NOW)
     assert refused.value.reason == "disabled"
+
+
+def fail(store: MemoryOfficers, times: int, device: str | None = None, at: datetime = NOW) -> None:
+    for _ in range(times):
+        with pytest.raises(LoginRefusedError):
+            login(store, "eltari", "not the password", POLICY, at, device)
+
+
+def test_failures_from_elsewhere_do_not_lock_the_officer_out_of_a_browser_they_logged_in_from() -> (
+    None
+):
+    store = store_with_officer()
+    login(store, "eltari", PASSWORD, POLICY, NOW)
+    token = trust_device(store, "eltari", NOW, None)
+    fail(store, POLICY.failures * 3)  # someone who knows the name, failing on purpose
+    with pytest.raises(LoginRefusedError) as locked:
+        login(store, "eltari", PASSWORD, POLICY, NOW)  # a browser never logged in from
+    assert locked.value.reason == "locked"
+    assert login(store, "eltari", PASSWORD, POLICY, NOW, token).username == "eltari"
+    # A token is the officer's own: another officer's browser is a stranger's here.
+    add_officer(store, "tenau", "post-tenau", "TEN-01", PASSWORD)
+    with pytest.raises(LoginRefusedError):
+        login(store, "eltari", PASSWORD, POLICY, NOW, trust_device(store, "tenau", NOW, None))
+
+
+def test_a_browser_an_officer_logged_in_from_is_locked_out_on_its_own_after_repeated_failures() -> (
+    None
+):
+    store = store_with_officer()
+    token = trust_device(store, "eltari", NOW, None)
+    fail(store, POLICY.failures, token)
+    with pytest.raises(LoginRefusedError) as locked:
+        login(store, "eltari", PASSWORD, POLICY, NOW, token)
+    assert locked.value.reason == "locked"
+    assert ("refused", "locked out (this browser)") in [
+        (e.outcome, e.detail) for e in store.entries
+    ]
+    # ... and only that browser: the officer's own count was not touched.
+    assert login(store, "eltari", PASSWORD, POLICY, NOW).username == "eltari"
+    later = NOW + POLICY.lock_for + timedelta(seconds=1)
+    assert login(store, "eltari", PASSWORD, POLICY, later, token).username == "eltari"
+
+
+def test_a_browser_is_trusted_for_a_while_after_its_last_log_in_and_until_a_new_password() -> None:
+    store = store_with_officer()
+    token = trust_device(store, "eltari", NOW, None)
+    later = NOW + timedelta(days=60)
+    renewed = trust_device(store, "eltari", later, token)  # each log-in changes the token
+    fail(store, POLICY.failures, at=later)  # the officer's own count: locked out
+    with pytest.raises(LoginRefusedError):  # the token it replaced is no longer trusted
+        login(store, "eltari", PASSWORD, POLICY, later, token)
+    assert login(store, "eltari", PASSWORD, POLICY, later, renewed)
+    forgotten = later + DEVICE_TRUSTED_FOR + timedelta(days=1)
+    fail(store, POLICY.failures, at=forgotten)
+    with pytest.raises(LoginRefusedError):  # unused for longer than DEVICE_TRUSTED_FOR
+        login(store, "eltari", PASSWORD, POLICY, forgotten, renewed)
+    again = trust_device(store, "eltari", NOW, None)
+    store.set_password("eltari", hash_password("another long password"))
+    fail(store, POLICY.failures)
+    with pytest.raises(LoginRefusedError):  # a new password forgets every browser
+        login(store, "eltari", "another long password", POLICY, NOW, again)

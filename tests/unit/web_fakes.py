@@ -16,7 +16,14 @@ from sinergi.web.app import create_app
 from sinergi.web.dashboard import Check, Dashboard, Monthly
 from sinergi.web.desk import Receipt
 from sinergi.web.ledger import Alert, Case, Fact, Group, Recruiter
-from sinergi.web.officers import AuditEntry, LoginPolicy, Officer, add_officer
+from sinergi.web.officers import (
+    DEVICE_TRUSTED_FOR,
+    DEVICES_KEPT,
+    AuditEntry,
+    LoginPolicy,
+    Officer,
+    add_officer,
+)
 from sinergi.web.services import WebServices
 from sinergi.web.sessions import SessionStore
 from tests.web_pages import csrf_of
@@ -35,6 +42,7 @@ class MemoryOfficers:
     def __init__(self) -> None:
         self.officers: dict[str, Officer] = {}
         self.entries: list[AuditEntry] = []
+        self.devices: dict[str, dict[str, Any]] = {}  # digest -> the browser's row
 
     def get(self, username: str) -> Officer | None:
         return self.officers.get(username)
@@ -53,6 +61,7 @@ class MemoryOfficers:
 
     def set_password(self, username: str, password_hash: str) -> bool:
         self.officers[username] = replace(self.officers[username], password_hash=password_hash)
+        self.devices = {k: d for k, d in self.devices.items() if d["username"] != username}
         return True
 
     def attempt(self, username: str, *, limit: int, lock_for: timedelta, now: datetime) -> bool:
@@ -67,9 +76,41 @@ class MemoryOfficers:
             )
         return True
 
-    def succeeded(self, username: str, now: datetime) -> None:
+    def device_attempt(
+        self, username: str, digest: str, *, limit: int, lock_for: timedelta, now: datetime
+    ) -> bool | None:
+        d = self.devices.get(digest)
+        if d is None or d["username"] != username or d["last_used_at"] <= now - DEVICE_TRUSTED_FOR:
+            return None
+        if d["locked_until"] is not None and d["locked_until"] > now:
+            return False
+        d["failed_logins"], d["locked_until"] = officers_module._counted(
+            d["failed_logins"], limit, lock_for, now
+        )
+        return True
+
+    def succeeded(self, username: str, now: datetime, *, device: str | None = None) -> None:
         o = self.officers[username]
-        self.officers[username] = replace(o, failed_logins=0, locked_until=None, last_login_at=now)
+        if device is None:
+            o = replace(o, failed_logins=0, locked_until=None)
+        else:
+            self.devices[device].update(failed_logins=0, locked_until=None)
+        self.officers[username] = replace(o, last_login_at=now)
+
+    def trust_device(
+        self, username: str, digest: str, now: datetime, *, replacing: str | None
+    ) -> None:
+        if replacing is not None and self.devices.get(replacing, {}).get("username") == username:
+            del self.devices[replacing]
+        self.devices[digest] = {"username": username, "last_used_at": now,
+                                "failed_logins": 0, "locked_until": None}  # fmt: skip
+        mine = sorted((d["last_used_at"], k) for k, d in self.devices.items()
+                      if d["username"] == username)  # fmt: skip
+        for _used, key in mine[: max(0, len(mine) - DEVICES_KEPT)]:
+            del self.devices[key]
+        for used, key in mine[-DEVICES_KEPT:]:
+            if used <= now - DEVICE_TRUSTED_FOR:
+                del self.devices[key]
 
     def audit(self, entry: AuditEntry) -> None:
         self.entries.append(entry)
