@@ -23,6 +23,9 @@ from schemas.topics import subject_for
 
 MAGIC = 0
 _HEADER = struct.Struct(">bI")
+# A registry's ids are Java ints (Confluent's and Apicurio's): 0 to 2**31 - 1. Four bytes
+# can say more; such a message names no schema any registry gives.
+SCHEMA_ID_MAX = 2**31 - 1
 
 
 class SerializationError(ValueError):
@@ -41,6 +44,10 @@ def unframe(data: bytes | None) -> tuple[int, bytes]:
     magic, schema_id = _HEADER.unpack_from(data)
     if magic != MAGIC:
         raise SerializationError(f"unknown magic byte {magic} (expected 0, Confluent wire format)")
+    if schema_id > SCHEMA_ID_MAX:
+        raise SerializationError(
+            f"schema id {schema_id} is beyond any registry's ids (at most {SCHEMA_ID_MAX})"
+        )
     return schema_id, data[_HEADER.size :]
 
 

@@ -282,9 +282,14 @@ def test_undecodable_messages_go_to_dead_letters_and_the_rest_is_stored(hub):
             hub.message(b"garbage"),
             hub.message(frame(987654, body)),
             hub.message(None),
+            # Four bytes of schema id beyond an Avro int: the dead letter, which names the
+            # id it read, must still be written (it once failed to encode, for ever).
+            hub.message(b"\x00\x80\x00\x00\x01" + body),
+            hub.message(EventSerializer(hub.registry, register=True)(TOPIC, interception(4))),
         ]
     )
-    assert (result.stored, result.dead_lettered) == (0, 3)
+    assert (result.stored, result.dead_lettered) == (1, 4)
+    assert any("schema id 2147483649 is beyond" in d.reason for d in hub.dead)
     reasons = [d.reason for d in hub.dead]
     assert any("magic byte" in r for r in reasons)
     assert any("schema id 987654" in r for r in reasons)

@@ -47,6 +47,7 @@ def test_an_event_round_trips_through_the_wire_format():
         (None, "tombstone"),
         (b"\x00\x00", "too short"),
         (b"\x07\x00\x00\x00\x01abc", "magic byte 7"),
+        (b"\x00\x80\x00\x00\x01abc", "schema id 2147483649 is beyond"),
     ],
 )
 def test_undecodable_bytes_are_refused_with_the_reason(data, reason):
