@@ -109,8 +109,10 @@ class MemoryUnitOfWork:
                     self.t.by_source.get(row.source, set()).discard(alert_id)  # moved here
                 due = alert.due_at is None or alert.due_at <= now
                 if row is not None and row.raised:
-                    if row.withdrawn:
-                        raised.append(alert)  # holds again: police are told again
+                    if row.withdrawn or row.source != source:
+                        # Holds again, or moved to another case (a correction named the
+                        # right person): police are told again, with the case it names now.
+                        raised.append(alert)
                     self.t.alerts[alert_id] = AlertRow(alert, source, True)
                 else:
                     self.t.alerts[alert_id] = AlertRow(alert, source, due)

@@ -458,8 +458,10 @@ class PostgresUnitOfWork:
                 elif before is not None:
                     if before[0] or before[1] != source or _changed(before[2], a):
                         rows.append(_alert_row(a, source))
-                    if before[0]:
-                        raised.append(a)  # holding again after a withdrawal
+                    if before[0] or before[1] != source:
+                        # Holding again after a withdrawal, or moved to another case (a
+                        # correction named the right person): police are told again.
+                        raised.append(a)
                 else:
                     hold.append((a.alert_id, source, a.due_at, to_json(alert_to_json(a))))
         self._upsert_alerts(rows)

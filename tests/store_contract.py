@@ -196,13 +196,14 @@ def test_an_alert_that_moves_to_another_source_holds_there_whatever_their_order(
     probe: Probe, old: str, new: str
 ):
     """A correction moves a record, and the alert it caused, to another person's case:
-    the alert stays raised under its new source, and the old source, evaluated then or
-    later without it, does not withdraw it."""
+    the alert stays raised under its new source, and is raised again, naming its new case
+    (police who read the first one learn which case it is now); the old source, evaluated
+    then or later without it, does not withdraw it."""
     alert = an_alert(11)
     assert work(probe, lambda u: u.sync_alerts({old: [alert]}, NOW)).raised == [alert]
     moved = dataclasses.replace(alert, case_ids=(case_id(12),))
     both = work(probe, lambda u: u.sync_alerts({old: [], new: [moved]}, NOW))
-    assert (both.raised, both.withdrawn) == ([], [])
+    assert (both.raised, both.withdrawn) == ([moved], [])
     later = work(probe, lambda u: u.sync_alerts({old: []}, NOW + timedelta(hours=1)))
     assert (later.raised, later.withdrawn) == ([], [])
     assert probe.alert(alert.alert_id) == "raised"

@@ -82,7 +82,12 @@ def test_a_childs_alert_follows_the_record_a_correction_moves_to_the_right_perso
     [alert] = hub.send(record).alerts_raised
     fixed = dataclasses.replace(record, person=person(right, birth_date=child))
     moved = hub.send(corrected(hub, fixed))
-    assert (moved.alerts_raised, moved.alerts_withdrawn) == ([], [])
+    # The same alert, raised again naming the right person's case: police who read the
+    # first one are told which case it is now (it is not withdrawn: it still holds).
+    assert [(a.alert_id, a.case_ids) for a in moved.alerts_raised] == [
+        (alert.alert_id, (case_id(right),))
+    ]
+    assert moved.alerts_withdrawn == []
     later = hub.send(ltsa(wrong, person=person(wrong, birth_date=child), minutes=3 * DAY))
     assert later.alerts_withdrawn == []
     assert alert.alert_id in hub.holding(AlertRule.MINOR_INTERCEPTED)
