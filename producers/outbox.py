@@ -27,7 +27,7 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,7 +43,7 @@ Headers = tuple[tuple[str, bytes], ...]
 SUFFIX = ".outbox.sqlite"
 _UNIT = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 _ERROR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # A message is written once; how its delivery goes is a narrow row of its own: marking a
 # thousand messages sent rewrites a few pages of ``desk_delivery``, not the pages of their
@@ -60,7 +60,8 @@ _SCHEMA = (
         msg_value      BLOB    NOT NULL,
         headers        TEXT    NOT NULL,  -- JSON [[name, base64 value], ...]
         recorded_at_ms INTEGER NOT NULL,
-        signed_at_ms   INTEGER
+        signed_at_ms   INTEGER,
+        content_sha256 TEXT     -- a record's content (not when it was recorded): see put
     )
     """,
     """
@@ -95,9 +96,12 @@ _FROM_VERSION_1 = (
         for column in ("sent_at_ms", "kafka_partition", "kafka_offset", "attempts", "last_error")
     ),
 )
+# Version 2 to 3: a record's content digest, to tell a record kept again from another
+# record under the same id (messages kept before it have none: never compared).
+_FROM_VERSION_2 = ("ALTER TABLE desk_outbox ADD COLUMN content_sha256 TEXT",)
 _SELECT_PENDING = (
     "SELECT m.seq, event_id, event_type, topic, signed_topic, msg_key, msg_value, headers,"
-    " recorded_at_ms, signed_at_ms, attempts, last_error"
+    " recorded_at_ms, signed_at_ms, content_sha256, attempts, last_error"
     " FROM desk_delivery d JOIN desk_outbox m ON m.seq = d.seq"
     " WHERE d.sent_at_ms IS NULL ORDER BY d.seq LIMIT ?"
 )
@@ -125,6 +129,18 @@ class DeskMessage:
     headers: Headers
     recorded_at: datetime
     signed_at_ms: int | None
+    # A record's content, without the moment it was recorded (:func:`content_digest`):
+    # the same record kept again has the same; None for corrections and retractions.
+    content_sha256: str | None = None
+
+
+class RecordedBeforeError(ValueError):
+    """Records whose event ids this desk holds already, or that one batch holds twice,
+    with other content: keeping them would keep only the first, silently."""
+
+    def __init__(self, event_ids: Sequence[str]) -> None:
+        super().__init__(", ".join(event_ids))
+        self.event_ids = list(event_ids)
 
 
 @dataclass(frozen=True)
@@ -245,6 +261,9 @@ class DeskOutbox:
             if version == 1:
                 for statement in _FROM_VERSION_1:
                     db.execute(statement)
+            if version in (1, 2):
+                for statement in _FROM_VERSION_2:
+                    db.execute(statement)
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @classmethod
@@ -307,9 +326,11 @@ class DeskOutbox:
 
     # --- recording ---------------------------------------------------------------------
 
-    def put(self, messages: Iterable[DeskMessage]) -> int:
+    def put(self, messages: Sequence[DeskMessage]) -> int:
         """Keep ``messages`` (one transaction, on disk when this returns); an event id
-        already held, pending or sent, is left as it is. Returns how many were new."""
+        already held, pending or sent, with the same content is left as it is (the same
+        record kept again). Returns how many were new. Raises RecordedBeforeError, keeping
+        nothing, for records held already, or twice among ``messages``, with other content."""
         rows = [
             (
                 m.event_id,
@@ -321,16 +342,20 @@ class DeskOutbox:
                 _headers_text(m.headers),
                 _ms(m.recorded_at),
                 m.signed_at_ms,
+                m.content_sha256,
             )
             for m in messages
         ]
         with self._transaction() as db:
+            conflicting = _conflicting(db, [(m.event_id, m.content_sha256) for m in messages])
+            if conflicting:
+                raise RecordedBeforeError(conflicting)
             [(last,)] = db.execute("SELECT coalesce(max(seq), 0) FROM desk_outbox").fetchall()
             before = db.total_changes
             db.executemany(
                 "INSERT INTO desk_outbox (event_id, event_type, topic, signed_topic, msg_key,"
-                " msg_value, headers, recorded_at_ms, signed_at_ms)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+                " msg_value, headers, recorded_at_ms, signed_at_ms, content_sha256)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
                 rows,
             )
             new = db.total_changes - before
@@ -339,6 +364,13 @@ class DeskOutbox:
                 "INSERT INTO desk_delivery (seq) SELECT seq FROM desk_outbox WHERE seq > ?", (last,)
             )
             return new
+
+    def conflicts(self, records: Sequence[tuple[str, str | None]]) -> list[str]:
+        """Of ``records`` (event id, content digest: :func:`producers.publisher.
+        content_digest`), the ids this desk holds, or ``records`` holds twice, with other
+        content: what :meth:`put` would refuse."""
+        with self._errors():
+            return _conflicting(self._db, records)
 
     # --- reading -----------------------------------------------------------------------
 
@@ -473,10 +505,34 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _conflicting(db: sqlite3.Connection, records: Sequence[tuple[str, str | None]]) -> list[str]:
+    """The event ids of ``records`` (id, content digest) held already, or twice among
+    them, with another digest (records without one are never compared)."""
+    digests: dict[str, str] = {}
+    found: set[str] = set()
+    for event_id, digest in records:
+        if digest is None:
+            continue
+        if digests.setdefault(event_id, digest) != digest:
+            found.add(event_id)
+    ids = sorted(digests)
+    for start in range(0, len(ids), 500):  # SQLite's limit on parameters
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for event_id, held in db.execute(
+            "SELECT event_id, content_sha256 FROM desk_outbox"  # noqa: S608 (only ?s)
+            f" WHERE content_sha256 IS NOT NULL AND event_id IN ({marks})",
+            chunk,
+        ):
+            if held != digests[event_id]:
+                found.add(event_id)
+    return sorted(found)
+
+
 def _pending(row: Any) -> Pending:
     """A row of :data:`_SELECT_PENDING`."""
     (seq, event_id, event_type, topic, signed_topic, key, value, headers) = row[:8]
-    recorded_at_ms, signed_at_ms, attempts, last_error = row[8:]
+    recorded_at_ms, signed_at_ms, content_sha256, attempts, last_error = row[8:]
     message = DeskMessage(
         event_id=event_id,
         event_type=event_type,
@@ -487,6 +543,7 @@ def _pending(row: Any) -> Pending:
         headers=_headers_from(headers),
         recorded_at=datetime.fromtimestamp(recorded_at_ms / 1000, tz=UTC),
         signed_at_ms=signed_at_ms,
+        content_sha256=content_sha256,
     )
     return Pending(seq, message, attempts, last_error)
 

@@ -20,6 +20,7 @@ construct one while no broker answers.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -27,15 +28,27 @@ from datetime import timedelta
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
+import orjson
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from producers.amend import Recorded, amendment
-from producers.outbox import Delivery, DeliveryFailed, DeskMessage, DeskOutbox, Sent
+from producers.fields import FieldError, InvalidInputError
+from producers.outbox import (
+    Delivery,
+    DeliveryFailed,
+    DeskMessage,
+    DeskOutbox,
+    RecordedBeforeError,
+    Sent,
+)
 from producers.signing import Headers, Signer
+from schemas.codec import to_dict
 from schemas.crypto import now_ms
 from schemas.model import (
     Event,
+    RecordCorrected,
+    RecordRetracted,
 )
 from schemas.serde import Serializer
 from schemas.topics import topic_of
@@ -56,6 +69,26 @@ log = logging.getLogger(__name__)
 # bootstrap" where 2.x raised NoBrokersAvailable, KafkaConnectionError, authorisation
 # errors, ...) and the socket's.
 TRANSPORT_ERRORS = (KafkaError, OSError)
+
+
+# Why a record is refused whose id this desk, or the same file, holds with other content.
+RECORDED_BEFORE = (
+    "another record with this id and other content was recorded at this desk, or is in"
+    " the same file: a record is corrected, never edited (put its id in a corrects column)"
+)
+
+
+def content_digest(event: Event) -> str | None:
+    """What a record says, without when the desk recorded it: the same row imported
+    again gives the same digest, the same id with an edited row another (kept in the
+    desk's outbox only, to refuse that edit: :class:`RecordedBeforeError`). None for a
+    correction or retraction, which say what to do to another record."""
+    if isinstance(event, RecordCorrected | RecordRetracted):
+        return None
+    content = to_dict(event)
+    content["envelope"] = {k: v for k, v in content["envelope"].items() if k != "recorded_at"}
+    text = orjson.dumps(content, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return hashlib.sha256(text).hexdigest()
 
 
 @runtime_checkable
@@ -200,6 +233,7 @@ class Publisher:
                 headers=tuple(m.headers),
                 recorded_at=event.envelope.recorded_at,
                 signed_at_ms=at,
+                content_sha256=content_digest(event),
             )
             for event, m in zip(events, self.encode_all(events, signed_at_ms=at), strict=True)
         ]
@@ -236,7 +270,15 @@ class Publisher:
         """Keep signed ``messages`` (:meth:`desk_messages`, made here or by a desk's helper
         processes) in the desk's outbox in one transaction, then deliver everything
         pending, in order."""
-        recorded = self._desk().put(messages)
+        try:
+            recorded = self._desk().put(messages)
+        except RecordedBeforeError as exc:
+            raise InvalidInputError(
+                [
+                    FieldError("event_id", f"{event_id}: {RECORDED_BEFORE}")
+                    for event_id in exc.event_ids
+                ]
+            ) from None
         ids = frozenset(m.event_id for m in messages)
         # All new: the outbox sends them as they are here, without reading them back.
         delivery = self.sync(kept=messages if recorded == len(ids) == len(messages) else ())

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from producers import forms
 from producers.amend import as_recorded
 from producers.outbox import Delivery
+from producers.publisher import content_digest
 from schemas.model import Agency, Event
 from schemas.person_seal import person_fields
 from sinergi import bootstrap
@@ -102,6 +103,13 @@ class Recorder:
         with self._locks[unit], bootstrap.desk_publisher(self.settings, unit) as pub:
             delivery = pub.record(as_recorded(events, rows))
         return receipt(events, delivery, self.known_cases(events) if len(events) == 1 else ())
+
+    def recorded_before(self, unit: str, events: Sequence[Event]) -> list[str]:
+        """The ids of ``events`` the unit's desk holds, or ``events`` holds twice, with
+        other content: their publishing would be refused (a record is corrected, never
+        edited)."""
+        with self._locks[unit], bootstrap.desk_outbox(self.settings, unit) as outbox:
+            return outbox.conflicts([(e.event_id, content_digest(e)) for e in events])
 
     def known_cases(self, events: Sequence[Event]) -> list[str | None]:
         """The hub's case of each event's person when the hub knows the person already

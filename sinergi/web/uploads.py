@@ -23,6 +23,7 @@ from pathlib import Path
 
 from producers import forms
 from producers.fields import FieldError, InvalidInputError
+from producers.publisher import RECORDED_BEFORE
 from schemas.model import Agency, Event
 from sinergi.web.desk import Receipt, Recorder, Row, with_officer
 
@@ -203,10 +204,25 @@ class Uploads:
                     job.refused.append(Refused(number, cells, exc.errors))
                     continue
                 job.accepted.append(Accepted(number, row, event))
+            self._refuse_recorded_before(job)
         except Exception as exc:  # a page must say what happened, not hang on "checking"
             job.error, job.phase = type(exc).__name__, "failed"
             return
         job.progress, job.phase = job.total, "validated"
+
+    def _refuse_recorded_before(self, job: UploadJob) -> None:
+        """Rows whose event id the desk holds, or the file holds twice, with other content
+        are refused with the reason (publishing them would be refused: a record is
+        corrected, never edited), before anything is published."""
+        found = set(self.recorder.recorded_before(job.unit, [a.event for a in job.accepted]))
+        if not found:
+            return
+        for item in job.accepted:
+            if item.event.event_id in found:
+                why = FieldError("event_id", f"{item.event.event_id}: {RECORDED_BEFORE}", item.row)
+                job.refused.append(Refused(item.row, dict(item.cells), [why]))
+        job.accepted = [a for a in job.accepted if a.event.event_id not in found]
+        job.refused.sort(key=lambda r: r.row)
 
     def _publish(self, job: UploadJob) -> None:
         try:
@@ -217,6 +233,9 @@ class Uploads:
                 )
                 self._count(job, chunk, done)
                 job.progress = start + len(chunk)
+        except InvalidInputError as exc:  # recorded meanwhile with other content
+            job.file_problems, job.phase = exc.errors, "failed"
+            return
         except Exception as exc:
             job.error, job.phase = type(exc).__name__, "failed"
             return

