@@ -64,20 +64,18 @@ _BY_POST = (
     "SELECT to_char(date_trunc('month', day), 'YYYY-MM') AS month, post, sum(interceptions) AS n"
     " FROM v_interceptions_daily GROUP BY 1, 2"
 )
+# Routes and deaths from the ledger's facts (corrections and retractions followed, as in
+# metrics_daily), never from v_case_timeline, which keeps every record ever sent. Months
+# are cut at the hub's days (UTC dates, as metrics_daily and the monthly report).
 _BY_ROUTE = (
-    "SELECT to_char(date_trunc('month', occurred_at AT TIME ZONE 'Asia/Makassar'), 'YYYY-MM')"
-    " AS month, coalesce(facts ->> 'route', '-') AS route, count(*) AS n FROM v_case_timeline"
-    " WHERE event_type = 'InterceptionRecorded' GROUP BY 1, 2"
+    "SELECT to_char(date_trunc('month', day), 'YYYY-MM') AS month, route,"
+    " sum(interceptions) AS n FROM v_report_interceptions_daily GROUP BY 1, 2"
 )
 _REPATRIATIONS = (
     "SELECT labels ->> 'country' AS k, sum(value) AS n FROM v_metrics_daily"
     " WHERE metric = 'sinergi_repatriations_by_country_total' GROUP BY 1 ORDER BY 2 DESC, 1"
 )
-_DEATHS = (
-    "SELECT facts ->> 'country' AS k, count(*) AS n FROM v_case_timeline"
-    " WHERE event_type = 'RepatriationRecorded' AND facts ->> 'kind' = 'DECEASED'"
-    " GROUP BY 1 ORDER BY 2 DESC, 1"
-)
+_DEATHS = "SELECT country AS k, sum(deaths) AS n FROM v_deaths_daily GROUP BY 1 ORDER BY 2 DESC, 1"
 _ORIGINS = (
     "SELECT coalesce(origin_regency, '-') AS k, count(*) AS n FROM v_cases"
     " GROUP BY 1 ORDER BY 2 DESC, 1"
