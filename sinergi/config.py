@@ -126,6 +126,9 @@ class Settings:
     lang: str = "id"
     # The processor's /readyz answers 503 while its lag is above this many messages.
     ready_max_lag: int = 10_000
+    # The processor serves the ledger's counts and the breach clock (read from PostgreSQL,
+    # the whole hub's) on its /metrics; 0 on every worker but one, so none is counted twice.
+    ledger_metrics: int = 1
     # The browser application (sinergi/web): loopback unless told otherwise.
     web_host: str = "127.0.0.1"
     # The address people open, for links in notifications (default: http://host:port).
@@ -410,6 +413,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         backup_data_days=_days(env, "SINERGI_BACKUP_DATA_DAYS", base.backup_data_days),
         lang=language(env),
         ready_max_lag=_int(env, "SINERGI_READY_MAX_LAG", base.ready_max_lag),
+        ledger_metrics=max(0, min(_int(env, "SINERGI_LEDGER_METRICS", base.ledger_metrics), 1)),
         java_home=_path(env, "SINERGI_JAVA_HOME") or _path(env, "JAVA_HOME"),
         registry_java_home=_path(env, "SINERGI_REGISTRY_JAVA_HOME"),
         maven=env.get("SINERGI_MAVEN", base.maven),

@@ -125,16 +125,23 @@ def status(settings: Settings) -> dict[str, str]:
 # --- the processor --------------------------------------------------------------------
 
 
+def worker_metrics(settings: Settings) -> WorkerMetrics:
+    """The processor's /metrics: its own figures and build and, with
+    ``SINERGI_LEDGER_METRICS`` (the default), the ledger's counts and the breach clock,
+    read from PostgreSQL. Those are the whole hub's, the same from every worker: of
+    several workers, one serves them, so that no sum over workers counts them twice."""
+    metrics = WorkerMetrics()
+    if settings.ledger_metrics:
+        conninfo = bootstrap.conninfo(settings, "sinergi_processor")
+        metrics.registry.register(LedgerMetricsCollector(conninfo))
+        metrics.registry.register(BreachClockCollector(conninfo))
+    build_info(metrics.registry, buildinfo.version(), buildinfo.commit())
+    return metrics
+
+
 def run_processor(settings: Settings) -> None:
     """Run the ledger worker in this process until SIGTERM or SIGINT."""
-    metrics = WorkerMetrics()
-    metrics.registry.register(
-        LedgerMetricsCollector(bootstrap.conninfo(settings, "sinergi_processor"))
-    )
-    metrics.registry.register(
-        BreachClockCollector(bootstrap.conninfo(settings, "sinergi_processor"))
-    )
-    build_info(metrics.registry, buildinfo.version(), buildinfo.commit())
+    metrics = worker_metrics(settings)
     health = Health()
     metrics.ready.set_function(lambda: 1.0 if health.ready else 0.0)
     # /readyz: consuming (the worker's health) and not too far behind (a check of its own,

@@ -51,15 +51,21 @@ def metric_names(expr: str) -> set[str]:
     return names
 
 
-def dashboard_queries(path: Path = DASHBOARD) -> list[str]:
-    """Every panel's query and every variable's, as PromQL (label_values(m, l) is m)."""
+def panel_queries(path: Path = DASHBOARD) -> list[str]:
+    """Every panel's query."""
     dashboard = json.loads(path.read_text())
-    queries = [
+    return [
         target["expr"]
         for panel in _panels(dashboard["panels"])
         for target in panel.get("targets", [])
         if target.get("expr")
     ]
+
+
+def dashboard_queries(path: Path = DASHBOARD) -> list[str]:
+    """Every panel's query and every variable's, as PromQL (label_values(m, l) is m)."""
+    dashboard = json.loads(path.read_text())
+    queries = panel_queries(path)
     for variable in dashboard.get("templating", {}).get("list", []):
         if variable.get("type") == "query":
             query = variable["query"]

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import time
 
 from prometheus_client import generate_latest
 from rich.console import Console
 
-from sinergi import buildinfo
+from deploy.secrets import ensure_password
+from sinergi import buildinfo, runtime
+from sinergi.config import from_env
 from sinergi.display import Steps
 from sinks.prometheus import WorkerMetrics, build_info, health_app, ready_within_lag
 
@@ -43,6 +46,26 @@ def test_the_commit_is_read_from_the_checkout(tmp_path):
     )
     assert buildinfo.commit(tmp_path) == "fedcba987654"
     assert buildinfo.commit(tmp_path / "elsewhere") == buildinfo.UNKNOWN
+
+
+def test_of_several_workers_one_serves_the_ledgers_counts(tmp_path):
+    """The ledger's counts and the breach clock are read from PostgreSQL, the whole hub's:
+    a worker started with SINERGI_LEDGER_METRICS=0 leaves them out of its /metrics, so a
+    sum over workers counts them once; its own figures stay."""
+    with socket.socket() as sock:  # a port nothing listens on: PostgreSQL is not there
+        sock.bind(("127.0.0.1", 0))
+        closed = str(sock.getsockname()[1])
+    env = {"SINERGI_HOME": str(tmp_path), "SINERGI_PG_PORT": closed}
+    ensure_password(from_env(env).secrets_dir, "sinergi_processor")
+
+    serving = generate_latest(runtime.worker_metrics(from_env(env)).registry).decode()
+    assert "sinergi_ledger_metrics_up 0.0" in serving  # served (and unreadable here)
+    assert "sinergi_breach_clock_up 0.0" in serving
+    extra = runtime.worker_metrics(from_env(env | {"SINERGI_LEDGER_METRICS": "0"}))
+    page = generate_latest(extra.registry).decode()
+    assert "sinergi_ledger_metrics_up" not in page and "sinergi_breach_" not in page
+    assert "sinergi_processor_ready 0.0" in page and "sinergi_build_info{" in page
+    assert from_env({}).ledger_metrics == 1
 
 
 def test_readyz_is_503_while_the_lag_is_above_the_threshold():

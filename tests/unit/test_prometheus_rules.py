@@ -5,6 +5,7 @@ against the real processor's /metrics in tests/integration/test_operations.py.""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -27,6 +28,7 @@ from tests.promql import (
     dashboard_queries,
     metric_names,
     page_names,
+    panel_queries,
     rule_expressions,
     rule_files,
 )
@@ -52,7 +54,8 @@ def test_the_prometheus_configuration_and_its_rule_files_are_valid():
 def test_the_alerting_rules_fire_when_they_should_and_only_then():
     """Processor down or absent, not ready, lag above 10,000 for 10 minutes, stalled,
     dead letters rising, a post silent for 24 h in its opening hours (not at night),
-    acknowledgements slow, HIGH alerts open for 4 hours (tests/*_test.yml)."""
+    acknowledgements slow, HIGH alerts open for 4 hours; the ledger's counts served by two
+    workers counted once (tests/*_test.yml)."""
     tested = promtool("test", "rules", "tests/rules_test.yml", "tests/daily_rules_test.yml")
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert tested.stdout.count("SUCCESS") == 2
@@ -96,6 +99,26 @@ def test_every_rule_and_dashboard_query_reads_a_registered_metric():
     for expr in dashboard_queries():
         assert metric_names(expr) <= offered, expr
     assert len(rule_files()) == 2 and len(expressions) >= 15
+
+
+def test_rules_and_dashboard_count_a_ledger_figure_once_whatever_number_of_workers_serve_it():
+    """The ledger's counts are the whole hub's, read from PostgreSQL: every worker that
+    serves them (SINERGI_LEDGER_METRICS) serves the same. Each is taken from one instance
+    (``max without (instance)``) where it is read, before anything adds it up."""
+    registry = CollectorRegistry()
+    registry.register(_Ledger())
+    ledger = page_names(generate_latest(registry).decode()) - {"sinergi_ledger_metrics_up"}
+    once = re.compile(r"max without \(instance\) \((?:\w+\()?$")
+    expressions, _ = rule_expressions()
+    unguarded = [
+        expr
+        for expr in expressions + panel_queries()
+        for name in metric_names(expr) & ledger
+        for found in re.finditer(rf"(?<![\w:]){name}(?![\w:])", expr)
+        if not once.search(expr[: found.start()])
+    ]
+    assert unguarded == []
+    assert len(ledger) > 30  # the collector's families were found
 
 
 def test_metric_names_are_read_from_promql():
