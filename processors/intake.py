@@ -224,16 +224,20 @@ class Intake:
                 item.refuse(*forced)
                 continue
             try:
-                item.stored, item.signer = self._receive(msg, now_ms)
+                item.stored = self._receive(item, now_ms)
             except REFUSALS as exc:
                 item.refuse(str(exc), refusal_code(exc))
                 continue
             item.outcome = Outcome.STORED  # provisional: the store decides (see Pipeline)
         return received
 
-    def _receive(self, msg: RawMessage, now_ms: float) -> tuple[StoredEvent, str | None]:
-        """The message as a checked event and its signer, or an exception saying why not."""
+    def _receive(self, item: Received, now_ms: float) -> StoredEvent:
+        """The message as a checked event, or an exception saying why not. Its signer is
+        kept on ``item`` as soon as the signature verifies: the audit of a message refused
+        after that (a contract broken, say) names who sent it."""
+        msg = item.msg
         signer = self.security.authenticate(msg) if self.security else None
+        item.signer = signer.member_id if signer is not None else None
         schema_id, event, record = self.decode(msg.value)
         # The broker's clock (LogAppendTime) where there is one: a rebuild, later, then
         # judges each message as the live processor did.
@@ -257,7 +261,7 @@ class Intake:
             received_at=datetime.fromtimestamp(clock / 1000, UTC),
             amendment=amendment,
         )
-        return stored, signer.member_id if signer is not None else None
+        return stored
 
     def _amendment(
         self,

@@ -799,6 +799,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sinergi.cli_breach",
     "sinergi.cli_keys",
     "sinergi.cli_backup",
+    "sinergi.cli_dead_letters",
 )
 
 

@@ -679,6 +679,28 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "en": "dead letters agree: {audited} in the audit, {published} on the dead-letter topic"
         " (or about to be relayed)",
     },
+    "cmd.audit_dead_letters": {
+        "id": "Pesan yang ditolak hub (surat mati), terbaru dulu: di mana (topik, partisi,"
+        " offset), siapa yang menandatangani, dan alasannya (aturan dan kolomnya, tanpa isi).",
+        "en": "The messages the hub refused (dead letters), newest first: where (topic,"
+        " partition, offset), who signed them, and why (the rule and the field, never the"
+        " content).",
+    },
+    "opt.dead_letters_since": {
+        "id": "Hanya yang dicatat sejak saat ini (YYYY-MM-DD[THH:MM], WITA)",
+        "en": "Only those logged since this moment (YYYY-MM-DD[THH:MM], WITA)",
+    },
+    "no_dead_letters": {"id": "Tidak ada surat mati.", "en": "No dead letters."},
+    "col.position": {
+        "id": "posisi (topik[partisi]@offset)",
+        "en": "where (topic[partition]@offset)",
+    },
+    "col.signer": {"id": "penanda tangan", "en": "signer"},
+    "col.reason": {"id": "alasan", "en": "reason"},
+    "more_dead_letters": {
+        "id": "{shown} terbaru dari {total} ditampilkan; --limit untuk lebih banyak.",
+        "en": "the newest {shown} of {total} shown; --limit for more.",
+    },
     "audit_not_published": {
         "id": "tidak ada surat mati untuk {where}",
         "en": "no dead letter for {where}",

@@ -4,6 +4,8 @@ messages were dead-lettered."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -94,3 +96,39 @@ def outbox_values(conninfo: str, topic: str) -> list[bytes]:
     with psycopg.connect(conninfo) as conn:
         rows = conn.execute("SELECT value FROM outbox WHERE topic = %s", (topic,)).fetchall()
     return [bytes(r[0]) for r in rows]
+
+
+@dataclass(frozen=True)
+class DeadLetterEntry:
+    """A refused message as the audit trail keeps it: where, who signed it, why (the
+    reason names the rule and the field, never the content)."""
+
+    logged_at: datetime
+    topic: str
+    partition: int
+    offset: int
+    signer: str | None
+    event_type: str | None
+    reason: str | None
+
+
+def dead_letter_entries(
+    conninfo: str, *, since: datetime | None = None, limit: int = 50
+) -> tuple[list[DeadLetterEntry], int]:
+    """The newest ``limit`` dead letters logged since ``since`` (all when None), newest
+    first, and how many there are in all (read through ``v_audit_log``: the analyst may)."""
+    params = {"outcomes": list(DEAD_LETTERED), "since": since, "limit": limit}
+    with psycopg.connect(conninfo) as conn:
+        rows = conn.execute(
+            "SELECT logged_at, topic, kafka_partition, kafka_offset, signer, event_type, reason"
+            " FROM v_audit_log WHERE outcome = ANY(%(outcomes)s)"
+            " AND (%(since)s::timestamptz IS NULL OR logged_at >= %(since)s)"
+            " ORDER BY seq DESC LIMIT %(limit)s",
+            params,
+        ).fetchall()
+        [(total,)] = conn.execute(
+            "SELECT count(*) FROM v_audit_log WHERE outcome = ANY(%(outcomes)s)"
+            " AND (%(since)s::timestamptz IS NULL OR logged_at >= %(since)s)",
+            params,
+        ).fetchall()
+    return [DeadLetterEntry(*row) for row in rows], int(total)

@@ -6,6 +6,8 @@ to a count of the published facts, ``sinergi audit verify`` agrees). Heavier var
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
@@ -36,6 +38,16 @@ def test_poison_messages_are_dead_lettered_alone_with_reasons_that_echo_nothing(
     assert faults.PLANTED_NIK not in text and faults.PLANTED_NAME not in text
     assert "\x00" not in text and "x" * 100 not in text
     assert all(len(r) <= 300 for r in reasons)
+    # What an engineer reads of them (`sinergi audit dead-letters`), as the analyst: where
+    # each one is, who signed it, why; nothing of the content.
+    listed = [
+        json.loads(line) for line in hub.cli("audit", "dead-letters", "--json").stdout.splitlines()
+    ]
+    assert sorted(d["reason"] for d in listed) == sorted(reasons)
+    assert {d["signer"] for d in listed} == {"post-eltari", "police-polda-ntt"}
+    assert all(d["topic"] and d["offset"] >= 0 for d in listed)
+    table = hub.cli("audit", "dead-letters", "--limit", "2", env={"SINERGI_LANG": "en"}).stdout
+    assert "the newest 2 of 5 shown" in table and faults.PLANTED_NIK not in table
 
 
 def test_a_registry_down_while_the_worker_restarts_with_a_backlog_dead_letters_nothing(hub: Hub):
