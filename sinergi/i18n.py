@@ -10,7 +10,10 @@ their messages in English, their source of truth, so that tests, logs and the au
 the same everywhere. The command line translates them when it shows them:
 :func:`problem` for a field's problem (``row 7, field nik: ...``), :func:`sentence` for an
 error sentence, both through patterns (an English regular expression and its Bahasa
-template); a message without a pattern is shown in English inside the Bahasa frame.
+template); a message without a pattern is shown in English inside the Bahasa frame. The
+browser application shows a desk's refusals through the same patterns
+(:func:`problem_message`, :func:`problem` with the page's language), so an officer reads
+the same words at the command line and on a page.
 Typer's own words (``Commands``, ``Missing option``) are in :data:`CLICK` and
 :data:`USAGE_ERRORS`.
 
@@ -2026,16 +2029,25 @@ def sentence(text: str) -> str:
     return "\n".join(_translate(line, SENTENCES) for line in text.split("\n"))
 
 
-def problem(error: FieldError) -> str:
-    """``row 7, field nik: NIK must be 16 digits, got 14`` in the current language."""
-    if _current == "en":
-        return str(error)
-    message = error.message
+def problem_message(message: str, lang: str | None = None) -> str:
+    """A problem's message (``NIK must be 16 digits, got 14``, without its row and field)
+    in ``lang``, else the current language: the one translation the command line and
+    the browser share. A message without a pattern is left in English."""
+    if (lang or _current) == "en":
+        return message
     suffix = ""
     for english, bahasa in PROBLEM_SUFFIXES:
         if message.endswith(english):
             message, suffix = message[: -len(english)], bahasa
-    message = _translate(message, PROBLEMS) + suffix
+    return _translate(message, PROBLEMS) + suffix
+
+
+def problem(error: FieldError, lang: str | None = None) -> str:
+    """``row 7, field nik: NIK must be 16 digits, got 14`` in ``lang``, else the current
+    language."""
+    if (lang or _current) == "en":
+        return str(error)
+    message = problem_message(error.message, "id")
     field = re.sub(r"^column (\d+)$", r"kolom ke-\1", error.field)
     if not field:
         return f"baris {error.row} {message}" if error.row is not None else message

