@@ -387,7 +387,6 @@ _investigation_ref = _reference(
     "must be a report number of upper-case letters, digits, single spaces and / . -",
 )
 _office = _pattern(OFFICE, OFFICE_MAX, "must be an office code of lower-case letters, digits, -")
-_sealed = _pattern(SEALED, SEALED_MAX, "must be a sealed value (base64)")
 # A recruiter's contact: sealed for police (base64), and on the wire sealed again to the
 # hub's intake key ('<key id>.<base64>', schemas/person_seal.py), which the hub insists on.
 _WRAPPED_CONTACT = re.compile(r"[0-9a-f]{8}\.[A-Za-z0-9+/]{80,800}={0,2}")

@@ -18,7 +18,9 @@ Typer's own words (``Commands``, ``Missing option``) are in :data:`CLICK` and
 :data:`USAGE_ERRORS`.
 
 A unit test checks that every key has both languages, that every pattern's template
-uses only the pattern's groups, and that every column of every form has a help text.
+uses only the pattern's groups, and that every column of every form has a help text;
+another (tests/unit/test_i18n_problems.py) that every refusal a desk can give, found by
+exercising every rule, has its Bahasa sentence.
 """
 
 from __future__ import annotations
@@ -1653,9 +1655,11 @@ PROBLEMS: Sequence[tuple[str, str]] = (
         r"must not hold control or invisible formatting characters",
         "tidak boleh memuat karakter kontrol atau format tak terlihat",
     ),
+    (r"unknown post; (?:expected one of|known:) (.+)", "pos tidak dikenal; pilih salah satu: {0}"),
+    (r"unknown route; expected one of (.+)", "rute tidak dikenal; pilih salah satu: {0}"),
     (
-        r"unknown (post|route|exit point); (?:expected one of|known:) (.+)",
-        "{0} tidak dikenal; pilih salah satu: {1}",
+        r"unknown exit point; expected one of (.+)",
+        "titik keberangkatan tidak dikenal; pilih salah satu: {0}",
     ),
     (r"expected a UUID", "harus UUID"),
     (
@@ -1728,6 +1732,14 @@ PROBLEMS: Sequence[tuple[str, str]] = (
     ),
     (r"NIK birth month (\d+) is not a month", "bulan lahir NIK {0} bukan bulan"),
     (r"NIK birth date (\S+) is not a date", "tanggal lahir NIK {0} bukan tanggal"),
+    (
+        r"NIK birth date (\S+) is not a date in a year ending in (\d+)",
+        "tanggal lahir NIK {0} tidak ada pada tahun berakhiran {1}",
+    ),
+    (
+        r"NIK birth year (\d+) gives no age from (\d+) to (\d+) on (\S+)",
+        "tahun lahir NIK {0} tidak memberi umur {1} sampai {2} tahun pada {3}",
+    ),
     (r"NIK serial (\d+) is never issued", "nomor urut NIK {0} tidak pernah diterbitkan"),
     (r"is not a valid value", "bukan nilai yang sah"),
     (r"cannot be more than attendance", "tidak boleh lebih dari attendance"),
@@ -1747,7 +1759,8 @@ PROBLEMS: Sequence[tuple[str, str]] = (
         r"unknown police unit; expected polda-ntt or polres-<NTT Kemendagri code>",
         "satuan polisi tidak dikenal; harus polda-ntt atau polres-<kode Kemendagri NTT>",
     ),
-    (r"unknown (?:BP3MI office|hotline); known: (.+)", "kantor tidak dikenal; yang dikenal: {0}"),
+    (r"unknown BP3MI office; known: (.+)", "kantor BP3MI tidak dikenal; yang dikenal: {0}"),
+    (r"unknown hotline; known: (.+)", "hotline tidak dikenal; yang dikenal: {0}"),
     (
         r"expected the reporter's phone number or name",
         "harus nomor telepon atau nama pelapor",
@@ -1756,7 +1769,124 @@ PROBLEMS: Sequence[tuple[str, str]] = (
         r"expected a village name of letters, spaces and ' \. - \(at most (\d+)\)",
         "harus nama desa dari huruf, spasi dan ' . - (paling banyak {0})",
     ),
+    # the desks themselves (producers/forms.py, producers/hotline.py)
+    (r"unknown agency; expected one of (.+)", "lembaga tidak dikenal; pilih salah satu: {0}"),
+    (r"the (\w+) records no forms", "{0} tidak mencatat formulir apa pun"),
+    (
+        r"only the hotline holds a reporter key, not the (\w+)",
+        "hanya hotline yang memegang kunci pelapor, bukan {0}",
+    ),
+    (r"the hotline needs its own reporter key", "hotline memerlukan kunci pelapornya sendiri"),
+    (r"must be (\d+) bytes", "harus {0} bita"),
+    (
+        r"must be the hotline's own key, not the key the members share",
+        "harus kunci milik hotline sendiri, bukan kunci bersama para anggota",
+    ),
+    # the contract (schemas/contract.py): what the hub refuses, the desk refuses first
+    (r"must be text", "harus teks"),
+    (r"must not be empty", "tidak boleh kosong"),
+    (r"must be a (\w+) symbol", "harus simbol {0}"),
+    (r"must be a whole number from (\S+) to (\S+)", "harus bilangan bulat dari {0} sampai {1}"),
+    (r"must be true or false", "harus true atau false"),
+    (r"must be a time with its zone", "harus waktu beserta zona waktunya"),
+    (r"must be a date", "harus tanggal"),
+    (r"must be a list", "harus daftar"),
+    (r"must hold at most (\d+) documents", "paling banyak {0} dokumen"),
+    (r"must hold at most (\d+) case ids", "paling banyak {0} id kasus"),
+    (r"must hold at most (\d+) event ids", "paling banyak {0} id peristiwa"),
+    (r"must hold at most (\d+) recruiters", "paling banyak {0} perekrut"),
+    (r"must hold at most (\d+) contacts", "paling banyak {0} kontak"),
+    (r"must not repeat a value", "tidak boleh ada nilai yang berulang"),
+    (
+        r"must be a Kemendagri regency code, not a BPS one",
+        "harus kode kabupaten/kota Kemendagri, bukan kode BPS",
+    ),
+    (r"must be an NTT regency's Kemendagri code", "harus kode Kemendagri kabupaten/kota di NTT"),
+    (r"must be an ISO 3166-1 alpha-2 country code", "harus kode negara ISO 3166-1 alpha-2"),
+    (r"must be a post of the reference list", "harus pos dari daftar rujukan"),
+    (
+        r"must be an exit point of the reference list",
+        "harus titik keberangkatan dari daftar rujukan",
+    ),
+    (r"must be a route of the reference list", "harus rute dari daftar rujukan"),
+    (r"must be an agency", "harus kode lembaga"),
+    (
+        r"must be a code of letters, digits and \. _ / -",
+        "harus kode dari huruf, angka dan . _ / -",
+    ),
+    (
+        r"must be a member id of lower-case letters, digits and -",
+        "harus id anggota dari huruf kecil, angka dan -",
+    ),
+    (r"must be a UUID in lower-case canonical form", "harus UUID dalam bentuk baku huruf kecil"),
+    (
+        r"must be a pseudonym \(32 lower-case hex characters\)",
+        "harus pseudonim (32 karakter heksadesimal huruf kecil)",
+    ),
+    (
+        r"must be a hub case id \(nik: or weak: and 32 hex characters\)",
+        "harus id kasus hub (nik: atau weak: dan 32 karakter heksadesimal)",
+    ),
+    (
+        r"must be a report number of upper-case letters, digits, single spaces and / \. -",
+        "harus nomor laporan dari huruf besar, angka, spasi tunggal dan / . -",
+    ),
+    (
+        r"must be an office code of lower-case letters, digits, -",
+        "harus kode kantor dari huruf kecil, angka, -",
+    ),
+    (
+        r"must be a sealed contact \(base64, or '<key id>\.<base64>'\)",
+        "harus kontak tersegel (base64, atau '<key id>.<base64>')",
+    ),
+    (
+        r"must be a contact reference \(vault:<event id>\)",
+        "harus rujukan kontak (vault:<event id>)",
+    ),
+    (
+        r"must be a SHA-256 digest \(64 lower-case hex characters\)",
+        "harus digest SHA-256 (64 karakter heksadesimal huruf kecil)",
+    ),
+    (r"must be an upper-case state name", "harus nama status dalam huruf besar"),
+    (r"must be a topic name", "harus nama topik"),
+    (r"must be strong or weak", "harus strong atau weak"),
+    (r"must be a place name: letters, spaces, ' \. -", "harus nama tempat: huruf, spasi, ' . -"),
+    (r"must be '<key id>\.<base64>'", "harus berbentuk '<key id>.<base64>'"),
+    (r"must be the type of an agency's record", "harus jenis catatan sebuah lembaga"),
+    (r"must be an erasure reason code", "harus kode alasan penghapusan"),
+    (r"must be bytes", "harus berupa bita"),
+    (r"must be at most (\d+) bytes", "paling banyak {0} bita"),
+    (
+        r"must be a record in the wire format \(magic byte 0, schema id, Avro\)",
+        "harus catatan dalam format pesan (magic byte 0, id skema, Avro)",
+    ),
+    (r"must be a record", "harus berupa catatan"),
+    (r"must be an event type of the contract", "harus jenis peristiwa dalam kontrak"),
+    (r"must not be after (envelope\.recorded_at|last_seen)", "tidak boleh setelah {0}"),
+    (
+        r"must be the agency that publishes this event type",
+        "harus lembaga yang menerbitkan jenis peristiwa ini",
+    ),
+    (
+        r"must name a person: sealed \(or nik_pseudonym or weak_pseudonym\)",
+        "harus menyebut seseorang: sealed (atau nik_pseudonym atau weak_pseudonym)",
+    ),
+    (r"must not be after the day the event occurred", "tidak boleh setelah hari kejadian"),
+    (
+        r"must be the place of envelope\.unit \((\S+)\.\.\.\)",
+        "harus tempat satuan envelope.unit ({0}...)",
+    ),
+    (
+        r"must be within a year before and two years after the tip",
+        "harus antara setahun sebelum dan dua tahun setelah laporan",
+    ),
+    (r"must not be more than attendance", "tidak boleh lebih dari attendance"),
+    (r"must agree with case_id's prefix", "harus sesuai dengan awalan case_id"),
 )
+
+# Put before a problem's message (a rule broken by one value of a list): translated apart
+# from it.
+PROBLEM_PREFIXES: Sequence[tuple[str, str]] = (("each value ", "setiap nilai "),)
 
 # Added to a problem's message: translated apart from it.
 PROBLEM_SUFFIXES: Sequence[tuple[str, str]] = (
@@ -2035,6 +2165,9 @@ def problem_message(message: str, lang: str | None = None) -> str:
     the browser share. A message without a pattern is left in English."""
     if (lang or _current) == "en":
         return message
+    for english, bahasa in PROBLEM_PREFIXES:
+        if message.startswith(english):
+            return bahasa + problem_message(message[len(english) :], "id")
     suffix = ""
     for english, bahasa in PROBLEM_SUFFIXES:
         if message.endswith(english):
