@@ -1625,6 +1625,14 @@ def column_help(form: str, column: str) -> str:
 # whose {0}, {1}, ... are the pattern's groups.
 PROBLEMS: Sequence[tuple[str, str]] = (
     (r"is required", "wajib diisi"),
+    (
+        r"([0-9a-f-]{36}): another record with this id and other content was recorded at"
+        r" this desk, or is in the same file: a record is corrected, never edited \(put its"
+        r" id in a corrects column\)",
+        "{0}: catatan lain dengan id ini dan isi berbeda sudah dicatat di meja ini, atau ada di"
+        " berkas yang sama: catatan dikoreksi, tidak pernah diubah (taruh id-nya di kolom"
+        " corrects)",
+    ),
     (r"expected a date and time like (\S+) \(WITA\)", "harus tanggal dan jam seperti {0} (WITA)"),
     (r"must not be before (\S+)", "tidak boleh sebelum {0}"),
     (r"is out of range", "di luar rentang"),

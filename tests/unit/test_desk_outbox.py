@@ -27,6 +27,7 @@ from schemas.model import InterceptionOutcome as Outcome
 from schemas.registry import RegistryError
 from schemas.serde import EventSerializer
 from schemas.topics import subject_for
+from sinergi import i18n
 from tests.factories import interception
 from tests.unit.fake_kafka import FakeBroker
 from tests.unit.fakes import MemoryRegistry
@@ -233,6 +234,7 @@ def test_a_record_under_an_id_kept_before_with_other_content_is_refused_not_drop
     [problem] = refused.value.errors
     assert problem.field == "event_id" and problem.message.startswith(first.event_id)
     assert "corrected, never edited" in problem.message
+    assert "dikoreksi, tidak pernah diubah" in i18n.problem(problem, "id")
     assert desk.outbox.count_pending() == 1  # nothing of that batch kept
     twice = dataclasses.replace(other, outcome=Outcome.HANDED_TO_POLICE)
     with pytest.raises(InvalidInputError) as in_one_file:
