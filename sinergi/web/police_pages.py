@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -20,6 +21,7 @@ from sinergi.views import LedgerReadError
 from sinergi.web.access import Capability
 from sinergi.web.guard import Context, page
 from sinergi.web.ledger import Alert, AlertFilter
+from sinergi.web.notifier import RESCAN
 from sinergi.web.officers import AuditEntry
 
 STATUSES = ("open", "acknowledged", "withdrawn")
@@ -92,14 +94,24 @@ def _event(kind: str, alert: Alert, html: str) -> str:
 
 @page(Capability.ALERTS)
 async def stream(ctx: Context) -> Response:
-    """Server-sent events: ``alert`` for an alert raised after the page was drawn (or
-    after ``since``), ``status`` when one the page shows changes (acknowledged,
-    withdrawn). Each carries the row as the page draws it."""
+    """Server-sent events: ``alert`` for an alert the page may not show (new since the
+    page was drawn), ``status`` when one the page shows changes (acknowledged, withdrawn,
+    holding again). Each carries the row as the page draws it; the page replaces a row
+    it shows, so an alert sent twice is shown once.
+
+    An alert's ``raised_at`` is when its transaction began, so one may commit after
+    others stamped later: after its first look the stream sends every alert it has not
+    seen, whenever stamped; the first look sends those stamped from a little (the
+    notifier's ``RESCAN``) before ``since``, the newest alert the page shows."""
     flt = alert_filter(ctx)
+    # A changed alert leaves a result filtered by status (an open one acknowledged): read
+    # them all, to see it change, and send as new only those the filter wants.
+    watched = replace(flt, status=None)
     try:
         since = float(ctx.request.query_params.get("since", "0"))
     except ValueError:
         since = 0.0
+    earliest = since - RESCAN.total_seconds()
     template = ctx.request.app.state.templates.env.get_template("_alert_row.html")
 
     def row(alert: Alert) -> str:
@@ -124,13 +136,15 @@ async def stream(ctx: Context) -> Response:
         yield "retry: 2000\n\n"
         while not await ctx.request.is_disconnected() and await still_allowed():
             try:
-                alerts = await to_thread.run_sync(ctx.services.ledger.alerts, flt)
+                alerts = await to_thread.run_sync(ctx.services.ledger.alerts, watched)
             except LedgerReadError:
-                alerts = []
+                alerts = None  # no look: the next one is still the first if this was
             sent = False
-            for alert in reversed(alerts):  # oldest first, so the newest ends on top
+            for alert in reversed(alerts or []):  # oldest first, so the newest ends on top
                 before = known.get(alert.alert_id)
-                if before is None and alert.raised_at.timestamp() > since:
+                known[alert.alert_id] = alert.status
+                new = before is None and (not first or alert.raised_at.timestamp() > earliest)
+                if new and flt.status in (None, alert.status):
                     yield _event("alert", alert, row(alert))
                     sent = True
                 elif (before is not None and before != alert.status) or (
@@ -141,8 +155,7 @@ async def stream(ctx: Context) -> Response:
                 ):
                     yield _event("status", alert, row(alert))
                     sent = True
-                known[alert.alert_id] = alert.status
-            first = False
+            first = first and alerts is None
             quiet = 0.0 if sent else quiet + STREAM_POLL_S
             if quiet >= KEEPALIVE_S:
                 yield ": keep-alive\n\n"

@@ -133,7 +133,10 @@ class FakeLedger:
         self.erased_at: datetime | None = None  # the case's person erased (v_cases.erased_at)
 
     def alerts(self, flt: Any) -> list[Alert]:
-        return [a for a in self.alerts_list if a.visible_to(flt.visible)]
+        status = getattr(flt, "status", None)
+        found = [a for a in self.alerts_list
+                 if a.visible_to(flt.visible) and status in (None, a.status)]  # fmt: skip
+        return found[: getattr(flt, "limit", None)]
 
     def alert(self, alert_id: str, visible: Any) -> Alert | None:
         return next((a for a in self.alerts(type("F", (), {"visible": visible})())

@@ -35,7 +35,7 @@
         if (empty) empty.remove();
         list.insertBefore(row, list.firstElementChild);
       }
-      if (fresh) row.classList.add("fresh");
+      if (fresh && !old) row.classList.add("fresh");  // sent again: not new
     };
     source.addEventListener("open", function () { if (live) live.hidden = false; });
     source.addEventListener("error", function () { if (live) live.hidden = true; });
