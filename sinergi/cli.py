@@ -532,20 +532,26 @@ def alerts_list(
         rows = views.alerts(
             settings(),
             only_open=open_only,
-            limit=limit,
+            limit=limit + 1,  # one more: whether there are more than shown
             rule=views.parse_rule(rule) if rule else None,
             severity=views.parse_severity(severity_name) if severity_name else None,
         )
     except READ_ERRORS as exc:
         refuse(exc)
+    more = len(rows) > limit
+    rows = rows[:limit]
     if json_lines:
         for row in rows:
             print_json(views.alert_record(row))
+        if more:  # stdout stays JSON lines
+            err.print(Text(t("alerts_more", shown=limit)))
         return
     if not rows:
         out.print(t("no_open_alerts") if open_only else t("no_alerts"))
         return
     out.print(views.render_alerts(rows, width=out.width))
+    if more:
+        out.print(Text(t("alerts_more", shown=limit), style="yellow"))
 
 
 # --- members and audit -------------------------------------------------------------------

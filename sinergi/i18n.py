@@ -469,7 +469,15 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "id": "Hanya tingkat ini: {severities}",
         "en": "Only this severity: {severities}",
     },
-    "opt.limit": {"id": "Berapa banyak, terbaru dulu", "en": "How many, newest first"},
+    "opt.limit": {
+        "id": "Berapa banyak, yang terakhir dimunculkan dulu",
+        "en": "How many, the last raised first",
+    },
+    "alerts_more": {
+        "id": "{shown} peringatan yang terakhir dimunculkan ditampilkan; masih ada lagi:"
+        " --limit N menampilkan N",
+        "en": "showing the {shown} alerts raised last; there are more: --limit N shows N",
+    },
     "no_open_alerts": {"id": "tidak ada peringatan terbuka", "en": "no open alerts"},
     "no_alerts": {"id": "tidak ada peringatan", "en": "no alerts"},
     # ledger

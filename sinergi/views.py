@@ -277,8 +277,9 @@ def alerts(
     rule: AlertRule | None = None,
     severity: Severity | None = None,
 ) -> list[dict[str, Any]]:
-    """Alerts, newest first, with their status and first acknowledgement; ``only_open``:
-    those that hold and are not acknowledged."""
+    """Alerts, newest first (the last raised first, as the browser's inbox: one raised
+    late about an old fact is new to police), with their status and first
+    acknowledgement; ``only_open``: those that hold and are not acknowledged."""
     with analyst(settings) as conn:
         return conn.execute(
             "SELECT a.alert_id::text AS alert_id, a.rule, a.severity, s.status, a.summary,"
@@ -288,7 +289,7 @@ def alerts(
             " WHERE (s.status = %(open)s OR NOT %(only_open)s)"
             " AND (a.rule = %(rule)s OR %(rule)s::text IS NULL)"
             " AND (a.severity = %(severity)s OR %(severity)s::text IS NULL)"
-            " ORDER BY a.triggered_at DESC, a.alert_id LIMIT %(limit)s",
+            " ORDER BY a.raised_at DESC, a.triggered_at DESC, a.alert_id LIMIT %(limit)s",
             {
                 "open": OPEN,
                 "only_open": only_open,

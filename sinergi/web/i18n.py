@@ -49,6 +49,12 @@ WORDS: dict[str, tuple[str, str]] = {
         "Live: new alerts appear without reloading",
     ),
     "alerts.none": ("Tidak ada peringatan.", "No alerts."),
+    "alerts.more": (
+        "Hanya {shown} peringatan yang terakhir dimunculkan ditampilkan; ada lebih banyak."
+        " Saring (aturan, tingkat, wilayah, status) untuk melihat yang lain.",
+        "Only the {shown} alerts raised last are shown; there are more. Filter (rule,"
+        " severity, regency, status) to see others.",
+    ),
     "alerts.sees": ("Wilayah", "Area"),
     "alerts.all": ("seluruh NTT", "all of NTT"),
     "filter": ("Saring", "Filter"),

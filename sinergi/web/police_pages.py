@@ -72,14 +72,19 @@ async def inbox(ctx: Context) -> Response:
     """The alerts this unit sees, newest first, with filters; live with JavaScript."""
     flt = alert_filter(ctx)
     try:
-        alerts = await to_thread.run_sync(ctx.services.ledger.alerts, flt)
+        # One more than shown: whether the page must say it shows only the first ones.
+        alerts = await to_thread.run_sync(
+            ctx.services.ledger.alerts, replace(flt, limit=flt.limit + 1)
+        )
     except LedgerReadError:
         return ctx.render("error.html", status=503, message=ctx.t("error.ledger"))
+    more = len(alerts) > flt.limit
+    alerts = alerts[: flt.limit]
     newest = max((a.raised_at.timestamp() for a in alerts), default=0.0)
     query = {k: v for k, v in ctx.request.query_params.items() if k in _FILTERS}
     stream = "/alerts/stream?" + urlencode({**query, "since": f"{newest:.6f}"})
     return ctx.render(
-        "alerts.html", alerts=alerts, flt=flt, stream=stream, query=query,
+        "alerts.html", alerts=alerts, flt=flt, stream=stream, query=query, more=more,
         sent=ctx.request.query_params.get("sent"), **_options(ctx),
     )  # fmt: skip
 

@@ -235,3 +235,28 @@ def test_an_ambiguous_or_unknown_prefix_is_refused_and_nothing_is_acknowledged(h
     assert "weak:abcdef01" + "1" * 24 in ambiguous.stderr
     one = hub.cli("ledger", "case", "weak:abcdef01")
     assert "Case weak:abcdef01" + "1" * 24 in one.stdout
+
+
+def test_alerts_list_shows_the_alerts_raised_last_first_and_says_when_there_are_more(hub):
+    """A death recorded days late raises its alert now, about an older fact: the list
+    (as the browser's inbox) shows it first, and says when it shows only some."""
+    for n, triggered_days_ago, raised_minutes_ago in ((1, 2, 30), (2, 1, 20), (3, 9, 1)):
+        hub.query(
+            "INSERT INTO alerts (alert_id, source, rule, severity, case_ids, cause_event_ids,"
+            " summary, triggered_at, raised_at) VALUES (%s::uuid, 'test:late', %s, 'HIGH',"
+            " '{}', '{}', 'late', now() - %s * interval '1 day',"
+            " now() - %s * interval '1 minute') RETURNING alert_id",
+            f"0000000{n}-0000-4000-8000-000000000000",
+            RULE,
+            triggered_days_ago,
+            raised_minutes_ago,
+        )
+    late = "00000003-0000-4000-8000-000000000000"
+    shown = hub.cli("alerts", "list", "--open", "--json", "--limit", "2")
+    assert [json.loads(line)["alert_id"] for line in shown.stdout.splitlines()] == [
+        late,
+        "00000002-0000-4000-8000-000000000000",
+    ]
+    assert "showing the 2 alerts raised last; there are more: --limit N shows N" in shown.stderr
+    every = hub.cli("alerts", "list", "--open", "--limit", "3")
+    assert late in every.stdout and "there are more" not in every.stdout + every.stderr

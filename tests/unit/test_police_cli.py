@@ -351,6 +351,22 @@ def test_alerts_list_filters_by_rule_and_severity_in_any_case(ledger):
     assert [json.loads(line)["alert_id"] for line in listed.lines] == [ALERT_WITHDRAWN]
 
 
+def test_alerts_list_says_when_there_are_more_than_it_shows(ledger):
+    """Three alerts, two shown: the list says there are more and how to see them (on
+    stderr with --json, so that stdout stays JSON lines); the last raised come first."""
+    listed = Ran("alerts", "list", "--limit", "2")
+    assert listed.exit_code == 0, listed.stderr
+    assert ALERT_OPEN in listed.stdout and ALERT_WITHDRAWN not in listed.stdout
+    assert listed.lines[-1] == "showing the 2 alerts raised last; there are more: --limit N shows N"
+    [(query, params)] = [q for q in ledger.queries if "v_alert_status" in q[0]]
+    assert "ORDER BY a.raised_at DESC" in query and params["limit"] == 3
+    as_json = Ran("alerts", "list", "--limit", "2", "--json")
+    assert [json.loads(line)["alert_id"] for line in as_json.lines] == [ALERT_OPEN, ALERT_ACKED]
+    assert "there are more: --limit N shows N" in as_json.stderr
+    every = Ran("alerts", "list", "--limit", "3")
+    assert ALERT_WITHDRAWN in every.stdout and "there are more" not in every.stdout
+
+
 def test_alerts_list_refuses_an_unknown_rule_in_one_line(ledger):
     refused = Ran("alerts", "list", "--rule", "[/calo]")
     assert refused.exit_code == 2

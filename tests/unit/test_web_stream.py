@@ -1,4 +1,4 @@
-"""The police inbox's live stream (server-sent events) against a fake ledger."""
+"""The police inbox and its live stream (server-sent events) against a fake ledger."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from sinergi.web import police_pages
+from sinergi.web.sessions import LANG_COOKIE
 from tests.unit.web_fakes import ALERT_BELU, ALERT_TTS, NOW, alert, client, log_in, services
 
 
@@ -131,3 +132,20 @@ def test_an_alert_committed_after_one_stamped_later_is_sent_whenever_it_commits(
     old = replace(late, raised_at=NOW - timedelta(hours=1))
     svc.ledger.alerts_list = [sentinel, old]
     assert ALERT_TTS not in {alert_id for _, alert_id, _ in watch(c, url, lambda: None)}
+
+
+def test_the_inbox_says_when_it_shows_only_the_alerts_raised_last() -> None:
+    svc = services()
+    svc.ledger.alerts_list = [
+        replace(alert(f"0b7c2f4e-3333-4c2a-9d1f-{n:012d}", "5302"),
+                raised_at=NOW - timedelta(minutes=n))
+        for n in range(101)
+    ]  # fmt: skip
+    c = client(svc)
+    log_in(c, "polres-tts")
+    c.cookies.set(LANG_COOKIE, "en")
+    shown = c.get("/alerts").text
+    assert shown.count('<tr id="alert-') == 100
+    assert "Only the 100 alerts raised last are shown; there are more." in shown
+    del svc.ledger.alerts_list[100]
+    assert "there are more" not in c.get("/alerts").text
