@@ -139,9 +139,13 @@ SELECT * FROM found
 WHERE (%(visible)s::text[] IS NULL OR regencies && %(visible)s::text[])
   AND (%(regency)s::text IS NULL OR %(regency)s::text = ANY(regencies))
   AND (%(status)s::text IS NULL OR status = %(status)s::text)
-ORDER BY raised_at DESC, triggered_at DESC, alert_id
+ORDER BY {order}
 LIMIT %(limit)s
 """
+NEWEST_FIRST = "raised_at DESC, triggered_at DESC, alert_id"
+# The notifier's order: oldest first, the id breaking ties (a transaction's alerts share
+# their raised_at), so that a read continues exactly after the last alert of the one before.
+OLDEST_FIRST = "raised_at, alert_id::uuid"
 
 
 def _alert(row: Row) -> Alert:
@@ -179,9 +183,10 @@ class LedgerReader:
         where: str,
         params: dict[str, Any],
         flt: AlertFilter,
+        order: str = NEWEST_FIRST,
     ) -> list[Alert]:
         posts = routing.post_regencies()
-        query = _ALERTS.format(where=where)
+        query = _ALERTS.format(where=where, order=order)
         rows = conn.execute(
             query.encode(),
             {
@@ -215,12 +220,22 @@ class LedgerReader:
             )
         return found[0] if found else None
 
-    def raised_since(self, since: datetime, limit: int = 5000) -> list[Alert]:
-        """Alerts the hub raised at or after ``since`` (the notifier's source)."""
+    def raised_since(
+        self, since: datetime, after: str | None = None, limit: int = 5000
+    ) -> list[Alert]:
+        """The notifier's source: at most ``limit`` alerts the hub raised at or after
+        ``since``, oldest first; with ``after`` (an alert id), only those that come after
+        (``since``, ``after``) in that order, to continue a read that ``limit`` cut."""
+        where = (
+            "a.raised_at >= %(since)s"
+            if after is None
+            else "(a.raised_at, a.alert_id) > (%(since)s, %(after)s::uuid)"
+        )
         with _connect(self.conninfo) as conn:
             return self._alerts(
-                conn, "a.raised_at >= %(since)s", {"since": since}, AlertFilter(limit=limit)
-            )
+                conn, where, {"since": since, "after": after}, AlertFilter(limit=limit),
+                OLDEST_FIRST,
+            )  # fmt: skip
 
     def _about(
         self, conn: psycopg.Connection[Row], where: str, value: str, visible: frozenset[str] | None

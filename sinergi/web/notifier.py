@@ -8,10 +8,12 @@ Design (README, "Notifications"):
   publishes it, so the table is never behind the topic.
 - **At least once, the alert id as idempotency key.** Each cycle reads the alerts raised
   since a little before the last one seen (alerts of a batch still committing may carry
-  an earlier ``raised_at``) and inserts one *pending* delivery per (alert, channel) that
-  should hear of it, ``ON CONFLICT DO NOTHING``: reading twice queues once. A delivery
-  is marked *delivered* only after the receiver accepted it (HTTP 2xx, SMTP accepted);
-  a crash in between sends it again, with the same ``Idempotency-Key`` (the alert id).
+  an earlier ``raised_at``), oldest first and at most :data:`PAGE` of them (a cycle that
+  reads a whole page leaves the next to continue after its last alert), and inserts one
+  *pending* delivery per (alert, channel) that should hear of it, ``ON CONFLICT DO
+  NOTHING``: reading twice queues once. A delivery is marked *delivered* only after the
+  receiver accepted it (HTTP 2xx, SMTP accepted); a crash in between sends it again,
+  with the same ``Idempotency-Key`` (the alert id).
   Failures are retried with capped exponential backoff; every attempt is logged
   (``notification_attempts``: outcome and HTTP status or error class, never a body).
 - **One notifier at a time**, whichever process runs it (the web app, or ``sinergi
@@ -57,6 +59,7 @@ SEVERITY_RANK = {s.value: i for i, s in enumerate(Severity)}
 SIGNATURE_HEADER = "X-Sinergi-Signature"
 TIMESTAMP_HEADER = "X-Sinergi-Timestamp"
 RESCAN = timedelta(minutes=10)  # how far before the last alert seen each cycle reads again
+PAGE = 5000  # alerts read in one cycle at most
 _LOCK = 0x53494E4F  # "SINO": one notifier at a time
 
 
@@ -318,7 +321,9 @@ def email_sender(host: str, port: int, sender: str, timeout: float = 10.0) -> Se
 # --- the notifier ------------------------------------------------------------------------------
 
 
-AlertsSince = Callable[[datetime], list[Alert]]
+# (since, after, limit): at most ``limit`` alerts raised at or after ``since``, oldest
+# first (raised_at, then alert id); with ``after``, only those after (since, after).
+AlertsSince = Callable[[datetime, str | None, int], list[Alert]]
 AlertById = Callable[[str], Alert | None]
 
 
@@ -336,6 +341,7 @@ class Notifier:
         retry_base_s: float = 2.0,
         retry_max_s: float = 300.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        page: int = PAGE,
     ) -> None:
         self.store = store
         self.alerts_since = alerts_since
@@ -345,7 +351,10 @@ class Notifier:
         self.retry_base_s = retry_base_s
         self.retry_max_s = retry_max_s
         self.clock = clock
+        self.page = page
         self.seen: datetime | None = None
+        # Where the next read continues when the last one read a whole page.
+        self.cursor: tuple[datetime, str] | None = None
 
     def backoff(self, attempt: int) -> timedelta:
         """Before attempt ``attempt + 1``: base, 2 x base, 4 x base, ... at most the cap."""
@@ -358,12 +367,18 @@ class Notifier:
         start = min(c.since for c in channels)
         if self.seen is None:
             self.seen = self.store.last_raised() or start
-        since = max(start, self.seen - RESCAN)
-        alerts = self.alerts_since(since)
+        if self.cursor is not None:  # the last read stopped at a whole page: continue
+            alerts = self.alerts_since(*self.cursor, self.page)
+        else:
+            alerts = self.alerts_since(max(start, self.seen - RESCAN), None, self.page)
         pairs = [(a, c) for a in alerts for c in channels if c.wants(a)]
+        queued = self.store.enqueue(pairs)
+        # Oldest first: the last alert read is as far as this cycle got.
         if alerts:
-            self.seen = max(self.seen, *(a.raised_at for a in alerts))
-        return self.store.enqueue(pairs)
+            self.seen = max(self.seen, alerts[-1].raised_at)
+        full = len(alerts) >= self.page
+        self.cursor = (alerts[-1].raised_at, alerts[-1].alert_id) if full else None
+        return queued
 
     def deliver(self) -> int:
         delivered = 0

@@ -10,6 +10,7 @@ import hmac
 import json
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,10 +18,12 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from schemas.model import WITA, Agency
+from processors.alerts import Alert
+from schemas.model import WITA, Agency, AlertRule, Severity
 from sinergi import bootstrap
 from sinergi.web.desk import Recorder
 from sinergi.web.notifier import Channel, webhook_secret
+from sinks.postgres import PostgresLedgerStore
 from tests.integration.hub import Hub, free_port
 
 MINOR_NIK = "5302014101120001"
@@ -143,3 +146,49 @@ def test_a_new_alert_is_pushed_signed_retried_and_mailed_to_the_units_that_see_i
     time.sleep(0.5)
     notifier.cycle()
     assert len(receiver.requests) == 2 and len(box.messages) == 1
+
+
+def raised(store: PostgresLedgerStore, numbers: range) -> list[str]:
+    """Alerts raised in one transaction of the ledger (one raised_at), each its own case's."""
+    alerts = [
+        Alert(alert_id=str(uuid.UUID(int=n)), rule=AlertRule.MINOR_INTERCEPTED,
+              severity=Severity.HIGH, case_ids=(f"nik:{n:032x}",),
+              cause_event_ids=(str(uuid.UUID(int=10**9 + n)),), summary="Anak dicegah",
+              triggered_at=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=n))
+        for n in numbers
+    ]  # fmt: skip
+    with store.unit_of_work() as work:
+        work.claim_alerts([(f"case:{a.case_ids[0]}", a) for a in alerts])
+    return [a.alert_id for a in alerts]
+
+
+def polda_notifier(hub: Hub) -> tuple[Any, Any, list[str]]:
+    """The notifier of the hub's settings, with a channel for Polda that records what it
+    is sent; its store."""
+    bootstrap.ensure_web_role(hub.settings)
+    store = bootstrap.notification_store(hub.settings)
+    store.add_channel(Channel("polda-piket", "police-polda-ntt", "webhook", "http://unused",
+                              "HIGH", datetime.now(UTC)))  # fmt: skip
+    notifier = bootstrap.notifier(hub.settings)
+    sent: list[str] = []
+
+    def record(channel: Channel, alert: Any, link: str) -> str:
+        sent.append(alert.alert_id)
+        return "HTTP 200"
+
+    notifier.senders = {"webhook": record}
+    return notifier, store, sent
+
+
+def test_a_backlog_longer_than_a_read_is_queued_whole(hub: Hub) -> None:
+    """More alerts wait than one cycle reads (a page: 5,000, here 2), five of them raised
+    in one transaction (one raised_at): each cycle continues after the last one read,
+    oldest first, and every alert is queued."""
+    ledger = PostgresLedgerStore(bootstrap.conninfo(hub.settings, "sinergi_processor"))
+    notifier, store, _ = polda_notifier(hub)
+    ids = raised(ledger, range(5, 0, -1)) + raised(ledger, range(6, 8))
+    ledger.close()
+    notifier.page = 2
+    for _ in range(4):
+        notifier.queue()
+    assert sorted(r["alert_id"] for r in store.deliveries()) == sorted(ids)

@@ -6,9 +6,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
 
-from sinergi.web.notifier import Channel, Notifier, email_message, payload, sign, verify
+from sinergi.web.ledger import Alert
+from sinergi.web.notifier import (
+    Channel,
+    Due,
+    Notifier,
+    email_message,
+    payload,
+    sign,
+    verify,
+)
 from sinergi.web.routing import units_for
 from tests.unit.web_fakes import NOW, alert
 
@@ -53,3 +65,77 @@ def test_a_notification_carries_rule_severity_regency_and_a_link_only() -> None:
     assert body["regencies"] == [{"code": "5302", "name": "Timor Tengah Selatan"}]
     text = json.dumps(body) + email_message(minor, body["link"], "a@b", "c@d").as_string()
     assert "nik:" not in text and minor.summary not in text
+
+
+# --- the notifier's cycle over an in-memory ledger and store -------------------------------------
+
+
+class Ledger:
+    """The alerts table as the notifier reads it (LedgerReader.raised_since, .alert)."""
+
+    def __init__(self, alerts: list[Alert]) -> None:
+        self.alerts = {a.alert_id: a for a in alerts}
+
+    def raised_since(self, since: datetime, after: str | None, limit: int) -> list[Alert]:
+        ordered = sorted(self.alerts.values(), key=lambda a: (a.raised_at, a.alert_id))
+        start = (since, after or "")
+        return [a for a in ordered if (a.raised_at, a.alert_id) >= start
+                and (after is None or (a.raised_at, a.alert_id) != start)][:limit]  # fmt: skip
+
+    def alert(self, alert_id: str) -> Alert | None:
+        return self.alerts.get(alert_id)
+
+
+class Store:
+    """notification_deliveries and channels in memory (NotificationStore's methods)."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.rows: dict[str, dict[str, Any]] = {}  # alert id -> its delivery
+
+    def channels(self) -> list[Channel]:
+        return [self.channel]
+
+    def last_raised(self) -> datetime | None:
+        return max((r["raised_at"] for r in self.rows.values()), default=None)
+
+    def enqueue(self, pairs: Sequence[tuple[Alert, Channel]]) -> int:
+        new = [a for a, _ in pairs if a.alert_id not in self.rows]
+        for a in new:
+            self.rows[a.alert_id] = {"status": "pending", "attempts": 0, "due": NOW,
+                                     "raised_at": a.raised_at}  # fmt: skip
+        return len(new)
+
+    def due(self, now: datetime, limit: int = 50) -> list[Due]:
+        return [Due(k, self.channel, r["attempts"]) for k, r in sorted(self.rows.items())
+                if r["status"] == "pending" and r["due"] <= now][:limit]  # fmt: skip
+
+    def finished(self, due: Due, outcome: str, detail: str, next_at: datetime | None) -> None:
+        row = self.rows[due.alert_id]
+        row["status"] = {"delivered": "delivered", "withdrawn": "withdrawn"}.get(outcome, "pending")
+
+
+def notifier_over(alerts: list[Alert], **options: Any) -> tuple[Notifier, Store, Ledger, list[str]]:
+    ledger = Ledger(alerts)
+    store = Store(channel("police-polda-ntt"))
+    sent: list[str] = []
+
+    def send(channel: Channel, a: Alert, link: str) -> str:
+        sent.append(a.alert_id)
+        return "HTTP 200"
+
+    notifier = Notifier(store, ledger.raised_since, ledger.alert, {"webhook": send},  # type: ignore[arg-type]
+                        str, clock=lambda: NOW, **options)  # fmt: skip
+    return notifier, store, ledger, sent
+
+
+def test_a_backlog_longer_than_one_read_is_queued_whole_oldest_first() -> None:
+    """After an outage more alerts wait than one cycle reads (5,000; 3 here), raised within
+    minutes, some in one transaction (one raised_at): each cycle continues after the last
+    alert the one before read, and every alert is queued."""
+    backlog = [replace(alert(f"a{n:02d}", "5302"), raised_at=NOW + timedelta(seconds=n // 4))
+               for n in range(10)]  # fmt: skip
+    notifier, store, _, _ = notifier_over(backlog, page=3)
+    for _ in range(5):
+        notifier.queue()
+    assert sorted(store.rows) == [a.alert_id for a in backlog]
