@@ -237,6 +237,18 @@ class LedgerReader:
                 OLDEST_FIRST,
             )  # fmt: skip
 
+    def holding(self, alert_ids: Sequence[str]) -> set[str]:
+        """Of ``alert_ids``, those the ledger holds and has not withdrawn."""
+        if not alert_ids:
+            return set()
+        with _connect(self.conninfo) as conn:
+            rows = conn.execute(
+                "SELECT alert_id::text AS alert_id FROM v_alert_status"
+                " WHERE alert_id = ANY(%s::uuid[]) AND status <> 'withdrawn'",
+                (list(alert_ids),),
+            ).fetchall()
+        return {r["alert_id"] for r in rows}
+
     def _about(
         self, conn: psycopg.Connection[Row], where: str, value: str, visible: frozenset[str] | None
     ) -> list[Alert]:

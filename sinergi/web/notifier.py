@@ -16,6 +16,9 @@ Design (README, "Notifications"):
   with the same ``Idempotency-Key`` (the alert id).
   Failures are retried with capped exponential backoff; every attempt is logged
   (``notification_attempts``: outcome and HTTP status or error class, never a body).
+- **Withdrawn, then holding again.** A delivery whose alert was withdrawn before it
+  could be sent is marked *withdrawn*; when the alert holds again (the fact that ended it
+  was retracted), the next cycle makes the delivery due again.
 - **One notifier at a time**, whichever process runs it (the web app, or ``sinergi
   notify run``): it holds a PostgreSQL advisory lock while it works.
 - **No personal data**: rule, severity, regency names, the alert's id and a link to it.
@@ -199,6 +202,28 @@ class NotificationStore:
             )
             return max(0, cur.rowcount)
 
+    def withdrawn_alerts(self) -> list[str]:
+        """The alerts of deliveries marked withdrawn (on channels in use)."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT d.alert_id::text AS alert_id FROM notification_deliveries d"
+                " JOIN notification_channels c USING (channel_id)"
+                " WHERE d.status = 'withdrawn' AND c.disabled_at IS NULL ORDER BY 1"
+            ).fetchall()
+        return [r["alert_id"] for r in rows]
+
+    def reopen(self, alert_ids: Sequence[str], now: datetime) -> int:
+        """The withdrawn deliveries of ``alert_ids`` are pending again, due at ``now``."""
+        if not alert_ids:
+            return 0
+        with self._conn() as conn:
+            cur = conn.execute(
+                "UPDATE notification_deliveries SET status = 'pending', next_attempt_at = %s,"
+                " last_error = NULL WHERE status = 'withdrawn' AND alert_id = ANY(%s::uuid[])",
+                (now, list(alert_ids)),
+            )
+            return max(0, cur.rowcount)
+
     def last_raised(self) -> datetime | None:
         with self._conn() as conn:
             row = conn.execute(
@@ -325,6 +350,7 @@ def email_sender(host: str, port: int, sender: str, timeout: float = 10.0) -> Se
 # first (raised_at, then alert id); with ``after``, only those after (since, after).
 AlertsSince = Callable[[datetime, str | None, int], list[Alert]]
 AlertById = Callable[[str], Alert | None]
+Holding = Callable[[Sequence[str]], set[str]]  # of these alert ids, those not withdrawn
 
 
 class Notifier:
@@ -341,6 +367,7 @@ class Notifier:
         retry_base_s: float = 2.0,
         retry_max_s: float = 300.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        holding: Holding | None = None,
         page: int = PAGE,
     ) -> None:
         self.store = store
@@ -351,10 +378,15 @@ class Notifier:
         self.retry_base_s = retry_base_s
         self.retry_max_s = retry_max_s
         self.clock = clock
+        self.holding = holding or self._holding_one_by_one
         self.page = page
         self.seen: datetime | None = None
         # Where the next read continues when the last one read a whole page.
         self.cursor: tuple[datetime, str] | None = None
+
+    def _holding_one_by_one(self, alert_ids: Sequence[str]) -> set[str]:
+        found = (self.alert_by_id(alert_id) for alert_id in alert_ids)
+        return {a.alert_id for a in found if a is not None and a.status != "withdrawn"}
 
     def backoff(self, attempt: int) -> timedelta:
         """Before attempt ``attempt + 1``: base, 2 x base, 4 x base, ... at most the cap."""
@@ -380,6 +412,14 @@ class Notifier:
         self.cursor = (alerts[-1].raised_at, alerts[-1].alert_id) if full else None
         return queued
 
+    def recheck(self) -> int:
+        """Deliveries marked withdrawn whose alert holds again (the fact that ended it was
+        retracted) are due again now: the alert was never sent, and it holds."""
+        withdrawn = self.store.withdrawn_alerts()
+        if not withdrawn:
+            return 0
+        return self.store.reopen(sorted(self.holding(withdrawn)), self.clock())
+
     def deliver(self) -> int:
         delivered = 0
         for due in self.store.due(self.clock()):
@@ -403,6 +443,7 @@ class Notifier:
 
     def cycle(self) -> int:
         self.queue()
+        self.recheck()
         return self.deliver()
 
 

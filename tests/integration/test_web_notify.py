@@ -192,3 +192,30 @@ def test_a_backlog_longer_than_a_read_is_queued_whole(hub: Hub) -> None:
     for _ in range(4):
         notifier.queue()
     assert sorted(r["alert_id"] for r in store.deliveries()) == sorted(ids)
+
+
+def test_an_alert_withdrawn_while_its_notification_waited_is_sent_when_it_holds_again(
+    hub: Hub,
+) -> None:
+    """A late fact withdraws an alert before it is delivered; the fact is retracted and
+    the alert holds again (same id, same raised_at): it is notified then, once."""
+    ledger = PostgresLedgerStore(bootstrap.conninfo(hub.settings, "sinergi_processor"))
+    notifier, store, sent = polda_notifier(hub)
+    ids = raised(ledger, range(1, 4))
+    notifier.queue()
+    again, source = str(uuid.UUID(int=2)), f"case:nik:{2:032x}"
+    with ledger.unit_of_work() as work:
+        [(_, withdrawn)] = work.sync_alerts({source: []}, datetime.now(UTC)).withdrawn
+    assert withdrawn.alert_id == again
+    assert notifier.deliver() == 2 and again not in sent
+    assert {r["alert_id"]: r["status"] for r in store.deliveries()}[again] == "withdrawn"
+    notifier.cycle()
+    assert again not in sent  # withdrawn still: not sent
+    with ledger.unit_of_work() as work:
+        work.sync_alerts({source: [withdrawn]}, datetime.now(UTC))
+    ledger.close()
+    assert notifier.cycle() == 1
+    assert sent.count(again) == 1 and sorted(sent) == sorted(ids)
+    assert {r["status"] for r in store.deliveries()} == {"delivered"}
+    notifier.cycle()
+    assert len(sent) == len(ids)

@@ -85,6 +85,9 @@ class Ledger:
     def alert(self, alert_id: str) -> Alert | None:
         return self.alerts.get(alert_id)
 
+    def set_status(self, alert_id: str, status: str) -> None:
+        self.alerts[alert_id] = replace(self.alerts[alert_id], status=status)
+
 
 class Store:
     """notification_deliveries and channels in memory (NotificationStore's methods)."""
@@ -114,6 +117,15 @@ class Store:
         row = self.rows[due.alert_id]
         row["status"] = {"delivered": "delivered", "withdrawn": "withdrawn"}.get(outcome, "pending")
 
+    def withdrawn_alerts(self) -> list[str]:
+        return sorted(k for k, r in self.rows.items() if r["status"] == "withdrawn")
+
+    def reopen(self, alert_ids: Sequence[str], now: datetime) -> int:
+        reopened = [k for k in alert_ids if self.rows[k]["status"] == "withdrawn"]
+        for k in reopened:
+            self.rows[k] |= {"status": "pending", "due": now}
+        return len(reopened)
+
 
 def notifier_over(alerts: list[Alert], **options: Any) -> tuple[Notifier, Store, Ledger, list[str]]:
     ledger = Ledger(alerts)
@@ -127,6 +139,22 @@ def notifier_over(alerts: list[Alert], **options: Any) -> tuple[Notifier, Store,
     notifier = Notifier(store, ledger.raised_since, ledger.alert, {"webhook": send},  # type: ignore[arg-type]
                         str, clock=lambda: NOW, **options)  # fmt: skip
     return notifier, store, ledger, sent
+
+
+def test_an_alert_withdrawn_while_its_notification_waited_is_sent_when_it_holds_again() -> None:
+    """A late registration withdraws an alert before it is sent; the registration is
+    retracted and the alert holds again, under the same id and raised_at: it is sent."""
+    notifier, store, ledger, sent = notifier_over([alert("a1", "5302")])
+    assert notifier.queue() == 1
+    ledger.set_status("a1", "withdrawn")
+    assert notifier.deliver() == 0 and store.rows["a1"]["status"] == "withdrawn"
+    notifier.cycle()
+    assert sent == [] and store.rows["a1"]["status"] == "withdrawn"  # still withdrawn: not sent
+    ledger.set_status("a1", "open")
+    assert notifier.cycle() == 1
+    assert sent == ["a1"] and store.rows["a1"]["status"] == "delivered"
+    notifier.cycle()
+    assert sent == ["a1"]  # once
 
 
 def test_a_backlog_longer_than_one_read_is_queued_whole_oldest_first() -> None:
