@@ -708,6 +708,7 @@ def notifier(settings: Settings) -> Notifier:
         retry_base_s=settings.notify_retry_base_s,
         retry_max_s=settings.notify_retry_max_s,
         holding=reader.holding,
+        changed_since=reader.changed_since,
     )
 
 

@@ -237,6 +237,16 @@ class LedgerReader:
                 OLDEST_FIRST,
             )  # fmt: skip
 
+    def changed_since(self, since: datetime, limit: int = 5000) -> list[Alert]:
+        """Alerts that still hold and changed at or after ``since`` (raised, or moved to
+        another case by a correction: the regencies they concern may have changed), at
+        most ``limit``, those changed last first."""
+        with _connect(self.conninfo) as conn:
+            return self._alerts(
+                conn, "a.updated_at >= %(since)s AND a.withdrawn_at IS NULL", {"since": since},
+                AlertFilter(limit=limit),
+            )  # fmt: skip
+
     def holding(self, alert_ids: Sequence[str]) -> set[str]:
         """Of ``alert_ids``, those the ledger holds and has not withdrawn."""
         if not alert_ids:

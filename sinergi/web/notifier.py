@@ -351,6 +351,8 @@ def email_sender(host: str, port: int, sender: str, timeout: float = 10.0) -> Se
 AlertsSince = Callable[[datetime, str | None, int], list[Alert]]
 AlertById = Callable[[str], Alert | None]
 Holding = Callable[[Sequence[str]], set[str]]  # of these alert ids, those not withdrawn
+# (since, limit): alerts that hold and changed at or after ``since`` (moved, rewritten).
+AlertsChanged = Callable[[datetime, int], list[Alert]]
 
 
 class Notifier:
@@ -369,6 +371,7 @@ class Notifier:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         holding: Holding | None = None,
         page: int = PAGE,
+        changed_since: AlertsChanged | None = None,
     ) -> None:
         self.store = store
         self.alerts_since = alerts_since
@@ -383,6 +386,9 @@ class Notifier:
         self.seen: datetime | None = None
         # Where the next read continues when the last one read a whole page.
         self.cursor: tuple[datetime, str] | None = None
+        self.changed_since = changed_since
+        # (alert, channel) pairs queued by this process in the last RESCAN: not asked again.
+        self._queued: dict[tuple[str, str], datetime] = {}
 
     def _holding_one_by_one(self, alert_ids: Sequence[str]) -> set[str]:
         found = (self.alert_by_id(alert_id) for alert_id in alert_ids)
@@ -410,7 +416,26 @@ class Notifier:
             self.seen = max(self.seen, alerts[-1].raised_at)
         full = len(alerts) >= self.page
         self.cursor = (alerts[-1].raised_at, alerts[-1].alert_id) if full else None
-        return queued
+        return queued + self._queue_changed(channels, start)
+
+    def _queue_changed(self, channels: Sequence[Channel], start: datetime) -> int:
+        """Alerts raised before that changed since (a correction moved one to another
+        person's case, so to another regency): queued for the channels that want them now
+        and were not told (a channel told already keeps its one delivery)."""
+        if self.changed_since is None:
+            return 0
+        now = self.clock()
+        self._queued = {k: at for k, at in self._queued.items() if at > now - RESCAN}
+        changed = self.changed_since(max(start, now - RESCAN), self.page)
+        pairs = [
+            (a, c)
+            for a in changed
+            for c in channels
+            if c.wants(a) and (a.alert_id, c.channel_id) not in self._queued
+        ]
+        for a, c in pairs:
+            self._queued[(a.alert_id, c.channel_id)] = now
+        return self.store.enqueue(pairs)
 
     def recheck(self) -> int:
         """Deliveries marked withdrawn whose alert holds again (the fact that ended it was

@@ -5,6 +5,7 @@ whose regency it is not about, hears nothing. Nothing personal is in either."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -219,3 +220,30 @@ def test_an_alert_withdrawn_while_its_notification_waited_is_sent_when_it_holds_
     assert {r["status"] for r in store.deliveries()} == {"delivered"}
     notifier.cycle()
     assert len(sent) == len(ids)
+
+
+def test_an_alert_a_correction_moves_is_read_again_as_changed_and_told_once(hub: Hub) -> None:
+    """A correction moves an alert to another person's case (same id, raised before): the
+    notifier reads it again among the alerts changed since (for the Polres of a regency
+    it now concerns: tests/unit/test_web_notifier.py), and a channel told already is not
+    told twice."""
+    ledger = PostgresLedgerStore(bootstrap.conninfo(hub.settings, "sinergi_processor"))
+    notifier, store, sent = polda_notifier(hub)
+    [moved] = raised(ledger, range(1, 2))
+    assert notifier.cycle() == 1 and sent == [moved]
+    before = datetime.now(UTC)  # after the raise committed (PostgreSQL's clock is ours)
+    reader = bootstrap.ledger_reader(hub.settings)
+    assert [a.alert_id for a in reader.changed_since(before)] == []
+    with ledger.unit_of_work() as work:
+        [alert] = work.raised_alerts([f"case:nik:{1:032x}"])[f"case:nik:{1:032x}"]
+        elsewhere = dataclasses.replace(alert, case_ids=(f"nik:{99:032x}",))
+        changes = work.sync_alerts(
+            {f"case:nik:{1:032x}": [], f"case:nik:{99:032x}": [elsewhere]}, datetime.now(UTC)
+        )
+    ledger.close()
+    assert [a.alert_id for a in changes.raised] == [moved]  # raised again, naming the case
+    [found] = reader.changed_since(before)
+    assert found.alert_id == moved and found.case_ids == (f"nik:{99:032x}",)
+    notifier.cycle()
+    notifier.cycle()
+    assert sent == [moved] and len(store.deliveries()) == 1

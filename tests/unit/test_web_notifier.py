@@ -167,3 +167,42 @@ def test_a_backlog_longer_than_one_read_is_queued_whole_oldest_first() -> None:
     for _ in range(5):
         notifier.queue()
     assert sorted(store.rows) == [a.alert_id for a in backlog]
+
+
+def test_an_alert_a_correction_moves_to_another_regency_is_notified_to_that_polres_too() -> None:
+    """The record behind an alert is corrected to another person, from another regency:
+    the alert moves to that person's case (the same alert, raised before). The Polres of
+    the new regency is told; the one told already is not told twice."""
+    first = alert("a1", "5302")
+    ledger = Ledger([first])
+    channels = [
+        Channel(unit, unit, "webhook", "http://127.0.0.1:1/hook", "HIGH",
+                since=NOW - timedelta(hours=1))
+        for unit in ("police-polres-5302", "police-polres-5304")
+    ]  # fmt: skip
+    queued: list[tuple[str, str]] = []
+
+    class Deliveries:
+        def channels(self) -> list[Channel]:
+            return channels
+
+        def last_raised(self) -> datetime | None:
+            return None
+
+        def enqueue(self, pairs: Sequence[tuple[Alert, Channel]]) -> int:
+            new = [(a.alert_id, c.channel_id) for a, c in pairs
+                   if (a.alert_id, c.channel_id) not in queued]  # fmt: skip
+            queued.extend(new)
+            return len(new)
+
+    changed: list[Alert] = []
+    notifier = Notifier(Deliveries(), ledger.raised_since, ledger.alert, {}, str,  # type: ignore[arg-type]
+                        clock=lambda: NOW, changed_since=lambda since, limit: changed)  # fmt: skip
+    notifier.queue()
+    assert queued == [("a1", "police-polres-5302")]
+    moved = replace(first, regencies=("5304",))
+    ledger.alerts["a1"] = moved
+    changed.append(moved)
+    notifier.queue()
+    notifier.queue()
+    assert queued == [("a1", "police-polres-5302"), ("a1", "police-polres-5304")]
