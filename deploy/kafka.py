@@ -25,6 +25,7 @@ from pathlib import Path
 from kafka.admin import KafkaAdminClient
 
 from deploy.procs import (
+    HasArgument,
     PidFile,
     StackError,
     ensure_port_free,
@@ -141,10 +142,10 @@ class KafkaService:
         self.log = main_log(cfg.home, n)
         self.authorizer_log = authorizer_log(cfg.home, n)
         self.stdout = cfg.home / "logs" / f"kafka{suffix}.stdout.log"
-        # Its own properties file names the node in its command line: a reused pid, or
-        # another node of the cluster, is not taken for it.
-        marker = "kafka.Kafka" if n == 1 else str(self.dir / "server.properties")
-        self.pidfile = PidFile(cfg.home / "run" / f"kafka{suffix}.pid", marker=marker)
+        # Its own properties file names the node in its command line: a reused pid,
+        # another node of the cluster or another home's Kafka is not taken for it.
+        properties = HasArgument(str(self.dir / "server.properties"))
+        self.pidfile = PidFile(cfg.home / "run" / f"kafka{suffix}.pid", properties)
         self.kafka_secrets = cfg.home / "secrets" / "kafka"
 
     # --- configuration ------------------------------------------------------
@@ -400,9 +401,9 @@ class KafkaService:
         return stop_process(self.pidfile, timeout=90)
 
     def status(self) -> str:
-        pid = self.running()
+        pid, another = self.pidfile.check()
         if pid is None:
-            return "stopped"
+            return self.pidfile.stopped(another)
         state = "ready" if self.ready() else "starting"
         return f"{state} (pid {pid}) on {self.cfg.host}:{self.cfg.port}"
 

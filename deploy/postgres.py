@@ -18,7 +18,14 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from deploy.procs import PidFile, StackError, ensure_port_free, port_open, wait_until
+from deploy.procs import (
+    PidFile,
+    PostmasterOf,
+    StackError,
+    ensure_port_free,
+    port_open,
+    wait_until,
+)
 from deploy.secrets import ensure_password, read_password
 from deploy.tools import find_pg_bindir
 
@@ -44,7 +51,11 @@ class PostgresService:
         self.sockets = self.dir / "run"
         self.log = self.dir / "log" / "postgres.log"
         self.secrets = cfg.home / "secrets"
-        self.pidfile = PidFile(self.data / "postmaster.pid", marker="postgres", remove_stale=False)
+        # PostgreSQL's own file: a pid in it that another program now has (PostgreSQL
+        # went down without removing it) is not signalled, nor taken for the server.
+        self.pidfile = PidFile(
+            self.data / "postmaster.pid", PostmasterOf(self.data), remove_stale=False
+        )
 
     # PostgreSQL refuses to run as root: as root we run it as the postgres user.
     @property
@@ -235,7 +246,7 @@ class PostgresService:
         return "stopped"
 
     def status(self) -> str:
-        pid = self.running()
+        pid, another = self.pidfile.check()
         if pid is None:
-            return "stopped"
+            return self.pidfile.stopped(another)
         return f"ready (pid {pid}) on {self.cfg.host}:{self.cfg.port}"

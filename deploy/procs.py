@@ -6,13 +6,16 @@ Kept free of any service's specifics so each service module stays short.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 
 class StackError(RuntimeError):
@@ -87,13 +90,90 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
+def command_line(pid: int) -> list[str]:
+    """The process's arguments, program first ([] when it is gone or unreadable)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [arg.decode(errors="replace") for arg in raw.rstrip(b"\0").split(b"\0")] if raw else []
+
+
+def environment(pid: int) -> dict[str, str]:
+    """The environment the process was started with ({} when it cannot be read: gone, or
+    another user's)."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
+    pairs = (item.decode(errors="replace").partition("=") for item in raw.split(b"\0") if item)
+    return {name: value for name, _, value in pairs}
+
+
+class Ownership(Protocol):
+    """Whether a live process is the one a pid file of this home is about: the pid in a
+    stale file may since belong to any program, another home's Kafka included."""
+
+    def __call__(self, pid: int) -> bool: ...
+
+
+@dataclass(frozen=True)
+class HasArgument:
+    """Ours if one of its arguments is exactly ``value``: a path inside this home (a
+    Kafka node's properties file, the registry's storage) that no other home's process
+    is given. The whole argument, not a part of one: ``/a/kafka/server.properties`` is
+    inside ``/b/a/kafka/server.properties``."""
+
+    value: str
+
+    def __call__(self, pid: int) -> bool:
+        return self.value in command_line(pid)
+
+
+@dataclass(frozen=True)
+class PostmasterOf:
+    """Ours if it is the postmaster of this data directory: PostgreSQL works in its data
+    directory; where that cannot be read (another user's process, without the right to
+    trace it) it was started with ``-D`` and this directory (as pg_ctl starts it)."""
+
+    data: Path
+
+    def __call__(self, pid: int) -> bool:
+        wanted = self.data.resolve()
+        try:
+            return Path(os.readlink(f"/proc/{pid}/cwd")) == wanted
+        except PermissionError:
+            args = command_line(pid)
+            return any(
+                flag == "-D" and Path(value).resolve() == wanted
+                for flag, value in itertools.pairwise(args)
+            )
+        except OSError:
+            return False
+
+
+@dataclass(frozen=True)
+class ProcessOfHome:
+    """Ours if it runs ``command`` (these arguments in a row, e.g. ``-m sinergi process``)
+    and was started with ``SINERGI_HOME`` set to this home, as the stack starts its own."""
+
+    command: tuple[str, ...]
+    home: Path
+
+    def __call__(self, pid: int) -> bool:
+        args, n = command_line(pid), len(self.command)
+        if not any(tuple(args[i : i + n]) == self.command for i in range(len(args) - n + 1)):
+            return False
+        return environment(pid).get("SINERGI_HOME") == str(self.home)
+
+
 class PidFile:
     """A pid file that knows whether the process it names is still ours."""
 
-    def __init__(self, path: Path, marker: str, *, remove_stale: bool = True) -> None:
+    def __init__(self, path: Path, owner: Ownership, *, remove_stale: bool = True) -> None:
         self.path = path
-        # A string expected in the process's command line: a reused pid is not ours.
-        self.marker = marker
+        # Whether a live process is ours: a reused pid, or another home's, is not.
+        self.owner = owner
         # False for files a server manages itself (PostgreSQL's postmaster.pid).
         self.remove_stale = remove_stale
 
@@ -103,14 +183,27 @@ class PidFile:
         except (OSError, ValueError):
             return None
 
-    def running_pid(self) -> int | None:
-        """The pid if the process is alive and ours; a stale file is removed."""
+    def check(self) -> tuple[int | None, int | None]:
+        """(ours, another's): the pid if the process is alive and ours; otherwise the file
+        is stale, and is removed, and the second is the live process it names that is
+        another program's (None when the pid is gone)."""
         pid = self.read()
-        if pid is not None and pid_alive(pid) and self.marker in describe_pid(pid, 100_000):
-            return pid
+        alive = pid is not None and pid_alive(pid)
+        if pid is not None and alive and self.owner(pid):
+            return pid, None
         if self.remove_stale:
             self.path.unlink(missing_ok=True)
-        return None
+        return None, pid if alive else None
+
+    def running_pid(self) -> int | None:
+        """The pid if the process is alive and ours; a stale file is removed."""
+        return self.check()[0]
+
+    def stopped(self, another: int | None) -> str:
+        """A status line for a service whose pid file names no process of ours."""
+        if another is None:
+            return "stopped"
+        return f"stopped (stale pid file {self.path.name}: pid {another} is another program)"
 
     def write(self, pid: int) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

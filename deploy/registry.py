@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from deploy.procs import (
+    HasArgument,
     PidFile,
     StackError,
     ensure_port_free,
@@ -59,9 +60,7 @@ class RegistryService:
         self.stdout = cfg.home / "logs" / "registry.stdout.log"
         self.secrets = cfg.home / "secrets"
         # The jar is shared by every data folder: its storage tells this folder's apart.
-        self.pidfile = PidFile(
-            cfg.home / "run" / "registry.pid", marker=f"jdbc:h2:file:{self.storage}"
-        )
+        self.pidfile = PidFile(cfg.home / "run" / "registry.pid", HasArgument(self._storage_option))
 
     @cached_property
     def build_dir(self) -> Path:
@@ -76,6 +75,10 @@ class RegistryService:
     @property
     def jar(self) -> Path:
         return self.build_dir / JAR_IN_BUILD
+
+    @property
+    def _storage_option(self) -> str:
+        return f"-Dquarkus.datasource.jdbc.url=jdbc:h2:file:{self.storage}"
 
     @property
     def url(self) -> str:
@@ -167,7 +170,7 @@ class RegistryService:
                 "-Dquarkus.log.file.enable=true",
                 f"-Dquarkus.log.file.path={self.log}",
                 # Persistent storage: schema ids must outlive a restart (messages carry them).
-                f"-Dquarkus.datasource.jdbc.url=jdbc:h2:file:{self.storage}",
+                self._storage_option,
                 # Not canonical-hash mode: it stores record fields re-ordered by name, which
                 # changes the Avro binary layout. The hub registers one exact text per schema.
                 "-Dregistry.ccompat.use-canonical-hash=false",
@@ -196,9 +199,9 @@ class RegistryService:
         return stop_process(self.pidfile, timeout=30)
 
     def status(self) -> str:
-        pid = self.running()
+        pid, another = self.pidfile.check()
         if pid is None:
-            return "stopped"
+            return self.pidfile.stopped(another)
         return f"ready (pid {pid}) at {self.url}"
 
 

@@ -23,6 +23,7 @@ from kafka import KafkaConsumer, TopicPartition
 from deploy.kafka import KafkaNode, node_ids_on_disk
 from deploy.procs import (
     PidFile,
+    ProcessOfHome,
     StackError,
     ensure_port_free,
     port_open,
@@ -194,9 +195,20 @@ class ProcessorService:
 
     settings: Settings
 
+    # Its command line; with this home in its environment (environment()): another
+    # home's processor, or a pid reused by another program, is not taken for it.
+    COMMAND = ("-m", "sinergi", "process")
+
     @property
     def pidfile(self) -> PidFile:
-        return PidFile(self.settings.home / "run" / "processor.pid", marker="sinergi process")
+        return PidFile(
+            self.settings.home / "run" / "processor.pid",
+            ProcessOfHome(self.COMMAND, self.settings.home),
+        )
+
+    def environment(self, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The processor's environment: ours, ``overrides`` and this home, always named."""
+        return home_environment(self.settings, overrides)
 
     @property
     def log_file(self) -> str:
@@ -214,9 +226,9 @@ class ProcessorService:
             "SINERGI_METRICS_PORT",
         )
         proc = spawn(
-            [sys.executable, "-m", "sinergi", "process"],
+            [sys.executable, *self.COMMAND],
             self.settings.home / "logs" / "processor.log",
-            env=dict(os.environ) | dict(overrides or {}),
+            env=self.environment(overrides),
         )
         self.pidfile.write(proc.pid)
         took = wait_until(
@@ -237,8 +249,14 @@ class ProcessorService:
         return stopped
 
     def status(self) -> str:
-        pid = self.pidfile.running_pid()
-        return "stopped" if pid is None else f"running (pid {pid})"
+        pid, another = self.pidfile.check()
+        return self.pidfile.stopped(another) if pid is None else f"running (pid {pid})"
+
+
+def home_environment(settings: Settings, overrides: Mapping[str, str] | None) -> dict[str, str]:
+    """The environment of a process the stack starts: this one's, ``overrides``, and
+    ``SINERGI_HOME`` set to the home (by which its pid file knows it)."""
+    return dict(os.environ) | dict(overrides or {}) | {"SINERGI_HOME": str(settings.home)}
 
 
 def processor(settings: Settings) -> ProcessorService:
@@ -254,9 +272,16 @@ class WebService:
 
     settings: Settings
 
+    COMMAND = ("-m", "sinergi.web")
+
     @property
     def pidfile(self) -> PidFile:
-        return PidFile(self.settings.home / "run" / "web.pid", marker="sinergi.web")
+        return PidFile(
+            self.settings.home / "run" / "web.pid", ProcessOfHome(self.COMMAND, self.settings.home)
+        )
+
+    def environment(self, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+        return home_environment(self.settings, overrides)
 
     @property
     def log_file(self) -> Path:
@@ -270,9 +295,9 @@ class WebService:
         host, port = self.settings.web_host, self.settings.ports.web
         ensure_port_free(host, port, "web application", "SINERGI_WEB_PORT")
         proc = spawn(
-            [sys.executable, "-m", "sinergi.web"],
+            [sys.executable, *self.COMMAND],
             self.log_file,
-            env=dict(os.environ) | dict(overrides or {}),
+            env=self.environment(overrides),
         )
         self.pidfile.write(proc.pid)
         took = wait_until(
@@ -288,8 +313,8 @@ class WebService:
         return stop_process(self.pidfile, timeout=15)
 
     def status(self) -> str:
-        pid = self.pidfile.running_pid()
-        return "stopped" if pid is None else f"running (pid {pid})"
+        pid, another = self.pidfile.check()
+        return self.pidfile.stopped(another) if pid is None else f"running (pid {pid})"
 
 
 def web(settings: Settings) -> WebService:

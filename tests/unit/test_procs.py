@@ -9,7 +9,15 @@ import sys
 
 import pytest
 
-from deploy.procs import PidFile, StackError, ensure_port_free, port_open, who_listens
+from deploy.procs import (
+    HasArgument,
+    PidFile,
+    PostmasterOf,
+    StackError,
+    ensure_port_free,
+    port_open,
+    who_listens,
+)
 
 
 def test_a_pid_file_naming_a_dead_process_is_stale_and_removed(tmp_path):
@@ -17,22 +25,22 @@ def test_a_pid_file_naming_a_dead_process_is_stale_and_removed(tmp_path):
     proc.wait()
     path = tmp_path / "kafka.pid"
     path.write_text(f"{proc.pid}\n")
-    assert PidFile(path, marker="kafka.Kafka").running_pid() is None
+    assert PidFile(path, HasArgument("kafka.Kafka")).running_pid() is None
     assert not path.exists()
 
 
 def test_a_pid_reused_by_another_program_is_not_taken_for_ours(tmp_path):
     path = tmp_path / "kafka.pid"
     path.write_text(f"{os.getpid()}\n")  # alive, but pytest, not Kafka
-    assert PidFile(path, marker="kafka.Kafka").running_pid() is None
+    assert PidFile(path, HasArgument("kafka.Kafka")).running_pid() is None
 
 
 def test_a_live_process_of_ours_is_recognised(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "marker-xyz"])
     try:
         path = tmp_path / "x.pid"
-        PidFile(path, marker="marker-xyz").write(proc.pid)
-        assert PidFile(path, marker="marker-xyz").running_pid() == proc.pid
+        PidFile(path, HasArgument("marker-xyz")).write(proc.pid)
+        assert PidFile(path, HasArgument("marker-xyz")).running_pid() == proc.pid
     finally:
         proc.kill()
         proc.wait()
@@ -41,14 +49,14 @@ def test_a_live_process_of_ours_is_recognised(tmp_path):
 def test_a_garbled_pid_file_is_treated_as_stale(tmp_path):
     path = tmp_path / "x.pid"
     path.write_text("not a pid")
-    assert PidFile(path, marker="x").running_pid() is None
+    assert PidFile(path, HasArgument("x")).running_pid() is None
     assert not path.exists()
 
 
 def test_a_server_managed_pid_file_is_left_for_the_server(tmp_path):
     path = tmp_path / "postmaster.pid"
     path.write_text("999999999\n/data\n")
-    assert PidFile(path, marker="postgres", remove_stale=False).running_pid() is None
+    assert PidFile(path, PostmasterOf(tmp_path / "data"), remove_stale=False).running_pid() is None
     assert path.exists()
 
 

@@ -131,7 +131,7 @@ def test_the_registry_is_built_once_for_every_data_folder(tmp_path, maven):
     assert calls.read_text().splitlines() == ["run"]
     assert demo.jar == tests.jar and demo.jar.read_text() == "jar\n"
     # Each folder's registry is still told apart from the other's (the jar is shared).
-    assert demo.pidfile.marker != tests.pidfile.marker
+    assert demo.pidfile.owner != tests.pidfile.owner
     assert [p.name for p in (tmp_path / "builds").iterdir()] == [demo.build_dir.name]
 
 
