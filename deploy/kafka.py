@@ -29,9 +29,11 @@ from deploy.procs import (
     PidFile,
     StackError,
     ensure_port_free,
+    external_state,
     port_open,
     spawn,
     stop_process,
+    wait_for_external,
     wait_until,
 )
 from deploy.secrets import ensure_password
@@ -397,6 +399,16 @@ class KafkaService:
                 return found
         return None
 
+    def attach(self, timeout: float = 90) -> str:
+        """A node started elsewhere (deploy/compose.yaml): wait until the administrator
+        logs in to it with this home's password."""
+        where = f"{self.cfg.host}:{self.cfg.port}"
+        took = wait_for_external(self.ready, timeout=timeout, what=f"{self.name} on {where}")
+        return f"external, ready on {where} after {took:.1f}s"
+
+    def external_status(self) -> str:
+        return external_state(self.ready, f"{self.cfg.host}:{self.cfg.port}")
+
     def stop(self) -> str:
         return stop_process(self.pidfile, timeout=90)
 
@@ -496,6 +508,20 @@ class KafkaCluster:
         finally:
             admin.close()
         return len(brokers) >= len(self.nodes)
+
+    def attach(self) -> str:
+        """Nodes started elsewhere (deploy/compose.yaml): each answers the administrator,
+        and, for a cluster, every one is a registered broker."""
+        if len(self.nodes) == 1:
+            return self.nodes[0].attach()
+        states = ", ".join(f"{n.name} {n.attach()}" for n in self.nodes)
+        took = wait_for_external(self.complete, timeout=90, what="the Kafka cluster")
+        return f"{states}; all {len(self.nodes)} brokers registered after {took:.1f}s"
+
+    def external_statuses(self) -> dict[str, str]:
+        if len(self.nodes) == 1:
+            return {self.name: self.nodes[0].external_status()}
+        return {n.name: n.external_status() for n in self.nodes}
 
     def stop(self) -> str:
         """Stop every node at once (one after the other, the last ones would wait for a

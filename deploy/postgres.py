@@ -23,7 +23,9 @@ from deploy.procs import (
     PostmasterOf,
     StackError,
     ensure_port_free,
+    external_state,
     port_open,
+    wait_for_external,
     wait_until,
 )
 from deploy.secrets import ensure_password, read_password
@@ -205,6 +207,17 @@ class PostgresService:
         took = wait_until(self.ready, timeout=30, what="PostgreSQL", log_file=self.log)
         self._ensure_roles()
         return f"started (pid {self.running()}) in {took:.1f}s on {self.cfg.host}:{self.cfg.port}"
+
+    def attach(self, timeout: float = 60) -> str:
+        """A PostgreSQL started elsewhere (deploy/compose.yaml): once its superuser logs in
+        with this home's password, the roles and the database, as ``start`` makes them."""
+        where = f"{self.cfg.host}:{self.cfg.port}"
+        took = wait_for_external(self.ready, timeout=timeout, what=f"PostgreSQL on {where}")
+        self._ensure_roles()
+        return f"external, ready on {where} after {took:.1f}s; roles and database ensured"
+
+    def external_status(self) -> str:
+        return external_state(self.ready, f"{self.cfg.host}:{self.cfg.port}")
 
     def _ensure_roles(self) -> None:
         """Create the per-use roles and databases (idempotent)."""

@@ -269,6 +269,37 @@ def wait_until(
         time.sleep(interval)
 
 
+def failure(check: Callable[[], bool]) -> str | None:
+    """None when ``check`` passes; otherwise why not (its error, in one line)."""
+    try:
+        if check():
+            return None
+    except Exception as exc:  # the service's own answer: a refused login, no route, ...
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return "not ready"
+
+
+def wait_for_external(check: Callable[[], bool], *, timeout: float, what: str) -> float:
+    """Poll ``check`` of a service started elsewhere until it passes; return the seconds
+    waited. No process or log of ours to look at: the error says why the last try failed."""
+    start = time.monotonic()
+    while (why := failure(check)) is not None:
+        if time.monotonic() - start > timeout:
+            raise StackError(f"{what} did not answer within {timeout:.0f}s: {why}")
+        time.sleep(0.5)
+    return time.monotonic() - start
+
+
+def external_state(check: Callable[[], bool], where: str) -> str:
+    """A status line for a service started elsewhere."""
+    why = failure(check)
+    return (
+        f"external, ready on {where}"
+        if why is None
+        else f"external, not answering on {where}: {why}"
+    )
+
+
 def log_tail(log_file: Path | None, lines: int = 15) -> str:
     if log_file is None or not log_file.exists():
         return ""

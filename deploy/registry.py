@@ -25,9 +25,11 @@ from deploy.procs import (
     PidFile,
     StackError,
     ensure_port_free,
+    external_state,
     pid_alive,
     spawn,
     stop_process,
+    wait_for_external,
     wait_until,
 )
 from deploy.secrets import ensure_password
@@ -194,6 +196,16 @@ class RegistryService:
             log_file=self.log if self.log.exists() else self.stdout,
         )
         return f"started (pid {proc.pid}) in {took:.1f}s on {self.url}"
+
+    def attach(self, timeout: float = 90) -> str:
+        """A registry started elsewhere (deploy/compose.yaml): wait until it answers."""
+        took = wait_for_external(
+            self.ready, timeout=timeout, what=f"the schema registry at {self.url}"
+        )
+        return f"external, ready at {self.url} after {took:.1f}s"
+
+    def external_status(self) -> str:
+        return external_state(self.ready, self.url)
 
     def stop(self) -> str:
         return stop_process(self.pidfile, timeout=30)

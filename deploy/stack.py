@@ -4,6 +4,10 @@ started together (none needs another).
 ``up`` is harmless when things already run; every start waits until the service
 really answers; state lives under one data folder (``SINERGI_HOME``). ``down`` and
 ``status`` handle every Kafka node the folder has, whatever number is configured now.
+
+With ``external`` the services run already, started elsewhere (``deploy/compose.yaml``):
+``up`` waits until each answers with the passwords in the home's secrets folder and makes
+PostgreSQL's roles and database; ``down`` leaves them running.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from deploy.kafka import KafkaCluster, KafkaConfig, KafkaNode
+from deploy.kafka import ADMIN, KafkaCluster, KafkaConfig, KafkaNode
 from deploy.postgres import PostgresConfig, PostgresService
+from deploy.procs import StackError
 from deploy.registry import RegistryConfig, RegistryService
+from deploy.secrets import password_file
 
 
 class Service(Protocol):
@@ -48,6 +54,8 @@ class StackConfig:
     kafka_nodes_on_disk: tuple[KafkaNode, ...] = ()
     kafka_replication: int = 1
     kafka_min_insync: int = 1
+    # Started elsewhere (SINERGI_SERVICES=external): used, never started nor stopped.
+    external: bool = False
 
 
 class Stack:
@@ -101,6 +109,9 @@ class Stack:
         after the other) once what Maven resolves or builds for them is there: one Maven
         at a time, as two writing one local repository may corrupt it."""
         self.cfg.home.mkdir(parents=True, exist_ok=True)
+        if self.cfg.external:
+            self._use_external(report)
+            return
         if any(node.running() is None for node in self.kafka.nodes):
             self.kafka.classpath()
         if self.registry.running() is None:
@@ -120,12 +131,35 @@ class Stack:
         if failed:
             raise failed[0]
 
+    def _use_external(self, report: Callable[[str], None]) -> None:
+        secrets = self.cfg.home / "secrets"
+        needed = [password_file(secrets, "postgres"), password_file(secrets / "kafka", ADMIN)]
+        missing = [str(path) for path in needed if not path.exists()]
+        if missing:
+            raise StackError(
+                "with SINERGI_SERVICES=external, write the passwords the services were given"
+                " (SINERGI_PG_PASSWORD, SINERGI_KAFKA_ADMIN_PASSWORD in deploy/compose.yaml)"
+                " into " + " and ".join(missing)
+            )
+        for service in (self.postgres, self.kafka, self.registry):
+            report(f"{service.name}: {service.attach()}")
+
     def down(self, report: Callable[[str], None] = print) -> None:
+        if self.cfg.external:
+            for service in self.services:
+                report(f"{service.name}: external, left running")
+            return
         stopping: list[Service] = [self.registry, self.kafka_every, self.postgres]
         for service in stopping:
             report(f"{service.name}: {service.stop()}")
 
     def status(self) -> dict[str, str]:
+        if self.cfg.external:
+            return {
+                self.postgres.name: self.postgres.external_status(),
+                **self.kafka.external_statuses(),
+                self.registry.name: self.registry.external_status(),
+            }
         return {
             self.postgres.name: self.postgres.status(),
             **self.kafka_every.statuses(),

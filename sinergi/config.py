@@ -103,6 +103,10 @@ class Settings:
     # Kafka nodes (broker and controller each): 1, or 3 for a replicated cluster in which
     # topics have 3 replicas and a write needs 2 of them (min.insync.replicas).
     kafka_brokers: int = 1
+    # Who runs PostgreSQL, Kafka and the registry: "local", `stack up` starts and `stack
+    # down` stops them under the home; "external", they run already on their ports
+    # (deploy/compose.yaml): `stack up` only sets the hub up on them, `stack down` leaves them.
+    services: str = "local"
     # Alert rule thresholds (see processors/alerts.py).
     alert_recruiter_people: int = 3
     alert_recruiter_window_days: int = 30
@@ -311,6 +315,15 @@ def _brokers(count: int, ports: Ports) -> int:
     return count
 
 
+SERVICES = ("local", "external")
+
+
+def _services(value: str) -> str:
+    if value not in SERVICES:
+        raise ConfigError(f"SINERGI_SERVICES must be one of {', '.join(SERVICES)}, got {value!r}")
+    return value
+
+
 def _path(env: Mapping[str, str], key: str) -> Path | None:
     raw = env.get(key)
     return Path(raw).expanduser() if raw else None
@@ -374,6 +387,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         desk_workers=max(_int(env, "SINERGI_DESK_WORKERS", base.desk_workers), 0),
         topic_partitions=_int(env, "SINERGI_TOPIC_PARTITIONS", base.topic_partitions),
         kafka_brokers=_brokers(_int(env, "SINERGI_KAFKA_BROKERS", base.kafka_brokers), ports),
+        services=_services(env.get("SINERGI_SERVICES") or base.services),
         alert_recruiter_people=_int(
             env, "SINERGI_ALERT_RECRUITER_PEOPLE", base.alert_recruiter_people
         ),

@@ -78,6 +78,7 @@ def stack(settings: Settings) -> Stack:
             kafka_nodes_on_disk=every,
             kafka_replication=settings.kafka_replication,
             kafka_min_insync=settings.kafka_min_insync,
+            external=settings.services == "external",
         )
     )
 
