@@ -18,14 +18,13 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-import orjson
-
 from processors import ledger
 from processors.audit import AuditEntry
 from processors.authenticity import AuthenticityError
 from processors.ledger import Kind
 from processors.ports import Amendment, RawMessage, StoredEvent
 from schemas.access import may_amend, may_publish
+from schemas.codec import content_sha256
 from schemas.contract import ContractError, Violation, violations
 from schemas.crypto import CryptoError
 from schemas.directory import Member
@@ -61,18 +60,6 @@ class InvalidEventError(ValueError):
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def content_sha256(record: Mapping[str, Any]) -> str:
-    """SHA-256 of what an event says, leaving out when the desk recorded it and what it
-    sealed for police: a desk that sends a fact again (a retry, the same file imported
-    again) encodes it anew, with a new ``recorded_at`` and its ``*_sealed`` fields sealed
-    anew (each seal has its own random key), and it is still the same fact. A re-send is
-    a no-op, so a seal left out of the hash changes nothing the ledger holds."""
-    envelope = {k: v for k, v in record["envelope"].items() if k != "recorded_at"}
-    content = {k: v for k, v in record.items() if not k.endswith("_sealed")}
-    content["envelope"] = envelope
-    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def safe_reason(text: str) -> str:

@@ -56,7 +56,7 @@ class StoredEvent:
     # The Avro dict form, when the decoder kept it (saves converting the event back).
     record: dict[str, Any] | None = None
     # SHA-256 of what the event says, without when it was recorded (see
-    # processors.intake.content_sha256): the same fact sent again has the same hash.
+    # schemas.codec.content_sha256): the same fact sent again has the same hash.
     content_sha256: str | None = None
     # When the hub received it (the broker's LogAppendTime).
     received_at: datetime | None = None

@@ -20,7 +20,6 @@ construct one while no broker answers.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -28,7 +27,6 @@ from datetime import timedelta
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
-import orjson
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
@@ -43,7 +41,7 @@ from producers.outbox import (
     Sent,
 )
 from producers.signing import Headers, Signer
-from schemas.codec import to_dict
+from schemas.codec import content_sha256, to_dict
 from schemas.crypto import now_ms
 from schemas.model import (
     Event,
@@ -79,16 +77,14 @@ RECORDED_BEFORE = (
 
 
 def content_digest(event: Event) -> str | None:
-    """What a record says, without when the desk recorded it: the same row imported
-    again gives the same digest, the same id with an edited row another (kept in the
-    desk's outbox only, to refuse that edit: :class:`RecordedBeforeError`). None for a
-    correction or retraction, which say what to do to another record."""
+    """What a record says, as the hub digests it (:func:`schemas.codec.content_sha256`:
+    without when the desk recorded it, nor its seals, which are new at each sealing): the
+    same row imported again gives the same digest, the same id with an edited row another
+    (kept in the desk's outbox only, to refuse that edit: :class:`RecordedBeforeError`).
+    None for a correction or retraction, which say what to do to another record."""
     if isinstance(event, RecordCorrected | RecordRetracted):
         return None
-    content = to_dict(event)
-    content["envelope"] = {k: v for k, v in content["envelope"].items() if k != "recorded_at"}
-    text = orjson.dumps(content, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
-    return hashlib.sha256(text).hexdigest()
+    return content_sha256(to_dict(event))
 
 
 @runtime_checkable

@@ -9,12 +9,15 @@ conversion plan of each class is computed once.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar
+
+import orjson
 
 T = TypeVar("T")
 
@@ -184,3 +187,16 @@ def _compile_from(cls: type) -> Callable[[dict[str, Any]], Any]:
 
 def field_names(cls: type) -> list[str]:
     return [name for name, _, _ in _plan(cls)]
+
+
+def content_sha256(record: Mapping[str, Any]) -> str:
+    """SHA-256 of what an event says (``record``: its Avro record, :func:`to_dict`),
+    leaving out when the desk recorded it and what it sealed for police: a desk that
+    sends a fact again (a retry, the same file imported again) encodes it anew, with a
+    new ``recorded_at`` and its ``*_sealed`` fields sealed anew (each seal has its own
+    random key), and it is still the same fact. The hub tells a re-send from another
+    record under the same id by it, and so does the desk, before it keeps a record."""
+    envelope = {k: v for k, v in record["envelope"].items() if k != "recorded_at"}
+    content = {k: v for k, v in record.items() if not k.endswith("_sealed")}
+    content["envelope"] = envelope
+    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()

@@ -227,6 +227,10 @@ def test_a_record_under_an_id_kept_before_with_other_content_is_refused_not_drop
         first, envelope=dataclasses.replace(first.envelope, recorded_at=later)
     )
     assert desk.publisher.record([same]).recorded == 0  # the same record: kept once
+    # Imported again, a recruiter's contact is sealed for police anew (a new random key),
+    # and it is still the same record (as the hub judges it: its seals are left out).
+    sealed = dataclasses.replace(first, recruiter_contact_sealed="police-k1.c2VhbGVkIGFnYWlu")
+    assert desk.publisher.record([sealed]).recorded == 0
     edited = dataclasses.replace(first, outcome=Outcome.HANDED_TO_POLICE)
     other = interception(7)
     with pytest.raises(InvalidInputError) as refused:
