@@ -198,8 +198,10 @@ def case_view(
         case = conn.execute("SELECT * FROM v_cases WHERE case_id = %s", (case_id,)).fetchone()
         if case is None:
             return None
+        # The facts as the ledger holds them (corrected ones replaced, retracted ones
+        # absent), not every record ever sent (v_case_timeline).
         timeline = conn.execute(
-            "SELECT occurred_at, event_type, unit, facts FROM v_case_timeline"
+            "SELECT occurred_at, event_type, unit, detail AS facts FROM v_case_facts"
             " WHERE case_id = %s ORDER BY occurred_at, event_id",
             (case_id,),
         ).fetchall()

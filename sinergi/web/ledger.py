@@ -269,9 +269,11 @@ class LedgerReader:
             head = conn.execute("SELECT * FROM v_cases WHERE case_id = %s", (case_id,)).fetchone()
             if head is None:
                 return None
+            # The facts as the ledger holds them: corrected ones replaced, retracted absent.
             rows = conn.execute(
-                "SELECT event_id::text AS event_id, occurred_at, event_type, unit, facts"
-                " FROM v_case_timeline WHERE case_id = %s ORDER BY occurred_at, event_id",
+                "SELECT event_id::text AS event_id, occurred_at, event_type, unit,"
+                " detail AS facts FROM v_case_facts WHERE case_id = %s"
+                " ORDER BY occurred_at, event_id",
                 (case_id,),
             ).fetchall()
             alerts = self._about(conn, "%(value)s = ANY(a.case_ids)", case_id, visible)
@@ -296,8 +298,8 @@ class LedgerReader:
             if head is None:
                 return None
             cases = conn.execute(
-                "SELECT DISTINCT case_id FROM v_case_timeline"
-                " WHERE facts ->> 'post_id' = %s AND facts ->> 'group_ref' = %s ORDER BY case_id",
+                "SELECT DISTINCT case_id FROM v_case_facts"
+                " WHERE detail ->> 'post' = %s AND detail ->> 'group' = %s ORDER BY case_id",
                 (post, code),
             ).fetchall()
             alerts = self._about(conn, "a.group_ref = %(value)s", key, visible)
@@ -329,8 +331,9 @@ class LedgerReader:
         """Where the vault keeps the recruiter contact of one fact of a case (its
         reference, ``vault:<event id>``), or None if the fact carried none."""
         with _connect(self.conninfo) as conn:
+            # The fact as it stands: a correction that took the contact out leaves none.
             row = conn.execute(
-                "SELECT facts ->> 'recruiter_contact_sealed' AS sealed FROM v_case_timeline"
+                "SELECT detail ->> 'contact_sealed' AS sealed FROM v_case_facts"
                 " WHERE event_id::text = %s AND case_id = %s",
                 (event_id, case_id),
             ).fetchone()
@@ -343,7 +346,7 @@ class LedgerReader:
 
 def _fact(row: Row) -> Fact:
     facts = dict(row["facts"] or {})
-    sealed = bool(facts.pop("recruiter_contact_sealed", None))
+    sealed = bool(facts.pop("contact_sealed", None))
     details = {
         k: v
         for k, v in sorted(facts.items())

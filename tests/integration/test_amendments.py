@@ -63,6 +63,33 @@ def test_a_corrected_outcome_leaves_one_interception_and_no_repeat_alert(hub: Hu
     assert "identical" in rebuilt.stdout, rebuilt.stdout
 
 
+def test_a_case_shows_its_facts_as_the_ledger_holds_them_corrected_and_retracted(hub: Hub):
+    """`ledger case` and the browser's case page: a corrected record with its corrected
+    content only, a retracted one absent (not every record ever sent)."""
+    [recorded] = event_ids(hub.run("post", "record", at="eltari", **INTERCEPTION).stdout)
+    death = hub.run(
+        "bp3mi", "repatriation", occurred_at="2026-02-03T11:00", nik=NIK, kind="jenazah",
+        country="MY", procedural="tidak",
+    )  # fmt: skip
+    [died] = event_ids(death.stdout)
+    hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() == 2, what="the two records")
+    hub.run(
+        "post", "correct", recorded, at="eltari", **dict(INTERCEPTION, outcome="HANDED_TO_POLICE")
+    )
+    hub.run("bp3mi", "retract", died, reason="ENTERED_IN_ERROR", form="repatriation")
+    hub.wait_for(lambda: hub.event_count() == 4, what="the correction and the retraction")
+    shown = hub.cli("ledger", "case", NIK, env={"COLUMNS": "250", "SINERGI_LANG": "en"}).stdout
+    assert "outcome=HANDED_TO_POLICE" in shown and "SENT_HOME" not in shown, shown
+    assert "RepatriationRecorded" not in shown and "DECEASED" not in shown, shown
+    reader = bootstrap.ledger_reader(hub.settings)
+    case = reader.case(reader.find_case(NIK), None)
+    assert case is not None
+    assert [(f.event_id, f.event_type, f.details.get("outcome")) for f in case.timeline] == [
+        (recorded, "InterceptionRecorded", "HANDED_TO_POLICE")
+    ]
+
+
 def test_a_unit_cannot_correct_another_units_record(hub: Hub):
     [recorded] = event_ids(hub.run("post", "record", at="eltari", **INTERCEPTION).stdout)
     hub.run("post", "correct", recorded, at="tenau", **dict(INTERCEPTION, officer="TEN-01"))

@@ -343,6 +343,7 @@ def test_analysts_read_the_views_and_not_the_tables(hub):
         for view in (
             "v_cases",
             "v_case_timeline",
+            "v_case_facts",
             "v_recruiters",
             "v_groups",
             "v_investigations",

@@ -241,7 +241,7 @@ class FakeLedger:
             return Result([{"case_id": c} for c in self.cases])
         if "FROM v_cases WHERE case_id = %s" in query:
             return Result([self._case(c) for c in self.cases if c == params[0]])
-        if "FROM v_case_timeline" in query:
+        if "FROM v_case_facts" in query:
             return Result([self._fact()])
         if "FROM v_alert_status GROUP BY status" in query:
             statuses = [a["status"] for a in self.alerts]
