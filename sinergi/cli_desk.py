@@ -325,6 +325,7 @@ def correct_command(agency: Agency) -> Callable[..., None]:
         as_admin, form_name = values.pop("as_admin"), values.pop("form")
         json_lines = values.pop("json_lines")
         form = _form_of(agency, names, form_name, event_id, place)
+        _warn_if_not_recorded_here(agency, place, event_id, as_admin)
         row = {k: v for k, v in values.items() if v != "" and k in form.columns}
         row["corrects"] = event_id
         publish_rows(agency, form.name, place, [row], dry_run=False, from_file=False,
@@ -356,6 +357,7 @@ def retract_command(agency: Agency) -> Callable[..., None]:
         except ValueError:
             fail(StackError(t("unknown_reason", reasons=reasons)))
         found = _form_of(agency, names, form, event_id, place)
+        _warn_if_not_recorded_here(agency, place, event_id, as_admin)
         s = settings()
         try:
             desk = bootstrap.desk(s, agency, place)
@@ -413,6 +415,24 @@ def _form_of(
     if found is None or found[0] not in by_type:
         fail(StackError(t("not_recorded_here", names=", ".join(names))))
     return forms.FORMS[by_type[found[0]]]
+
+
+def _warn_if_not_recorded_here(agency: Agency, place: str, event_id: str, as_admin: bool) -> None:
+    """Say so when this desk has no record of ``event_id``: the amendment is still sent
+    (the unit may have recorded it on another computer), but the hub refuses a unit's
+    amendment of another unit's record, or of a record it never received, as a dead
+    letter the officer would not otherwise see."""
+    if as_admin:
+        return
+    s = settings()
+    try:
+        unit = bootstrap.desk(s, agency, place).unit
+        with bootstrap.desk_outbox(s, unit) as outbox:
+            found = outbox.record_of(event_id.strip().lower())
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
+    if found is None:
+        err.print(Text(t("amend_unknown_here", unit=unit), style="yellow"), soft_wrap=True)
 
 
 def import_command(agency: Agency) -> Callable[..., None]:

@@ -262,6 +262,12 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "id": "meja ini tidak mencatat peristiwa itu: sebutkan formulirnya dengan --form ({names})",
         "en": "this desk did not record that event: say its form with --form ({names})",
     },
+    "amend_unknown_here": {
+        "id": "perhatian: meja ini tidak punya catatan dengan id itu. Tetap dikirim, tetapi hub"
+        " menolaknya bila {unit} tidak mencatatnya (lihat `sinergi audit dead-letters`).",
+        "en": "note: this desk holds no record with that id. It is sent anyway, but the hub"
+        " refuses it unless {unit} recorded it (see `sinergi audit dead-letters`).",
+    },
     "not_uuid": {"id": "id peristiwa harus UUID", "en": "the event id must be a UUID"},
     "refused": {
         "id": "ditolak, tidak ada yang dikirim: {count} masalah",

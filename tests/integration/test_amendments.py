@@ -92,13 +92,20 @@ def test_a_case_shows_its_facts_as_the_ledger_holds_them_corrected_and_retracted
 
 def test_a_unit_cannot_correct_another_units_record(hub: Hub):
     [recorded] = event_ids(hub.run("post", "record", at="eltari", **INTERCEPTION).stdout)
-    hub.run("post", "correct", recorded, at="tenau", **dict(INTERCEPTION, officer="TEN-01"))
+    elsewhere = hub.run(
+        "post", "correct", recorded, at="tenau", **dict(INTERCEPTION, officer="TEN-01")
+    )
+    # Tenau's desk never recorded it, and says so before it sends the correction anyway.
+    assert "this desk holds no record with that id" in elsewhere.stderr
     hub.start_worker()
     hub.wait_for(lambda: outcomes(hub).get("dead_lettered") == 1, what="the refusal")
     [reason] = [r for (r,) in hub.query("SELECT reason FROM audit_log WHERE reason IS NOT NULL")]
     assert "post-tenau may not correct a record of another unit" in str(reason)
     [(state,)] = hub.query("SELECT state FROM cases")
     assert state["facts"][0]["detail"]["outcome"] == "SENT_HOME"  # type: ignore[index]
+    # The desk that recorded it amends it without a word of warning.
+    mine = hub.run("post", "retract", recorded, at="eltari", reason="DUPLICATE")
+    assert "this desk holds no record" not in mine.stderr
 
 
 def test_a_retracted_death_withdraws_its_alert_and_police_see_it_withdrawn(hub: Hub):
