@@ -56,7 +56,11 @@ def audit_dead_letters(
     if not entries:
         out.print(t("no_dead_letters"))
         return
-    table = Table(t("view.when"), t("col.position"), t("col.signer"), t("col.reason"))
+    table = Table()
+    table.add_column(t("view.when"), no_wrap=True)
+    table.add_column(t("col.position"), overflow="fold", min_width=20)  # whole, to be read
+    table.add_column(t("col.signer"), overflow="fold")
+    table.add_column(t("col.reason"), overflow="fold")
     for e in entries:
         where = f"{e.topic}[{e.partition}]@{e.offset}"
         table.add_row(local_time(e.logged_at), where, e.signer or "-", Text(e.reason or "-"))

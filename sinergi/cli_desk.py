@@ -562,6 +562,7 @@ def pending_record(unit: str, item: Pending) -> dict[str, object]:
 
 
 PENDING_SHOWN = 100
+NARROW = 100  # columns: below, `post pending` lists rather than draws a table
 
 
 def show_pending(unit: str, pending: list[Pending]) -> None:
@@ -569,6 +570,17 @@ def show_pending(unit: str, pending: list[Pending]) -> None:
         out.print(t("nothing_waits", unit=unit))
         return
     out.print(t("waiting", unit=unit, count=len(pending)))
+    if out.width < NARROW:  # the table's five columns do not fit: two lines each
+        for item in pending[:PENDING_SHOWN]:
+            m = item.message
+            out.print(Text.assemble(
+                (m.event_type, "bold"), f"  {local_time(m.recorded_at)}  ",
+                f"{t('col.attempts')}: {item.attempts}  ", (item.last_error or "-", "yellow"),
+            ), soft_wrap=True)  # fmt: skip
+            out.print(Text(f"  {m.event_id}"), soft_wrap=True)  # whole, to be copied
+        if len(pending) > PENDING_SHOWN:
+            out.print(t("waiting_more", count=len(pending) - PENDING_SHOWN))
+        return
     table = Table()
     table.add_column(t("col.event_type"), no_wrap=True)
     table.add_column(t("col.recorded"), no_wrap=True)

@@ -65,7 +65,9 @@ class Ran:
 run = Ran
 
 
-def test_a_post_records_offline_sees_what_waits_and_syncs_when_the_hub_is_back(post_desk):
+def test_a_post_records_offline_sees_what_waits_and_syncs_when_the_hub_is_back(
+    post_desk, monkeypatch
+):
     _, broker = post_desk
     recorded = run(*RECORD)
     assert recorded.exit_code == 0, recorded.output
@@ -84,6 +86,13 @@ def test_a_post_records_offline_sees_what_waits_and_syncs_when_the_hub_is_back(p
     table = run("post", "pending", "--at", "eltari")
     assert "1 record(s) wait for the hub" in table.output
     assert waiting["event_id"] in table.output
+    # At 80 columns the table's columns would squeeze the attempts and the error to
+    # nothing: each record on two lines instead, everything readable, the id whole.
+    monkeypatch.setattr(cli_desk, "out", Console(width=80))
+    narrow = Ran("post", "pending", "--at", "eltari")
+    assert "attempts: 1" in narrow.output and "KafkaTimeoutError" in narrow.output
+    assert f"  {waiting['event_id']}" in narrow.lines
+    monkeypatch.setattr(cli_desk, "out", Console(width=160))
     assert f"{waiting['event_id']} (waiting at the desk)" in recorded.output  # to correct it
 
     still_down = run("post", "sync")
