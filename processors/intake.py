@@ -49,12 +49,36 @@ class Outcome(StrEnum):
     DEAD_LETTERED = "dead_lettered"  # refused, with the reason, on the dead-letter topic
 
 
+class Refusal(StrEnum):
+    """Why a message was dead-lettered: the bounded ``rule`` of its dead letter and of
+    ``sinergi_processor_dead_letters_total{rule}``. Every refusal names one of these, so
+    the processor can show each rule at 0 from its start (see :data:`REFUSAL_RULES`)."""
+
+    SIGNATURE = "signature"  # its signature does not verify
+    UNDECODABLE = "undecodable"  # not an event of a schema the registry holds
+    CONTRACT = "contract"  # breaks the data contract
+    FUTURE = "future"  # recorded after the hub's clock (beyond the skew allowed)
+    SIGNER = "signer"  # not the unit it names, not entitled to it, or revoked
+    STALE = "stale"  # signed too long before it reached the broker: a replay
+    REPLAYED = "replayed"  # its event id is in the ledger with another unit or content
+    LEDGER = "ledger"  # the ledger cannot place it
+    SEALED = "sealed"  # a sealed person the vault cannot open
+    STORE = "store"  # PostgreSQL refused its data (isolated by bisecting)
+    FOLD = "fold"  # the fold raised on it (isolated by bisecting)
+    INVALID = "invalid"  # any other rule every event must keep
+
+
+# Every rule a message can be refused for: the label values of the dead-letter counter,
+# which the processor creates at 0 when it starts.
+REFUSAL_RULES: tuple[str, ...] = tuple(rule.value for rule in Refusal)
+
+
 class InvalidEventError(ValueError):
     """A decodable event that breaks a rule every event must keep.
 
-    ``code`` is a short, bounded name of the rule (a metric label)."""
+    ``code`` is the rule (a metric label)."""
 
-    def __init__(self, message: str, code: str = "invalid") -> None:
+    def __init__(self, message: str, code: Refusal = Refusal.INVALID) -> None:
         super().__init__(message)
         self.code = code
 
@@ -68,19 +92,19 @@ def safe_reason(text: str) -> str:
     return cleaned if len(cleaned) <= MAX_REASON else cleaned[: MAX_REASON - 1] + "…"
 
 
-def refusal_code(exc: BaseException) -> str:
+def refusal_code(exc: BaseException) -> Refusal:
     """The bounded name of why a message was refused (the ``rule`` of the metrics)."""
     if isinstance(exc, InvalidEventError):
         return exc.code
     if isinstance(exc, AuthenticityError | CryptoError):
-        return "signature"
+        return Refusal.SIGNATURE
     if isinstance(exc, SerializationError):
-        return "undecodable"
+        return Refusal.UNDECODABLE
     if isinstance(exc, ContractError):
-        return "contract"
+        return Refusal.CONTRACT
     if isinstance(exc, ledger.LedgerError):
-        return "ledger"
-    return "invalid"
+        return Refusal.LEDGER
+    return Refusal.INVALID
 
 
 def check(event: Event, now_ms: float) -> None:
@@ -91,7 +115,7 @@ def check(event: Event, now_ms: float) -> None:
         raise ContractError(found)
     recorded = event.envelope.recorded_at.timestamp() * 1000
     if recorded > now_ms + MAX_CLOCK_SKEW.total_seconds() * 1000:
-        raise InvalidEventError("envelope.recorded_at is in the future", "future")
+        raise InvalidEventError("envelope.recorded_at is in the future", Refusal.FUTURE)
 
 
 def check_signer(event: Event, signer: Member) -> None:
@@ -99,15 +123,17 @@ def check_signer(event: Event, signer: Member) -> None:
     and a member when the event was recorded. Only the signer's id (from the hub's own
     directory) is named, never what the message says."""
     if event.envelope.unit != signer.member_id:
-        raise InvalidEventError(f"envelope.unit is not the signer {signer.member_id}", "signer")
+        raise InvalidEventError(
+            f"envelope.unit is not the signer {signer.member_id}", Refusal.SIGNER
+        )
     if not may_publish(signer.role, event.event_type):
         raise InvalidEventError(
             f"{signer.member_id} ({signer.role.value}) may not publish {event.event_type}",
-            "signer",
+            Refusal.SIGNER,
         )
     if not signer.active_at(event.envelope.recorded_at):
         raise InvalidEventError(
-            f"{signer.member_id} was revoked before this event was recorded", "signer"
+            f"{signer.member_id} was revoked before this event was recorded", Refusal.SIGNER
         )
 
 
@@ -143,7 +169,7 @@ class Received:
     def position(self) -> Position:
         return (self.msg.topic, self.msg.partition, self.msg.offset)
 
-    def refuse(self, reason: str, rule: str) -> None:
+    def refuse(self, reason: str, rule: Refusal) -> None:
         self.outcome, self.reason, self.rule = Outcome.DEAD_LETTERED, safe_reason(reason), rule
         self.stored = None
 
@@ -197,7 +223,7 @@ class Intake:
         self,
         batch: Sequence[RawMessage],
         now_ms: float,
-        refuse: Mapping[Position, tuple[str, str]] | None = None,
+        refuse: Mapping[Position, tuple[str, Refusal]] | None = None,
     ) -> list[Received]:
         """One :class:`Received` per message, in order. ``refuse`` names messages to
         refuse outright (position -> (reason, rule)): a poison message found by
@@ -265,24 +291,24 @@ class Intake:
         if topic_name(msg.topic, self.topic_prefix) != spec_for(event.record_type).name:
             raise InvalidEventError(
                 f"{event.event_type} of a {event.record_type} on another record type's topic",
-                "contract",
+                Refusal.CONTRACT,
             )
         if signer is not None and not may_publish(signer.role, event.record_type):
             raise InvalidEventError(
                 f"{signer.member_id} ({signer.role.value}) may not amend {event.record_type}",
-                "signer",
+                Refusal.SIGNER,
             )
         if isinstance(event, RecordRetracted):
             return Amendment(event.retracts_event_id, event.record_type), record
         try:
             _, corrected, nested = self.decode(event.record)
         except SerializationError as exc:
-            raise InvalidEventError(f"record: {exc}", "undecodable") from None
+            raise InvalidEventError(f"record: {exc}", Refusal.UNDECODABLE) from None
         if corrected.event_type != event.record_type:
-            raise InvalidEventError("record: is not of record_type", "contract")
+            raise InvalidEventError("record: is not of record_type", Refusal.CONTRACT)
         if corrected.event_id != event.corrects_event_id:
             raise InvalidEventError("record: envelope.event_id is not corrects_event_id",
-                                    "contract")  # fmt: skip
+                                    Refusal.CONTRACT)  # fmt: skip
         try:
             check(corrected, clock)
         except ContractError as exc:
@@ -293,7 +319,7 @@ class Intake:
         if signer is not None and not may_amend(signer.member_id, signer.role, unit,
                                                 event.record_type):  # fmt: skip
             raise InvalidEventError(
-                f"{signer.member_id} may not correct a record of another unit", "signer"
+                f"{signer.member_id} may not correct a record of another unit", Refusal.SIGNER
             )
         # The event store keeps the corrected record itself, readable, not its bytes.
         return Amendment(event.corrects_event_id, event.record_type, corrected), {
@@ -314,5 +340,5 @@ class Intake:
             raise InvalidEventError(
                 f"replayed: signed {age / 3600:.0f} h before it reached the hub"
                 f" (at most {limit / 3600:.0f} h)",
-                "stale",
+                Refusal.STALE,
             )

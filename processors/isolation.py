@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from processors.intake import Refusal
 from processors.pipeline import BatchResult, Pipeline
 from processors.ports import RawMessage
 from schemas.faults import DataRefusedError, TransientError
@@ -23,13 +24,13 @@ from schemas.faults import DataRefusedError, TransientError
 log = logging.getLogger(__name__)
 
 
-def fault_reason(exc: BaseException) -> tuple[str, str]:
+def fault_reason(exc: BaseException) -> tuple[str, Refusal]:
     """(reason, rule) for the message a non-transient error was isolated to. The text of
     the database's refusal is ours (class and SQLSTATE); any other error is named by its
     class only, since its text may quote the data."""
     if isinstance(exc, DataRefusedError):
-        return str(exc), "store"
-    return f"the ledger could not take this event ({type(exc).__name__})", "fold"
+        return str(exc), Refusal.STORE
+    return f"the ledger could not take this event ({type(exc).__name__})", Refusal.FOLD
 
 
 def process_isolating(pipeline: Pipeline, batch: Sequence[RawMessage]) -> BatchResult:

@@ -24,7 +24,15 @@ from datetime import UTC, datetime
 from processors import alerts as alert_rules
 from processors import amendments, ledger
 from processors.alerts import Alert, AlertRules
-from processors.intake import Intake, Outcome, Position, Received, Security, case_of
+from processors.intake import (
+    Intake,
+    Outcome,
+    Position,
+    Received,
+    Refusal,
+    Security,
+    case_of,
+)
 from processors.ledger import Case, Entity, Kind, Ref
 from processors.outgoing import alert_event, case_event, dead_letter_event, withdrawal_event
 from processors.people import Carrier, People
@@ -145,7 +153,7 @@ class Pipeline:
         self,
         batch: Sequence[RawMessage],
         *,
-        refuse: Mapping[Position, tuple[str, str]] | None = None,
+        refuse: Mapping[Position, tuple[str, Refusal]] | None = None,
     ) -> BatchResult:
         """Take a batch in, in one transaction. ``refuse``: messages to dead-letter
         outright, position -> (reason, rule) (see :mod:`processors.isolation`)."""
@@ -158,7 +166,7 @@ class Pipeline:
         self,
         batch: Sequence[RawMessage],
         *,
-        refuse: Mapping[Position, tuple[str, str]] | None = None,
+        refuse: Mapping[Position, tuple[str, Refusal]] | None = None,
         now_ms: float | None = None,
     ) -> list[Received]:
         """The first half of :meth:`process`, which reads nothing of the ledger: each
@@ -270,7 +278,7 @@ class Pipeline:
             stored = item.stored
             assert stored is not None
             if isinstance(event, str):
-                item.refuse(event, "sealed")
+                item.refuse(event, Refusal.SEALED)
                 continue
             if event is carrier.event:
                 continue
@@ -511,7 +519,7 @@ def _sort_out(item: Received, known: KnownEvent | None) -> None:
         where = f" (first at {known.topic}[{known.partition}]@{known.offset})" if known else ""
         item.refuse(
             f"replayed: the event id is already in the ledger with another unit or content{where}",
-            "replayed",
+            Refusal.REPLAYED,
         )
 
 
@@ -527,7 +535,7 @@ def _result(received: Sequence[Received], fresh: list[Event]) -> BatchResult:
             result.already_recorded += 1
         else:
             result.dead_lettered += 1
-            result.refusals[item.rule or "invalid"] += 1
+            result.refusals[item.rule or Refusal.INVALID] += 1
     return result
 
 
@@ -551,7 +559,7 @@ def _authorised(uow: UnitOfWork, candidates: list[Received]) -> list[Received]:
         if amendment is not None and record is not None:
             why = _amendment_refused(item, amendment, *record)
             if why is not None:
-                item.refuse(why, "signer")
+                item.refuse(why, Refusal.SIGNER)
                 continue
         kept.append(item)
     return kept

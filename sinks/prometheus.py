@@ -28,6 +28,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from processors import metrics
+from processors.intake import REFUSAL_RULES
 from sinergi.breach import NOTIFY_WITHIN, Check, Kind
 
 if TYPE_CHECKING:
@@ -287,6 +288,10 @@ class WorkerMetrics:
             ["rule"],
             registry=self.registry,
         )
+        # Every rule at 0 from the start: a count that appears at 1 (the first refusal
+        # after a start) is no increase to Prometheus.
+        for rule in REFUSAL_RULES:
+            self.dead_letters.labels(rule=rule)
         self.batch_seconds = Histogram(
             "sinergi_processor_batch_seconds",
             "Time to decode, fold and store one batch.",
