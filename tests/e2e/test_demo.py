@@ -62,11 +62,12 @@ def test_the_demo_fills_the_ledger_raises_alerts_and_rebuilds_identically(stack_
         assert summary.alerts > 0 and summary.alerts_open < summary.alerts  # some acknowledged
         page = httpx.get(f"http://127.0.0.1:{settings.ports.metrics}/metrics", timeout=5).text
         for name in (
-            'sinergi_interceptions_total{post="eltari"}',
-            "sinergi_deaths_total",
-            "sinergi_placements_total",
-            "sinergi_alerts_raised_total",
-            "sinergi_alert_acknowledge_seconds_count",
+            'sinergi_interceptions{post="eltari"}',
+            "sinergi_deaths{",
+            "sinergi_placements{",
+            "sinergi_alerts_raised_total{",
+            'sinergi_post_last_interception_timestamp_seconds{post="eltari"}',
+            "# TYPE sinergi_alert_acknowledge_seconds gauge",
             "sinergi_repatriations_non_procedural_ratio",
         ):
             assert name in page

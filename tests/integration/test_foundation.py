@@ -95,10 +95,10 @@ def test_interceptions_imported_at_a_post_reach_postgres_and_metrics(hub, tmp_pa
     cases = hub.query("SELECT count(*), sum(interceptions) FROM cases")[0]
     assert cases[1] == 60 and 0 < cases[0] <= 60
 
-    hub.wait_for(lambda: "sinergi_interceptions_total" in metrics_page(hub), what="metrics")
+    hub.wait_for(lambda: "sinergi_interceptions{" in metrics_page(hub), what="metrics")
     page = metrics_page(hub)
     for post, post_rows in rows.items():
-        assert f'sinergi_interceptions_total{{post="{post}"}} {float(len(post_rows))}' in page
+        assert f'sinergi_interceptions{{post="{post}"}} {float(len(post_rows))}' in page
 
 
 def test_a_large_file_is_recorded_on_every_core_and_reaches_the_ledger_whole(hub, tmp_path):

@@ -65,7 +65,8 @@ def test_readyz_follows_the_lag_and_every_dashboard_and_rule_query_reads_a_serve
         assert (
             f'sinergi_build_info{{commit="{commit}",version="{buildinfo.version()}"}} 1.0' in page
         )
-        assert 'sinergi_interceptions_total{post="eltari"}' in page
+        assert 'sinergi_interceptions{post="eltari"}' in page
+        assert 'sinergi_post_last_interception_timestamp_seconds{post="eltari"}' in page
 
         offered = page_names(page) | BUILTIN
         expressions, recorded = rule_expressions()
@@ -82,7 +83,7 @@ def test_readyz_follows_the_lag_and_every_dashboard_and_rule_query_reads_a_serve
         }
         assert unknown_in_dashboard == {}
         # The ledger's counts are there with data, not only declared.
-        for name in ("sinergi_deaths_total", "sinergi_placements_total", "sinergi_tips_total"):
+        for name in ("sinergi_deaths", "sinergi_placements", "sinergi_tips"):
             assert re.search(rf"^{name}\{{.*\}} [1-9]", page, re.MULTILINE), name
     finally:
         drop_hub(hub)

@@ -133,7 +133,7 @@ def test_a_withdrawn_alert_is_never_open_and_police_use_id_prefixes_and_a_nik(hu
     time.sleep(2.5)  # the metrics page caches for 2s
     page = metrics_page(hub)
     assert page_value(page, f"sinergi_alerts_open{SAMPLE}") == 1
-    assert page_value(page, f"sinergi_alerts_withdrawn_total{SAMPLE}") == 1
+    assert page_value(page, f"sinergi_alerts_withdrawn{SAMPLE}") == 1
 
     # At 80 columns the ids are whole, and the withdrawn alert says so.
     narrow = hub.cli("alerts", "list", env={"COLUMNS": "80"}).stdout

@@ -12,6 +12,7 @@ import subprocess
 import psycopg
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from processors import metrics
 from sinks.prometheus import (
@@ -53,9 +54,10 @@ def test_the_prometheus_configuration_and_its_rule_files_are_valid():
 
 def test_the_alerting_rules_fire_when_they_should_and_only_then():
     """Processor down or absent, not ready, lag above 10,000 for 10 minutes, stalled,
-    dead letters rising, a post silent for 24 h in its opening hours (not at night),
-    acknowledgements slow, HIGH alerts open for 4 hours; the ledger's counts served by two
-    workers counted once (tests/*_test.yml)."""
+    dead letters rising (the first after a start too), a post silent for 24 h in its
+    opening hours (not at night; a retraction meanwhile changes nothing), acknowledgements
+    slow, HIGH alerts open for 4 hours; the ledger's figures served by two workers counted
+    once, and falling by a retraction, not restarting (tests/*_test.yml)."""
     tested = promtool("test", "rules", "tests/rules_test.yml", "tests/daily_rules_test.yml")
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert tested.stdout.count("SUCCESS") == 2
@@ -69,7 +71,13 @@ class _Ledger(LedgerMetricsCollector):
 
     def _read(self) -> Snapshot:
         cells = [(name, {"label": "x"}, 1) for name in metrics.HELP]
-        return Snapshot(cells, 1, [60.0], {("MINOR_INTERCEPTED", "HIGH"): (1, 1, 0, 0)})
+        return Snapshot(
+            cells,
+            1,
+            {0.5: 60.0, 0.9: 600.0},
+            {("MINOR_INTERCEPTED", "HIGH"): (2, 1, 0, 1)},
+            {"eltari": 2000.0},
+        )
 
 
 class _Breach(BreachClockCollector):
@@ -105,9 +113,7 @@ def test_rules_and_dashboard_count_a_ledger_figure_once_whatever_number_of_worke
     """The ledger's counts are the whole hub's, read from PostgreSQL: every worker that
     serves them (SINERGI_LEDGER_METRICS) serves the same. Each is taken from one instance
     (``max without (instance)``) where it is read, before anything adds it up."""
-    registry = CollectorRegistry()
-    registry.register(_Ledger())
-    ledger = page_names(generate_latest(registry).decode()) - {"sinergi_ledger_metrics_up"}
+    ledger = page_names(ledger_page()) - {"sinergi_ledger_metrics_up"}
     once = re.compile(r"max without \(instance\) \((?:\w+\()?$")
     expressions, _ = rule_expressions()
     unguarded = [
@@ -118,19 +124,61 @@ def test_rules_and_dashboard_count_a_ledger_figure_once_whatever_number_of_worke
         if not once.search(expr[: found.start()])
     ]
     assert unguarded == []
-    assert len(ledger) > 30  # the collector's families were found
+    # The collector's families were found, the new ones among them.
+    assert len(ledger) > 25
+    assert {
+        "sinergi_interceptions",
+        "sinergi_deaths",
+        "sinergi_alerts_acknowledged",
+        "sinergi_alerts_withdrawn",
+        "sinergi_alerts_raised_total",
+        "sinergi_alert_acknowledge_seconds",
+        "sinergi_post_last_interception_timestamp_seconds",
+    } <= ledger
+
+
+def ledger_page() -> str:
+    registry = CollectorRegistry()
+    registry.register(_Ledger())
+    return generate_latest(registry).decode()
+
+
+def test_the_ledgers_figures_are_gauges_because_a_retraction_takes_counts_back():
+    """A retraction or a correction takes a record's counts back out of metrics_daily,
+    an acknowledgement can be retracted, a withdrawn alert can hold again: a counter that
+    falls is a restart to Prometheus, whose increase() then adds the whole count again
+    (a post's whole history as its last 24 hours). So what can fall is a gauge, without
+    _total; alerts raised (rows never deleted) stays a counter."""
+    types = {f.name: f.type for f in text_string_to_metric_families(ledger_page())}
+    for name in metrics.HELP:  # metrics_daily's names keep _total; /metrics drops it
+        assert types[name.removesuffix("_total")] == "gauge", name
+    for name in ("sinergi_alerts_acknowledged", "sinergi_alerts_withdrawn", "sinergi_alerts_open"):
+        assert types[name] == "gauge", name
+    assert types["sinergi_alerts_raised"] == "counter"
+    assert "histogram" not in types.values()
+    assert [n for n, t in types.items() if t == "counter"] == ["sinergi_alerts_raised"]
+
+
+def test_the_time_to_acknowledge_is_served_as_postgresql_says():
+    page = ledger_page()
+    assert 'sinergi_alert_acknowledge_seconds{quantile="0.5",window="24h"} 60.0' in page
+    assert 'sinergi_alert_acknowledge_seconds{quantile="0.9",window="24h"} 600.0' in page
+    assert 'sinergi_post_last_interception_timestamp_seconds{post="eltari"} 2000.0' in page
+    assert 'sinergi_interceptions{label="x"} 1.0' in page
+    assert 'sinergi_alerts_raised_total{rule="minor_intercepted",severity="high"} 2.0' in page
+    assert 'sinergi_alerts_acknowledged{rule="minor_intercepted",severity="high"} 1.0' in page
 
 
 def test_metric_names_are_read_from_promql():
     assert metric_names(
-        'sum by (post) (increase(sinergi_interceptions_total{post=~"$post"}[$__rate_interval]))'
-    ) == {"sinergi_interceptions_total"}
+        'sum by (post) (delta(sinergi_interceptions{post=~"$post"}[$__rate_interval]))'
+    ) == {"sinergi_interceptions"}
     assert metric_names(
         "histogram_quantile(0.9, sum by (le) (rate(sinergi_processor_batch_seconds_bucket[5m])))"
     ) == {"sinergi_processor_batch_seconds_bucket"}
     assert metric_names(
-        "sinergi:interceptions:increase24h == 0 and on () ((hour() + 8) % 24 >= 6)"
-    ) == {"sinergi:interceptions:increase24h"}
+        "sinergi:post_silence_seconds > 86400 and on () ((hour() + 8) % 24 >= 6)"
+    ) == {"sinergi:post_silence_seconds"}
     assert metric_names("time() - sinergi_x offset 5m > 4 * 3600") == {"sinergi_x"}
 
 
