@@ -66,6 +66,8 @@ class Snapshot:
     ack_seconds: dict[float, float]
     # (rule, severity) -> (raised, acknowledged, withdrawn, open)
     alerts: dict[tuple[str, str], tuple[int, int, int, int]]
+    # severity -> when the oldest alert of it still open was raised (epoch seconds)
+    oldest_open: dict[str, float] = field(default_factory=dict)
     # post -> when its latest interception took place (epoch seconds)
     last_interception: dict[str, float] = field(default_factory=dict)
 
@@ -109,7 +111,7 @@ class LedgerMetricsCollector(Collector):
                 " FROM v_alerts WHERE acknowledged_at > now() - interval '24 hours'",
                 (list(ACK_QUANTILES),),
             ).fetchone() or (None,)
-            alerts = _alert_counts(conn)
+            alerts, oldest = _alert_counts(conn)
             posts = sorted(last_day)
             last = {
                 str(post): float(at)
@@ -123,6 +125,7 @@ class LedgerMetricsCollector(Collector):
             int(deaths[0]) if deaths else 0,
             dict(zip(ACK_QUANTILES, map(float, quantiles), strict=True)) if quantiles else {},
             alerts,
+            oldest,
             last,
         )
 
@@ -186,7 +189,7 @@ class LedgerMetricsCollector(Collector):
             "Share of non-procedural among repatriations whose procedural status is known.",
             value=procedural["non_procedural"] / known if known else 0.0,
         )
-        yield from _alert_families(snap.alerts)
+        yield from _alert_families(snap.alerts, snap.oldest_open)
         acknowledge = GaugeMetricFamily(
             "sinergi_alert_acknowledge_seconds",
             "Time from raising an alert to police acknowledging it: this quantile of the"
@@ -200,25 +203,33 @@ class LedgerMetricsCollector(Collector):
 
 def _alert_counts(
     conn: psycopg.Connection[Any],
-) -> dict[tuple[str, str], tuple[int, int, int, int]]:
-    """(rule, severity) -> (raised, acknowledged, withdrawn, open). Open is v_alert_status's
-    (migration 0007): holding and not acknowledged, the definition the command line and
-    v_alerts_daily use; a withdrawn alert is never open, acknowledged or not."""
-    return {
-        (str(rule), str(severity)): (int(raised), int(acked), int(withdrawn), int(open_))
-        for rule, severity, raised, acked, withdrawn, open_ in conn.execute(
-            "SELECT a.rule, a.severity, count(*),"
-            " count(*) FILTER (WHERE a.acknowledged_at IS NOT NULL),"
-            " count(*) FILTER (WHERE s.status = 'withdrawn'),"
-            " count(*) FILTER (WHERE s.status = 'open')"
-            " FROM v_alerts a JOIN v_alert_status s USING (alert_id)"
-            " GROUP BY a.rule, a.severity"
-        )
-    }
+) -> tuple[dict[tuple[str, str], tuple[int, int, int, int]], dict[str, float]]:
+    """(rule, severity) -> (raised, acknowledged, withdrawn, open), and severity -> when
+    the oldest of its open alerts was raised. Open is v_alert_status's (migration 0007):
+    holding and not acknowledged, the definition the command line and v_alerts_daily use;
+    a withdrawn alert is never open, acknowledged or not. Rule and severity in lower
+    case, as the labels."""
+    counts: dict[tuple[str, str], tuple[int, int, int, int]] = {}
+    oldest: dict[str, float] = {}
+    for rule, severity, raised, acked, withdrawn, open_, since in conn.execute(
+        "SELECT a.rule, a.severity, count(*),"
+        " count(*) FILTER (WHERE a.acknowledged_at IS NOT NULL),"
+        " count(*) FILTER (WHERE s.status = 'withdrawn'),"
+        " count(*) FILTER (WHERE s.status = 'open'),"
+        " extract(epoch FROM min(a.raised_at) FILTER (WHERE s.status = 'open'))::float8"
+        " FROM v_alerts a JOIN v_alert_status s USING (alert_id)"
+        " GROUP BY a.rule, a.severity"
+    ):
+        key = (str(rule).lower(), str(severity).lower())
+        counts[key] = (int(raised), int(acked), int(withdrawn), int(open_))
+        if since is not None:
+            oldest[key[1]] = min(float(since), oldest.get(key[1], float(since)))
+    return counts, oldest
 
 
 def _alert_families(
     alerts: dict[tuple[str, str], tuple[int, int, int, int]],
+    oldest_open: dict[str, float],
 ) -> Iterable[Metric]:
     labels = ["rule", "severity"]
     # Alert rows are never deleted: this one only grows.
@@ -244,7 +255,15 @@ def _alert_families(
         acked.add_metric(key, n_acked)
         withdrawn.add_metric(key, n_withdrawn)
         still_open.add_metric(key, n_open)
-    return [raised, acked, withdrawn, still_open]
+    oldest = GaugeMetricFamily(
+        "sinergi_alerts_oldest_open_timestamp_seconds",
+        "When the oldest alert of this severity that is still open (holding, not"
+        " acknowledged) was raised; no sample while none is open.",
+        labels=["severity"],
+    )
+    for severity, since in sorted(oldest_open.items()):
+        oldest.add_metric([severity], since)
+    return [raised, acked, withdrawn, still_open, oldest]
 
 
 # The breach clock's kinds and the watch's checks (sinergi/breach.py): bounded label values.

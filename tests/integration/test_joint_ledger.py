@@ -267,6 +267,7 @@ def test_police_follow_alerts_as_they_are_raised_and_acknowledge_them(hub, tmp_p
     # Acknowledged within the last 24 hours, a few seconds after it was raised.
     waited = page_value(page, 'sinergi_alert_acknowledge_seconds{quantile="0.9",window="24h"}')
     assert 0 <= waited < 600
+    assert "sinergi_alerts_oldest_open_timestamp_seconds{" in page  # others are open
 
     # The unit resumes where it stopped: nothing old is shown again.
     assert _follow(hub) == []

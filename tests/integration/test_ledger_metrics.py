@@ -1,8 +1,8 @@
 """What the processor's /metrics serves of the ledger, read from PostgreSQL: gauges that
 fall when a record is taken back (a counter that falls is a restart to Prometheus, which
 then counted a post's whole history again), each post's latest interception, which a
-retraction leaves as it was, and the time to acknowledge over the last 24 hours,
-computed by PostgreSQL."""
+retraction leaves as it was, the time to acknowledge over the last 24 hours and the
+oldest open alert of each severity, both computed by PostgreSQL."""
 
 from __future__ import annotations
 
@@ -83,14 +83,15 @@ def test_a_retraction_lowers_the_ledgers_gauges_and_leaves_the_posts_latest_inte
     assert value(page, last) == occurred(hub, latest)
 
 
-def test_the_time_to_acknowledge_comes_from_postgresql(hub):
+def test_the_time_to_acknowledge_and_the_oldest_open_alert_come_from_postgresql(hub):
     """Alerts as the processor keeps them (raised_at: when police were told), hours
-    apart: the quantiles are those of the acknowledgements of the last 24 hours only."""
+    apart: the quantiles are those of the acknowledgements of the last 24 hours only, and
+    the oldest open alert is the oldest holding and unacknowledged, of its severity."""
     alerts = [  # severity, raised hours ago, acknowledged hours ago, withdrawn
         ("HIGH", 3, 2, False),  # waited 1 hour
         ("HIGH", 10, 2, False),  # 8 hours
         ("HIGH", 50, 30, False),  # acknowledged before the last 24 hours
-        ("HIGH", 5, None, False),  # open for 5 hours
+        ("HIGH", 5, None, False),  # open for 5 hours: the oldest open HIGH
         ("HIGH", 1, None, False),
         ("HIGH", 9, None, True),  # withdrawn: not open
         ("MEDIUM", 10, None, False),
@@ -112,12 +113,17 @@ def test_the_time_to_acknowledge_comes_from_postgresql(hub):
                 " 'POLDA-17', 'INVESTIGATING') RETURNING 1",
                 alert_id, str(uuid.uuid4()), acked,
             )  # fmt: skip
+    [(now,)] = hub.query("SELECT extract(epoch FROM now())::float8")
     page = scrape(hub)
 
     # Of 3600 s and 28800 s: half within 16200 s, 9 in 10 within 26280 s.
     p50 = value(page, 'sinergi_alert_acknowledge_seconds{quantile="0.5",window="24h"}')
     p90 = value(page, 'sinergi_alert_acknowledge_seconds{quantile="0.9",window="24h"}')
     assert (round(p50), round(p90)) == (16200, 26280)
+    oldest = 'sinergi_alerts_oldest_open_timestamp_seconds{severity="%s"}'
+    assert abs(value(page, oldest % "high") - (now - 5 * 3600)) < 60  # type: ignore[operator]
+    assert abs(value(page, oldest % "medium") - (now - 10 * 3600)) < 60  # type: ignore[operator]
+    assert 'severity="critical"' not in page
     labels = '{rule="minor_intercepted",severity="high"}'
     assert value(page, f"sinergi_alerts_open{labels}") == 2
     assert value(page, f"sinergi_alerts_acknowledged{labels}") == 3

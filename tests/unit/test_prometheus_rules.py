@@ -56,8 +56,9 @@ def test_the_alerting_rules_fire_when_they_should_and_only_then():
     """Processor down or absent, not ready, lag above 10,000 for 10 minutes, stalled,
     dead letters rising (the first after a start too), a post silent for 24 h in its
     opening hours (not at night; a retraction meanwhile changes nothing), acknowledgements
-    slow, HIGH alerts open for 4 hours; the ledger's figures served by two workers counted
-    once, and falling by a retraction, not restarting (tests/*_test.yml)."""
+    slow, a HIGH alert open for 4 hours (not a stream of alerts each acknowledged within
+    the hour); the ledger's figures served by two workers counted once, and falling by a
+    retraction, not restarting (tests/*_test.yml)."""
     tested = promtool("test", "rules", "tests/rules_test.yml", "tests/daily_rules_test.yml")
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert tested.stdout.count("SUCCESS") == 2
@@ -76,6 +77,7 @@ class _Ledger(LedgerMetricsCollector):
             1,
             {0.5: 60.0, 0.9: 600.0},
             {("MINOR_INTERCEPTED", "HIGH"): (2, 1, 0, 1)},
+            {"high": 1000.0},
             {"eltari": 2000.0},
         )
 
@@ -133,6 +135,7 @@ def test_rules_and_dashboard_count_a_ledger_figure_once_whatever_number_of_worke
         "sinergi_alerts_withdrawn",
         "sinergi_alerts_raised_total",
         "sinergi_alert_acknowledge_seconds",
+        "sinergi_alerts_oldest_open_timestamp_seconds",
         "sinergi_post_last_interception_timestamp_seconds",
     } <= ledger
 
@@ -159,10 +162,11 @@ def test_the_ledgers_figures_are_gauges_because_a_retraction_takes_counts_back()
     assert [n for n, t in types.items() if t == "counter"] == ["sinergi_alerts_raised"]
 
 
-def test_the_time_to_acknowledge_is_served_as_postgresql_says():
+def test_the_time_to_acknowledge_and_the_oldest_open_alert_are_served_as_postgresql_says():
     page = ledger_page()
     assert 'sinergi_alert_acknowledge_seconds{quantile="0.5",window="24h"} 60.0' in page
     assert 'sinergi_alert_acknowledge_seconds{quantile="0.9",window="24h"} 600.0' in page
+    assert 'sinergi_alerts_oldest_open_timestamp_seconds{severity="high"} 1000.0' in page
     assert 'sinergi_post_last_interception_timestamp_seconds{post="eltari"} 2000.0' in page
     assert 'sinergi_interceptions{label="x"} 1.0' in page
     assert 'sinergi_alerts_raised_total{rule="minor_intercepted",severity="high"} 2.0' in page
