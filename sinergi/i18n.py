@@ -1918,6 +1918,10 @@ PROBLEM_SUFFIXES: Sequence[tuple[str, str]] = (
 # Error sentences of the libraries, as the command line shows them.
 SENTENCES: Sequence[tuple[str, str]] = (
     (
+        r"a month is written YYYY-MM, e.g. 2026-03 \(got (.*)\)",
+        "bulan ditulis YYYY-MM, mis. 2026-03 (tertulis {0})",
+    ),
+    (
         r"no pseudonym key at (\S+): this machine is not set up for its desk \(a local hub's"
         r" `sinergi stack up` makes the keys; a desk elsewhere gets its own from the hub's"
         r" administrator\)",

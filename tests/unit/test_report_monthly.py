@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from sinergi import i18n
 from sinergi.report import monthly, render_other, render_pdf
 from sinergi.report.monthly import Figures, Month, period_grid
 from sinergi.report.suppression import TOTAL, exposed, small_remainders, suppress
@@ -63,6 +64,16 @@ def test_months_are_parsed_and_counted_back():
     assert str(Month(2026, 1).shifted(-1)) == "2025-12"
     with pytest.raises(monthly.ReportError):
         Month.parse("March")
+    with pytest.raises(monthly.ReportError) as refused:
+        Month.parse("2026-13")
+    # Said in the officer's language, like every refusal of the command line.
+    before = i18n._current
+    i18n.set_language("id")
+    try:
+        said = i18n.sentence(str(refused.value))
+    finally:
+        i18n.set_language(before)
+    assert said == "bulan ditulis YYYY-MM, mis. 2026-03 (tertulis '2026-13')"
 
 
 def test_no_published_count_about_people_is_below_k():
