@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeAlias
 
+import psycopg
 from kafka import KafkaConsumer
 
 from deploy.procs import StackError
@@ -16,7 +17,7 @@ from processors.vault import VaultError
 from producers.posts import RECRUITER_CONTACT
 from schemas import crypto
 from schemas.model import AlertRaised, AlertWithdrawn, Event
-from schemas.person_seal import referenced_carrier
+from schemas.person_seal import contact_reference, referenced_carrier
 from schemas.serde import EventDeserializer, SerializationError
 from schemas.topics import ALERTS
 from sinergi import bootstrap
@@ -167,6 +168,8 @@ def contact_opener(
                 sealed = from_vault(carrier)
             except VaultError:
                 return "(unknown to the vault)"
+            except SupersededError:
+                return "(no longer the record's: corrected or retracted since)"
             if sealed is None:
                 return "(erased, or none was reported)"
             value = sealed
@@ -178,18 +181,37 @@ def contact_opener(
     return open_contact
 
 
+class SupersededError(LookupError):
+    """The record that carried a contact no longer stands as it was (a correction took the
+    contact out or changed it, or the record was retracted): the ledger holds no fact
+    with that contact, and police are not given it (an alert sent before still names it)."""
+
+
 def _vault_contact(settings: Settings) -> Callable[[str], str | None]:
     """One contact from the vault, on a connection of its own (a contact is opened by
-    an officer's request, now and then; the browser asks from several threads)."""
+    an officer's request, now and then; the browser asks from several threads), given
+    only while a fact of its person's case still carries it (``v_case_facts``)."""
 
     def fetch(carrier_id: str) -> str | None:
         vault = bootstrap.vault(settings, "sinergi_analyst", create=False)
         try:
-            return vault.contact(carrier_id)
+            subject, contact = vault.contact_of(carrier_id)
         finally:
             vault.close()
+        if contact is not None and not _still_carried(settings, subject.case_id, carrier_id):
+            raise SupersededError(carrier_id)
+        return contact
 
     return fetch
+
+
+def _still_carried(settings: Settings, case_id: str, carrier_id: str) -> bool:
+    with psycopg.connect(bootstrap.conninfo(settings, "sinergi_analyst")) as conn:
+        row = conn.execute(
+            "SELECT 1 FROM v_case_facts WHERE case_id = %s AND detail ->> 'contact_sealed' = %s",
+            (case_id, contact_reference(carrier_id)),
+        ).fetchone()
+    return row is not None
 
 
 def as_json(item: Followed, contacts: list[str] | None = None) -> str:

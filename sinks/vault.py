@@ -226,6 +226,11 @@ class PostgresVault:
     def contact(self, carrier_id: str) -> str | None:
         """Through ``person_contact`` (migration 0015), so that a role that opens contacts
         for police (the analyst's, on the hub's machine) reads nothing else of the vault."""
+        return self.contact_of(carrier_id)[1]
+
+    def contact_of(self, carrier_id: str) -> tuple[Subject, str | None]:
+        """:meth:`contact`, with whom it is about (whose case says whether the record
+        that carried it still stands)."""
         with self._transaction() as conn:
             row = conn.execute(
                 "SELECT subject_id, strength, wrapped_dek, contact FROM person_contact(%s)",
@@ -234,7 +239,7 @@ class PostgresVault:
         if row is None:
             raise VaultError("the vault never saw this message")
         subject = Subject(row[0], row[1])
-        return self.keys.open_contact(subject, _bytes(row[2]), carrier_id, _bytes(row[3]))
+        return subject, self.keys.open_contact(subject, _bytes(row[2]), carrier_id, _bytes(row[3]))
 
     def erase(self, subject: Subject, reference: str) -> int:
         with self._transaction() as conn:

@@ -14,7 +14,7 @@ from kafka import KafkaProducer
 from producers import forms
 from schemas.access import Role
 from schemas.model import Agency
-from sinergi import bootstrap, members
+from sinergi import bootstrap, members, police
 from tests.integration.hub import Hub
 from tests.integration.test_foundation import write_csv
 
@@ -88,6 +88,23 @@ def test_a_case_shows_its_facts_as_the_ledger_holds_them_corrected_and_retracted
     assert [(f.event_id, f.event_type, f.details.get("outcome")) for f in case.timeline] == [
         (recorded, "InterceptionRecorded", "HANDED_TO_POLICE")
     ]
+
+
+def test_police_are_not_given_a_contact_a_correction_took_out_of_its_record(hub: Hub):
+    """A recruiter's contact recorded by mistake (an innocent person's number, say) is
+    taken out by a correction: the alert sent before still names where the vault keeps
+    it, and police opening it from there are told it is no longer the record's."""
+    [recorded] = event_ids(
+        hub.run("post", "record", at="eltari", recruiter="0812 3456 7890", **INTERCEPTION).stdout
+    )
+    hub.start_worker()
+    hub.wait_for(lambda: hub.event_count() == 1, what="the interception")
+    reveal = police.contact_opener(hub.settings)
+    assert reveal(f"vault:{recorded}") == "0812 3456 7890"
+    hub.run("post", "correct", recorded, at="eltari", **INTERCEPTION)  # no recruiter now
+    hub.wait_for(lambda: hub.event_count() == 2, what="the correction")
+    said = reveal(f"vault:{recorded}")
+    assert said == "(no longer the record's: corrected or retracted since)"
 
 
 def test_a_unit_cannot_correct_another_units_record(hub: Hub):
