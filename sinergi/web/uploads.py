@@ -214,14 +214,19 @@ class Uploads:
         """Rows whose event id the desk holds, or the file holds twice, with other content
         are refused with the reason (publishing them would be refused: a record is
         corrected, never edited), before anything is published."""
-        found = set(self.recorder.recorded_before(job.unit, [a.event for a in job.accepted]))
+        # A correction row is sent as a correction of the record it names (which the desk
+        # holds, with the first content): only records are compared.
+        records = [a for a in job.accepted if not (a.cells.get("corrects") or "").strip()]
+        found = set(self.recorder.recorded_before(job.unit, [a.event for a in records]))
         if not found:
             return
-        for item in job.accepted:
+        for item in records:
             if item.event.event_id in found:
                 why = FieldError("event_id", f"{item.event.event_id}: {RECORDED_BEFORE}", item.row)
                 job.refused.append(Refused(item.row, dict(item.cells), [why]))
-        job.accepted = [a for a in job.accepted if a.event.event_id not in found]
+        job.accepted = [
+            a for a in job.accepted if a not in records or a.event.event_id not in found
+        ]
         job.refused.sort(key=lambda r: r.row)
 
     def _publish(self, job: UploadJob) -> None:

@@ -106,6 +106,10 @@ def test_an_edited_row_under_a_kept_id_and_one_id_twice_in_a_file_are_refused(tm
     again = upload(tmp_path, header + "\n" + row.format(kept_id, "SENT_HOME") + "\n",
                    held=[kept.event])  # fmt: skip
     assert (len(again.accepted), again.refused) == (1, [])  # the same record: kept once
+    # A correction of it, under its id in `corrects`, is a correction, not an edit.
+    fixes = "corrects," + HEADER + "\n" + row.format(kept_id, "HANDED_TO_POLICE") + "\n"
+    fixed = upload(tmp_path, fixes, held=[kept.event])
+    assert ([a.row for a in fixed.accepted], fixed.refused) == ([2], [])
 
 
 def test_the_upload_page_tells_the_files_and_the_rows_problems_in_bahasa(tmp_path):
