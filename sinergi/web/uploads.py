@@ -216,7 +216,7 @@ class Uploads:
         corrected, never edited), before anything is published."""
         # A correction row is sent as a correction of the record it names (which the desk
         # holds, with the first content): only records are compared.
-        records = [a for a in job.accepted if not (a.cells.get("corrects") or "").strip()]
+        records = [a for a in job.accepted if not _corrects(a)]
         found = set(self.recorder.recorded_before(job.unit, [a.event for a in records]))
         if not found:
             return
@@ -224,9 +224,7 @@ class Uploads:
             if item.event.event_id in found:
                 why = FieldError("event_id", f"{item.event.event_id}: {RECORDED_BEFORE}", item.row)
                 job.refused.append(Refused(item.row, dict(item.cells), [why]))
-        job.accepted = [
-            a for a in job.accepted if a not in records or a.event.event_id not in found
-        ]
+        job.accepted = [a for a in job.accepted if _corrects(a) or a.event.event_id not in found]
         job.refused.sort(key=lambda r: r.row)
 
     def _publish(self, job: UploadJob) -> None:
@@ -253,6 +251,11 @@ class Uploads:
         job.published += done.published
         job.again += done.again
         job.waiting = done.pending
+
+
+def _corrects(item: Accepted) -> bool:
+    """Whether the row is a correction (its ``corrects`` names the record it corrects)."""
+    return bool((item.cells.get("corrects") or "").strip())
 
 
 def receipt_csv(job: UploadJob) -> str:
