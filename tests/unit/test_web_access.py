@@ -344,3 +344,10 @@ def test_an_officer_still_logs_in_from_their_own_browser_while_someone_fails_on_
     assert stranger.post("/login", data=right).status_code == 401  # locked out there
     log_in(officer, "polres-tts")  # and not here: the browser they logged in from
     assert officer.cookies.get("sinergi_device") != kept[0].value  # a new token each log-in
+
+
+def test_a_case_page_links_a_facts_group_and_recruiter_to_their_pages() -> None:
+    c = client()
+    log_in(c, "polres-tts")
+    page = c.get(f"/cases/{CASE}").text
+    assert 'href="/groups/eltari/ELT-G7"' in page and f'href="/recruiters/{"cd" * 16}"' in page

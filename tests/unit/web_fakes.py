@@ -146,7 +146,8 @@ class FakeLedger:
         if case_id != CASE:
             return None
         fact = Fact("e1", NOW, "InterceptionRecorded", "post-eltari",
-                    {"post_id": "eltari", "outcome": "SENT_HOME"}, sealed_contact=True)  # fmt: skip
+                    {"post": "eltari", "outcome": "SENT_HOME", "group": "ELT-G7",
+                     "recruiter": "cd" * 16}, sealed_contact=True)  # fmt: skip
         summary = {"match_kind": "strong", "status": "INTERCEPTED", "recruiters": [],
                    "erased_at": self.erased_at}  # fmt: skip
         return Case(CASE, summary,
