@@ -152,6 +152,10 @@ class PostmasterOf:
             return False
 
 
+# SINERGI_HOME's default (sinergi.config.Settings.home): the repository's .sinergi.
+DEFAULT_HOME = Path(__file__).resolve().parent.parent / ".sinergi"
+
+
 @dataclass(frozen=True)
 class ProcessOfHome:
     """Ours if it runs ``command`` (these arguments in a row, e.g. ``-m sinergi process``)
@@ -164,7 +168,16 @@ class ProcessOfHome:
         args, n = command_line(pid), len(self.command)
         if not any(tuple(args[i : i + n]) == self.command for i in range(len(args) - n + 1)):
             return False
-        return environment(pid).get("SINERGI_HOME") == str(self.home)
+        # Without SINERGI_HOME it runs in the default home (as one started before the
+        # stack set it always does); a relative one is relative to where it runs.
+        given = environment(pid).get("SINERGI_HOME")
+        home = Path(given) if given else DEFAULT_HOME
+        if not home.is_absolute():
+            try:
+                home = Path(os.readlink(f"/proc/{pid}/cwd")) / home
+            except OSError:
+                return False
+        return home.resolve() == self.home.resolve()
 
 
 class PidFile:

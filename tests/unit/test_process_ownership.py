@@ -22,6 +22,7 @@ import pytest
 from deploy import procs
 from deploy.kafka import KafkaConfig, KafkaService
 from deploy.postgres import PostgresConfig, PostgresService
+from deploy.procs import DEFAULT_HOME, ProcessOfHome
 from sinergi import runtime
 from sinergi.config import Settings, from_env
 
@@ -241,3 +242,18 @@ def test_the_processor_and_the_web_app_are_known_by_the_home_they_were_started_w
         ours.pidfile.write(pid)
         assert ours.pidfile.running_pid() is None
     assert all(d.untouched() for d in (started, another_home, no_home))
+
+
+def test_a_processor_without_sinergi_home_is_the_default_homes_a_relative_home_is_resolved(
+    tmp_path, decoy
+):
+    """Before the stack set SINERGI_HOME always, a processor of the default home ran
+    without it: after an upgrade `stack down` must still know it (and stop it)."""
+    command = ("-m", "sinergi", "process")
+    legacy = decoy(*command)
+    assert ProcessOfHome(command, DEFAULT_HOME)(legacy.pid)
+    assert not ProcessOfHome(command, tmp_path / "home")(legacy.pid)
+    (tmp_path / "rel").mkdir()
+    relative = decoy(*command, cwd=tmp_path, home=Path("rel"))
+    assert ProcessOfHome(command, tmp_path / "rel")(relative.pid)
+    assert not ProcessOfHome(command, DEFAULT_HOME)(relative.pid)
