@@ -55,6 +55,8 @@ class Alert:
     acknowledged_by: str | None = None
     action: str | None = None
     withdrawn_at: datetime | None = None
+    # When the hub last changed it (raised, moved with its record, rewritten, withdrawn).
+    updated_at: datetime | None = None
 
     def visible_to(self, visible: frozenset[str] | None) -> bool:
         return visible is None or bool(visible & set(self.regencies))
@@ -122,7 +124,7 @@ WITH posts(post_id, regency) AS (
 ), found AS (
     SELECT a.alert_id::text AS alert_id, a.rule, a.severity, s.status, a.summary, a.case_ids,
            a.recruiter_ref, a.group_ref, a.cause_event_ids, a.triggered_at, a.raised_at,
-           a.acknowledged_at, a.acknowledged_by, a.action, a.withdrawn_at,
+           a.acknowledged_at, a.acknowledged_by, a.action, a.withdrawn_at, a.updated_at,
            ARRAY(
                SELECT DISTINCT r FROM (
                    SELECT c.origin_regency AS r FROM v_cases c WHERE c.case_id = ANY(a.case_ids)
@@ -146,6 +148,9 @@ NEWEST_FIRST = "raised_at DESC, triggered_at DESC, alert_id"
 # The notifier's order: oldest first, the id breaking ties (a transaction's alerts share
 # their raised_at), so that a read continues exactly after the last alert of the one before.
 OLDEST_FIRST = "raised_at, alert_id::uuid"
+# The notifier's read of changed alerts: those changed first first, so that it goes on
+# from the last change it read.
+CHANGED_FIRST = "updated_at, alert_id::uuid"
 
 
 def _alert(row: Row) -> Alert:
@@ -166,6 +171,7 @@ def _alert(row: Row) -> Alert:
         acknowledged_by=row["acknowledged_by"],
         action=row["action"],
         withdrawn_at=row["withdrawn_at"],
+        updated_at=row["updated_at"],
     )
 
 
@@ -240,11 +246,11 @@ class LedgerReader:
     def changed_since(self, since: datetime, limit: int = 5000) -> list[Alert]:
         """Alerts that still hold and changed at or after ``since`` (raised, or moved to
         another case by a correction: the regencies they concern may have changed), at
-        most ``limit``, those changed last first."""
+        most ``limit``, those changed first first."""
         with _connect(self.conninfo) as conn:
             return self._alerts(
                 conn, "a.updated_at >= %(since)s AND a.withdrawn_at IS NULL", {"since": since},
-                AlertFilter(limit=limit),
+                AlertFilter(limit=limit), CHANGED_FIRST,
             )  # fmt: skip
 
     def holding(self, alert_ids: Sequence[str]) -> set[str]:

@@ -387,6 +387,9 @@ class Notifier:
         # Where the next read continues when the last one read a whole page.
         self.cursor: tuple[datetime, str] | None = None
         self.changed_since = changed_since
+        # How far the read of changed alerts got (the hub's updated_at): it goes on from
+        # there, after an outage too (it starts where the raised alerts were queued).
+        self.changed_seen: datetime | None = None
         # (alert, channel) pairs queued by this process in the last RESCAN: not asked again.
         self._queued: dict[tuple[str, str], datetime] = {}
 
@@ -424,9 +427,14 @@ class Notifier:
         and were not told (a channel told already keeps its one delivery)."""
         if self.changed_since is None:
             return 0
+        if self.changed_seen is None:
+            self.changed_seen = self.seen or start
         now = self.clock()
         self._queued = {k: at for k, at in self._queued.items() if at > now - RESCAN}
-        changed = self.changed_since(max(start, now - RESCAN), self.page)
+        changed = self.changed_since(max(start, self.changed_seen - RESCAN), self.page)
+        stamps = [a.updated_at for a in changed if a.updated_at is not None]
+        if stamps:
+            self.changed_seen = max(self.changed_seen, *stamps)
         pairs = [
             (a, c)
             for a in changed

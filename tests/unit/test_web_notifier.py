@@ -196,13 +196,21 @@ def test_an_alert_a_correction_moves_to_another_regency_is_notified_to_that_polr
             return len(new)
 
     changed: list[Alert] = []
+    clock = [NOW]
+
+    def changed_since(since: datetime, limit: int) -> list[Alert]:
+        return [a for a in changed if a.updated_at is not None and a.updated_at >= since]
+
     notifier = Notifier(Deliveries(), ledger.raised_since, ledger.alert, {}, str,  # type: ignore[arg-type]
-                        clock=lambda: NOW, changed_since=lambda since, limit: changed)  # fmt: skip
+                        clock=lambda: clock[0], changed_since=changed_since)  # fmt: skip
     notifier.queue()
     assert queued == [("a1", "police-polres-5302")]
-    moved = replace(first, regencies=("5304",))
+    # Moved half an hour later, while the notifier was down for two hours: it goes on
+    # from the last change it read, not from its clock.
+    moved = replace(first, regencies=("5304",), updated_at=NOW + timedelta(minutes=30))
     ledger.alerts["a1"] = moved
     changed.append(moved)
+    clock[0] = NOW + timedelta(hours=2)
     notifier.queue()
     notifier.queue()
     assert queued == [("a1", "police-polres-5302"), ("a1", "police-polres-5304")]
