@@ -435,6 +435,10 @@ class Notifier:
         stamps = [a.updated_at for a in changed if a.updated_at is not None]
         if stamps:
             self.changed_seen = max(self.changed_seen, *stamps)
+        # An alert that holds again (the fact that ended it retracted) has changed too:
+        # its delivery marked withdrawn is due again. Only the alerts changed lately are
+        # looked at, not every delivery ever withdrawn (:meth:`recheck`).
+        self.store.reopen(sorted({a.alert_id for a in changed}), now)
         pairs = [
             (a, c)
             for a in changed
@@ -476,7 +480,8 @@ class Notifier:
 
     def cycle(self) -> int:
         self.queue()
-        self.recheck()
+        if self.changed_since is None:  # else the read of changed alerts reopens them
+            self.recheck()
         return self.deliver()
 
 

@@ -195,6 +195,9 @@ def test_an_alert_a_correction_moves_to_another_regency_is_notified_to_that_polr
             queued.extend(new)
             return len(new)
 
+        def reopen(self, alert_ids: Sequence[str], now: datetime) -> int:
+            return 0  # none was withdrawn
+
     changed: list[Alert] = []
     clock = [NOW]
 
