@@ -505,9 +505,9 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _conflicting(db: sqlite3.Connection, records: Sequence[tuple[str, str | None]]) -> list[str]:
-    """The event ids of ``records`` (id, content digest) held already, or twice among
-    them, with another digest (records without one are never compared)."""
+def repeated(records: Sequence[tuple[str, str | None]]) -> tuple[dict[str, str], set[str]]:
+    """Of ``records`` (event id, content digest), the first digest of each id, and the
+    ids given twice with another digest (records without one are never compared)."""
     digests: dict[str, str] = {}
     found: set[str] = set()
     for event_id, digest in records:
@@ -515,6 +515,13 @@ def _conflicting(db: sqlite3.Connection, records: Sequence[tuple[str, str | None
             continue
         if digests.setdefault(event_id, digest) != digest:
             found.add(event_id)
+    return digests, found
+
+
+def _conflicting(db: sqlite3.Connection, records: Sequence[tuple[str, str | None]]) -> list[str]:
+    """The event ids of ``records`` (id, content digest) held already, or twice among
+    them, with another digest (records without one are never compared)."""
+    digests, found = repeated(records)
     ids = sorted(digests)
     for start in range(0, len(ids), 500):  # SQLite's limit on parameters
         chunk = ids[start : start + 500]

@@ -13,7 +13,7 @@ import csv
 import inspect
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,10 +25,12 @@ from rich.text import Text
 from deploy.procs import StackError
 from processors import collector
 from producers import forms
-from producers.amend import Retraction, as_recorded
+from producers.amend import Retraction, as_recorded, corrected_ids
 from producers.fields import FieldError, InvalidInputError
 from producers.formkit import parse_uuid
-from producers.outbox import Delivery, Pending, Sent
+from producers.outbox import SUFFIX as OUTBOX_SUFFIX
+from producers.outbox import Delivery, Pending, Sent, repeated
+from producers.publisher import RECORDED_BEFORE, content_digest
 from schemas.access import agency_admin
 from schemas.model import Agency, Event, RetractionReason
 from sinergi import bootstrap, desk_pool, i18n
@@ -42,6 +44,7 @@ from sinergi.cli import (
     print_json,
     settings,
 )
+from sinergi.config import Settings
 from sinergi.display import Steps, local_time, now_wita
 from sinergi.i18n import t
 
@@ -97,6 +100,8 @@ def publish_rows(
                     else [forms.record(desk, form, row) for row in rows]
                 )
                 ids = [event.event_id for event in events]
+                # What keeping them would refuse, said now (a dry run keeps nothing).
+                _refuse_recorded_before(s, signer, events, rows)
             else:
                 with bootstrap.desk_publisher(s, signer) as pub:
                     if from_file:  # sealed, encoded and signed on every core
@@ -111,6 +116,8 @@ def publish_rows(
                         ids = [event.event_id for event in events]
                         steps.step(t("progress.send"))
                         delivery = pub.record(as_recorded(events, rows))
+    except InvalidInputError as exc:
+        fail(_at_rows(exc, rows))
     except EXPECTED_ERRORS as exc:
         fail(exc)
     if delivery is None:
@@ -118,6 +125,40 @@ def publish_rows(
     else:
         show_recorded(agency, signer, form_name, ids, delivery, json_lines=json_lines)
     return ids
+
+
+def _refuse_recorded_before(
+    s: Settings, unit: str, events: Sequence[Event], rows: Sequence[Mapping[str, str | None]]
+) -> None:
+    """Raise what keeping ``events`` at ``unit``'s desk would: records whose ids it holds,
+    or the rows hold twice, with other content (corrections are corrections)."""
+    corrects = corrected_ids(rows)
+    records = [(e.event_id, content_digest(e)) for e in events if e.event_id not in corrects]
+    if (s.desk_dir / f"{unit}{OUTBOX_SUFFIX}").exists():
+        with bootstrap.desk_outbox(s, unit) as outbox:
+            found = outbox.conflicts(records)
+    else:  # a desk that never kept anything (a dry run makes no file): the rows alone
+        found = sorted(repeated(records)[1])
+    if found:
+        raise InvalidInputError([FieldError("event_id", f"{i}: {RECORDED_BEFORE}") for i in found])
+
+
+def _at_rows(exc: InvalidInputError, rows: Sequence[Mapping[str, str | None]]) -> InvalidInputError:
+    """``exc`` with the row of each record a problem names by its id alone (a record
+    refused as edited: its id first), as a spreadsheet numbers them (the header is 1)."""
+    numbers: dict[str, list[int]] = {}
+    for number, row in enumerate(rows, start=2):
+        given = (row.get("event_id") or "").strip().lower()
+        if given:
+            numbers.setdefault(given, []).append(number)
+    placed: list[FieldError] = []
+    for problem in exc.errors:
+        event_id = problem.message.split(":", 1)[0]
+        if problem.row is None and problem.field == "event_id" and event_id in numbers:
+            placed += [problem.at_row(n) for n in numbers[event_id]]
+        else:
+            placed.append(problem)
+    return InvalidInputError(placed)
 
 
 def show_valid(form_name: str, ids: list[str], *, json_lines: bool) -> None:

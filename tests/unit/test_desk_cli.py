@@ -137,3 +137,36 @@ def test_outboxes_of_different_deployments_never_mix(post_desk):
     assert settings.desk_dir != other.desk_dir
     assert DeskOutbox.units(other.desk_dir) == []
     assert settings.with_overrides(topic_prefix="").desk_dir == settings.home / "desk"
+
+
+def test_an_edited_row_under_its_id_is_refused_by_row_also_in_a_dry_run(post_desk, tmp_path):
+    """The file imported again with one row's outcome changed under its own id: refused
+    with the row's number, by the import and by its dry run (which keeps nothing), and
+    so are two rows of one file under one id with other content."""
+    header = "event_id,occurred_at,nik,sex,outcome,officer\n"
+    first_id, other_id = (
+        "0b3c2f4e-1111-4222-8333-444455556666",
+        "0b3c2f4e-1111-4222-8333-777777777777",
+    )
+    line = "{},2026-01-20T08:30,{},P,{},ELT-07\n"
+    kept = tmp_path / "kept.csv"
+    kept.write_text(header + line.format(first_id, NIK, "SENT_HOME"))
+    assert run("post", "import", "interception", str(kept), "--at", "eltari").exit_code == 0
+    edited = tmp_path / "edited.csv"
+    edited.write_text(
+        header + line.format(other_id, "5302015203850002", "SENT_HOME")
+        + line.format(first_id, NIK, "HANDED_TO_POLICE")
+    )  # fmt: skip
+    for dry in ([], ["--dry-run"]):
+        refused = run("post", "import", "interception", str(edited), "--at", "eltari", *dry)
+        assert refused.exit_code == 2, refused.output
+        assert f"row 3, field event_id: {first_id}: another record with this id" in refused.output
+    twice = tmp_path / "twice.csv"
+    twice.write_text(
+        header + line.format(other_id, NIK, "SENT_HOME") + line.format(other_id, NIK, "SHELTERED")
+    )
+    refused = run("post", "import", "interception", str(twice), "--at", "eltari", "--dry-run")
+    assert refused.exit_code == 2 and "row 2, field event_id" in refused.output
+    assert "row 3, field event_id" in refused.output
+    again = run("post", "import", "interception", str(kept), "--at", "eltari", "--dry-run")
+    assert again.exit_code == 0, again.output  # the same record again: valid
