@@ -4,7 +4,8 @@ and the health of every service. Counts and codes only; no case, no person.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import re
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,8 +93,27 @@ _ACK_TIME = (
 )
 _DEAD = (
     "SELECT coalesce(reason, '-') AS k, count(*) AS n FROM v_audit_log"
-    " WHERE outcome = 'dead_lettered' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 12"
+    " WHERE outcome = 'dead_lettered' GROUP BY 1"
 )
+# What makes one reason many: the position of the first copy a replay names, and the
+# numbers a reason quotes (an id, a count of hours).
+_FIRST_AT = re.compile(r" \(first at [^)]*\)")
+_NUMBER = re.compile(r"\d+")
+
+
+def reason_kind(reason: str) -> str:
+    """A dead letter's reason without what differs between messages refused for the same
+    reason: ``replayed: ... (first at posts[0]@17)`` and ``@18`` are one bar."""
+    return _NUMBER.sub("N", _FIRST_AT.sub("", reason))
+
+
+def dead_letter_kinds(rows: list[dict[str, Any]], shown: int = 12) -> list[tuple[str, float]]:
+    """The reasons of dead letters (``k``, with their count ``n``) as kinds, the most
+    frequent first, at most ``shown``."""
+    kinds: Counter[str] = Counter()
+    for r in rows:
+        kinds[reason_kind(r["k"])] += int(r["n"])
+    return [(k, float(n)) for k, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))[:shown]]
 
 
 def _pairs(rows: list[dict[str, Any]], name: Callable[[str], str] = str) -> list[tuple[str, float]]:
@@ -110,7 +130,7 @@ def read(conninfo: str) -> Dashboard:
         origins = _pairs(conn.execute(_ORIGINS).fetchall(), routing.regency_name)
         alert_rows = conn.execute(_ALERTS).fetchall()
         ack = conn.execute(_ACK_TIME).fetchone() or {}
-        dead = _pairs(conn.execute(_DEAD).fetchall())
+        dead = dead_letter_kinds(conn.execute(_DEAD).fetchall())
     months = sorted(r["month"] for r in alert_rows)
     at = {r["month"]: r for r in alert_rows}
     alerts = Monthly(

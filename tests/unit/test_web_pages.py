@@ -10,7 +10,7 @@ from producers import forms
 from producers.fields import FieldError
 from producers.pseudonym import Pseudonymiser
 from sinergi import i18n as cli_i18n
-from sinergi.web import charts, i18n
+from sinergi.web import charts, dashboard, i18n
 from sinergi.web.choices import choices
 from sinergi.web.dashboard import duration
 from tests.unit import web_fakes
@@ -121,3 +121,20 @@ def test_time_to_acknowledge_reads_in_the_right_unit() -> None:
     assert [duration(s) for s in (None, 40, 600, 3 * 3600, 3 * 86400)] == [
         "-", "40 s", "10.0 min", "3.0 h", "3.0 d",
     ]  # fmt: skip
+
+
+def test_the_dashboard_groups_dead_letters_by_their_reason_not_their_position() -> None:
+    """A replay's reason names the position of the first copy, a reason quotes numbers:
+    refused for the same reason, they make one bar, the most frequent first."""
+    rows = [
+        {"k": "replayed: the event id is already in the ledger (first at posts[0]@17)", "n": 2},
+        {"k": "replayed: the event id is already in the ledger (first at posts[3]@904)", "n": 1},
+        {"k": "schema id 987654 is unknown to the registry", "n": 1},
+        {"k": "schema id 12 is unknown to the registry", "n": 1},
+        {"k": "envelope.unit is not the signer", "n": 1},
+    ]
+    assert dashboard.dead_letter_kinds(rows) == [
+        ("replayed: the event id is already in the ledger", 3.0),
+        ("schema id N is unknown to the registry", 2.0),
+        ("envelope.unit is not the signer", 1.0),
+    ]
