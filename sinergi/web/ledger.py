@@ -253,6 +253,18 @@ class LedgerReader:
                 AlertFilter(limit=limit), CHANGED_FIRST,
             )  # fmt: skip
 
+    def statuses(self, alert_ids: Sequence[str]) -> dict[str, str]:
+        """The status of each of ``alert_ids`` the ledger holds (v_alert_status)."""
+        if not alert_ids:
+            return {}
+        with _connect(self.conninfo) as conn:
+            rows = conn.execute(
+                "SELECT alert_id::text AS alert_id, status FROM v_alert_status"
+                " WHERE alert_id = ANY(%s::uuid[])",
+                (list(alert_ids),),
+            ).fetchall()
+        return {r["alert_id"]: r["status"] for r in rows}
+
     def holding(self, alert_ids: Sequence[str]) -> set[str]:
         """Of ``alert_ids``, those the ledger holds and has not withdrawn."""
         if not alert_ids:

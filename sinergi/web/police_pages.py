@@ -142,6 +142,11 @@ async def stream(ctx: Context) -> Response:
         while not await ctx.request.is_disconnected() and await still_allowed():
             try:
                 alerts = await to_thread.run_sync(ctx.services.ledger.alerts, watched)
+                if flt.status is not None:  # and those the page shows, older ones too
+                    seen = {a.alert_id for a in alerts}
+                    shown = await to_thread.run_sync(ctx.services.ledger.alerts, flt)
+                    alerts += [a for a in shown if a.alert_id not in seen]
+                    alerts.sort(key=lambda a: a.raised_at, reverse=True)
             except LedgerReadError:
                 alerts = None  # no look: the next one is still the first if this was
             sent = False
@@ -160,6 +165,13 @@ async def stream(ctx: Context) -> Response:
                 ):
                     yield _event("status", alert, row(alert))
                     sent = True
+            # Alerts the page may show that neither read returned (older than the newest
+            # the stream reads): their status, and the row of any that changed.
+            if alerts is not None:
+                read = {a.alert_id for a in alerts}
+                async for changed in _changed_elsewhere(ctx, known, read, flt):
+                    yield _event("status", changed, row(changed))
+                    sent = True
             first = first and alerts is None
             quiet = 0.0 if sent else quiet + STREAM_POLL_S
             if quiet >= KEEPALIVE_S:
@@ -169,6 +181,26 @@ async def stream(ctx: Context) -> Response:
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+
+async def _changed_elsewhere(
+    ctx: Context, known: dict[str, str], read: set[str], flt: AlertFilter
+) -> AsyncIterator[Alert]:
+    """Of the alerts ``known`` (id -> status last sent) and not among those just ``read``,
+    each whose status changed since, as it is now (``known`` updated)."""
+    others = sorted(set(known) - read)
+    if not others:
+        return
+    try:
+        now = await to_thread.run_sync(ctx.services.ledger.statuses, others)
+        for alert_id in others:
+            if alert_id in now and now[alert_id] != known[alert_id]:
+                alert = await to_thread.run_sync(ctx.services.ledger.alert, alert_id, flt.visible)
+                if alert is not None:
+                    known[alert_id] = alert.status
+                    yield alert
+    except LedgerReadError:
+        return  # the next look tries again
 
 
 async def _alert_or_404(ctx: Context, alert_id: str) -> Alert | Response:

@@ -244,6 +244,7 @@ def test_an_alert_a_correction_moves_is_read_again_as_changed_and_told_once(hub:
     assert [a.alert_id for a in changes.raised] == [moved]  # raised again, naming the case
     [found] = reader.changed_since(before)
     assert found.alert_id == moved and found.case_ids == (f"nik:{99:032x}",)
+    assert reader.statuses([moved, str(uuid.UUID(int=404))]) == {moved: "open"}  # the inbox's
     notifier.cycle()
     notifier.cycle()
     assert sent == [moved] and len(store.deliveries()) == 1

@@ -149,3 +149,25 @@ def test_the_inbox_says_when_it_shows_only_the_alerts_raised_last() -> None:
     assert "Only the 100 alerts raised last are shown; there are more." in shown
     del svc.ledger.alerts_list[100]
     assert "there are more" not in c.get("/alerts").text
+
+
+@pytest.mark.usefixtures("quick")
+def test_an_older_open_alert_the_filtered_inbox_shows_is_sent_when_it_changes() -> None:
+    """Filtered to open alerts, the inbox shows an open alert older than the newest alerts
+    of every status the stream reads; acknowledged, it is still sent as changed."""
+    svc = services()
+    old = replace(alert(ALERT_TTS, "5302"), raised_at=NOW - timedelta(days=3))
+    newer = [replace(alert(f"0b7c2f4e-3333-4c2a-9d1f-{n:012d}", "5302", status="withdrawn"),
+                     raised_at=NOW + timedelta(minutes=n)) for n in range(120)]  # fmt: skip
+    svc.ledger.alerts_list = [*reversed(newer), old]  # newest first, as the ledger reads
+    c = client(svc)
+    log_in(c, "polres-tts")
+    page = c.get("/alerts?status=open").text
+    assert ALERT_TTS in page
+    url = re.search(r'data-stream="([^"]+)"', page).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
+
+    def acknowledge() -> None:
+        svc.ledger.alerts_list = [*reversed(newer), replace(old, status="acknowledged")]
+
+    sent = watch(c, url, acknowledge)
+    assert ("status", ALERT_TTS, "acknowledged") in sent

@@ -138,6 +138,9 @@ class FakeLedger:
                  if a.visible_to(flt.visible) and status in (None, a.status)]  # fmt: skip
         return found[: getattr(flt, "limit", None)]
 
+    def statuses(self, alert_ids: Any) -> dict[str, str]:
+        return {a.alert_id: a.status for a in self.alerts_list if a.alert_id in alert_ids}
+
     def alert(self, alert_id: str, visible: Any) -> Alert | None:
         return next((a for a in self.alerts(type("F", (), {"visible": visible})())
                      if a.alert_id == alert_id), None)  # fmt: skip
