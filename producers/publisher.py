@@ -72,7 +72,8 @@ TRANSPORT_ERRORS = (KafkaError, OSError)
 # Why a record is refused whose id this desk, or the same file, holds with other content.
 RECORDED_BEFORE = (
     "another record with this id and other content was recorded at this desk, or is in"
-    " the same file: a record is corrected, never edited (put its id in a corrects column)"
+    " the same file: a record is corrected, never edited (the correct command, or its id"
+    " in a corrects column)"
 )
 
 

@@ -117,7 +117,7 @@ def publish_rows(
                         steps.step(t("progress.send"))
                         delivery = pub.record(as_recorded(events, rows))
     except InvalidInputError as exc:
-        fail(_at_rows(exc, rows))
+        fail(_at_rows(exc, rows) if from_file else exc)  # a typed record has no row
     except EXPECTED_ERRORS as exc:
         fail(exc)
     if delivery is None:

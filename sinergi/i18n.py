@@ -1641,11 +1641,11 @@ PROBLEMS: Sequence[tuple[str, str]] = (
     (r"is required", "wajib diisi"),
     (
         r"([0-9a-f-]{36}): another record with this id and other content was recorded at"
-        r" this desk, or is in the same file: a record is corrected, never edited \(put its"
-        r" id in a corrects column\)",
+        r" this desk, or is in the same file: a record is corrected, never edited \(the"
+        r" correct command, or its id in a corrects column\)",
         "{0}: catatan lain dengan id ini dan isi berbeda sudah dicatat di meja ini, atau ada di"
-        " berkas yang sama: catatan dikoreksi, tidak pernah diubah (taruh id-nya di kolom"
-        " corrects)",
+        " berkas yang sama: catatan dikoreksi, tidak pernah diubah (perintah correct, atau"
+        " id-nya di kolom corrects)",
     ),
     (r"expected a date and time like (\S+) \(WITA\)", "harus tanggal dan jam seperti {0} (WITA)"),
     (r"must not be before (\S+)", "tidak boleh sebelum {0}"),
