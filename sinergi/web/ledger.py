@@ -16,7 +16,6 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from schemas.person_seal import contact_reference
 from sinergi import views
 from sinergi.views import LedgerReadError
 from sinergi.web import routing
@@ -243,13 +242,21 @@ class LedgerReader:
                 OLDEST_FIRST,
             )  # fmt: skip
 
-    def changed_since(self, since: datetime, limit: int = 5000) -> list[Alert]:
+    def changed_since(
+        self, since: datetime, after: str | None = None, limit: int = 5000
+    ) -> list[Alert]:
         """Alerts that still hold and changed at or after ``since`` (raised, or moved to
         another case by a correction: the regencies they concern may have changed), at
-        most ``limit``, those changed first first."""
+        most ``limit``, those changed first first; with ``after`` (an alert id), only those
+        after (``since``, ``after``) in that order, to continue a read ``limit`` cut."""
+        changed = (
+            "a.updated_at >= %(since)s"
+            if after is None
+            else "(a.updated_at, a.alert_id) > (%(since)s, %(after)s::uuid)"
+        )
         with _connect(self.conninfo) as conn:
             return self._alerts(
-                conn, "a.updated_at >= %(since)s AND a.withdrawn_at IS NULL", {"since": since},
+                conn, f"{changed} AND a.withdrawn_at IS NULL", {"since": since, "after": after},
                 AlertFilter(limit=limit), CHANGED_FIRST,
             )  # fmt: skip
 
@@ -355,7 +362,9 @@ class LedgerReader:
                 " WHERE event_id::text = %s AND case_id = %s",
                 (event_id, case_id),
             ).fetchone()
-        return None if row is None or not row["sealed"] else contact_reference(event_id)
+        # The fact's own reference: a corrected record's contact is kept under the
+        # correction that carried it, not under the record's id.
+        return str(row["sealed"]) if row is not None and row["sealed"] else None
 
     def ping(self) -> None:
         with _connect(self.conninfo) as conn:

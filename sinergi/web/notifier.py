@@ -351,8 +351,10 @@ def email_sender(host: str, port: int, sender: str, timeout: float = 10.0) -> Se
 AlertsSince = Callable[[datetime, str | None, int], list[Alert]]
 AlertById = Callable[[str], Alert | None]
 Holding = Callable[[Sequence[str]], set[str]]  # of these alert ids, those not withdrawn
-# (since, limit): alerts that hold and changed at or after ``since`` (moved, rewritten).
-AlertsChanged = Callable[[datetime, int], list[Alert]]
+# (since, after, limit): alerts that hold and changed at or after ``since`` (moved,
+# rewritten), those changed first first (updated_at, then alert id); with ``after``, only
+# those after (since, after).
+AlertsChanged = Callable[[datetime, str | None, int], list[Alert]]
 
 
 class Notifier:
@@ -390,6 +392,8 @@ class Notifier:
         # How far the read of changed alerts got (the hub's updated_at): it goes on from
         # there, after an outage too (it starts where the raised alerts were queued).
         self.changed_seen: datetime | None = None
+        # Where the next read of changed alerts continues when the last one read a page.
+        self.changed_cursor: tuple[datetime, str] | None = None
         # (alert, channel) pairs queued by this process in the last RESCAN: not asked again.
         self._queued: dict[tuple[str, str], datetime] = {}
 
@@ -431,10 +435,17 @@ class Notifier:
             self.changed_seen = self.seen or start
         now = self.clock()
         self._queued = {k: at for k, at in self._queued.items() if at > now - RESCAN}
-        changed = self.changed_since(max(start, self.changed_seen - RESCAN), self.page)
+        if self.changed_cursor is not None:  # the last read stopped at a whole page
+            changed = self.changed_since(*self.changed_cursor, self.page)
+        else:
+            changed = self.changed_since(max(start, self.changed_seen - RESCAN), None, self.page)
         stamps = [a.updated_at for a in changed if a.updated_at is not None]
         if stamps:
             self.changed_seen = max(self.changed_seen, *stamps)
+        last = changed[-1] if len(changed) >= self.page else None
+        self.changed_cursor = (
+            (last.updated_at, last.alert_id) if last and last.updated_at is not None else None
+        )
         # An alert that holds again (the fact that ended it retracted) has changed too:
         # its delivery marked withdrawn is due again. Only the alerts changed lately are
         # looked at, not every delivery ever withdrawn (:meth:`recheck`).

@@ -101,10 +101,21 @@ def test_police_are_not_given_a_contact_a_correction_took_out_of_its_record(hub:
     hub.wait_for(lambda: hub.event_count() == 1, what="the interception")
     reveal = police.contact_opener(hub.settings)
     assert reveal(f"vault:{recorded}") == "0812 3456 7890"
+    # Corrected, its outcome only: the case page's contact is the corrected record's
+    # (kept under the correction that carried it), and it opens.
+    outcome = dict(INTERCEPTION, outcome="HANDED_TO_POLICE")
+    hub.run("post", "correct", recorded, at="eltari", recruiter="0812 3456 7890", **outcome)
+    hub.wait_for(lambda: hub.event_count() == 2, what="the first correction")
+    reader = bootstrap.ledger_reader(hub.settings)
+    case_id = reader.find_case(NIK)
+    reference = reader.sealed_contact(recorded, case_id)
+    assert reference is not None and reference != f"vault:{recorded}"
+    assert reveal(reference) == "0812 3456 7890"
     hub.run("post", "correct", recorded, at="eltari", **INTERCEPTION)  # no recruiter now
-    hub.wait_for(lambda: hub.event_count() == 2, what="the correction")
-    said = reveal(f"vault:{recorded}")
-    assert said == "(no longer the record's: corrected or retracted since)"
+    hub.wait_for(lambda: hub.event_count() == 3, what="the second correction")
+    assert reader.sealed_contact(recorded, case_id) is None
+    for old in (f"vault:{recorded}", reference):
+        assert reveal(old) == "(no longer the record's: corrected or retracted since)"
 
 
 def test_a_unit_cannot_correct_another_units_record(hub: Hub):

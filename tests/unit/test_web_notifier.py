@@ -201,7 +201,7 @@ def test_an_alert_a_correction_moves_to_another_regency_is_notified_to_that_polr
     changed: list[Alert] = []
     clock = [NOW]
 
-    def changed_since(since: datetime, limit: int) -> list[Alert]:
+    def changed_since(since: datetime, after: str | None, limit: int) -> list[Alert]:
         return [a for a in changed if a.updated_at is not None and a.updated_at >= since]
 
     notifier = Notifier(Deliveries(), ledger.raised_since, ledger.alert, {}, str,  # type: ignore[arg-type]
@@ -217,3 +217,36 @@ def test_an_alert_a_correction_moves_to_another_regency_is_notified_to_that_polr
     notifier.queue()
     notifier.queue()
     assert queued == [("a1", "police-polres-5302"), ("a1", "police-polres-5304")]
+
+
+def test_after_more_changes_than_one_read_an_alert_holding_again_is_still_sent() -> None:
+    """More alerts change at once than one read takes (5,000; 3 here: a processor
+    catching up raises many in one transaction): the read of changed alerts goes on after
+    the last one it read, and an alert withdrawn before it was sent, holding again an hour
+    later, is found and sent."""
+    burst = [replace(alert(f"b{n}", "5302"), updated_at=NOW) for n in range(5)]
+    target = replace(alert("z1", "5302"), raised_at=NOW - timedelta(minutes=1),
+                     updated_at=NOW - timedelta(minutes=1))  # fmt: skip
+    ledger = Ledger([target, *burst])
+    clock = [NOW]
+
+    def changed_since(since: datetime, after: str | None, limit: int) -> list[Alert]:
+        ordered = sorted((a for a in ledger.alerts.values()
+                          if a.status != "withdrawn" and a.updated_at is not None),
+                         key=lambda a: (a.updated_at, a.alert_id))  # fmt: skip
+        start = (since, after or "")
+        return [a for a in ordered if (a.updated_at, a.alert_id) >= start  # type: ignore[operator]
+                and (after is None or (a.updated_at, a.alert_id) != start)][:limit]  # fmt: skip
+
+    notifier, store, _, sent = notifier_over([], page=3, changed_since=changed_since)
+    notifier.alerts_since, notifier.alert_by_id = ledger.raised_since, ledger.alert
+    notifier.clock = lambda: clock[0]
+    notifier.queue()
+    ledger.set_status("z1", "withdrawn")
+    notifier.deliver()
+    assert store.rows["z1"]["status"] == "withdrawn"
+    clock[0] = NOW + timedelta(hours=1)
+    ledger.alerts["z1"] = replace(ledger.alerts["z1"], status="open", updated_at=clock[0])
+    for _ in range(5):
+        notifier.cycle()
+    assert "z1" in sent and store.rows["z1"]["status"] == "delivered"
