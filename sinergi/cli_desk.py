@@ -445,17 +445,23 @@ def _form_of(
         return forms.FORMS[given]
     if len(names) == 1:
         return forms.FORMS[names[0]]
-    s = settings()
-    try:
-        unit = bootstrap.desk(s, agency, place).unit
-        with bootstrap.desk_outbox(s, unit) as outbox:
-            found = outbox.record_of(event_id.strip().lower())
-    except EXPECTED_ERRORS as exc:
-        fail(exc)
+    _, found = _kept_here(agency, place, event_id)
     by_type = {forms.FORMS[n].event_type.event_type: n for n in names}
     if found is None or found[0] not in by_type:
         fail(StackError(t("not_recorded_here", names=", ".join(names))))
     return forms.FORMS[by_type[found[0]]]
+
+
+def _kept_here(agency: Agency, place: str, event_id: str) -> tuple[str, tuple[str, bytes] | None]:
+    """This desk's unit, and the type and key of the record ``event_id`` it kept (None:
+    it kept none)."""
+    s = settings()
+    try:
+        unit = bootstrap.desk(s, agency, place).unit
+        with bootstrap.desk_outbox(s, unit) as outbox:
+            return unit, outbox.record_of(event_id.strip().lower())
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
 
 
 def _warn_if_not_recorded_here(agency: Agency, place: str, event_id: str, as_admin: bool) -> None:
@@ -465,13 +471,7 @@ def _warn_if_not_recorded_here(agency: Agency, place: str, event_id: str, as_adm
     letter the officer would not otherwise see."""
     if as_admin:
         return
-    s = settings()
-    try:
-        unit = bootstrap.desk(s, agency, place).unit
-        with bootstrap.desk_outbox(s, unit) as outbox:
-            found = outbox.record_of(event_id.strip().lower())
-    except EXPECTED_ERRORS as exc:
-        fail(exc)
+    unit, found = _kept_here(agency, place, event_id)
     if found is None:
         err.print(Text(t("amend_unknown_here", unit=unit), style="yellow"), soft_wrap=True)
 

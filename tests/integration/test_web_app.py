@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 from starlette.testclient import TestClient
@@ -72,23 +73,29 @@ def test_repeated_failures_lock_an_officer_out_in_postgresql(hub: Hub) -> None:
     assert failures == 0
 
 
+def guessed_together(services: Any, guesses: int, device: str | None = None) -> Counter[str]:
+    """How ``guesses`` wrong passwords for eltari, sent at once (from the browser whose
+    token is ``device``), were answered: ``invalid`` or ``locked``."""
+    at = datetime.now(UTC)
+
+    def guess(n: int) -> str:
+        try:
+            login(services.officers, "eltari", f"guess number {n}", services.policy, at, device)
+        except LoginRefusedError as refused:
+            return refused.reason
+        return "ok"
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        return Counter(pool.map(guess, range(guesses)))
+
+
 def test_log_ins_sent_together_get_no_more_password_checks_than_the_lockout_allows(
     hub: Hub,
 ) -> None:
     client = web(hub)  # the role, and the officer eltari
     services = bootstrap.web_services(hub.settings)
     policy = services.policy
-    at = datetime.now(UTC)
-
-    def guess(n: int) -> str:
-        try:
-            login(services.officers, "eltari", f"guess number {n}", policy, at)
-        except LoginRefusedError as refused:
-            return refused.reason
-        return "ok"
-
-    with ThreadPoolExecutor(max_workers=12) as pool:
-        reasons = Counter(pool.map(guess, range(3 * policy.failures)))
+    reasons = guessed_together(services, 3 * policy.failures)
     # Each attempt was claimed in PostgreSQL before its (slow) password check: the first
     # `failures` were checked and refused, every other one refused as locked out.
     assert reasons == {"invalid": policy.failures, "locked": 2 * policy.failures}
@@ -120,19 +127,9 @@ def test_an_officer_keeps_the_browser_they_logged_in_from_while_a_stranger_fails
     assert log_in(client) == 303  # not from the browser the officer logged in from
     mine = client.cookies.get(DEVICE_COOKIE)
     assert mine is not None and mine != token  # each log-in gives the browser a new token
-    at = datetime.now(UTC)
-
-    def guess(n: int) -> str:
-        try:
-            login(services.officers, "eltari", f"guess number {n}", policy, at, mine)
-        except LoginRefusedError as refused:
-            return refused.reason
-        return "ok"
-
     # Guesses sent together from that browser are counted on its own row, one after
     # another: no more password checks than the lockout allows, then it is locked too.
-    with ThreadPoolExecutor(max_workers=12) as pool:
-        reasons = Counter(pool.map(guess, range(3 * policy.failures)))
+    reasons = guessed_together(services, 3 * policy.failures, device=mine)
     assert reasons == {"invalid": policy.failures, "locked": 2 * policy.failures}
     client.cookies.delete("sinergi_session")
     assert log_in(client) == 401
