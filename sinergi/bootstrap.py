@@ -707,7 +707,6 @@ def notifier(settings: Settings) -> Notifier:
         lambda alert_id: f"{base}/alerts/{alert_id}",
         retry_base_s=settings.notify_retry_base_s,
         retry_max_s=settings.notify_retry_max_s,
-        holding=reader.holding,
         changed_since=reader.changed_since,
     )
 

@@ -152,6 +152,15 @@ OLDEST_FIRST = "raised_at, alert_id::uuid"
 CHANGED_FIRST = "updated_at, alert_id::uuid"
 
 
+def _onwards(column: str, after: str | None) -> str:
+    """The notifier's reads, in (``column``, alert id) order: those at or after
+    ``%(since)s``, or with ``after`` (an alert id) those after (``%(since)s``, it), to
+    continue a read that its limit cut."""
+    if after is None:
+        return f"a.{column} >= %(since)s"
+    return f"(a.{column}, a.alert_id) > (%(since)s, %(after)s::uuid)"
+
+
 def _alert(row: Row) -> Alert:
     return Alert(
         alert_id=row["alert_id"],
@@ -231,15 +240,10 @@ class LedgerReader:
         """The notifier's source: at most ``limit`` alerts the hub raised at or after
         ``since``, oldest first; with ``after`` (an alert id), only those that come after
         (``since``, ``after``) in that order, to continue a read that ``limit`` cut."""
-        where = (
-            "a.raised_at >= %(since)s"
-            if after is None
-            else "(a.raised_at, a.alert_id) > (%(since)s, %(after)s::uuid)"
-        )
         with _connect(self.conninfo) as conn:
             return self._alerts(
-                conn, where, {"since": since, "after": after}, AlertFilter(limit=limit),
-                OLDEST_FIRST,
+                conn, _onwards("raised_at", after), {"since": since, "after": after},
+                AlertFilter(limit=limit), OLDEST_FIRST,
             )  # fmt: skip
 
     def changed_since(
@@ -249,11 +253,7 @@ class LedgerReader:
         another case by a correction: the regencies they concern may have changed), at
         most ``limit``, those changed first first; with ``after`` (an alert id), only those
         after (``since``, ``after``) in that order, to continue a read ``limit`` cut."""
-        changed = (
-            "a.updated_at >= %(since)s"
-            if after is None
-            else "(a.updated_at, a.alert_id) > (%(since)s, %(after)s::uuid)"
-        )
+        changed = _onwards("updated_at", after)
         with _connect(self.conninfo) as conn:
             return self._alerts(
                 conn, f"{changed} AND a.withdrawn_at IS NULL", {"since": since, "after": after},
@@ -271,18 +271,6 @@ class LedgerReader:
                 (list(alert_ids),),
             ).fetchall()
         return {r["alert_id"]: r["status"] for r in rows}
-
-    def holding(self, alert_ids: Sequence[str]) -> set[str]:
-        """Of ``alert_ids``, those the ledger holds and has not withdrawn."""
-        if not alert_ids:
-            return set()
-        with _connect(self.conninfo) as conn:
-            rows = conn.execute(
-                "SELECT alert_id::text AS alert_id FROM v_alert_status"
-                " WHERE alert_id = ANY(%s::uuid[]) AND status <> 'withdrawn'",
-                (list(alert_ids),),
-            ).fetchall()
-        return {r["alert_id"] for r in rows}
 
     def _about(
         self, conn: psycopg.Connection[Row], where: str, value: str, visible: frozenset[str] | None

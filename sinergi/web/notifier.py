@@ -18,7 +18,8 @@ Design (README, "Notifications"):
   (``notification_attempts``: outcome and HTTP status or error class, never a body).
 - **Withdrawn, then holding again.** A delivery whose alert was withdrawn before it
   could be sent is marked *withdrawn*; when the alert holds again (the fact that ended it
-  was retracted), the next cycle makes the delivery due again.
+  was retracted), it is among the alerts changed lately, and the next cycle makes the
+  delivery due again.
 - **One notifier at a time**, whichever process runs it (the web app, or ``sinergi
   notify run``): it holds a PostgreSQL advisory lock while it works.
 - **No personal data**: rule, severity, regency names, the alert's id and a link to it.
@@ -202,16 +203,6 @@ class NotificationStore:
             )
             return max(0, cur.rowcount)
 
-    def withdrawn_alerts(self) -> list[str]:
-        """The alerts of deliveries marked withdrawn (on channels in use)."""
-        with self._conn() as conn:
-            rows = conn.execute(
-                "SELECT DISTINCT d.alert_id::text AS alert_id FROM notification_deliveries d"
-                " JOIN notification_channels c USING (channel_id)"
-                " WHERE d.status = 'withdrawn' AND c.disabled_at IS NULL ORDER BY 1"
-            ).fetchall()
-        return [r["alert_id"] for r in rows]
-
     def reopen(self, alert_ids: Sequence[str], now: datetime) -> int:
         """The withdrawn deliveries of ``alert_ids`` are pending again, due at ``now``."""
         if not alert_ids:
@@ -350,7 +341,6 @@ def email_sender(host: str, port: int, sender: str, timeout: float = 10.0) -> Se
 # first (raised_at, then alert id); with ``after``, only those after (since, after).
 AlertsSince = Callable[[datetime, str | None, int], list[Alert]]
 AlertById = Callable[[str], Alert | None]
-Holding = Callable[[Sequence[str]], set[str]]  # of these alert ids, those not withdrawn
 # (since, after, limit): alerts that hold and changed at or after ``since`` (moved,
 # rewritten), those changed first first (updated_at, then alert id); with ``after``, only
 # those after (since, after).
@@ -371,9 +361,8 @@ class Notifier:
         retry_base_s: float = 2.0,
         retry_max_s: float = 300.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        holding: Holding | None = None,
         page: int = PAGE,
-        changed_since: AlertsChanged | None = None,
+        changed_since: AlertsChanged,
     ) -> None:
         self.store = store
         self.alerts_since = alerts_since
@@ -383,7 +372,6 @@ class Notifier:
         self.retry_base_s = retry_base_s
         self.retry_max_s = retry_max_s
         self.clock = clock
-        self.holding = holding or self._holding_one_by_one
         self.page = page
         self.seen: datetime | None = None
         # Where the next read continues when the last one read a whole page.
@@ -396,10 +384,6 @@ class Notifier:
         self.changed_cursor: tuple[datetime, str] | None = None
         # (alert, channel) pairs queued by this process in the last RESCAN: not asked again.
         self._queued: dict[tuple[str, str], datetime] = {}
-
-    def _holding_one_by_one(self, alert_ids: Sequence[str]) -> set[str]:
-        found = (self.alert_by_id(alert_id) for alert_id in alert_ids)
-        return {a.alert_id for a in found if a is not None and a.status != "withdrawn"}
 
     def backoff(self, attempt: int) -> timedelta:
         """Before attempt ``attempt + 1``: base, 2 x base, 4 x base, ... at most the cap."""
@@ -429,8 +413,6 @@ class Notifier:
         """Alerts raised before that changed since (a correction moved one to another
         person's case, so to another regency): queued for the channels that want them now
         and were not told (a channel told already keeps its one delivery)."""
-        if self.changed_since is None:
-            return 0
         if self.changed_seen is None:
             self.changed_seen = self.seen or start
         now = self.clock()
@@ -448,7 +430,7 @@ class Notifier:
         )
         # An alert that holds again (the fact that ended it retracted) has changed too:
         # its delivery marked withdrawn is due again. Only the alerts changed lately are
-        # looked at, not every delivery ever withdrawn (:meth:`recheck`).
+        # looked at, not every delivery ever withdrawn.
         self.store.reopen(sorted({a.alert_id for a in changed}), now)
         pairs = [
             (a, c)
@@ -459,14 +441,6 @@ class Notifier:
         for a, c in pairs:
             self._queued[(a.alert_id, c.channel_id)] = now
         return self.store.enqueue(pairs)
-
-    def recheck(self) -> int:
-        """Deliveries marked withdrawn whose alert holds again (the fact that ended it was
-        retracted) are due again now: the alert was never sent, and it holds."""
-        withdrawn = self.store.withdrawn_alerts()
-        if not withdrawn:
-            return 0
-        return self.store.reopen(sorted(self.holding(withdrawn)), self.clock())
 
     def deliver(self) -> int:
         delivered = 0
@@ -491,8 +465,6 @@ class Notifier:
 
     def cycle(self) -> int:
         self.queue()
-        if self.changed_since is None:  # else the read of changed alerts reopens them
-            self.recheck()
         return self.deliver()
 
 

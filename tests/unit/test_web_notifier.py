@@ -53,7 +53,8 @@ def test_polda_and_the_polres_of_the_alerts_regencies_are_told() -> None:
 
 
 def test_retries_back_off_exponentially_up_to_the_cap() -> None:
-    notifier = Notifier(None, None, None, {}, str, retry_base_s=2, retry_max_s=30)  # type: ignore[arg-type]
+    notifier = Notifier(None, None, None, {}, str, retry_base_s=2, retry_max_s=30,  # type: ignore[arg-type]
+                        changed_since=lambda since, after, limit: [])  # fmt: skip
     waits = [notifier.backoff(n).total_seconds() for n in range(1, 8)]
     assert waits == [2, 4, 8, 16, 30, 30, 30]
 
@@ -71,7 +72,8 @@ def test_a_notification_carries_rule_severity_regency_and_a_link_only() -> None:
 
 
 class Ledger:
-    """The alerts table as the notifier reads it (LedgerReader.raised_since, .alert)."""
+    """The alerts table as the notifier reads it (LedgerReader.raised_since,
+    .changed_since, .alert); an alert changed when it was raised, unless said otherwise."""
 
     def __init__(self, alerts: list[Alert]) -> None:
         self.alerts = {a.alert_id: a for a in alerts}
@@ -82,11 +84,20 @@ class Ledger:
         return [a for a in ordered if (a.raised_at, a.alert_id) >= start
                 and (after is None or (a.raised_at, a.alert_id) != start)][:limit]  # fmt: skip
 
+    def changed_since(self, since: datetime, after: str | None, limit: int) -> list[Alert]:
+        def changed(a: Alert) -> tuple[datetime, str]:
+            return (a.updated_at or a.raised_at, a.alert_id)
+
+        holding = sorted((a for a in self.alerts.values() if a.status != "withdrawn"), key=changed)
+        start = (since, after or "")
+        return [a for a in holding if changed(a) >= start
+                and (after is None or changed(a) != start)][:limit]  # fmt: skip
+
     def alert(self, alert_id: str) -> Alert | None:
         return self.alerts.get(alert_id)
 
-    def set_status(self, alert_id: str, status: str) -> None:
-        self.alerts[alert_id] = replace(self.alerts[alert_id], status=status)
+    def set_status(self, alert_id: str, status: str, at: datetime = NOW) -> None:
+        self.alerts[alert_id] = replace(self.alerts[alert_id], status=status, updated_at=at)
 
 
 class Store:
@@ -117,11 +128,10 @@ class Store:
         row = self.rows[due.alert_id]
         row["status"] = {"delivered": "delivered", "withdrawn": "withdrawn"}.get(outcome, "pending")
 
-    def withdrawn_alerts(self) -> list[str]:
-        return sorted(k for k, r in self.rows.items() if r["status"] == "withdrawn")
-
     def reopen(self, alert_ids: Sequence[str], now: datetime) -> int:
-        reopened = [k for k in alert_ids if self.rows[k]["status"] == "withdrawn"]
+        reopened = [
+            k for k in alert_ids if k in self.rows and self.rows[k]["status"] == "withdrawn"
+        ]
         for k in reopened:
             self.rows[k] |= {"status": "pending", "due": now}
         return len(reopened)
@@ -136,6 +146,7 @@ def notifier_over(alerts: list[Alert], **options: Any) -> tuple[Notifier, Store,
         sent.append(a.alert_id)
         return "HTTP 200"
 
+    options = {"changed_since": ledger.changed_since, **options}
     notifier = Notifier(store, ledger.raised_since, ledger.alert, {"webhook": send},  # type: ignore[arg-type]
                         str, clock=lambda: NOW, **options)  # fmt: skip
     return notifier, store, ledger, sent
